@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libringvisor: a process supervisor built on one event loop (io_uring, or
+ * epoll where io_uring is blocked).  The `ringvisor` command is a thin
+ * client of this header.
+ *
+ * Threads: a supervisor is driven by the thread that calls
+ * rv_supervisor_run().  Create it (rv_supervisor_load/_new_exec) before
+ * starting any other thread: it blocks the signals it handles, and a thread
+ * created earlier would keep them unblocked.  rv_cancel() is the only call
+ * that may come from another thread or a signal handler.
+ *
+ * Returns: commands return 0 or -errno unless stated otherwise.
+ */
+#ifndef RINGVISOR_H
+#define RINGVISOR_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RINGVISOR_VERSION RV_VERSION
+
+/* Exit statuses of `run` (and of `exec` for its own failures). */
+enum rv_exit {
+	RV_EXIT_COMPLETED = 0,	/* all services done, or requested shutdown */
+	RV_EXIT_FAILED = 1,	/* critical failure or intensity exceeded */
+	RV_EXIT_USAGE = 2,	/* bad usage, bad config, backend refused */
+};
+
+struct rv_supervisor;
+
+struct rv_options {
+	const char *backend;	/* "auto" "io_uring" "epoll"; NULL: config */
+	const char *report_path; /* JSON exit report; NULL: none */
+	int log_fd;		/* log lines go here; 0 means stderr */
+};
+
+/*
+ * Custom backoff: called instead of the configured formula for the n-th
+ * restart (n >= 1) of service; computed is what the formula gives.
+ * Returns the delay in ns (negative is taken as 0).  Runs on the loop
+ * thread, on the restart path: keep it fast and non-blocking.
+ */
+typedef int64_t rv_backoff_fn(void *ctx, const char *service, uint32_t n,
+			      int64_t computed_ns);
+
+/*
+ * Loads and validates a config file and prepares (but does not start) its
+ * services.  Problems are printed to errors as "FILE:LINE: error: ..."; on
+ * failure returns -EINVAL (bad config), -ENOENT/-EACCES (unreadable), or
+ * -errno of the backend setup (e.g. -EPERM for an explicit io_uring that is
+ * refused).  The caller frees *out with rv_supervisor_free().
+ */
+int rv_supervisor_load(struct rv_supervisor **out, const char *config_path,
+		       const struct rv_options *opts, FILE *errors);
+
+/*
+ * Same from config text in memory; name stands for the file in messages.
+ */
+int rv_supervisor_load_string(struct rv_supervisor **out, const char *text,
+			      const char *name, const struct rv_options *opts,
+			      FILE *errors);
+
+/*
+ * One command with no config file (`ringvisor exec`): argv is the command,
+ * keys a NULL-terminated list of "key=value" service keys (as in a
+ * [service:NAME] section, e.g. "restart=always").  Behaves like tini when
+ * keys is empty: restart=never, inherited descriptors passed on, signals
+ * forwarded, and rv_supervisor_run() returns the child's exit status
+ * (128+N for death by signal N, 127/126 when the command cannot be run).
+ */
+int rv_supervisor_new_exec(struct rv_supervisor **out, char *const argv[],
+			   const char *const keys[],
+			   const struct rv_options *opts, FILE *errors);
+
+/* Replaces the backoff formula for every service; NULL restores it. */
+void rv_supervisor_set_backoff(struct rv_supervisor *sv, rv_backoff_fn *fn,
+			       void *ctx);
+
+/*
+ * Starts the services and runs the loop until the supervisor completes or
+ * fails.  Returns the exit status (enum rv_exit, or the child's status
+ * under exec).  Writes the report if one was asked for.
+ */
+int rv_supervisor_run(struct rv_supervisor *sv);
+
+/*
+ * Asks for a graceful shutdown (as SIGTERM does under `run`).
+ * Async-signal-safe and thread-safe; may be called before or during run.
+ */
+void rv_cancel(struct rv_supervisor *sv);
+
+/* Name of the backend in use: "io_uring" or "epoll". */
+const char *rv_supervisor_backend(const struct rv_supervisor *sv);
+
+void rv_supervisor_free(struct rv_supervisor *sv);
+
+/*
+ * Validates a config file without starting anything (`ringvisor check`).
+ * Every problem is printed to out.  Returns the number of errors (0 = valid)
+ * or -errno when the file cannot be read (also printed).
+ */
+int rv_config_check(const char *path, FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

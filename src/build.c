@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * From validated specs to the runtime tree: one rv_node per supervisor
+ * section, one rv_service per service instance, members in config order,
+ * `after` resolved to member pointers (with reverse edges), per-instance
+ * argv/environment with %i expanded.  Everything the hot path needs is
+ * allocated here, once.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "build.h"
+#include "supervisor.h"
+
+extern char **environ;
+
+void rv_service_init_timer(struct rv_service *s);
+void rv_node_init_timer(struct rv_node *n);
+
+/* Replaces every %i with the instance number; "%%" is a literal '%'. */
+static char *expand_instance(const char *in, int instance)
+{
+	size_t len = strlen(in), cap = len + 1;
+	char num[16], *out, *o;
+	int nl;
+
+	nl = snprintf(num, sizeof(num), "%d", instance);
+	for (const char *p = in; (p = strchr(p, '%')); p++)
+		cap += (size_t)nl;
+	out = malloc(cap);
+	if (!out)
+		return NULL;
+	o = out;
+	for (const char *p = in; *p; p++) {
+		if (p[0] == '%' && p[1] == 'i' && instance >= 0) {
+			memcpy(o, num, (size_t)nl);
+			o += nl;
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			*o++ = '%';
+			p++;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static bool needs_expansion(char *const *v)
+{
+	for (; v && *v; v++)
+		if (strchr(*v, '%'))
+			return true;
+	return false;
+}
+
+static char **expand_vec(char *const *v, int instance)
+{
+	size_t n = 0;
+	char **out;
+
+	while (v[n])
+		n++;
+	out = calloc(n + 1, sizeof(*out));
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		out[i] = expand_instance(v[i], instance);
+		if (!out[i]) {
+			rv_argv_free(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+static bool same_key(const char *a, const char *b)
+{
+	while (*a && *a != '=' && *a == *b)
+		a++, b++;
+	return *a == '=' && *b == '=';
+}
+
+/*
+ * environ plus the service's `environment` (which wins).  Services without
+ * `environment` share environ itself: nothing per service.
+ */
+static int build_env(struct rv_service *s, const struct rv_service_spec *sp)
+{
+	size_t n_env = 0, o = 0;
+	char **env;
+
+	if (!sp->n_environment) {
+		s->envp = environ;
+		return 0;
+	}
+	while (environ[n_env])
+		n_env++;
+	env = calloc(n_env + sp->n_environment + 1, sizeof(*env));
+	if (!env)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_env; i++) {
+		bool overridden = false;
+
+		for (size_t j = 0; j < sp->n_environment; j++)
+			overridden |= same_key(environ[i], sp->environment[j]);
+		if (!overridden)
+			env[o++] = environ[i];	/* borrowed, not freed */
+	}
+	for (size_t j = 0; j < sp->n_environment; j++) {
+		env[o] = expand_instance(sp->environment[j], s->instance);
+		if (!env[o++]) {
+			free(env);
+			return -ENOMEM;
+		}
+	}
+	s->envp = env;
+	s->env_owned_from = o - sp->n_environment;
+	return 0;
+}
+
+void rv_service_free_strings(struct rv_service *s)
+{
+	if (s->argv && s->argv != s->spec->argv)
+		rv_argv_free(s->argv);
+	if (s->envp && s->envp != environ) {
+		for (size_t i = s->env_owned_from; s->envp[i]; i++)
+			free(s->envp[i]);
+		free(s->envp);
+	}
+	if (s->name != s->spec->name)
+		free(s->name);
+}
+
+static int build_service(struct rv_supervisor *sv, struct rv_service *s,
+			 const struct rv_service_spec *sp, int instance)
+{
+	int ret;
+
+	s->m.kind = RV_MEMBER_SERVICE;
+	s->sv = sv;
+	s->spec = sp;
+	s->instance = instance;
+	s->state = RV_SVC_STOPPED;
+	s->m.critical = sp->critical;
+	rv_service_init_timer(s);
+	if (instance >= 0) {
+		if (asprintf(&s->name, "%s@%d", sp->name, instance) < 0) {
+			s->name = NULL;
+			return -ENOMEM;
+		}
+	} else {
+		s->name = sp->name;
+	}
+	s->m.name = s->name;
+	if (instance >= 0 && needs_expansion(sp->argv))
+		s->argv = expand_vec(sp->argv, instance);
+	else
+		s->argv = sp->argv;
+	if (!s->argv)
+		return -ENOMEM;
+	ret = build_env(s, sp);
+	if (ret)
+		return ret;
+	return rv_window_init(&s->window, sp->intensity.max_restarts,
+			      sp->intensity.window_ns);
+}
+
+/* Name lookup for `after` and `supervisor =`: sorted, then bsearch. */
+struct name_ref {
+	const char *name;
+	struct rv_member *first;	/* a service's instances follow */
+	size_t count;
+	struct rv_node *node;
+};
+
+static int cmp_ref(const void *a, const void *b)
+{
+	return strcmp(((const struct name_ref *)a)->name,
+		      ((const struct name_ref *)b)->name);
+}
+
+static const struct name_ref *find_ref(const struct name_ref *refs, size_t n,
+				       const char *name)
+{
+	struct name_ref key = { .name = name };
+
+	return bsearch(&key, refs, n, sizeof(*refs), cmp_ref);
+}
+
+static struct rv_node *parent_of(struct rv_supervisor *sv,
+				 const struct name_ref *refs, size_t n_refs,
+				 const char *name)
+{
+	const struct name_ref *r;
+
+	if (!name)
+		return &sv->nodes[0];
+	r = find_ref(refs, n_refs, name);
+	return r && r->node ? r->node : &sv->nodes[0];
+}
+
+/* A member's section line, to order members as the config lists them. */
+static int member_line(const struct rv_member *m)
+{
+	if (m->kind == RV_MEMBER_SERVICE)
+		return ((const struct rv_service *)m)->spec->line;
+	return ((const struct rv_node *)m)->spec->line;
+}
+
+static int cmp_member_line(const void *a, const void *b)
+{
+	const struct rv_member *x = *(struct rv_member *const *)a;
+	const struct rv_member *y = *(struct rv_member *const *)b;
+	int lx = member_line(x), ly = member_line(y);
+
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	/* instances of one section share its line: keep instance order */
+	return x < y ? -1 : x > y;
+}
+
+static int add_deps(struct rv_member *m, char *const *after, size_t n_after,
+		    const struct name_ref *refs, size_t n_refs)
+{
+	size_t n = 0, o = 0;
+
+	for (size_t i = 0; i < n_after; i++) {
+		const struct name_ref *r = find_ref(refs, n_refs, after[i]);
+
+		if (r)
+			n += r->node ? 1 : r->count;
+	}
+	if (!n)
+		return 0;
+	m->deps = calloc(n, sizeof(*m->deps));
+	if (!m->deps)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_after; i++) {
+		const struct name_ref *r = find_ref(refs, n_refs, after[i]);
+
+		if (!r)
+			continue;	/* validated: cannot happen */
+		if (r->node) {
+			m->deps[o++] = &r->node->m;
+			continue;
+		}
+		for (size_t k = 0; k < r->count; k++)
+			m->deps[o++] = &((struct rv_service *)r->first)[k].m;
+	}
+	m->n_deps = o;
+	return 0;
+}
+
+static int add_dependents(struct rv_supervisor *sv)
+{
+	size_t total = sv->n_nodes + sv->n_svcs;
+
+	/* two passes over every member: count, then fill */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < total; i++) {
+			struct rv_member *m = i < sv->n_nodes ?
+				&sv->nodes[i].m : &sv->svcs[i - sv->n_nodes].m;
+
+			for (size_t k = 0; k < m->n_deps; k++) {
+				struct rv_member *d = m->deps[k];
+
+				if (pass == 0)
+					d->n_dependents++;
+				else
+					d->dependents[d->n_dependents++] = m;
+			}
+		}
+		if (pass)
+			break;
+		for (size_t i = 0; i < total; i++) {
+			struct rv_member *m = i < sv->n_nodes ?
+				&sv->nodes[i].m : &sv->svcs[i - sv->n_nodes].m;
+
+			if (!m->n_dependents)
+				continue;
+			m->dependents = calloc(m->n_dependents,
+					       sizeof(*m->dependents));
+			if (!m->dependents)
+				return -ENOMEM;
+			m->n_dependents = 0;
+		}
+	}
+	return 0;
+}
+
+static int build_members(struct rv_supervisor *sv)
+{
+	size_t total = sv->n_nodes - 1 + sv->n_svcs;
+	struct rv_member **all = calloc(total ? total : 1, sizeof(*all));
+	size_t o = 0;
+
+	if (!all)
+		return -ENOMEM;
+	for (size_t i = 1; i < sv->n_nodes; i++)
+		all[o++] = &sv->nodes[i].m;
+	for (size_t i = 0; i < sv->n_svcs; i++)
+		all[o++] = &sv->svcs[i].m;
+	qsort(all, total, sizeof(*all), cmp_member_line);
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < total; i++) {
+			struct rv_node *p = all[i]->parent;
+
+			if (pass == 0) {
+				p->n_members++;
+				continue;
+			}
+			all[i]->index = (uint32_t)p->n_members;
+			p->members[p->n_members++] = all[i];
+		}
+		if (pass)
+			break;
+		for (size_t i = 0; i < sv->n_nodes; i++) {
+			struct rv_node *n = &sv->nodes[i];
+
+			n->members = calloc(n->n_members ? n->n_members : 1,
+					    sizeof(*n->members));
+			if (!n->members) {
+				free(all);
+				return -ENOMEM;
+			}
+			n->n_members = 0;
+		}
+	}
+	free(all);
+	return 0;
+}
+
+static int build_node(struct rv_supervisor *sv, struct rv_node *n,
+		      const struct rv_group_spec *g, const char *name)
+{
+	n->m.kind = RV_MEMBER_NODE;
+	n->m.name = name;
+	n->m.critical = g->critical;
+	n->sv = sv;
+	n->spec = g;
+	n->state = RV_NODE_STOPPED;
+	rv_node_init_timer(n);
+	return rv_window_init(&n->window, g->intensity.max_restarts,
+			      g->intensity.window_ns);
+}
+
+int rv_build_tree(struct rv_supervisor *sv)
+{
+	struct rv_specs *sp = &sv->specs;
+	struct name_ref *refs;
+	size_t n_refs = 0, k = 0;
+	int ret;
+
+	sv->n_nodes = 1 + sp->n_groups;
+	for (size_t i = 0; i < sp->n_services; i++)
+		sv->n_svcs += sp->services[i].instances;
+	sv->nodes = calloc(sv->n_nodes, sizeof(*sv->nodes));
+	sv->svcs = calloc(sv->n_svcs ? sv->n_svcs : 1, sizeof(*sv->svcs));
+	refs = calloc(sp->n_groups + sp->n_services + 1, sizeof(*refs));
+	if (!sv->nodes || !sv->svcs || !refs) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = build_node(sv, &sv->nodes[0], &sp->top, "main");
+	for (size_t i = 0; !ret && i < sp->n_groups; i++) {
+		ret = build_node(sv, &sv->nodes[1 + i], &sp->groups[i],
+				 sp->groups[i].name);
+		refs[n_refs++] = (struct name_ref){ .name = sp->groups[i].name,
+						    .node = &sv->nodes[1 + i] };
+	}
+	for (size_t i = 0; !ret && i < sp->n_services; i++) {
+		const struct rv_service_spec *ss = &sp->services[i];
+		bool multi = ss->instances > 1;
+
+		refs[n_refs++] = (struct name_ref){ .name = ss->name,
+						    .first = &sv->svcs[k].m,
+						    .count = ss->instances };
+		for (uint32_t in = 0; !ret && in < ss->instances; in++)
+			ret = build_service(sv, &sv->svcs[k++], ss,
+					    multi ? (int)in : -1);
+	}
+	if (ret)
+		goto out;
+	qsort(refs, n_refs, sizeof(*refs), cmp_ref);
+	for (size_t i = 1; i < sv->n_nodes; i++)
+		sv->nodes[i].m.parent = parent_of(sv, refs, n_refs,
+						  sp->groups[i - 1].supervisor);
+	for (size_t i = 0; i < sv->n_svcs; i++)
+		sv->svcs[i].m.parent = parent_of(sv, refs, n_refs,
+						 sv->svcs[i].spec->supervisor);
+	ret = build_members(sv);
+	for (size_t i = 1; !ret && i < sv->n_nodes; i++)
+		ret = add_deps(&sv->nodes[i].m, sp->groups[i - 1].after,
+			       sp->groups[i - 1].n_after, refs, n_refs);
+	for (size_t i = 0; !ret && i < sv->n_svcs; i++)
+		ret = add_deps(&sv->svcs[i].m, sv->svcs[i].spec->after,
+			       sv->svcs[i].spec->n_after, refs, n_refs);
+	if (!ret)
+		ret = add_dependents(sv);
+out:
+	free(refs);
+	return ret;
+}
+
+void rv_free_tree(struct rv_supervisor *sv)
+{
+	for (size_t i = 0; sv->svcs && i < sv->n_svcs; i++) {
+		struct rv_service *s = &sv->svcs[i];
+
+		if (!s->spec)
+			continue;
+		rv_service_free_strings(s);
+		rv_window_free(&s->window);
+		free(s->m.deps);
+		free(s->m.dependents);
+	}
+	for (size_t i = 0; sv->nodes && i < sv->n_nodes; i++) {
+		struct rv_node *n = &sv->nodes[i];
+
+		rv_window_free(&n->window);
+		free(n->members);
+		free(n->m.deps);
+		free(n->m.dependents);
+	}
+	free(sv->svcs);
+	free(sv->nodes);
+	sv->svcs = NULL;
+	sv->nodes = NULL;
+}

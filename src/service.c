@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One service's state machine.  Events (start, stop, exit, timer) arrive
+ * here; what a restart means for siblings is the node's business
+ * (node.c), so an exit that wants a restart is handed up with its delay.
+ *
+ * Hot path (one_for_one): exit callback -> policy -> two O(1) intensity
+ * checks -> backoff -> spawn.  No allocation, no scan of other services.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "backoff.h"
+#include "log.h"
+#include "parse.h"
+#include "supervisor.h"
+#include "tree.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3	/* linux/wait.h; glibc 2.36 lacks it */
+#endif
+
+static const char *const svc_state_names[RV_SVC_NSTATES] = {
+	[RV_SVC_STOPPED] = "stopped",	[RV_SVC_WAITING] = "starting",
+	[RV_SVC_STARTING] = "starting",	[RV_SVC_RUNNING] = "running",
+	[RV_SVC_STOPPING] = "stopping",	[RV_SVC_BACKOFF] = "backoff",
+	[RV_SVC_COMPLETED] = "completed", [RV_SVC_FAILED] = "failed",
+};
+
+const char *rv_svc_state_name(enum rv_svc_state s)
+{
+	return s < RV_SVC_NSTATES ? svc_state_names[s] : "unknown";
+}
+
+static bool state_is_terminal(enum rv_svc_state s)
+{
+	return s == RV_SVC_COMPLETED || s == RV_SVC_FAILED;
+}
+
+bool rv_service_is_terminal(const struct rv_service *s)
+{
+	return state_is_terminal(s->state);
+}
+
+bool rv_service_is_down(const struct rv_service *s)
+{
+	/* down = no process of ours exists (a pending exec failure counts
+	 * as a process until it is reaped) */
+	return s->child.pid <= 0 && s->state != RV_SVC_STOPPING &&
+	       s->state != RV_SVC_RUNNING && s->state != RV_SVC_STARTING;
+}
+
+/* Every state change goes through here, so the counters stay exact. */
+void rv_service_set_state(struct rv_service *s, enum rv_svc_state to)
+{
+	enum rv_svc_state from = s->state;
+	struct rv_node *p = s->m.parent;
+
+	if (from == to)
+		return;
+	s->state = to;
+	if (from == RV_SVC_WAITING)
+		s->sv->n_waiting--;
+	if (to == RV_SVC_WAITING)
+		s->sv->n_waiting++;
+	if (state_is_terminal(from) && !state_is_terminal(to))
+		p->n_terminal--;
+	if (!state_is_terminal(from) && state_is_terminal(to))
+		p->n_terminal++;
+	rv_log_svc(RV_LOG_DEBUG, s->name, "state", " from=%s to=%s",
+		   rv_svc_state_name(from), rv_svc_state_name(to));
+}
+
+void rv_service_reset(struct rv_service *s)
+{
+	rv_window_reset(&s->window);
+	s->backoff_n = 0;
+}
+
+static long sys_pidfd_send_signal(int pidfd, int sig)
+{
+	return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+int rv_service_signal(struct rv_service *s, int sig, bool group)
+{
+	if (s->child.pid <= 0)
+		return -ESRCH;
+	/*
+	 * The group id is the leader's pid (setsid/setpgid in the child).
+	 * It cannot be recycled while the leader is unreaped, and we only
+	 * reap from the loop, after which child.pid is 0.
+	 */
+	if (group && kill(-s->child.pid, sig) == 0)
+		return 0;
+	if (sys_pidfd_send_signal(s->child.pidfd, sig) < 0)
+		return -errno;
+	return 0;
+}
+
+static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
+		       const siginfo_t *info, void *ctx);
+
+static void log_spawn_failure(struct rv_service *s, int err, const char *step)
+{
+	char q[160];
+
+	rv_log_svc(RV_LOG_ERROR, s->name, "spawn_failed",
+		   " step=%s errno=%d error=%s command=%s", step, err,
+		   rv_log_quote(strerror(err), q, sizeof(q)), s->argv[0]);
+}
+
+static void service_ended(struct rv_service *s, const struct rv_exit_info *e,
+			  int64_t now);
+
+static void spawn(struct rv_service *s, int64_t now)
+{
+	struct rv_supervisor *sv = s->sv;
+	struct rv_spawn_plan plan = {
+		.argv = s->argv,
+		.envp = s->envp,
+		.new_session = !sv->exec_mode,
+		.foreground = sv->exec_mode,
+		.keep_fds = sv->exec_mode,
+	};
+	struct rv_spawn_result res;
+	int ret;
+
+	if (s->m.start_seq)
+		s->restarts++;
+	s->m.start_seq = ++sv->seq;
+	s->spawn_err = 0;
+	s->kill_sent = false;
+	s->started_ns = now;
+	ret = rv_spawn(sv->spawner, &plan, &res);
+	if (res.pid > 0) {
+		s->child.pid = res.pid;
+		s->child.pidfd = res.pidfd;
+		s->child.cb = on_exit_cb;
+		s->child.ctx = s;
+		if (rv_loop_watch_child(sv->loop, &s->child) < 0) {
+			/* cannot happen with the room reserved at load;
+			 * never leave an unwatched child behind */
+			sys_pidfd_send_signal(res.pidfd, SIGKILL);
+			waitid(P_PIDFD, (id_t)res.pidfd, NULL, WEXITED);
+			close(res.pidfd);
+			s->child.pid = 0;
+			s->child.pidfd = -1;
+			res.pid = 0;
+			ret = -ENOSPC;
+			res.err = ENOSPC;
+			res.step = "watch";
+		}
+	}
+	if (ret == 0) {
+		rv_service_set_state(s, RV_SVC_RUNNING);
+		rv_log_svc(RV_LOG_INFO, s->name, "start", " pid=%d restarts=%u",
+			   (int)res.pid, s->restarts);
+		rv_member_notify_dependents(&s->m, now);
+		rv_supervisor_maybe_alive(sv);
+		return;
+	}
+	log_spawn_failure(s, res.err, res.step);
+	if (res.pid > 0) {
+		/* the child exists and is exiting: its reaped exit is the
+		 * failed start, so every start ends in exactly one exit */
+		s->spawn_err = res.err;
+		s->spawn_step = res.step;
+		rv_service_set_state(s, RV_SVC_STARTING);
+		return;
+	}
+	/* no child at all (clone failed): end the attempt right here */
+	struct rv_exit_info e = { .valid = true, .failed_start = true,
+				  .code = rv_spawn_exec_status(res.err) };
+
+	s->spawn_err = res.err;
+	rv_service_set_state(s, RV_SVC_STARTING);
+	service_ended(s, &e, now);
+}
+
+void rv_service_start(struct rv_service *s, int64_t now)
+{
+	const struct rv_member *bad = NULL;
+	int deps;
+
+	if (s->sv->state == RV_SUP_SHUTTING_DOWN)
+		return;
+	rv_loop_timer_cancel(s->sv->loop, &s->timer);
+	deps = rv_member_deps_state(&s->m, &bad);
+	if (deps < 0) {
+		s->fail_reason = "dependency failed";
+		rv_log_svc(RV_LOG_ERROR, s->name, "failed",
+			   " reason=dependency_failed dependency=%s",
+			   bad->name);
+		rv_service_set_state(s, RV_SVC_FAILED);
+		rv_node_member_terminal(s->m.parent, &s->m, true, now);
+		return;
+	}
+	if (deps == 0) {
+		rv_service_set_state(s, RV_SVC_WAITING);
+		return;
+	}
+	spawn(s, now);
+}
+
+void rv_service_restart_after(struct rv_service *s, int64_t delay, int64_t now)
+{
+	if (delay <= 0) {
+		rv_service_start(s, now);
+		return;
+	}
+	s->next_start_ns = now + delay;
+	rv_service_set_state(s, RV_SVC_BACKOFF);
+	rv_loop_timer_arm(s->sv->loop, &s->timer, s->next_start_ns);
+}
+
+bool rv_service_stop(struct rv_service *s, int64_t now)
+{
+	const struct rv_service_spec *sp = s->spec;
+	struct rv_supervisor *sv = s->sv;
+	bool group = sp->kill_mode != RV_KILL_PROCESS;
+	int sig = sp->stop_signal;
+
+	switch (s->state) {
+	case RV_SVC_RUNNING:
+	case RV_SVC_STARTING:
+		if (sv->exec_mode && sv->exec_stop_signal)
+			sig = sv->exec_stop_signal;
+		rv_service_set_state(s, RV_SVC_STOPPING);
+		if (s->spawn_err)
+			return false;	/* already exiting */
+		rv_log_svc(RV_LOG_INFO, s->name, "stop",
+			   " signal=%s pid=%d", rv_signal_name(sig),
+			   (int)s->child.pid);
+		rv_service_signal(s, sig, group && !sv->exec_mode);
+		/* a stopped (SIGSTOP) process must run to handle the signal */
+		if (sig != SIGKILL && sig != SIGCONT)
+			rv_service_signal(s, SIGCONT, group && !sv->exec_mode);
+		if (!sv->exec_mode || sv->exec_escalate)
+			rv_loop_timer_arm(sv->loop, &s->timer,
+					  now + sp->stop_timeout_ns);
+		return false;
+	case RV_SVC_STOPPING:
+		return false;
+	case RV_SVC_BACKOFF:
+	case RV_SVC_WAITING:
+		rv_loop_timer_cancel(sv->loop, &s->timer);
+		rv_service_set_state(s, RV_SVC_STOPPED);
+		return true;
+	case RV_SVC_STOPPED:
+	case RV_SVC_COMPLETED:
+	case RV_SVC_FAILED:
+	default:
+		return true;
+	}
+}
+
+void rv_service_kill_now(struct rv_service *s)
+{
+	if (s->child.pid <= 0 || s->kill_sent)
+		return;
+	s->kill_sent = true;
+	rv_log_svc(RV_LOG_WARN, s->name, "kill",
+		   " signal=SIGKILL pid=%d reason=shutdown_timeout",
+		   (int)s->child.pid);
+	rv_service_signal(s, SIGKILL, !s->sv->exec_mode);
+}
+
+static void on_timer(struct rv_loop *loop, struct rv_timer *t, int64_t now,
+		     void *ctx)
+{
+	struct rv_service *s = ctx;
+
+	if (s->state == RV_SVC_BACKOFF) {
+		rv_service_start(s, now);
+	} else if (s->state == RV_SVC_STOPPING && s->child.pid > 0) {
+		char d[32];
+
+		s->kill_sent = true;
+		rv_log_svc(RV_LOG_WARN, s->name, "kill",
+			   " signal=SIGKILL pid=%d reason=stop_timeout"
+			   " stop_timeout=%s", (int)s->child.pid,
+			   rv_format_duration(s->spec->stop_timeout_ns, d,
+					      sizeof(d)));
+		rv_service_signal(s, SIGKILL,
+				  s->spec->kill_mode != RV_KILL_PROCESS &&
+				  !s->sv->exec_mode);
+	}
+}
+
+void rv_service_init_timer(struct rv_service *s);
+void rv_service_init_timer(struct rv_service *s)
+{
+	rv_timer_init(&s->timer, on_timer, s);
+	s->child.pid = 0;
+	s->child.pidfd = -1;
+}
+
+/* Success per the contract: exit 0, a clean stop signal, or listed. */
+static bool exit_is_success(const struct rv_service_spec *sp,
+			    const struct rv_exit_info *e)
+{
+	if (e->failed_start)
+		return false;
+	if (e->signal) {
+		if (e->signal < 64 && (sp->success.signals >> e->signal) & 1)
+			return true;
+		return e->signal == SIGTERM || e->signal == SIGINT ||
+		       e->signal == SIGHUP || e->signal == SIGPIPE;
+	}
+	if (e->code == 0)
+		return true;
+	return (sp->success.codes[e->code / 64] >> (e->code % 64)) & 1;
+}
+
+/* on-abnormal: signals that are not clean stops (timeouts and watchdog
+ * lapses come with readiness). */
+static bool exit_is_abnormal(const struct rv_service_spec *sp,
+			     const struct rv_exit_info *e)
+{
+	return e->signal && !exit_is_success(sp, e);
+}
+
+static bool wants_restart(const struct rv_service_spec *sp,
+			  const struct rv_exit_info *e, bool success)
+{
+	if (sp->type == RV_TYPE_ONESHOT && success)
+		return false;	/* done: `completed` */
+	switch (sp->restart) {
+	case RV_RESTART_ALWAYS:
+		return true;
+	case RV_RESTART_ON_FAILURE:
+		return !success;
+	case RV_RESTART_ON_ABNORMAL:
+		return exit_is_abnormal(sp, e);
+	case RV_RESTART_NEVER:
+	default:
+		return false;
+	}
+}
+
+static void log_exit(struct rv_service *s, pid_t pid,
+		     const struct rv_exit_info *e, bool success, int64_t now)
+{
+	double run = (double)(now - s->started_ns) / 1e9;
+	enum rv_log_level lvl = success ? RV_LOG_INFO : RV_LOG_WARN;
+
+	if (e->signal)
+		rv_log_svc(lvl, s->name, "exit",
+			   " pid=%d signal=%s core_dumped=%s runtime_s=%.3f",
+			   (int)pid, rv_signal_name(e->signal),
+			   e->core_dumped ? "true" : "false", run);
+	else
+		rv_log_svc(lvl, s->name, "exit",
+			   " pid=%d code=%d runtime_s=%.3f%s", (int)pid,
+			   e->code, run,
+			   e->failed_start ? " failed_start=true" : "");
+}
+
+static void fail_for_good(struct rv_service *s, const char *reason,
+			  const char *detail, int64_t now)
+{
+	s->fail_reason = reason;
+	rv_log_svc(RV_LOG_ERROR, s->name, "failed", " reason=%s%s", reason,
+		   detail ? detail : "");
+	rv_service_set_state(s, RV_SVC_FAILED);
+	rv_node_member_terminal(s->m.parent, &s->m, true, now);
+}
+
+/* The process is gone (reaped, or never created): decide what next. */
+static void service_ended(struct rv_service *s, const struct rv_exit_info *e,
+			  int64_t now)
+{
+	const struct rv_service_spec *sp = s->spec;
+	struct rv_supervisor *sv = s->sv;
+	struct rv_node *p = s->m.parent;
+	bool success = exit_is_success(sp, e);
+	int64_t delay;
+
+	s->last_exit = *e;
+	s->spawn_err = 0;
+	rv_loop_timer_cancel(sv->loop, &s->timer);
+	if (s->state == RV_SVC_STOPPING ||
+	    sv->state == RV_SUP_SHUTTING_DOWN ||
+	    (p->op != RV_OP_NONE && rv_node_in_op_set(p, &s->m))) {
+		/* we asked for this (or are about to): it is simply down */
+		rv_service_set_state(s, RV_SVC_STOPPED);
+		rv_node_member_down(p, &s->m, now);
+		return;
+	}
+	if (!wants_restart(sp, e, success)) {
+		if (!success) {
+			fail_for_good(s, e->failed_start ? "failed_start" :
+				      "exit", NULL, now);
+			return;
+		}
+		rv_log_svc(RV_LOG_INFO, s->name, "completed", "%s", "");
+		rv_service_set_state(s, RV_SVC_COMPLETED);
+		rv_node_member_terminal(p, &s->m, false, now);
+		return;
+	}
+	if (sp->backoff.reset_after_ns > 0 && !e->failed_start &&
+	    now - s->started_ns >= sp->backoff.reset_after_ns)
+		s->backoff_n = 0;
+	if (!rv_window_admit(&s->window, now)) {
+		char detail[96], w[32];
+
+		snprintf(detail, sizeof(detail),
+			 " max_restarts=%u restart_window=%s",
+			 sp->intensity.max_restarts,
+			 rv_format_duration(sp->intensity.window_ns, w,
+					    sizeof(w)));
+		fail_for_good(s, "max_restarts", detail, now);
+		return;
+	}
+	s->backoff_n++;
+	delay = rv_backoff_delay(&sp->backoff, s->backoff_n, &sv->rng);
+	if (sv->backoff_fn) {
+		delay = sv->backoff_fn(sv->backoff_ctx, s->name, s->backoff_n,
+				       delay);
+		if (delay < 0)
+			delay = 0;
+	}
+	rv_service_set_state(s, RV_SVC_STOPPED);
+	rv_node_member_wants_restart(p, &s->m, delay,
+				     e->failed_start ? "failed_start" : "exit",
+				     now);
+}
+
+static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
+		       const siginfo_t *info, void *ctx)
+{
+	struct rv_service *s = ctx;
+	struct rv_exit_info e = { .valid = true };
+	int64_t now = rv_loop_now(loop);
+	pid_t pid = c->pid;
+
+	if (info->si_code == CLD_EXITED) {
+		e.code = info->si_status;
+	} else {
+		e.signal = info->si_status;
+		e.core_dumped = info->si_code == CLD_DUMPED;
+	}
+	if (s->spawn_err)
+		e.failed_start = true;
+	/*
+	 * Whatever the leader left in its process group dies with it, so a
+	 * restart never overlaps with stragglers of the previous run.
+	 */
+	if (s->spec->kill_mode == RV_KILL_GROUP && !s->sv->exec_mode)
+		kill(-pid, SIGKILL);
+	close(c->pidfd);
+	c->pid = 0;
+	c->pidfd = -1;
+	log_exit(s, pid, &e, exit_is_success(s->spec, &e), now);
+	service_ended(s, &e, now);
+}

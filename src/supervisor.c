@@ -1,0 +1,500 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The supervisor's life cycle and the public API of include/ringvisor.h:
+ * load (config -> specs -> tree, loop and spawner set up before anything
+ * starts), run (start the top node, turn the loop), shutdown and failure,
+ * signals, rv_cancel().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "build.h"
+#include "config.h"
+#include "log.h"
+#include "parse.h"
+#include "supervisor.h"
+
+/* Signals the supervisor takes through its signalfd (plus SIGCHLD). */
+static const int handled_signals[] = {
+	SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, 0
+};
+
+static const char *const sup_state_names[] = {
+	[RV_SUP_STARTING] = "starting", [RV_SUP_ALIVE] = "alive",
+	[RV_SUP_SHUTTING_DOWN] = "shutting_down",
+	[RV_SUP_COMPLETED] = "completed", [RV_SUP_FAILED] = "failed",
+};
+
+const char *rv_sup_state_name(enum rv_sup_state s)
+{
+	return sup_state_names[s];
+}
+
+static void sup_set_state(struct rv_supervisor *sv, enum rv_sup_state to,
+			  const char *reason)
+{
+	char q[128];
+
+	if (sv->state == to)
+		return;
+	rv_log_sup(to == RV_SUP_FAILED ? RV_LOG_ERROR : RV_LOG_INFO, "main",
+		   "supervisor_state", " from=%s to=%s%s%s",
+		   rv_sup_state_name(sv->state), rv_sup_state_name(to),
+		   reason ? " reason=" : "",
+		   reason ? rv_log_quote(reason, q, sizeof(q)) : "");
+	sv->state = to;
+}
+
+void rv_supervisor_maybe_alive(struct rv_supervisor *sv)
+{
+	if (sv->state == RV_SUP_STARTING && sv->initial_start_done &&
+	    sv->n_waiting == 0)
+		sup_set_state(sv, RV_SUP_ALIVE, NULL);
+}
+
+static void finish(struct rv_supervisor *sv, bool failed, int code)
+{
+	if (sv->finished)
+		return;
+	sv->finished = true;
+	sv->exit_code = code;
+	sup_set_state(sv, failed ? RV_SUP_FAILED : RV_SUP_COMPLETED,
+		      failed ? sv->fail_reason : NULL);
+	rv_loop_stop(sv->loop);
+}
+
+int rv_supervisor_exec_status(const struct rv_supervisor *sv)
+{
+	const struct rv_service *s = &sv->svcs[0];
+	const struct rv_exit_info *e = &s->last_exit;
+
+	if (!e->valid)
+		return sv->failing ? RV_EXIT_FAILED : 0;
+	if (e->signal)
+		return 128 + e->signal;
+	return e->code;
+}
+
+void rv_supervisor_top_down(struct rv_supervisor *sv, int64_t now)
+{
+	rv_loop_timer_cancel(sv->loop, &sv->shutdown_timer);
+	if (sv->exec_mode)
+		finish(sv, sv->failing, rv_supervisor_exec_status(sv));
+	else
+		finish(sv, sv->failing,
+		       sv->failing ? RV_EXIT_FAILED : RV_EXIT_COMPLETED);
+}
+
+void rv_supervisor_top_terminal(struct rv_supervisor *sv, bool failed,
+				int64_t now)
+{
+	if (failed && !sv->fail_reason)
+		sv->fail_reason = "services_failed";
+	if (sv->exec_mode)
+		finish(sv, failed, rv_supervisor_exec_status(sv));
+	else
+		finish(sv, failed, failed ? RV_EXIT_FAILED : RV_EXIT_COMPLETED);
+}
+
+static void kill_everything(struct rv_supervisor *sv)
+{
+	for (size_t i = 0; i < sv->n_svcs; i++)
+		rv_service_kill_now(&sv->svcs[i]);
+}
+
+static void on_shutdown_timeout(struct rv_loop *loop, struct rv_timer *t,
+				int64_t now, void *ctx)
+{
+	struct rv_supervisor *sv = ctx;
+	char d[32];
+
+	rv_log_sup(RV_LOG_WARN, "main", "shutdown_timeout",
+		   " shutdown_timeout=%s",
+		   rv_format_duration(sv->specs.shutdown_timeout_ns, d,
+				      sizeof(d)));
+	kill_everything(sv);
+}
+
+void rv_supervisor_shutdown(struct rv_supervisor *sv, int64_t now,
+			    const char *reason)
+{
+	if (sv->finished)
+		return;
+	if (sv->state == RV_SUP_SHUTTING_DOWN) {
+		/* asked twice: stop waiting politely */
+		kill_everything(sv);
+		return;
+	}
+	sup_set_state(sv, RV_SUP_SHUTTING_DOWN, reason);
+	if (sv->specs.shutdown_timeout_ns > 0 && !sv->exec_mode)
+		rv_loop_timer_arm(sv->loop, &sv->shutdown_timer,
+				  now + sv->specs.shutdown_timeout_ns);
+	if (rv_node_stop(&sv->nodes[0], now))
+		rv_supervisor_top_down(sv, now);
+}
+
+void rv_supervisor_fail(struct rv_supervisor *sv, int64_t now,
+			const char *reason)
+{
+	if (sv->failing)
+		return;
+	sv->failing = true;
+	sv->fail_reason = reason;
+	if (sv->state == RV_SUP_SHUTTING_DOWN) {
+		/* already stopping: it will end failed */
+		return;
+	}
+	rv_supervisor_shutdown(sv, now, reason);
+}
+
+static void on_signal(struct rv_loop *loop, int signo,
+		      const struct signalfd_siginfo *si, void *ctx)
+{
+	struct rv_supervisor *sv = ctx;
+	int64_t now = rv_loop_now(loop);
+
+	rv_log_sup(RV_LOG_INFO, "main", "signal", " signal=%s",
+		   rv_signal_name(signo));
+	if (sv->exec_mode) {
+		/* tini: pass it on; TERM/INT/QUIT also mean "do not
+		 * restart, end with the child's own status" */
+		struct rv_service *s = &sv->svcs[0];
+
+		if (signo == SIGTERM || signo == SIGINT || signo == SIGQUIT) {
+			sv->exec_stop_signal = signo;
+			rv_supervisor_shutdown(sv, now, "signal");
+			return;
+		}
+		if (rv_service_signal(s, signo, false) == 0)
+			rv_log_svc(RV_LOG_DEBUG, s->name, "forward",
+				   " signal=%s pid=%d", rv_signal_name(signo),
+				   (int)s->child.pid);
+		return;
+	}
+	switch (signo) {
+	case SIGTERM:
+	case SIGINT:
+	case SIGQUIT:
+		rv_supervisor_shutdown(sv, now, "signal");
+		break;
+	case SIGHUP:
+		rv_log_sup(RV_LOG_WARN, "main", "reload_unsupported",
+			   " reason=\"reload needs the control plane\"");
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_wake(struct rv_loop *loop, void *ctx)
+{
+	struct rv_supervisor *sv = ctx;
+
+	if (atomic_exchange(&sv->cancel, 0))
+		rv_supervisor_shutdown(sv, rv_loop_now(loop), "cancel");
+}
+
+static void on_orphan(struct rv_loop *loop, const siginfo_t *info, void *ctx)
+{
+	if (info->si_code == CLD_EXITED)
+		rv_log_sup(RV_LOG_DEBUG, "main", "orphan_reaped",
+			   " pid=%d code=%d", (int)info->si_pid,
+			   info->si_status);
+	else
+		rv_log_sup(RV_LOG_DEBUG, "main", "orphan_reaped",
+			   " pid=%d signal=%s", (int)info->si_pid,
+			   rv_signal_name(info->si_status));
+}
+
+static int parse_backend(const char *name, enum rv_backend *out)
+{
+	if (!strcmp(name, "auto"))
+		*out = RV_BACKEND_AUTO;
+	else if (!strcmp(name, "io_uring"))
+		*out = RV_BACKEND_IO_URING;
+	else if (!strcmp(name, "epoll"))
+		*out = RV_BACKEND_EPOLL;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* Everything after the specs: loop, spawner, tree.  0 or -errno. */
+static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
+		 FILE *errors)
+{
+	struct rv_loop_config lc = {
+		.backend = sv->specs.backend,
+		.signals = handled_signals,
+		.signal_cb = on_signal,
+		.wake_cb = on_wake,
+		.orphan_cb = on_orphan,
+		.ctx = sv,
+	};
+	int ret;
+
+	if (opts && opts->log_fd > 0)
+		rv_log_set_fd(opts->log_fd);
+	rv_log_level_from_env();
+	if (opts && opts->backend &&
+	    parse_backend(opts->backend, &lc.backend)) {
+		fprintf(errors, "ringvisor: unknown backend \"%s\" "
+			"(use auto, io_uring or epoll)\n", opts->backend);
+		return -EINVAL;
+	}
+	if (opts && opts->report_path) {
+		sv->report_path = strdup(opts->report_path);
+		if (!sv->report_path)
+			return -ENOMEM;
+	}
+	/* Writes to a closed pipe must be errors, not our death; children
+	 * get SIG_DFL back before exec. */
+	signal(SIGPIPE, SIG_IGN);
+	ret = rv_loop_new(&sv->loop, &lc, sv->backend_why,
+			  sizeof(sv->backend_why));
+	if (ret) {
+		fprintf(errors, "ringvisor: %s\n", sv->backend_why);
+		return ret;
+	}
+	ret = rv_spawner_new(&sv->spawner);
+	if (!ret)
+		ret = rv_build_tree(sv);
+	if (!ret)
+		ret = rv_loop_timer_reserve(sv->loop,
+					    sv->n_svcs + sv->n_nodes + 1);
+	if (!ret)
+		ret = rv_loop_child_reserve(sv->loop, sv->n_svcs);
+	if (ret) {
+		fprintf(errors, "ringvisor: setup failed: %s\n",
+			strerror(-ret));
+		return ret;
+	}
+	rv_timer_init(&sv->shutdown_timer, on_shutdown_timeout, sv);
+	if (getrandom(&sv->rng, sizeof(sv->rng), GRND_NONBLOCK) !=
+	    sizeof(sv->rng))
+		sv->rng = (uint64_t)rv_clock_now() ^ (uint64_t)getpid();
+	/*
+	 * Not PID 1: become the subreaper, so grandchildren orphaned by a
+	 * service are reaped here (and never outlive a stop unnoticed).
+	 */
+	if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		rv_log_sup(RV_LOG_WARN, "main", "subreaper_failed",
+			   " errno=%d", errno);
+	return 0;
+}
+
+static struct rv_supervisor *sv_alloc(void)
+{
+	struct rv_supervisor *sv = calloc(1, sizeof(*sv));
+
+	if (sv)
+		atomic_init(&sv->cancel, 0);
+	return sv;
+}
+
+static int load_common(struct rv_supervisor **out, struct rv_supervisor *sv,
+		       int ret, const struct rv_options *opts, FILE *errors)
+{
+	if (!ret)
+		ret = setup(sv, opts, errors);
+	if (ret) {
+		rv_supervisor_free(sv);
+		return ret;
+	}
+	*out = sv;
+	return 0;
+}
+
+int rv_supervisor_load(struct rv_supervisor **out, const char *config_path,
+		       const struct rv_options *opts, FILE *errors)
+{
+	struct rv_supervisor *sv = sv_alloc();
+	struct rv_diag d = { .out = errors };
+
+	if (!sv)
+		return -ENOMEM;
+	return load_common(out, sv,
+			   rv_config_load_file(config_path, &sv->specs, &d),
+			   opts, errors);
+}
+
+int rv_supervisor_load_string(struct rv_supervisor **out, const char *text,
+			      const char *name, const struct rv_options *opts,
+			      FILE *errors)
+{
+	struct rv_supervisor *sv = sv_alloc();
+	struct rv_diag d = { .out = errors };
+
+	if (!sv)
+		return -ENOMEM;
+	return load_common(out, sv,
+			   rv_config_load_string(text, name, &sv->specs, &d),
+			   opts, errors);
+}
+
+/* `exec`: one service built from argv and "key=value" options. */
+static int exec_specs(struct rv_supervisor *sv, char *const argv[],
+		      const char *const keys[], FILE *errors)
+{
+	struct rv_specs *sp = &sv->specs;
+	struct rv_service_spec *s;
+	struct rv_diag d = { .out = errors };
+	size_t argc = 0;
+	char *base;
+
+	rv_specs_init(sp);
+	sp->services = calloc(1, sizeof(*sp->services));
+	if (!sp->services)
+		return -ENOMEM;
+	sp->n_services = 1;
+	s = sp->services;
+	rv_service_spec_init(s);
+	s->restart = RV_RESTART_NEVER;	/* tini: run once */
+	while (argv[argc])
+		argc++;
+	s->argv = calloc(argc + 1, sizeof(*s->argv));
+	base = strdup(argv[0]);
+	s->file = strdup("exec");
+	if (!s->argv || !base || !s->file) {
+		free(base);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < argc; i++)
+		if (!(s->argv[i] = strdup(argv[i])))
+			return free(base), -ENOMEM;
+	s->argc = (int)argc;
+	s->name = strdup(basename(base));
+	free(base);
+	if (!s->name)
+		return -ENOMEM;
+	for (size_t i = 0; keys && keys[i]; i++) {
+		char *kv = strdup(keys[i]), *eq;
+
+		if (!kv)
+			return -ENOMEM;
+		eq = strchr(kv, '=');
+		if (!eq) {
+			rv_diag_error(&d, "exec", 0, "option --%s needs a value",
+				      kv);
+		} else {
+			*eq = '\0';
+			if (!strcmp(kv, "stop_timeout"))
+				sv->exec_escalate = true;
+			rv_service_spec_set(s, kv, eq + 1, "exec", 0, &d);
+		}
+		free(kv);
+	}
+	if (!d.errors)
+		rv_specs_validate(sp, &d);
+	return d.errors ? -EINVAL : 0;
+}
+
+int rv_supervisor_new_exec(struct rv_supervisor **out, char *const argv[],
+			   const char *const keys[],
+			   const struct rv_options *opts, FILE *errors)
+{
+	struct rv_supervisor *sv = sv_alloc();
+
+	if (!sv)
+		return -ENOMEM;
+	sv->exec_mode = true;
+	return load_common(out, sv, exec_specs(sv, argv, keys, errors), opts,
+			   errors);
+}
+
+void rv_supervisor_set_backoff(struct rv_supervisor *sv, rv_backoff_fn *fn,
+			       void *ctx)
+{
+	sv->backoff_fn = fn;
+	sv->backoff_ctx = ctx;
+}
+
+const char *rv_supervisor_backend(const struct rv_supervisor *sv)
+{
+	return rv_loop_backend_name(sv->loop);
+}
+
+int rv_supervisor_run(struct rv_supervisor *sv)
+{
+	char q[600];
+	int ret;
+
+	rv_log_sup(RV_LOG_INFO, "main", "backend",
+		   " backend=%s child_exits=%s reason=%s",
+		   rv_loop_backend_name(sv->loop),
+		   rv_log_quote(rv_loop_child_method(sv->loop), q, 200),
+		   rv_log_quote(sv->backend_why, q + 200, 400));
+	sv->started_ns = rv_clock_now();
+	sv->state = RV_SUP_STARTING;
+	if (atomic_load(&sv->cancel)) {
+		finish(sv, false, RV_EXIT_COMPLETED);
+	} else {
+		rv_node_start(&sv->nodes[0], sv->started_ns);
+		sv->initial_start_done = true;
+		rv_supervisor_maybe_alive(sv);
+	}
+	while (!sv->finished) {
+		ret = rv_loop_run_once(sv->loop, -1);
+		if (ret < 0 && ret != -EINTR) {
+			rv_log_sup(RV_LOG_ERROR, "main", "loop_failed",
+				   " errno=%d error=%s", -ret,
+				   rv_log_quote(strerror(-ret), q, sizeof(q)));
+			sv->fail_reason = "loop_failed";
+			sv->failing = true;
+			kill_everything(sv);
+			finish(sv, true, RV_EXIT_FAILED);
+		}
+	}
+	if (sv->report_path) {
+		ret = rv_report_write(sv, sv->report_path);
+		if (ret)
+			rv_log_sup(RV_LOG_ERROR, "main", "report_failed",
+				   " path=%s error=%s", sv->report_path,
+				   rv_log_quote(strerror(-ret), q, sizeof(q)));
+	}
+	return sv->exit_code;
+}
+
+void rv_cancel(struct rv_supervisor *sv)
+{
+	atomic_store(&sv->cancel, 1);
+	if (sv->loop)
+		rv_loop_wake(sv->loop);
+}
+
+void rv_supervisor_free(struct rv_supervisor *sv)
+{
+	if (!sv)
+		return;
+	for (size_t i = 0; sv->svcs && i < sv->n_svcs; i++)
+		if (sv->svcs[i].spec && sv->svcs[i].child.pid > 0)
+			close(sv->svcs[i].child.pidfd);
+	rv_free_tree(sv);
+	rv_spawner_free(sv->spawner);
+	if (sv->loop)
+		rv_loop_free(sv->loop);
+	rv_specs_free(&sv->specs);
+	free(sv->report_path);
+	free(sv);
+}
+
+int rv_config_check(const char *path, FILE *out)
+{
+	struct rv_specs specs;
+	struct rv_diag d = { .out = out };
+	int ret = rv_config_load_file(path, &specs, &d);
+
+	if (ret == 0)
+		rv_specs_free(&specs);
+	if (ret && ret != -EINVAL && d.errors == 0)
+		return ret;
+	return d.errors;
+}

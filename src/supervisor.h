@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The supervisor object behind include/ringvisor.h: the tree, the loop and
+ * the life cycle (starting, alive, shutting_down, completed, failed).
+ */
+#ifndef RV_SUPERVISOR_H
+#define RV_SUPERVISOR_H
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ringvisor.h"
+#include "spawn.h"
+#include "spec.h"
+#include "tree.h"
+
+enum rv_sup_state {
+	RV_SUP_STARTING,
+	RV_SUP_ALIVE,
+	RV_SUP_SHUTTING_DOWN,
+	RV_SUP_COMPLETED,
+	RV_SUP_FAILED,
+};
+
+struct rv_supervisor {
+	struct rv_specs specs;
+	struct rv_loop *loop;
+	struct rv_spawner *spawner;
+	struct rv_node *nodes;		/* nodes[0] is the top level */
+	size_t n_nodes;
+	struct rv_service *svcs;
+	size_t n_svcs;
+
+	enum rv_sup_state state;
+	bool failing;			/* shutting down because of a failure */
+	bool finished;			/* the loop may return */
+	const char *fail_reason;
+	int exit_code;
+	uint64_t seq;			/* start order */
+	uint64_t rng;			/* jitter */
+	int64_t started_ns;
+	uint32_t n_waiting;		/* services in RV_SVC_WAITING */
+	bool initial_start_done;
+	struct rv_timer shutdown_timer;
+	atomic_int cancel;		/* rv_cancel() */
+
+	char *report_path;
+	char backend_why[512];
+	rv_backoff_fn *backoff_fn;
+	void *backoff_ctx;
+
+	/* exec (tini mode) */
+	bool exec_mode;
+	bool exec_escalate;		/* --stop-timeout given: SIGKILL after */
+	int exec_stop_signal;		/* the signal that asked us to stop */
+};
+
+const char *rv_sup_state_name(enum rv_sup_state s);
+
+/* Graceful stop of everything; a second request kills what is left. */
+void rv_supervisor_shutdown(struct rv_supervisor *sv, int64_t now,
+			    const char *reason);
+/* Shut down and end `failed` (exit 1). */
+void rv_supervisor_fail(struct rv_supervisor *sv, int64_t now,
+			const char *reason);
+/* The top node finished stopping. */
+void rv_supervisor_top_down(struct rv_supervisor *sv, int64_t now);
+/* Every service ended on its own: completed (0) or failed (1). */
+void rv_supervisor_top_terminal(struct rv_supervisor *sv, bool failed,
+				int64_t now);
+/* Starting -> alive once nothing waits for dependencies any more. */
+void rv_supervisor_maybe_alive(struct rv_supervisor *sv);
+/* The exit status `exec` passes on (child's status, 128+N, 126/127). */
+int rv_supervisor_exec_status(const struct rv_supervisor *sv);
+
+/* report.c: the status/exit report of the contract.  0 or -errno. */
+int rv_report_write(struct rv_supervisor *sv, const char *path);
+/* Caller frees with free(); NULL on allocation failure. */
+char *rv_report_dump(struct rv_supervisor *sv);
+
+#endif

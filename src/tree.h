@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The supervision tree.  A node is a supervisor ([supervisor] or
+ * [supervisor:NAME]); its members are services and nested nodes, in config
+ * order.  Both kinds share struct rv_member, so a node applies its strategy
+ * and intensity to a member without caring which kind it is (OTP: a
+ * subtree that fails is just a child that failed).
+ *
+ * Policy code here never reads the clock: now_ns is passed in.
+ */
+#ifndef RV_TREE_H
+#define RV_TREE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "loop.h"
+#include "spec.h"
+#include "window.h"
+
+struct rv_supervisor;
+struct rv_node;
+
+enum rv_member_kind { RV_MEMBER_SERVICE, RV_MEMBER_NODE };
+
+struct rv_member {
+	enum rv_member_kind kind;
+	const char *name;
+	struct rv_node *parent;		/* NULL for the top node */
+	uint32_t index;			/* position in parent->members */
+	uint64_t start_seq;		/* when last started: stop order */
+	bool critical;
+	struct rv_member **deps;	/* `after`, instances expanded */
+	size_t n_deps;
+	struct rv_member **dependents;	/* reverse edges of deps */
+	size_t n_dependents;
+};
+
+/* Contract states (status JSON), plus WAITING shown as "starting". */
+enum rv_svc_state {
+	RV_SVC_STOPPED,
+	RV_SVC_WAITING,		/* for `after` dependencies */
+	RV_SVC_STARTING,	/* spawned, exec outcome or readiness pending */
+	RV_SVC_RUNNING,
+	RV_SVC_STOPPING,
+	RV_SVC_BACKOFF,
+	RV_SVC_COMPLETED,
+	RV_SVC_FAILED,
+	RV_SVC_NSTATES
+};
+
+struct rv_exit_info {
+	bool valid;
+	int code;		/* when signal == 0 */
+	int signal;
+	bool core_dumped;
+	bool failed_start;	/* never got to exec */
+};
+
+struct rv_service {
+	struct rv_member m;
+	struct rv_supervisor *sv;
+	const struct rv_service_spec *spec;
+	char *name;			/* "web" or "web@2" */
+	char **argv;			/* %i expanded */
+	char **envp;			/* complete child environment */
+	size_t env_owned_from;		/* envp[i >= this] are ours */
+	int instance;			/* -1 without instances */
+
+	enum rv_svc_state state;
+	struct rv_child child;		/* pid, pidfd while a process exists */
+	struct rv_timer timer;		/* backoff, or stop_timeout */
+	struct rv_window window;	/* per-service intensity */
+	uint32_t backoff_n;		/* restarts since the last reset */
+	uint32_t restarts;		/* total, for status */
+	int64_t started_ns;		/* last exec */
+	int64_t next_start_ns;		/* in BACKOFF */
+	struct rv_exit_info last_exit;
+	int spawn_err;			/* errno of a failed exec, pending */
+	const char *spawn_step;
+	const char *fail_reason;
+	bool kill_sent;
+};
+
+enum rv_node_state {
+	RV_NODE_STOPPED,
+	RV_NODE_RUNNING,
+	RV_NODE_COMPLETED,
+	RV_NODE_FAILED,
+};
+
+/* What a node is doing to a set of its members, asynchronously. */
+enum rv_node_op {
+	RV_OP_NONE,
+	RV_OP_RESTART,		/* stop members[from..], then start them */
+	RV_OP_STOP,		/* stop all, then report down to the parent */
+	RV_OP_FAIL,		/* stop all, then fail to the parent */
+};
+
+struct rv_node {
+	struct rv_member m;
+	struct rv_supervisor *sv;
+	const struct rv_group_spec *spec;
+	enum rv_node_state state;
+	struct rv_member **members;
+	size_t n_members;
+	size_t n_terminal;		/* members completed or failed */
+	bool any_failed;
+	struct rv_window window;	/* supervisor intensity */
+	uint32_t restarts;		/* total restarts it performed */
+
+	enum rv_node_op op;
+	uint32_t op_from;
+	int64_t op_deadline_ns;		/* RESTART: start no earlier */
+	struct rv_timer timer;
+	bool advancing;			/* re-entrancy guard of node_advance */
+	bool waiting;			/* start deferred for `after` */
+	const char *fail_reason;
+};
+
+static inline struct rv_service *rv_member_service(struct rv_member *m)
+{
+	return m->kind == RV_MEMBER_SERVICE ? (struct rv_service *)m : NULL;
+}
+
+static inline struct rv_node *rv_member_node(struct rv_member *m)
+{
+	return m->kind == RV_MEMBER_NODE ? (struct rv_node *)m : NULL;
+}
+
+const char *rv_svc_state_name(enum rv_svc_state s);
+const char *rv_node_state_name(enum rv_node_state s);
+
+/* ---- service.c: one service's state machine ---- */
+
+/* Start now if its dependencies are up, else wait for them. */
+void rv_service_start(struct rv_service *s, int64_t now);
+/* Begin a graceful stop; returns true if it is already down. */
+bool rv_service_stop(struct rv_service *s, int64_t now);
+/* Start after a delay (BACKOFF), or at once when delay is 0. */
+void rv_service_restart_after(struct rv_service *s, int64_t delay, int64_t now);
+/* SIGKILL to whatever is left (shutdown timeout, second SIGTERM). */
+void rv_service_kill_now(struct rv_service *s);
+/* Forward a signal to the service's process (exec). 0 or -errno. */
+int rv_service_signal(struct rv_service *s, int sig, bool group);
+bool rv_service_is_down(const struct rv_service *s);
+bool rv_service_is_terminal(const struct rv_service *s);
+/* Fresh start for a restarted subtree: windows and backoff cleared. */
+void rv_service_reset(struct rv_service *s);
+void rv_service_set_state(struct rv_service *s, enum rv_svc_state to);
+
+/* ---- node.c: strategies, intensity, escalation ---- */
+
+void rv_node_start(struct rv_node *n, int64_t now);
+/* Begin stopping every member; returns true if already down. */
+bool rv_node_stop(struct rv_node *n, int64_t now);
+/* A member that was being stopped is down now. */
+void rv_node_member_down(struct rv_node *n, struct rv_member *m,
+			 int64_t now);
+/*
+ * A member ended on its own and its policy wants a restart after delay
+ * (already checked against the member's own intensity).  The node counts
+ * it against its own intensity and applies its strategy.
+ */
+void rv_node_member_wants_restart(struct rv_node *n, struct rv_member *m,
+				  int64_t delay, const char *why, int64_t now);
+/* A member reached completed/failed (or left it: delta -1 on restart). */
+void rv_node_member_terminal(struct rv_node *n, struct rv_member *m,
+			     bool failed, int64_t now);
+void rv_node_member_unterminal(struct rv_node *n, struct rv_member *m);
+bool rv_node_is_down(const struct rv_node *n);
+bool rv_node_in_op_set(const struct rv_node *n, const struct rv_member *m);
+
+/* ---- deps.c: `after` ordering ---- */
+
+bool rv_member_is_up(const struct rv_member *m);
+bool rv_member_is_down(const struct rv_member *m);
+bool rv_member_is_terminal(const struct rv_member *m);
+/* 1 satisfied, 0 waiting, -1 a dependency failed for good */
+int rv_member_deps_state(const struct rv_member *m,
+			 const struct rv_member **failed);
+/* m (or one of its ancestors) came up or ended: wake waiting dependents */
+void rv_member_notify_dependents(struct rv_member *m, int64_t now);
+
+#endif

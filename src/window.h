@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Restart intensity: "at most N restarts inside any window of length W".
+ * A ring of the last N restart times; admitting a restart is O(1) and never
+ * allocates (the ring is sized once, when the service or supervisor is
+ * created).
+ */
+#ifndef RV_WINDOW_H
+#define RV_WINDOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct rv_window {
+	int64_t *stamps;	/* ring of the last max restart times */
+	uint32_t max;		/* N; UINT32_MAX = unlimited (no ring) */
+	uint32_t head;		/* next slot to write */
+	uint32_t count;		/* valid stamps, <= max */
+	int64_t window_ns;
+};
+
+/* 0 or -ENOMEM.  max == UINT32_MAX means unlimited. */
+int rv_window_init(struct rv_window *w, uint32_t max, int64_t window_ns);
+void rv_window_free(struct rv_window *w);
+void rv_window_reset(struct rv_window *w);
+/*
+ * Records a restart at now and returns true if it is allowed; returns false
+ * (and records nothing) when it would be restart N+1 inside the window.
+ */
+bool rv_window_admit(struct rv_window *w, int64_t now);
+/* Restarts recorded inside (now - window, now]. */
+uint32_t rv_window_count(const struct rv_window *w, int64_t now);
+
+#endif

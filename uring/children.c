@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Children: registration (slot + pid map) and reaping, shared by all child
+ * modes.  The backends only say *when* to look ("this pid is a zombie",
+ * "this pidfd is readable", "SIGCHLD arrived"); the reaping and the
+ * exactly-once report happen here.
+ *
+ * Why reports happen exactly once: a child is only ever reported from a
+ * successful reaping waitid(..., WEXITED | WNOHANG), and the watch is
+ * unregistered before its callback runs.  Notifications themselves may be
+ * stale or duplicated (WAITID CQE + SIGCHLD sweep + pidfd poll for the same
+ * exit); the second one finds nothing left to reap and reports nothing.
+ *
+ * Why the orphan path never steals a watched child: pids handed to
+ * rv_children_reap_pid() come from a WNOWAIT report, so the zombie still
+ * pins the pid while it is looked up in the pid map.  A watched pid is
+ * reaped through its pidfd; only a pid nobody watches is reaped by P_PID.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "compat.h"
+#include "loop_internal.h"
+
+int rv_loop_child_reserve(struct rv_loop *loop, size_t n)
+{
+	int ret;
+
+	ret = rv_slots_reserve(&loop->children, n);
+	if (ret)
+		return ret;
+	return rv_pidmap_reserve(&loop->pids, loop->children.cap);
+}
+
+static void unregister(struct rv_loop *loop, struct rv_child *c)
+{
+	rv_pidmap_remove(&loop->pids, c->pid);
+	rv_slots_release(&loop->children, c->slot);
+	c->watched = false;
+}
+
+int rv_loop_watch_child(struct rv_loop *loop, struct rv_child *c)
+{
+	int ret;
+
+	if (c->watched)
+		return -EALREADY;
+	if (c->pid <= 0 || c->pidfd < 0 || !c->cb)
+		return -EINVAL;
+	if (rv_pidmap_find(&loop->pids, c->pid) != RV_PIDMAP_NONE)
+		return -EEXIST;
+	if (rv_slots_full(&loop->children)) {
+		size_t want = loop->children.cap ? loop->children.cap * 2 : 16;
+
+		rv_loop_warn("child watched beyond rv_loop_child_reserve() "
+			     "(%u watched); growing the table",
+			     loop->children.cap);
+		if (rv_slots_grow(&loop->children, want) ||
+		    rv_pidmap_reserve(&loop->pids, loop->children.cap))
+			return -ENOSPC;
+	}
+	c->slot = rv_slots_take(&loop->children, c);
+	c->gen = loop->children.gen[c->slot];
+	rv_pidmap_insert(&loop->pids, c->pid, c->slot);
+	c->watched = true;
+	ret = loop->ops->child_add(loop, c);
+	if (ret)
+		unregister(loop, c);
+	return ret;
+}
+
+void rv_loop_unwatch_child(struct rv_loop *loop, struct rv_child *c)
+{
+	if (!c->watched)
+		return;
+	loop->ops->child_del(loop, c, false);
+	unregister(loop, c);
+}
+
+struct rv_child *rv_children_get(const struct rv_loop *loop, uint64_t tag)
+{
+	return rv_slots_get(&loop->children, rv_tag_slot(tag),
+			    rv_tag_gen(tag));
+}
+
+static int xwaitid(idtype_t idtype, id_t id, siginfo_t *si, int options)
+{
+	int ret;
+
+	memset(si, 0, sizeof(*si));
+	do {
+		ret = waitid(idtype, id, si, options);
+	} while (ret < 0 && errno == EINTR);
+	return ret < 0 ? -errno : 0;
+}
+
+static void report(struct rv_loop *loop, struct rv_child *c,
+		   const siginfo_t *si)
+{
+	loop->ops->child_del(loop, c, true);
+	unregister(loop, c);
+	loop->stats.children_reaped++;
+	c->cb(loop, c, si, c->ctx);
+}
+
+/*
+ * Reaps watched child c.  pinned: c->pid came from a WNOWAIT report, so
+ * the zombie pins it and P_PID is as safe as P_PIDFD.
+ * Returns 1 if reported, 0 if c has not exited yet, or -errno.
+ */
+static int reap_watched(struct rv_loop *loop, struct rv_child *c,
+			bool pinned)
+{
+	siginfo_t si;
+	int ret;
+
+	ret = xwaitid(P_PIDFD, (id_t)c->pidfd, &si, WEXITED | WNOHANG);
+	if (ret && pinned) {
+		/* the owner closed or reused the pidfd: fall back to the pid */
+		ret = xwaitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG);
+	}
+	if (ret == -ECHILD) {
+		/*
+		 * Someone else reaped it (system(), a stray waitpid()); the
+		 * status is lost, but the watch must still end, once.
+		 */
+		memset(&si, 0, sizeof(si));
+		si.si_signo = SIGCHLD;
+		si.si_errno = ECHILD;
+		si.si_pid = c->pid;
+	} else if (ret) {
+		return ret;
+	}
+	if (si.si_pid == 0)
+		return 0;
+	report(loop, c, &si);
+	return 1;
+}
+
+int rv_children_reap(struct rv_loop *loop, struct rv_child *c)
+{
+	return reap_watched(loop, c, false);
+}
+
+/*
+ * pid is a zombie child of ours, seen with WNOWAIT (from the WAITID CQE or
+ * a sweep).  The report may be stale (already reaped through another
+ * path); then nothing happens.  1 if something was reaped, 0 if not.
+ */
+int rv_children_reap_pid(struct rv_loop *loop, pid_t pid)
+{
+	uint32_t slot = rv_pidmap_find(&loop->pids, pid);
+	siginfo_t si;
+	int ret;
+
+	if (slot != RV_PIDMAP_NONE)
+		return reap_watched(loop, loop->children.obj[slot], true);
+	ret = xwaitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG);
+	if (ret == -ECHILD)
+		return 0;
+	if (ret)
+		return ret;
+	if (si.si_pid == 0)
+		return 0;
+	loop->stats.orphans_reaped++;
+	if (loop->orphan_cb)
+		loop->orphan_cb(loop, &si, loop->ctx);
+	return 1;
+}
+
+/*
+ * After SIGCHLD: reap every zombie child.  SIGCHLD coalesces, so one signal
+ * may stand for many exits; loop until waitid says there are none left.
+ * WNOWAIT first so that the pid lookup happens while the zombie pins it.
+ */
+int rv_children_sweep(struct rv_loop *loop)
+{
+	siginfo_t si;
+	int ret;
+
+	loop->stats.sweeps++;
+	for (;;) {
+		ret = xwaitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT);
+		if (ret == -ECHILD)
+			return 0;
+		if (ret)
+			return ret;
+		if (si.si_pid == 0)
+			return 0;
+		ret = rv_children_reap_pid(loop, si.si_pid);
+		if (ret <= 0) {
+			/*
+			 * A zombie we were just shown could not be reaped;
+			 * stop rather than spin on it.
+			 */
+			return ret;
+		}
+	}
+}
+
+void rv_children_free(struct rv_loop *loop)
+{
+	uint32_t i;
+
+	/* leave the caller's structs consistent: nothing is watched now */
+	for (i = 0; i < loop->children.cap; i++) {
+		struct rv_child *c = loop->children.obj[i];
+
+		if (c)
+			c->watched = false;
+	}
+	rv_slots_free_all(&loop->children);
+	rv_pidmap_free(&loop->pids);
+}
