@@ -53,9 +53,10 @@ int rv_loop_watch_child(struct rv_loop *loop, struct rv_child *c)
 	if (rv_slots_full(&loop->children)) {
 		size_t want = loop->children.cap ? loop->children.cap * 2 : 16;
 
-		rv_loop_warn("child watched beyond rv_loop_child_reserve() "
-			     "(%u watched); growing the table",
-			     loop->children.cap);
+		rv_loop_warn_once(loop, RV_WARNED_CHILDREN,
+				  "child watched beyond "
+				  "rv_loop_child_reserve() (%u watched); "
+				  "growing the table", loop->children.cap);
 		if (rv_slots_grow(&loop->children, want) ||
 		    rv_pidmap_reserve(&loop->pids, loop->children.cap))
 			return -ENOSPC;

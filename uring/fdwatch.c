@@ -25,8 +25,10 @@ int rv_loop_watch_fd(struct rv_loop *loop, struct rv_fdwatch *w)
 	if (rv_slots_full(&loop->fds)) {
 		size_t want = loop->fds.cap ? loop->fds.cap * 2 : 16;
 
-		rv_loop_warn("fd watched beyond rv_loop_fd_reserve() "
-			     "(%u watched); growing the table", loop->fds.cap);
+		rv_loop_warn_once(loop, RV_WARNED_FDS,
+				  "fd watched beyond rv_loop_fd_reserve() "
+				  "(%u watched); growing the table",
+				  loop->fds.cap);
 		if (rv_slots_grow(&loop->fds, want))
 			return -ENOSPC;
 	}

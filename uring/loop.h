@@ -51,6 +51,9 @@ struct rv_child;
  * watch is no longer registered).  info->si_code is CLD_EXITED, CLD_KILLED or
  * CLD_DUMPED and info->si_status the code or signal, as from waitid(2).
  * The pidfd is NOT closed by the loop; the owner closes it.
+ * If something else reaped the child first (system(), a stray waitpid():
+ * nobody else may reap), the status is lost: si_code is 0 and si_errno
+ * ECHILD, and the watch still ends exactly once.
  */
 typedef void rv_child_cb(struct rv_loop *loop, struct rv_child *c,
 			 const siginfo_t *info, void *ctx);
@@ -112,6 +115,8 @@ struct rv_loop_config {
  * why (always NUL-terminated); with RV_BACKEND_AUTO, a failed io_uring
  * setup is not a failure: why then says why epoll was chosen.
  * The caller frees *out with rv_loop_free().
+ * The environment variable RINGVISOR_BACKEND=io_uring|epoll|auto, when set,
+ * overrides cfg->backend (CI runs every test on both backends this way).
  */
 int rv_loop_new(struct rv_loop **out, const struct rv_loop_config *cfg,
 		char *why, size_t whylen);
@@ -167,6 +172,12 @@ static inline bool rv_timer_is_armed(const struct rv_timer *t)
  */
 int rv_loop_child_reserve(struct rv_loop *loop, size_t n);
 int rv_loop_watch_child(struct rv_loop *loop, struct rv_child *c);
+/*
+ * Forgets c without reporting it (e.g. its owner is going away).  The
+ * process is not touched; when it exits it is reaped as an orphan
+ * (orphan_cb).  No-op if c is not watched.
+ */
+void rv_loop_unwatch_child(struct rv_loop *loop, struct rv_child *c);
 
 /* fd readiness, one-shot: after the callback the watch is disarmed. */
 int rv_loop_fd_reserve(struct rv_loop *loop, size_t n);

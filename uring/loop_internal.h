@@ -58,6 +58,12 @@ static inline uint32_t rv_tag_slot(uint64_t tag)
 	return (uint32_t)tag;
 }
 
+enum {
+	RV_WARNED_TIMERS = 1,
+	RV_WARNED_CHILDREN = 2,
+	RV_WARNED_FDS = 4,
+};
+
 enum rv_child_mode {
 	RV_CHILD_WAITID,	/* io_uring: one WAITID(P_ALL, WNOWAIT) armed */
 	RV_CHILD_URING_POLL,	/* io_uring: POLL_ADD per pidfd */
@@ -66,7 +72,7 @@ enum rv_child_mode {
 
 enum rv_reaper_state {
 	RV_REAPER_OFF,		/* not in WAITID mode */
-	RV_REAPER_IDLE,		/* wants arming (no children, or error) */
+	RV_REAPER_IDLE,		/* parked: no children, or an error */
 	RV_REAPER_ARMED,
 };
 
@@ -100,6 +106,7 @@ struct rv_uring_state {
 	uint32_t sig_gen;
 	uint32_t wake_gen;
 	enum rv_reaper_state reaper;
+	bool reaper_retry;	/* arming failed for want of an SQE */
 	uint32_t reaper_gen;
 	/* Written by the kernel until the WAITID CQE: must not move. */
 	siginfo_t reaper_info;
@@ -132,6 +139,7 @@ struct rv_loop {
 	enum rv_child_mode child_mode;
 	int64_t now;
 	bool stop;
+	unsigned int warned;	/* RV_WARNED_*: say it once per loop */
 
 	int sfd;		/* signalfd: cfg->signals + SIGCHLD */
 	int efd;		/* eventfd doorbell for rv_loop_wake() */
@@ -201,5 +209,13 @@ int rv_wake_drain(struct rv_loop *loop);
 
 /* loop.c: one-line warnings for programming errors we survive. */
 void rv_loop_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Same, but only the first time for this loop and kind. */
+#define rv_loop_warn_once(loop, kind, ...)				\
+	do {								\
+		if (!((loop)->warned & (kind))) {			\
+			(loop)->warned |= (kind);			\
+			rv_loop_warn(__VA_ARGS__);			\
+		}							\
+	} while (0)
 
 #endif

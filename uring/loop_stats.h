@@ -20,6 +20,7 @@ struct rv_loop_stats {
 	uint64_t orphans_reaped;
 	uint64_t sweeps;	/* waitid(P_ALL, WNOHANG) sweeps after SIGCHLD */
 	uint64_t reaper_arms;	/* IORING_OP_WAITID submissions */
+	uint64_t reaper_reaps;	/* exits reaped on a WAITID completion */
 	uint64_t stale;		/* completions dropped by generation */
 	uint64_t resyncs;	/* -EBADR recoveries (CQEs dropped) */
 };

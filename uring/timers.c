@@ -205,8 +205,9 @@ void rv_loop_timer_arm(struct rv_loop *loop, struct rv_timer *t,
 		 */
 		size_t want = tm->heap.cap ? (size_t)tm->heap.cap * 2 : 16;
 
-		rv_loop_warn("timer armed beyond rv_loop_timer_reserve() "
-			     "(%u armed); growing the heap", tm->heap.n);
+		rv_loop_warn_once(loop, RV_WARNED_TIMERS,
+				  "timer armed beyond rv_loop_timer_reserve() "
+				  "(%u armed); growing the heap", tm->heap.n);
 		if (timers_grow(tm, want) && timers_grow(tm, tm->heap.n + 1)) {
 			rv_loop_warn("timer heap growth failed: timer dropped");
 			return;

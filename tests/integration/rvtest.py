@@ -67,6 +67,15 @@ def T(seconds):
     return seconds * TIME_SCALE
 
 
+def slurp(path):
+    """The text of path ("" when it does not exist)."""
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
 def fixture(name):
     return os.path.join(FIXTURES, name)
 
@@ -238,6 +247,7 @@ class Proc:
                 if "event" in ev:
                     self.events.append(ev)
                 self._cond.notify_all()
+        self.p.stderr.close()
         with self._cond:
             self._eof = True
             self._cond.notify_all()
@@ -287,13 +297,13 @@ class Proc:
 
     # --- process
 
-    def signal(self, sig):
+    def send_signal(self, sig):
         if self.p.poll() is None:
             self.p.send_signal(sig)
 
     def shutdown(self, sig=signal.SIGTERM, timeout=15):
         """Sends sig and waits for the exit status."""
-        self.signal(sig)
+        self.send_signal(sig)
         return self.wait(timeout)
 
     def wait(self, timeout=15):
@@ -482,6 +492,8 @@ class Case(unittest.TestCase):
             if not mine:
                 break
             time.sleep(0.05)
+        for p in self.procs:
+            p._reader.join(2)
 
     @staticmethod
     def _reap():
@@ -512,7 +524,12 @@ class Case(unittest.TestCase):
         keys.update(supervisor)
         text = "[supervisor]\n" + "".join(
             f"{k} = {v}\n" for k, v in keys.items() if v is not None)
-        return self.write(name, text + "\n" + textwrap.dedent(body))
+        body = textwrap.dedent(body)
+        for ln in body.splitlines():
+            # an indented line would continue the previous value (inih)
+            if ln[:1].isspace() and ln.strip():
+                raise ValueError(f"indented config line: {ln!r}")
+        return self.write(name, text + "\n" + body)
 
     def svc(self, *steps, tag=None, stamp=True, report_file=None,
             sig_file=None):

@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rvtest  # noqa: E402
 from rvtest import delays_ms, service  # noqa: E402
@@ -107,7 +108,7 @@ class Restart(rvtest.Case):
             backoff_multiplier = 2
             restart_delay_max = 300ms
             {common}
-            """.replace("\n            restart =", "\nrestart ="))
+            """)
         rv = self.start(cfg)
         self.assertEqual(rv.wait(15), 1)
         self.assertEqual(delays_ms(rv, "lin"), [100, 200, 300, 400])
@@ -333,7 +334,7 @@ class Restart(rvtest.Case):
             command = {self.svc("seq", c2, runs, tag="noreset")}
             backoff_reset_after = 60s
             {common}
-            """.replace("\n            restart =", "\nrestart ="))
+            """)
         rv = self.start(cfg)
         self.assertEqual(rv.wait(20), 0)
         self.assertEqual(delays_ms(rv, "reset"), [100, 200, 100, 200])
