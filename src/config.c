@@ -363,7 +363,10 @@ err_unknown:
 /* A key line inih did not hand to the handler is a syntax error. */
 static void cfg_finish_line(struct cfg *c)
 {
-	if (c->pending && !c->handled)
+	if (c->pending && !c->handled && c->truncated &&
+	    strpbrk(c->start, "=:"))
+		rv_diag_error(c->diag, c->file, c->lineno, "key name too long");
+	else if (c->pending && !c->handled)
 		rv_diag_error(c->diag, c->file, c->lineno, "syntax error: "
 			      "expected \"key = value\", \"[section]\" or a "
 			      "comment");

@@ -347,6 +347,8 @@ static int split_error(const struct key_ctx *c, const char *v, int ret,
 {
 	if (ret == -ENOMEM)
 		return key_enomem(c);
+	if (!*v)
+		return key_error(c, "%s", why);
 	return key_error(c, "%s in " VAL_FMT, why, VAL_ARG(v));
 }
 

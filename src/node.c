@@ -318,6 +318,14 @@ void rv_node_member_wants_restart(struct rv_node *n, struct rv_member *m,
 		return;
 	}
 	if (!rv_window_admit(&n->window, now)) {
+		/* the member that broke its parent's intensity ends failed */
+		if (m->kind == RV_MEMBER_SERVICE) {
+			((struct rv_service *)m)->fail_reason =
+				"supervisor_intensity_exceeded";
+			rv_service_set_state((struct rv_service *)m,
+					     RV_SVC_FAILED);
+		} else
+			node_set_state((struct rv_node *)m, RV_NODE_FAILED);
 		node_fail(n, now);
 		return;
 	}
@@ -331,8 +339,11 @@ void rv_node_member_wants_restart(struct rv_node *n, struct rv_member *m,
 				   (double)delay / 1e6, s->restarts + 1, why);
 			rv_service_restart_after(s, delay, now);
 		} else {
-			rv_log_sup(RV_LOG_WARN, m->name, "restart_scheduled",
-				   " delay_ms=0 reason=%s", why);
+			rv_log_sup(RV_LOG_WARN, n->m.name, "group_restart",
+				   " strategy=%s cause=%s subtree=%s"
+				   " delay_ms=0 reason=%s",
+				   strategy_names[n->spec->strategy], m->name,
+				   m->name, why);
 			rv_node_start((struct rv_node *)m, now);
 		}
 		return;

@@ -238,9 +238,10 @@ bool rv_service_stop(struct rv_service *s, int64_t now)
 			   " signal=%s pid=%d", rv_signal_name(sig),
 			   (int)s->child.pid);
 		rv_service_signal(s, sig, group && !sv->exec_mode);
-		/* a stopped (SIGSTOP) process must run to handle the signal */
-		if (sig != SIGKILL && sig != SIGCONT)
-			rv_service_signal(s, SIGCONT, group && !sv->exec_mode);
+		/* a stopped (SIGSTOP) process must run to handle the signal;
+		 * `exec` forwards exactly what it got, as tini does */
+		if (sig != SIGKILL && sig != SIGCONT && !sv->exec_mode)
+			rv_service_signal(s, SIGCONT, group);
 		if (!sv->exec_mode || sv->exec_escalate)
 			rv_loop_timer_arm(sv->loop, &s->timer,
 					  now + sp->stop_timeout_ns);

@@ -167,8 +167,11 @@ static void on_signal(struct rv_loop *loop, int signo,
 		/* tini: pass it on; TERM/INT/QUIT also mean "do not
 		 * restart, end with the child's own status" */
 		struct rv_service *s = &sv->svcs[0];
+		bool stop = signo == SIGTERM || signo == SIGINT ||
+			    signo == SIGQUIT;
 
-		if (signo == SIGTERM || signo == SIGINT || signo == SIGQUIT) {
+		/* already stopping: the child decides, we only forward */
+		if (stop && sv->state != RV_SUP_SHUTTING_DOWN) {
 			sv->exec_stop_signal = signo;
 			rv_supervisor_shutdown(sv, now, "signal");
 			return;
@@ -250,6 +253,8 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 			"(use auto, io_uring or epoll)\n", opts->backend);
 		return -EINVAL;
 	}
+	/* a --backend flag beats RINGVISOR_BACKEND, which beats the config */
+	lc.ignore_backend_env = opts && opts->backend;
 	if (opts && opts->report_path) {
 		sv->report_path = strdup(opts->report_path);
 		if (!sv->report_path)

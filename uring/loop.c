@@ -74,9 +74,11 @@ const char *rv_loop_child_method(const struct rv_loop *loop)
 
 /*
  * RINGVISOR_BACKEND=io_uring|epoll|auto, when set and non-empty, overrides
- * cfg->backend.  It is how CI runs the whole test suite once per backend,
- * and how a user in a container that blocks io_uring can skip the probe.
- * *forced tells the caller the choice came from the environment.
+ * cfg->backend (unless cfg->ignore_backend_env: an explicit command-line
+ * choice beats it).  It is how CI runs the whole test suite once per
+ * backend, and how a user in a container that blocks io_uring can skip
+ * the probe.  *forced tells the caller the choice came from the
+ * environment.
  */
 static int backend_from_env(enum rv_backend *backend, bool *forced,
 			    char *why, size_t whylen)
@@ -165,9 +167,12 @@ int rv_loop_new(struct rv_loop **out, const struct rv_loop_config *cfg,
 	if (!cfg)
 		cfg = &defaults;
 	backend = cfg->backend;
-	ret = backend_from_env(&backend, &forced, why, whylen);
-	if (ret)
-		return ret;
+	forced = false;
+	if (!cfg->ignore_backend_env) {
+		ret = backend_from_env(&backend, &forced, why, whylen);
+		if (ret)
+			return ret;
+	}
 
 	loop = loop_alloc(cfg);
 	if (!loop) {
@@ -258,10 +263,15 @@ int rv_loop_run_once(struct rv_loop *loop, int64_t max_wait_ns)
 {
 	int ret;
 
+	/* a nested turn would fire this turn's due timers twice */
+	if (loop->in_turn)
+		return -EDEADLK;
+	loop->in_turn = true;
 	loop->stats.turns++;
 	ret = loop->ops->wait(loop, rv_timers_next(loop), max_wait_ns);
 	/* timers still fire: the error was about something else */
 	rv_timers_run(loop);
+	loop->in_turn = false;
 	return ret;
 }
 

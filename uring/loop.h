@@ -105,6 +105,11 @@ struct rv_loop_config {
 	void *ctx;			/* passed to the three callbacks above */
 	/* io_uring only: skip IORING_OP_WAITID even when the kernel has it. */
 	bool no_waitid;
+	/*
+	 * backend is an explicit choice (e.g. a command-line flag) that must
+	 * beat $RINGVISOR_BACKEND; by default the environment wins.
+	 */
+	bool ignore_backend_env;
 };
 
 /*
@@ -116,7 +121,8 @@ struct rv_loop_config {
  * setup is not a failure: why then says why epoll was chosen.
  * The caller frees *out with rv_loop_free().
  * The environment variable RINGVISOR_BACKEND=io_uring|epoll|auto, when set,
- * overrides cfg->backend (CI runs every test on both backends this way).
+ * overrides cfg->backend unless cfg->ignore_backend_env (CI runs every
+ * test on both backends this way); any other value is -EINVAL.
  */
 int rv_loop_new(struct rv_loop **out, const struct rv_loop_config *cfg,
 		char *why, size_t whylen);
@@ -133,7 +139,8 @@ const char *rv_loop_child_method(const struct rv_loop *loop);
 /* Runs until rv_loop_stop() is called from a callback.  0 or -errno. */
 int rv_loop_run(struct rv_loop *loop);
 /* One turn: waits at most until the next timer (or max_wait_ns if >= 0,
- * relative), dispatches everything ready.  0 or -errno. */
+ * relative), dispatches everything ready.  0 or -errno (-EDEADLK when
+ * called from inside a callback). */
 int rv_loop_run_once(struct rv_loop *loop, int64_t max_wait_ns);
 void rv_loop_stop(struct rv_loop *loop);
 

@@ -84,11 +84,13 @@ struct rv_backend_ops {
 	 * elapses; then sets loop->now and dispatches what is ready.
 	 * 0 or -errno for failures the loop cannot recover from.
 	 */
-	int (*wait)(struct rv_loop *loop, int64_t deadline, int64_t max_wait_ns);
+	int (*wait)(struct rv_loop *loop, int64_t deadline,
+		    int64_t max_wait_ns);
 	/* c already has its slot and pid registered. */
 	int (*child_add)(struct rv_loop *loop, struct rv_child *c);
 	/* Before c's slot is released; exited: c's pidfd already fired. */
-	void (*child_del)(struct rv_loop *loop, struct rv_child *c, bool exited);
+	void (*child_del)(struct rv_loop *loop, struct rv_child *c,
+			  bool exited);
 	int (*fd_add)(struct rv_loop *loop, struct rv_fdwatch *w);
 	void (*fd_del)(struct rv_loop *loop, struct rv_fdwatch *w);
 	/* After a SIGCHLD sweep: re-arm whatever waits for children. */
@@ -139,6 +141,7 @@ struct rv_loop {
 	enum rv_child_mode child_mode;
 	int64_t now;
 	bool stop;
+	bool in_turn;		/* no nested run_once from callbacks */
 	unsigned int warned;	/* RV_WARNED_*: say it once per loop */
 
 	int sfd;		/* signalfd: cfg->signals + SIGCHLD */

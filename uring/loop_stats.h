@@ -13,12 +13,12 @@ struct rv_loop;
 
 struct rv_loop_stats {
 	uint64_t turns;		/* rv_loop_run_once() calls */
-	uint64_t waits;		/* kernel waits (io_uring_enter / epoll_wait) */
+	uint64_t waits;		/* io_uring_enter or epoll_wait calls */
 	uint64_t timerfd_sets;	/* epoll: timerfd_settime() calls */
 	uint64_t timers_fired;
 	uint64_t children_reaped;	/* watched children reported */
 	uint64_t orphans_reaped;
-	uint64_t sweeps;	/* waitid(P_ALL, WNOHANG) sweeps after SIGCHLD */
+	uint64_t sweeps;	/* waitid(P_ALL) sweeps after SIGCHLD */
 	uint64_t reaper_arms;	/* IORING_OP_WAITID submissions */
 	uint64_t reaper_reaps;	/* exits reaped on a WAITID completion */
 	uint64_t stale;		/* completions dropped by generation */

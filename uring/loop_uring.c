@@ -159,7 +159,7 @@ static int reaper_event(struct rv_loop *loop, uint64_t tag, int res)
 	case 0:
 		pid = u->reaper_info.si_pid;
 		if (pid <= 0)
-			return 0;	/* nothing to chase: wait for SIGCHLD */
+			return 0;	/* nothing to chase: SIGCHLD will */
 		ret = rv_children_reap_pid(loop, pid);
 		/*
 		 * Re-arm: if more zombies wait it completes at once.  If
@@ -305,23 +305,35 @@ static int uring_resync(struct rv_loop *loop)
 		uring_cancel(loop, tag);
 		uring_poll(loop, w->fd, w->events, false, tag);
 	}
+	/*
+	 * Lost completions lose no state: queued signals, the eventfd
+	 * counter and zombies all wait until we consume them.
+	 */
 	ret = rv_signals_drain(loop);
+	ret2 = rv_wake_drain(loop);
+	if (!ret)
+		ret = ret2;
 	ret2 = rv_children_sweep(loop);
 	if (!ret)
 		ret = ret2;
-	/* a wake-up may have been lost too; a spurious wake_cb is allowed */
-	if (loop->wake_cb)
-		loop->wake_cb(loop, loop->ctx);
 	return ret;
 }
+
+/*
+ * Dispatches what the CQ holds.  Bounded, so that callbacks re-arming
+ * always-ready fds (whose polls may complete inline when a full SQ forces
+ * a submit) cannot keep us from the timers; the rest waits a turn.
+ */
+#define RV_URING_DRAIN_MAX 16384
 
 static int uring_drain(struct rv_loop *loop)
 {
 	struct io_uring_cqe *cqe;
-	int ret = 0, err;
+	int ret = 0, err, n;
 
 	/* peek_batch also flushes a kernel-side overflow list when flagged */
-	while (io_uring_peek_batch_cqe(&loop->u.ring, &cqe, 1) == 1) {
+	for (n = 0; n < RV_URING_DRAIN_MAX &&
+		    io_uring_peek_batch_cqe(&loop->u.ring, &cqe, 1) == 1; n++) {
 		uint64_t tag = cqe->user_data;
 		unsigned int flags = cqe->flags;
 		int res = cqe->res;

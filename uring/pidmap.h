@@ -23,7 +23,7 @@ struct rv_pident {
 
 struct rv_pidmap {
 	struct rv_pident *tab;
-	uint32_t mask;		/* capacity - 1; capacity is a power of two */
+	uint32_t mask;		/* capacity (a power of two) - 1 */
 	uint32_t n;
 };
 

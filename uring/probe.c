@@ -133,7 +133,8 @@ int rv_uring_setup(struct io_uring *ring, struct rv_uring_caps *caps,
 			break;
 	}
 	if (ret) {
-		snprintf(err, errlen, "io_uring_queue_init: %s", strerror(-ret));
+		snprintf(err, errlen, "io_uring_queue_init: %s",
+			 strerror(-ret));
 		return ret;
 	}
 	caps->setup_flags = ladder[i].flags & ~IORING_SETUP_CQSIZE;

@@ -248,6 +248,18 @@ static void test_env_forces_epoll(void **state)
 	assert_non_null(strstr(why, "RINGVISOR_BACKEND"));
 	rv_loop_free(loop);
 
+	/* an explicit choice can opt out of the override */
+	setenv("RINGVISOR_BACKEND", "io_uring", 1);
+	cfg.backend = RV_BACKEND_EPOLL;
+	cfg.ignore_backend_env = true;
+	ret = rv_loop_new(&loop, &cfg, why, sizeof(why));
+	assert_int_equal(ret, 0);
+	assert_int_equal(rv_loop_backend(loop), RV_BACKEND_EPOLL);
+	assert_null(strstr(why, "RINGVISOR_BACKEND"));
+	rv_loop_free(loop);
+	cfg.backend = RV_BACKEND_IO_URING;
+	cfg.ignore_backend_env = false;
+
 	setenv("RINGVISOR_BACKEND", "bogus", 1);
 	loop = (struct rv_loop *)&ret;
 	ret = rv_loop_new(&loop, &cfg, why, sizeof(why));
@@ -540,10 +552,13 @@ static void test_timers_10k_one_wait(void **state)
 	free(m.t);
 }
 
+static int g_nested_ret;
+
 static void stop_cb(struct rv_loop *loop, struct rv_timer *t, int64_t now,
 		    void *ctx)
 {
 	(*(int *)ctx)++;
+	g_nested_ret = rv_loop_run_once(loop, 0);
 	rv_loop_stop(loop);
 }
 
@@ -558,8 +573,10 @@ static void test_run_and_stop(void **state)
 	rv_timer_init(&t, stop_cb, &n);
 	assert_int_equal(rv_loop_timer_reserve(loop, 1), 0);
 	rv_loop_timer_arm(loop, &t, start + 10 * MS);
+	g_nested_ret = 0;
 	assert_int_equal(rv_loop_run(loop), 0);
 	assert_int_equal(n, 1);
+	assert_int_equal(g_nested_ret, -EDEADLK);
 	assert_true(rv_clock_now() >= start + 10 * MS);
 	assert_true(rv_clock_now() < start + 300 * MS);
 	rv_loop_free(loop);
@@ -1068,7 +1085,9 @@ int main(void)
 		{ "loop/io_uring+pidfd_poll", RV_BACKEND_IO_URING, true },
 		{ "loop/epoll", RV_BACKEND_EPOLL, false },
 	};
-	static const struct run from_env = { "loop/env", RV_BACKEND_AUTO, false };
+	static const struct run from_env = {
+		"loop/env", RV_BACKEND_AUTO, false
+	};
 	const char *env = getenv("RINGVISOR_BACKEND");
 	struct rlimit rl;
 	bool waitid = false;
