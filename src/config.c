@@ -256,8 +256,8 @@ static void open_section(struct cfg *c, enum sect_kind kind,
 	if (kind == SECT_TOP) {
 		if (c->top_line) {
 			rv_diag_error(c->diag, c->file, c->lineno,
-				      "duplicate section [supervisor] (first "
-				      "at line %d)", c->top_line);
+				      "duplicate section [supervisor] (first at line %d)",
+				      c->top_line);
 			return;
 		}
 		c->top_line = c->lineno;
@@ -331,8 +331,8 @@ static void parse_section(struct cfg *c, char *line)
 			return;
 		}
 		if (!strcmp(inner, "service")) {
-			rv_diag_error(c->diag, c->file, c->lineno, "section "
-				      "[service] needs a name: [service:NAME]");
+			rv_diag_error(c->diag, c->file, c->lineno,
+				      "section [service] needs a name: [service:NAME]");
 			return;
 		}
 		goto err_unknown;
@@ -355,9 +355,9 @@ static void parse_section(struct cfg *c, char *line)
 	return;
 
 err_unknown:
-	rv_diag_error(c->diag, c->file, c->lineno, "unknown section [%.60s] "
-		      "(use [supervisor], [supervisor:NAME] or "
-		      "[service:NAME])", inner);
+	rv_diag_error(c->diag, c->file, c->lineno,
+		      "unknown section [%.60s] (use [supervisor], [supervisor:NAME] or [service:NAME])",
+		      inner);
 }
 
 /* A key line inih did not hand to the handler is a syntax error. */
@@ -367,9 +367,8 @@ static void cfg_finish_line(struct cfg *c)
 	    strpbrk(c->start, "=:"))
 		rv_diag_error(c->diag, c->file, c->lineno, "key name too long");
 	else if (c->pending && !c->handled)
-		rv_diag_error(c->diag, c->file, c->lineno, "syntax error: "
-			      "expected \"key = value\", \"[section]\" or a "
-			      "comment");
+		rv_diag_error(c->diag, c->file, c->lineno,
+			      "syntax error: expected \"key = value\", \"[section]\" or a comment");
 	c->pending = false;
 }
 
@@ -439,26 +438,25 @@ static void unknown_key(struct cfg *c, enum rv_key_section sect,
 	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
 		if (rv_keys_lookup(others[i], name) >= 0) {
 			rv_diag_error(c->diag, c->file, c->lineno,
-				      "unknown key \"%s\" in %s (it belongs "
-				      "in %s)", name, where, owner[others[i]]);
+				      "unknown key \"%s\" in %s (it belongs in %s)",
+				      name, where, owner[others[i]]);
 			return;
 		}
 	}
 	if (hint) {
-		rv_diag_error(c->diag, c->file, c->lineno, "unknown key \"%s\" "
-			      "in %s (did you mean %s?)", name, where, hint);
+		rv_diag_error(c->diag, c->file, c->lineno,
+			      "unknown key \"%s\" in %s (did you mean %s?)",
+			      name, where, hint);
 		return;
 	}
 	if (sect == RV_KEYS_SERVICE && !strncmp(name, "limit_", 6)) {
-		rv_diag_error(c->diag, c->file, c->lineno, "unknown key \"%s\" "
-			      "in %s (limits: as, core, cpu, data, fsize, "
-			      "locks, memlock, msgqueue, nice, nofile, nproc, "
-			      "rss, rtprio, rttime, sigpending, stack)", name,
-			      where);
+		rv_diag_error(c->diag, c->file, c->lineno,
+			      "unknown key \"%s\" in %s (limits: as, core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack)",
+			      name, where);
 		return;
 	}
-	rv_diag_error(c->diag, c->file, c->lineno, "unknown key \"%.60s\" in "
-		      "%s", name, where);
+	rv_diag_error(c->diag, c->file, c->lineno,
+		      "unknown key \"%.60s\" in %s", name, where);
 }
 
 static int cfg_handler(void *user, const char *section, const char *name,
@@ -480,9 +478,9 @@ static int cfg_handler(void *user, const char *section, const char *name,
 	}
 	switch (c->kind) {
 	case SECT_NONE:
-		rv_diag_error(c->diag, c->file, c->lineno, "key \"%.60s\" "
-			      "outside of any section (start with "
-			      "[supervisor] or [service:NAME])", name);
+		rv_diag_error(c->diag, c->file, c->lineno,
+			      "key \"%.60s\" outside of any section (start with [supervisor] or [service:NAME])",
+			      name);
 		return 1;
 	case SECT_BAD:
 		return 1;	/* its header was reported */
@@ -506,8 +504,9 @@ static int cfg_handler(void *user, const char *section, const char *name,
 		return 1;
 	}
 	if (c->seen[slot]) {
-		rv_diag_error(c->diag, c->file, c->lineno, "%s: duplicate key "
-			      "(first set at line %d)", name, c->seen[slot]);
+		rv_diag_error(c->diag, c->file, c->lineno,
+			      "%s: duplicate key (first set at line %d)",
+			      name, c->seen[slot]);
 		return 1;
 	}
 	c->seen[slot] = c->lineno;
@@ -585,8 +584,7 @@ int rv_config_load_file(const char *path, struct rv_specs *out,
 	c.fp = fopen(path, "re");
 	if (!c.fp) {
 		ret = -errno;
-		rv_diag_error(diag, path, 0, "cannot open: %s",
-			      strerror(-ret));
+		rv_diag_error(diag, path, 0, "cannot open: %s", strerror(-ret));
 		return ret;
 	}
 	ret = cfg_load(&c, out);
@@ -648,17 +646,17 @@ static void check_name(struct rv_diag *d, const char *file, int line,
 		       const char *kind, const char *name)
 {
 	if (strchr(name, '@'))
-		rv_diag_error(d, file, line, "invalid name \"%.60s\" in [%s:%.60s]"
-			      " ('@' is reserved for instances, as in web@0)",
+		rv_diag_error(d, file, line,
+			      "invalid name \"%.60s\" in [%s:%.60s] ('@' is reserved for instances, as in web@0)",
 			      name, kind, name);
 	else if (!rv_is_valid_name(name))
-		rv_diag_error(d, file, line, "invalid name \"%.60s\" in [%s:%.60s]"
-			      " (use letters, digits, '_', '.' and '-')",
+		rv_diag_error(d, file, line,
+			      "invalid name \"%.60s\" in [%s:%.60s] (use letters, digits, '_', '.' and '-')",
 			      name, kind, name);
 	else if (strlen(name) >= RV_NAME_MAX)
-		rv_diag_error(d, file, line, "name too long in [%s:%.60s...] "
-			      "(max %d characters)", kind, name,
-			      RV_NAME_MAX - 1);
+		rv_diag_error(d, file, line,
+			      "name too long in [%s:%.60s...] (max %d characters)",
+			      kind, name, RV_NAME_MAX - 1);
 }
 
 /* Graph nodes: services [0, ns), group starts [ns, ns + ng), group "up"
@@ -677,7 +675,7 @@ struct graph {
 	size_t ns, ng, n_nodes;
 	struct edge *edges;
 	size_t n_edges, cap;
-	size_t *first;		/* CSR: edges of u are [first[u], first[u+1]) */
+	size_t *first;		/* CSR: u's edges: [first[u], first[u + 1]) */
 	struct edge *sorted;
 };
 
@@ -707,8 +705,9 @@ static const char *node_name(const struct rv_specs *s,
 }
 
 /* Edges from `after` names; unknown names are reported here. */
-static int add_after_edges(struct graph *gr, const struct name_ref *refs, size_t n_refs,
-			   size_t from, char **after, size_t n_after,
+static int add_after_edges(struct graph *gr, const struct name_ref *refs,
+			   size_t n_refs, size_t from, char **after,
+			   size_t n_after,
 			   const char *file, int line, struct rv_diag *d)
 {
 	size_t i;
@@ -718,8 +717,9 @@ static int add_after_edges(struct graph *gr, const struct name_ref *refs, size_t
 		size_t to;
 
 		if (!r) {
-			rv_diag_error(d, file, line, "after: unknown service "
-				      "or supervisor \"%s\"", after[i]);
+			rv_diag_error(d, file, line,
+				      "after: unknown service or supervisor \"%s\"",
+				      after[i]);
 			continue;
 		}
 		to = r->is_group ? UP(gr, r->idx) : r->idx;
@@ -801,13 +801,14 @@ static void report_cycle(const struct rv_specs *s, const struct graph *gr,
 		prev_u = u;
 		names++;
 	}
-	if (names == 1 && len < sizeof(path))	/* [supervisor:g] after = g */
+	/* [supervisor:g] after = g */
+	if (names == 1 && len < sizeof(path))
 		snprintf(path + len, sizeof(path) - len, " -> %s",
 			 node_name(s, gr, at->from));
 	if (member)
-		rv_diag_error(d, at->file, at->line, "%s: dependency cycle: %s "
-			      "(%s runs under supervisor %s)", at->key, path,
-			      node_name(s, gr, member->child),
+		rv_diag_error(d, at->file, at->line,
+			      "%s: dependency cycle: %s (%s runs under supervisor %s)",
+			      at->key, path, node_name(s, gr, member->child),
 			      s->groups[member->member_of].name);
 	else
 		rv_diag_error(d, at->file, at->line, "%s: dependency cycle: %s",
@@ -860,18 +861,18 @@ static int find_cycles(const struct rv_specs *s, const struct graph *gr,
 }
 
 /*
- * Parent chains of nested supervisors must end at the top level.  Fills
- * parent[] (group index or -1) and returns true when there is no cycle.
+ * Parent chains of nested supervisors (parent[]: group index or -1) must
+ * end at the top level.  *ok tells whether they do.  0 or -ENOMEM.
  */
-static bool check_tree(const struct rv_specs *s, const ssize_t *parent,
-		       struct rv_diag *d)
+static int check_tree(const struct rv_specs *s, const ssize_t *parent,
+		      bool *ok, struct rv_diag *d)
 {
 	size_t *walk = calloc(s->n_groups ? s->n_groups : 1, sizeof(*walk));
-	bool ok = true;
 	size_t g;
 
+	*ok = true;
 	if (!walk)
-		return false;
+		return -ENOMEM;
 	for (g = 0; g < s->n_groups; g++) {
 		ssize_t x = (ssize_t)g;
 		char path[512];
@@ -883,7 +884,7 @@ static bool check_tree(const struct rv_specs *s, const ssize_t *parent,
 		}
 		if (x < 0 || walk[x] != g + 1)
 			continue;	/* reached the top, or an old walk */
-		ok = false;
+		*ok = false;
 		len = (size_t)snprintf(path, sizeof(path), "%s",
 				       s->groups[x].name);
 		for (ssize_t y = parent[x]; len < sizeof(path); y = parent[y]) {
@@ -893,11 +894,12 @@ static bool check_tree(const struct rv_specs *s, const ssize_t *parent,
 				break;
 		}
 		rv_diag_error(d, s->groups[x].file,
-			      s->groups[x].lines.supervisor, "supervisor: "
-			      "cycle in the supervisor tree: %s", path);
+			      s->groups[x].lines.supervisor,
+			      "supervisor: cycle in the supervisor tree: %s",
+			      path);
 	}
 	free(walk);
-	return ok;
+	return 0;
 }
 
 /* Resolves a `supervisor =` to a group index, -1 for none or unknown. */
@@ -911,13 +913,14 @@ static ssize_t resolve_parent(const struct name_ref *refs, size_t n,
 		return -1;
 	r = find_name(refs, n, name);
 	if (!r) {
-		rv_diag_error(d, file, line, "supervisor: no [supervisor:%s] "
-			      "section", name);
+		rv_diag_error(d, file, line,
+			      "supervisor: no [supervisor:%s] section", name);
 		return -1;
 	}
 	if (!r->is_group) {
-		rv_diag_error(d, file, line, "supervisor: \"%s\" is a service, "
-			      "not a [supervisor:NAME]", name);
+		rv_diag_error(d, file, line,
+			      "supervisor: \"%s\" is a service, not a [supervisor:NAME]",
+			      name);
 		return -1;
 	}
 	return (ssize_t)r->idx;
@@ -959,8 +962,8 @@ int rv_specs_validate(struct rv_specs *s, struct rv_diag *d)
 		check_name(d, g->file, g->line, "supervisor", g->name);
 		/* the log calls the top level supervisor=main */
 		if (!strcmp(g->name, "main"))
-			rv_diag_error(d, g->file, g->line, "the name \"main\" "
-				      "is reserved for the top-level supervisor");
+			rv_diag_error(d, g->file, g->line,
+				      "the name \"main\" is reserved for the top-level supervisor");
 		refs[i] = (struct name_ref){ g->name, true, i, g->line };
 	}
 	for (i = 0; i < ns; i++) {
@@ -970,14 +973,13 @@ int rv_specs_validate(struct rv_specs *s, struct rv_diag *d)
 		if (v->instances > 1 && strlen(v->name) < RV_NAME_MAX &&
 		    strlen(v->name) + 1 + (size_t)digits(v->instances - 1) >=
 		    RV_NAME_MAX)
-			rv_diag_error(d, v->file, v->lines.instances ?
-				      v->lines.instances : v->line,
-				      "instances: name too long for %s@%u "
-				      "(max %d characters)", v->name,
-				      v->instances - 1, RV_NAME_MAX - 1);
+			rv_diag_error(d, v->file, v->lines.instances,
+				      "instances: name too long for %s@%u (max %d characters)",
+				      v->name, v->instances - 1,
+				      RV_NAME_MAX - 1);
 		if (!v->argv && !v->command_line)
-			rv_diag_error(d, v->file, v->line, "missing required "
-				      "key \"command\" in [service:%s]",
+			rv_diag_error(d, v->file, v->line,
+				      "missing required key \"command\" in [service:%s]",
 				      v->name);
 		refs[ng + i] = (struct name_ref){ v->name, false, i, v->line };
 	}
@@ -989,10 +991,10 @@ int rv_specs_validate(struct rv_specs *s, struct rv_diag *d)
 
 		if (strcmp(a->name, b->name))
 			continue;
-		rv_diag_error(d, file, b->line, "duplicate name \"%s\" (already "
-			      "used by [%s:%s] at line %d)", b->name,
-			      a->is_group ? "supervisor" : "service", a->name,
-			      a->line);
+		rv_diag_error(d, file, b->line,
+			      "duplicate name \"%s\" (already used by [%s:%s] at line %d)",
+			      b->name, a->is_group ? "supervisor" : "service",
+			      a->name, a->line);
 	}
 
 	for (i = 0; i < ng; i++) {
@@ -1007,7 +1009,8 @@ int rv_specs_validate(struct rv_specs *s, struct rv_diag *d)
 		svc_parent[i] = resolve_parent(refs, n_refs, v->supervisor,
 					       v->file, v->lines.supervisor, d);
 	}
-	tree_ok = check_tree(s, grp_parent, d);
+	if (check_tree(s, grp_parent, &tree_ok, d))
+		goto err_enomem;
 
 	for (i = 0; i < ns; i++)
 		rv_service_spec_check(&s->services[i], d);

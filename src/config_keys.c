@@ -51,7 +51,7 @@ struct key {
 	size_t line_off;	/* its int in ->lines; 0: none (lines is
 				 * never first in a spec) */
 	int64_t min, max;	/* numbers and durations */
-	const char *const *choices;	/* enums: spellings, NULL-terminated */
+	const char *const *choices;	/* enum spellings, NULL-terminated */
 };
 
 #define FIELD(base, off, type) ((type *)((char *)(base) + (off)))
@@ -143,8 +143,8 @@ static int set_name_ref(const struct key_ctx *c, const struct key *k,
 			void *base, const char *v)
 {
 	if (!rv_is_valid_name(v))
-		return key_error(c, "invalid name " VAL_FMT
-				 " (use letters, digits, '_', '.' and '-')",
+		return key_error(c,
+				 "invalid name " VAL_FMT " (use letters, digits, '_', '.' and '-')",
 				 VAL_ARG(v));
 	return set_string(c, k, base, v);
 }
@@ -167,16 +167,17 @@ static int set_enum(const struct key_ctx *c, const struct key *k,
 		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
 					i == 0 ? "" : i == n - 1 ? " or " : ", ",
 					k->choices[i]);
-	return key_error(c, "invalid value " VAL_FMT " (use %s)", VAL_ARG(v),
-			 list);
+	return key_error(c, "invalid value " VAL_FMT " (use %s)",
+			 VAL_ARG(v), list);
 }
 
 static int set_bool(const struct key_ctx *c, const struct key *k,
 		    void *base, const char *v)
 {
 	if (rv_parse_bool(v, FIELD(base, k->off, bool)))
-		return key_error(c, "invalid boolean " VAL_FMT
-				 " (use true or false)", VAL_ARG(v));
+		return key_error(c,
+				 "invalid boolean " VAL_FMT " (use true or false)",
+				 VAL_ARG(v));
 	return 0;
 }
 
@@ -184,8 +185,9 @@ static int number_error(const struct key_ctx *c, const struct key *k,
 			const char *v, int ret)
 {
 	if (ret == -ERANGE)
-		return key_error(c, "%s is out of range (%" PRId64 "..%" PRId64
-				 ")", v, k->min, k->max);
+		return key_error(c,
+				 "%s is out of range (%" PRId64 "..%" PRId64 ")",
+				 v, k->min, k->max);
 	return key_error(c, "invalid number " VAL_FMT, VAL_ARG(v));
 }
 
@@ -224,15 +226,17 @@ static int set_duration(const struct key_ctx *c, const struct key *k,
 	int ret = rv_parse_duration(v, &ns);
 
 	if (ret == -ERANGE && *v == '-')
-		return key_error(c, "invalid duration " VAL_FMT
-				 " (must not be negative)", VAL_ARG(v));
+		return key_error(c,
+				 "invalid duration " VAL_FMT " (must not be negative)",
+				 VAL_ARG(v));
 	if (ret == -EINVAL)
-		return key_error(c, "invalid duration " VAL_FMT " (use a number"
-				 " with ns, us, ms, s, m or h)", VAL_ARG(v));
+		return key_error(c,
+				 "invalid duration " VAL_FMT " (use a number with ns, us, ms, s, m or h)",
+				 VAL_ARG(v));
 	if (ret || ns > RV_DURATION_MAX)
 		return key_error(c, "duration " VAL_FMT " is too long (max %s)",
-				 VAL_ARG(v), rv_format_duration(RV_DURATION_MAX,
-							max, sizeof(max)));
+				 VAL_ARG(v),
+				 rv_format_duration(RV_DURATION_MAX, max, sizeof(max)));
 	if (ns < k->min)
 		return key_error(c, "must be greater than 0");
 	*FIELD(base, k->off, int64_t) = ns;
@@ -251,14 +255,17 @@ static int set_max_restarts(const struct key_ctx *c, const struct key *k,
 	ret = rv_parse_u32(v, 0, (uint32_t)k->max,
 			   FIELD(base, k->off, uint32_t));
 	if (ret == -ERANGE && *v != '-')
-		return key_error(c, "%s is too large (max %" PRId64
-				 "; use infinity for no limit)", v, k->max);
+		return key_error(c,
+				 "%s is too large (max %" PRId64 "; use infinity for no limit)",
+				 v, k->max);
 	if (ret == -ERANGE)
-		return key_error(c, "%s is out of range (0..%" PRId64
-				 ", or infinity)", v, k->max);
+		return key_error(c,
+				 "%s is out of range (0..%" PRId64 ", or infinity)",
+				 v, k->max);
 	if (ret)
-		return key_error(c, "invalid number " VAL_FMT
-				 " (use a count or infinity)", VAL_ARG(v));
+		return key_error(c,
+				 "invalid number " VAL_FMT " (use a count or infinity)",
+				 VAL_ARG(v));
 	return 0;
 }
 
@@ -268,11 +275,12 @@ static int set_signal(const struct key_ctx *c, const struct key *k,
 	int ret = rv_parse_signal(v, FIELD(base, k->off, int));
 
 	if (ret == -ERANGE)
-		return key_error(c, "signal %s is out of range (1..%d)", v,
-				 SIGRTMAX);
+		return key_error(c, "signal %s is out of range (1..%d)",
+				 v, SIGRTMAX);
 	if (ret)
-		return key_error(c, "invalid signal " VAL_FMT
-				 " (use a name such as SIGTERM)", VAL_ARG(v));
+		return key_error(c,
+				 "invalid signal " VAL_FMT " (use a name such as SIGTERM)",
+				 VAL_ARG(v));
 	return 0;
 }
 
@@ -329,8 +337,8 @@ static int set_after(const struct key_ctx *c, const struct key *k,
 		return key_enomem(c);
 	for (i = 0; i < n; i++)
 		if (!rv_is_valid_name(list[i]))
-			ret = key_error(c, "invalid name " VAL_FMT " (names are"
-					" separated by spaces)",
+			ret = key_error(c,
+					"invalid name " VAL_FMT " (names are separated by spaces)",
 					VAL_ARG(list[i]));
 	if (ret) {
 		rv_argv_free(list);
@@ -404,8 +412,9 @@ static int set_success(const struct key_ctx *c, const struct key *k,
 		if ((*w >= '0' && *w <= '9') || *w == '-') {
 			r = rv_parse_u32(w, 0, 255, &code);
 			if (r == -ERANGE)
-				ret = key_error(c, "%s is out of range (exit "
-						"codes are 0..255)", w);
+				ret = key_error(c,
+						"%s is out of range (exit codes are 0..255)",
+						w);
 			else if (r)
 				ret = key_error(c, "invalid exit code " VAL_FMT,
 						VAL_ARG(w));
@@ -415,12 +424,13 @@ static int set_success(const struct key_ctx *c, const struct key *k,
 		}
 		r = rv_parse_signal(w, &signo);
 		if (r)
-			ret = key_error(c, VAL_FMT " is neither an exit code "
-					"(0..255) nor a signal name",
+			ret = key_error(c,
+					VAL_FMT " is neither an exit code (0..255) nor a signal name",
 					VAL_ARG(w));
 		else if (signo > 63)
-			ret = key_error(c, "%s cannot be listed (signals up to"
-					" 63 only)", w);
+			ret = key_error(c,
+					"%s cannot be listed (signals up to 63 only)",
+					w);
 		else
 			set.signals |= 1ULL << signo;
 	}
@@ -458,14 +468,16 @@ static int set_user(const struct key_ctx *c, const struct key *k,
 	const char *what = strcmp(k->name, "user") ? "group" : "user";
 	uint32_t id;
 
+	if (!*v)
+		return key_error(c, "empty value");
 	if (*v >= '0' && *v <= '9') {
 		/* (uid_t)-1 means "unchanged" to setresuid(): not an id */
 		if (rv_parse_u32(v, 0, UINT32_MAX - 1, &id))
-			return key_error(c, "invalid %s id " VAL_FMT, what,
-					 VAL_ARG(v));
+			return key_error(c, "invalid %s id " VAL_FMT,
+					 what, VAL_ARG(v));
 	} else if (!is_valid_user(v)) {
-		return key_error(c, "invalid %s name " VAL_FMT, what,
-				 VAL_ARG(v));
+		return key_error(c, "invalid %s name " VAL_FMT,
+				 what, VAL_ARG(v));
 	}
 	return set_string(c, k, base, v);
 }
@@ -503,8 +515,8 @@ static int set_caps(const struct key_ctx *c, const struct key *k,
 			else if (strncasecmp(name, "cap_", 4) ||
 				 cap_from_name(name, &cap) || cap < 0 ||
 				 cap > 63)
-				ret = key_error(c, "unknown capability " VAL_FMT
-						" (e.g. cap_net_bind_service)",
+				ret = key_error(c,
+						"unknown capability " VAL_FMT " (e.g. cap_net_bind_service)",
 						VAL_ARG(name));
 			else
 				mask |= 1ULL << cap;
@@ -514,7 +526,8 @@ static int set_caps(const struct key_ctx *c, const struct key *k,
 	if (!words)
 		return key_error(c, "empty value (use none to drop all)");
 	if (none && words > 1)
-		return key_error(c, "none cannot be combined with capabilities");
+		return key_error(c,
+				 "none cannot be combined with capabilities");
 	if (ret)
 		return ret;
 	ret = store_string(c, &s->capabilities, v);
@@ -538,8 +551,9 @@ static int set_socket_path(const struct key_ctx *c, const struct key *k,
 	size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
 
 	if (strlen(v) > max)
-		return key_error(c, "path is too long for a unix socket (max "
-				 "%zu bytes)", max);
+		return key_error(c,
+				 "path is too long for a unix socket (max %zu bytes)",
+				 max);
 	return set_abs_path(c, k, base, v);
 }
 
@@ -612,8 +626,9 @@ static int set_umask(const struct key_ctx *c, const struct key *k,
 	if (ret == -ERANGE)
 		return key_error(c, "%s is out of range (0..0777)", v);
 	if (ret)
-		return key_error(c, "invalid umask " VAL_FMT " (use octal "
-				 "digits, e.g. 0022)", VAL_ARG(v));
+		return key_error(c,
+				 "invalid umask " VAL_FMT " (use octal digits, e.g. 0022)",
+				 VAL_ARG(v));
 	*FIELD(base, k->off, int) = (int)mask;
 	return 0;
 }
@@ -627,8 +642,9 @@ static int set_cpus(const struct key_ctx *c, const struct key *k,
 		return key_error(c, "CPU list " VAL_FMT " names a CPU above %d",
 				 VAL_ARG(v), CPU_SETSIZE - 1);
 	if (ret)
-		return key_error(c, "invalid CPU list " VAL_FMT
-				 " (use e.g. 0-3,5 7)", VAL_ARG(v));
+		return key_error(c,
+				 "invalid CPU list " VAL_FMT " (use e.g. 0-3,5 7)",
+				 VAL_ARG(v));
 	return store_string(c, FIELD(base, k->off, char *), v);
 }
 
@@ -657,11 +673,12 @@ static int set_memory(const struct key_ctx *c, const struct key *k,
 		return key_error(c, "size " VAL_FMT " is too large",
 				 VAL_ARG(v));
 	if (ret)
-		return key_error(c, "invalid size " VAL_FMT " (use bytes with "
-				 "K, M, G or T, or max)", VAL_ARG(v));
+		return key_error(c,
+				 "invalid size " VAL_FMT " (use bytes with K, M, G or T, or max)",
+				 VAL_ARG(v));
 	if (!bytes)
-		return key_error(c, "must be greater than 0 (use max for no "
-				 "limit)");
+		return key_error(c,
+				 "must be greater than 0 (use max for no limit)");
 	snprintf(buf, sizeof(buf), "%" PRIu64, bytes);
 	return store_string(c, FIELD(base, k->off, char *), buf);
 }
@@ -677,11 +694,13 @@ static int set_pids(const struct key_ctx *c, const struct key *k,
 		return store_string(c, FIELD(base, k->off, char *), v);
 	ret = rv_parse_u64(v, (uint64_t)k->min, (uint64_t)k->max, &n);
 	if (ret == -ERANGE)
-		return key_error(c, "%s is out of range (%" PRId64 "..%" PRId64
-				 ", or max)", v, k->min, k->max);
+		return key_error(c,
+				 "%s is out of range (%" PRId64 "..%" PRId64 ", or max)",
+				 v, k->min, k->max);
 	if (ret)
-		return key_error(c, "invalid number " VAL_FMT
-				 " (use a number or max)", VAL_ARG(v));
+		return key_error(c,
+				 "invalid number " VAL_FMT " (use a number or max)",
+				 VAL_ARG(v));
 	snprintf(buf, sizeof(buf), "%" PRIu64, n);
 	return store_string(c, FIELD(base, k->off, char *), buf);
 }
@@ -705,15 +724,16 @@ static int set_output(const struct key_ctx *c, const struct key *k,
 	} else if (!strncmp(v, "file:", 5)) {
 		kind = RV_OUTPUT_FILE;
 		if (v[5] != '/')
-			return key_error(c, "file: needs an absolute path, "
-					 "not " VAL_FMT, VAL_ARG(v + 5));
+			return key_error(c,
+					 "file: needs an absolute path, not " VAL_FMT,
+					 VAL_ARG(v + 5));
 		path = strdup(v + 5);
 		if (!path)
 			return key_enomem(c);
 	} else {
-		return key_error(c, "invalid value " VAL_FMT " (use inherit, "
-				 "null, prefix%s or file:PATH)", VAL_ARG(v),
-				 is_err ? ", stdout" : "");
+		return key_error(c,
+				 "invalid value " VAL_FMT " (use inherit, null, prefix%s or file:PATH)",
+				 VAL_ARG(v), is_err ? ", stdout" : "");
 	}
 	mode = strdup(v);
 	if (!mode) {
@@ -740,19 +760,17 @@ static int set_output(const struct key_ctx *c, const struct key *k,
 static int format_limit(const char *name, const struct rlimit *rl,
 			char **out)
 {
-	char soft[24], hard[24];
+	char soft[24] = "infinity", hard[24] = "infinity", buf[80];
 
-	if (rl->rlim_cur == RLIM_INFINITY)
-		snprintf(soft, sizeof(soft), "infinity");
-	else
+	if (rl->rlim_cur != RLIM_INFINITY)
 		snprintf(soft, sizeof(soft), "%" PRIu64,
 			 (uint64_t)rl->rlim_cur);
-	if (rl->rlim_max == RLIM_INFINITY)
-		snprintf(hard, sizeof(hard), "infinity");
-	else
+	if (rl->rlim_max != RLIM_INFINITY)
 		snprintf(hard, sizeof(hard), "%" PRIu64,
 			 (uint64_t)rl->rlim_max);
-	return asprintf(out, "%s=%s:%s", name, soft, hard) < 0 ? -ENOMEM : 0;
+	snprintf(buf, sizeof(buf), "%s=%s:%s", name, soft, hard);
+	*out = strdup(buf);
+	return *out ? 0 : -ENOMEM;
 }
 
 static int set_limit(const struct key_ctx *c, const char *name,
@@ -775,16 +793,18 @@ static int set_limit(const struct key_ctx *c, const char *name,
 			ret = rv_parse_rlimit(soft, &part);
 			free(soft);
 			if (!ret)
-				return key_error(c, "soft limit exceeds hard "
-						 "limit in " VAL_FMT,
+				return key_error(c,
+						 "soft limit exceeds hard limit in " VAL_FMT,
 						 VAL_ARG(v));
 		}
-		return key_error(c, "number too large in " VAL_FMT " (use "
-				 "infinity for no limit)", VAL_ARG(v));
+		return key_error(c,
+				 "number too large in " VAL_FMT " (use infinity for no limit)",
+				 VAL_ARG(v));
 	}
 	if (ret)
-		return key_error(c, "invalid limit " VAL_FMT " (use soft[:hard],"
-				 " each a number or infinity)", VAL_ARG(v));
+		return key_error(c,
+				 "invalid limit " VAL_FMT " (use soft[:hard], each a number or infinity)",
+				 VAL_ARG(v));
 	if (format_limit(name, &rl, &entry))
 		return key_enomem(c);
 	for (i = 0; i < s->n_limits; i++) {
@@ -1028,8 +1048,9 @@ int rv_service_spec_set(struct rv_service_spec *s, const char *key,
 	if (slot < 0) {
 		hint = rv_keys_suggest(RV_KEYS_SERVICE, key);
 		if (hint)
-			rv_diag_error(diag, file, line, "unknown key \"%s\" "
-				      "(did you mean %s?)", key, hint);
+			rv_diag_error(diag, file, line,
+				      "unknown key \"%s\" (did you mean %s?)",
+				      key, hint);
 		else
 			rv_diag_error(diag, file, line, "unknown key \"%s\"",
 				      key);
@@ -1094,45 +1115,40 @@ int rv_service_spec_check(const struct rv_service_spec *s,
 	before = d->errors;
 
 	if (s->backoff.delay_max_ns < s->backoff.delay_ns)
-		check_error(d, s, l->restart_delay_max ? l->restart_delay_max :
-			    l->restart_delay, "restart_delay_max (%s) is "
-			    "less than restart_delay (%s)",
-			    rv_format_duration(s->backoff.delay_max_ns, a,
-					       sizeof(a)),
-			    rv_format_duration(s->backoff.delay_ns, b,
-					       sizeof(b)));
+		check_error(d, s,
+			    l->restart_delay_max ? l->restart_delay_max : l->restart_delay,
+			    "restart_delay_max (%s) is less than restart_delay (%s)",
+			    rv_format_duration(s->backoff.delay_max_ns, a, sizeof(a)),
+			    rv_format_duration(s->backoff.delay_ns, b, sizeof(b)));
 	if (s->watchdog_ns && s->type != RV_TYPE_NOTIFY)
-		check_error(d, s, l->watchdog, "watchdog: needs type = notify "
-			    "(the service must send WATCHDOG=1)");
+		check_error(d, s, l->watchdog,
+			    "watchdog: needs type = notify (the service must send WATCHDOG=1)");
 	if (s->type == RV_TYPE_ONESHOT && s->restart == RV_RESTART_ALWAYS)
 		check_error(d, s, l->restart ? l->restart : l->type,
-			    "restart = always conflicts with type = oneshot "
-			    "(it would run again forever; use on-failure)");
+			    "restart = always conflicts with type = oneshot (it would run again forever; use on-failure)");
 	if (s->type == RV_TYPE_NOTIFY && s->ready_fd >= 0)
-		check_error(d, s, l->ready_fd, "ready_fd: conflicts with type "
-			    "= notify (readiness comes from READY=1)");
+		check_error(d, s, l->ready_fd,
+			    "ready_fd: conflicts with type = notify (readiness comes from READY=1)");
 	if (s->type == RV_TYPE_NOTIFY && s->ready_check)
-		check_error(d, s, l->ready_check, "ready_check: conflicts with "
-			    "type = notify (readiness comes from READY=1)");
+		check_error(d, s, l->ready_check,
+			    "ready_check: conflicts with type = notify (readiness comes from READY=1)");
 	if (s->type == RV_TYPE_ONESHOT && s->ready_fd >= 0)
-		check_error(d, s, l->ready_fd, "ready_fd: a oneshot service is "
-			    "ready when it exits");
+		check_error(d, s, l->ready_fd,
+			    "ready_fd: a oneshot service is ready when it exits");
 	if (s->type == RV_TYPE_ONESHOT && s->ready_check)
-		check_error(d, s, l->ready_check, "ready_check: a oneshot "
-			    "service is ready when it exits");
+		check_error(d, s, l->ready_check,
+			    "ready_check: a oneshot service is ready when it exits");
 	if (s->type == RV_TYPE_SIMPLE && s->ready_fd >= 0 && s->ready_check)
 		check_error(d, s, later(l->ready_fd, l->ready_check),
-			    "ready_fd and ready_check conflict (use one "
-			    "readiness method)");
+			    "ready_fd and ready_check conflict (use one readiness method)");
 
 	if (s->backoff.kind != RV_BACKOFF_EXPONENTIAL &&
 	    (l->backoff_multiplier || s->backoff.multiplier != 2.0))
-		check_warning(d, s, l->backoff_multiplier, "backoff_multiplier:"
-			      " has no effect unless backoff = exponential");
+		check_warning(d, s, l->backoff_multiplier,
+			      "backoff_multiplier: has no effect unless backoff = exponential");
 	if (s->type == RV_TYPE_SIMPLE && s->ready_timeout_ns &&
 	    s->ready_fd < 0 && !s->ready_check)
-		check_warning(d, s, l->ready_timeout, "ready_timeout: has no "
-			      "effect: a simple service without ready_fd or "
-			      "ready_check is ready once started");
+		check_warning(d, s, l->ready_timeout,
+			      "ready_timeout: has no effect: a simple service without ready_fd or ready_check is ready once started");
 	return d->errors > before ? -EINVAL : 0;
 }

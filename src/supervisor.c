@@ -482,10 +482,12 @@ void rv_supervisor_free(struct rv_supervisor *sv)
 	for (size_t i = 0; sv->svcs && i < sv->n_svcs; i++)
 		if (sv->svcs[i].spec && sv->svcs[i].child.pid > 0)
 			close(sv->svcs[i].child.pidfd);
-	rv_free_tree(sv);
-	rv_spawner_free(sv->spawner);
+	/* the loop first: it still points at timers and children that live
+	 * inside the tree */
 	if (sv->loop)
 		rv_loop_free(sv->loop);
+	rv_free_tree(sv);
+	rv_spawner_free(sv->spawner);
 	rv_specs_free(&sv->specs);
 	free(sv->report_path);
 	free(sv);

@@ -16,7 +16,8 @@
 
 #include "loop_internal.h"
 
-#define RV_EPOLL_BATCH 64
+#define RV_EPOLL_BATCH	64
+#define RV_EPOLL_ROUNDS	64	/* at most 4096 events per turn */
 
 static int ctl(struct rv_loop *loop, int op, int fd, uint32_t events,
 	       uint64_t tag)
@@ -116,7 +117,7 @@ static int epoll_turn(struct rv_loop *loop, int64_t deadline,
 		      int64_t max_wait_ns)
 {
 	struct epoll_event ev[RV_EPOLL_BATCH];
-	int timeout = -1, n, i, ret = 0, err;
+	int timeout = -1, n, i, round, ret = 0, err;
 
 	if (deadline != RV_NO_DEADLINE && deadline <= rv_clock_now()) {
 		timeout = 0;	/* already due: no timer needed */
@@ -131,18 +132,25 @@ static int epoll_turn(struct rv_loop *loop, int64_t deadline,
 
 		timeout = ms > INT_MAX ? INT_MAX : (int)ms;
 	}
-	loop->stats.waits++;
-	n = epoll_wait(loop->e.epfd, ev, RV_EPOLL_BATCH, timeout);
-	loop->now = rv_clock_now();
-	if (n < 0) {
-		if (errno != EINTR)
-			return -errno;
-		n = 0;
-	}
-	for (i = 0; i < n; i++) {
-		err = dispatch(loop, &ev[i]);
-		if (err && !ret)
-			ret = err;
+	for (round = 0; round < RV_EPOLL_ROUNDS; round++) {
+		loop->stats.waits++;
+		n = epoll_wait(loop->e.epfd, ev, RV_EPOLL_BATCH, timeout);
+		if (round == 0)
+			loop->now = rv_clock_now();
+		if (n < 0) {
+			if (errno != EINTR)
+				return -errno;
+			n = 0;
+		}
+		for (i = 0; i < n; i++) {
+			err = dispatch(loop, &ev[i]);
+			if (err && !ret)
+				ret = err;
+		}
+		/* a full batch: more may be ready, fetch it without waiting */
+		if (n < RV_EPOLL_BATCH)
+			break;
+		timeout = 0;
 	}
 	return ret;
 }

@@ -520,7 +520,7 @@ class Case(unittest.TestCase):
         not to interfere) updated by supervisor= keys (None drops a key),
         then body (dedented).  Returns its path."""
         keys = {"control_socket": os.path.join(self.tmp, "control.sock"),
-                "max_restarts": 100000, "restart_window": "60s"}
+                "max_restarts": 10000, "restart_window": "60s"}
         keys.update(supervisor)
         text = "[supervisor]\n" + "".join(
             f"{k} = {v}\n" for k, v in keys.items() if v is not None)

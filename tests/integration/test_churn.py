@@ -19,7 +19,7 @@ restart = on-failure
 backoff = fixed
 restart_delay = 0
 backoff_jitter = 0
-max_restarts = 100000
+max_restarts = 10000
 restart_window = 60s
 """
 

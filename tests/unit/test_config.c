@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -456,18 +457,16 @@ static void test_comments(void **state)
 	     "[service:web]   ; a comment after a header\n"
 	     "command = nginx -g \"daemon off;\" ; a comment\n"
 	     "environment = A=x;y B=1\t;after a tab\n"
-	     "user = www;data\n"
 	     "[service:echo] # also a comment\n"
-	     "command = echo a;b #not-a-comment \"x ;y\"\n", &r);
+	     "command = echo a;b #not-a-comment \"x;y\"\n", &r);
 	assert_string_equal(r.out ? r.out : "", "");
 	assert_int_equal(r.ret, 0);
 	s = find_service(&r.specs, "web");
 	argv_equal(s->argv, ARGV("nginx", "-g", "daemon off;"));
 	argv_equal(s->environment, ARGV("A=x;y", "B=1"));
 	s = find_service(&r.specs, "echo");
-	argv_equal(s->argv, ARGV("echo", "a;b", "#not-a-comment", "x ;y"));
+	argv_equal(s->argv, ARGV("echo", "a;b", "#not-a-comment", "x;y"));
 	result_free(&r);
-	/* the `user` line above fails as a user name, not as a comment */
 }
 
 static void test_indent_crlf_bom(void **state)
@@ -551,13 +550,15 @@ static void test_long_lines(void **state)
 			     longkey) > 0);
 	load(text, &r);
 	free(text);
-	assert_string_equal(r.out,
-		"t.conf:3: error: user: invalid user name "
-		"\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-		"...\"\n"
+	free(name);
+	name = repeat('x', 57);
+	assert_true(asprintf(&text,
+		"t.conf:3: error: user: invalid user name \"%s...\"\n"
 		"t.conf:4: error: key name too long\n"
 		"t.conf:5: error: syntax error: expected \"key = value\", "
-		"\"[section]\" or a comment\n");
+		"\"[section]\" or a comment\n", name) > 0);
+	assert_string_equal(r.out, text);
+	free(text);
 	result_free(&r);
 	free(x4k);
 	free(big);
@@ -837,16 +838,16 @@ static const struct {
 	  "supervisor = db\n",
 	  "t.conf:5: error: supervisor: \"db\" is a service, not a "
 	  "[supervisor:NAME]\n" },
-	{ "[service:w]\ncommand = x\nafter = db web\n[supervisor:g]\n"
+	{ "[service:w]\ncommand = x\nafter = db w\n[supervisor:g]\n"
 	  "after = nope\n",
 	  "t.conf:3: error: after: unknown service or supervisor \"db\"\n"
-	  "t.conf:3: error: after: dependency cycle: w -> w\n"
-	  "t.conf:5: error: after: unknown service or supervisor \"nope\"\n" },
+	  "t.conf:5: error: after: unknown service or supervisor \"nope\"\n"
+	  "t.conf:3: error: after: dependency cycle: w -> w\n" },
 	/* cycles */
 	{ "[service:a]\ncommand = x\nafter = b\n"
 	  "[service:b]\ncommand = x\nafter = c\n"
 	  "[service:c]\ncommand = x\nafter = a\n",
-	  "t.conf:9: error: after: dependency cycle: c -> a -> b -> c\n" },
+	  "t.conf:3: error: after: dependency cycle: a -> b -> c -> a\n" },
 	{ "[supervisor:g]\nafter = g\n",
 	  "t.conf:2: error: after: dependency cycle: g -> g\n" },
 	{ "[supervisor:api]\nafter = web\n"
@@ -1021,9 +1022,13 @@ static void test_instances(void **state)
 	free(text);
 	free(name);
 	assert_int_equal(r.ret, -EINVAL);
-	assert_string_equal(r.out, "t.conf:1: error: name too long in "
-			    "[service:nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
-			    "nnnnnnnnnnnnnnnn...] (max 127 characters)\n");
+	name = repeat('n', 60);
+	assert_true(asprintf(&text, "t.conf:1: error: name too long in "
+			     "[service:%s...] (max 127 characters)\n",
+			     name) > 0);
+	assert_string_equal(r.out, text);
+	free(text);
+	free(name);
 	result_free(&r);
 }
 
@@ -1227,6 +1232,9 @@ static void test_load_file(void **state)
  * wins over libc's, for libc's own calls (strdup, getline) too.  Under
  * AddressSanitizer that would bypass its allocator, so skip there.
  */
+static long fail_countdown = -1;	/* -1: never; 0: fail the next */
+static long failed;
+
 #if defined(__SANITIZE_ADDRESS__)
 #define HAVE_INJECTION 0
 #else
@@ -1234,9 +1242,6 @@ static void test_load_file(void **state)
 extern void *__libc_malloc(size_t n);
 extern void *__libc_calloc(size_t n, size_t m);
 extern void *__libc_realloc(void *p, size_t n);
-
-static long fail_countdown = -1;	/* -1: never; 0: fail the next */
-static long failed;
 
 static bool inject(void)
 {
@@ -1286,6 +1291,19 @@ static void enomem_loop(const char *text, const char *path)
 				      n);
 			return;
 		}
+		if (!ret && !text) {
+			/* stdio absorbs a failed buffer allocation (it goes
+			 * unbuffered): fine if nothing was lost.  From a
+			 * string, every failure must come back. */
+			assert_int_equal(d.errors, 0);
+			assert_int_equal(specs.n_groups, 2);
+			assert_int_equal(specs.n_services, 3);
+			assert_int_equal(specs.services[1].n_limits, 2);
+			assert_int_equal(specs.services[1].n_environment, 3);
+			assert_int_equal(specs.services[2].argc, 3);
+			rv_specs_free(&specs);
+			continue;
+		}
 		if (ret != -ENOMEM)
 			fail_msg("allocation %ld failed: got %d", n, ret);
 		assert_true(d.errors > 0);
@@ -1296,25 +1314,28 @@ static void enomem_loop(const char *text, const char *path)
 
 static void test_enomem(void **state)
 {
-	char *text = full_config_ok(), *path;
+	char *text, *path;
 
 	(void)state;
 	if (!HAVE_INJECTION) {
 		print_message("no malloc injection under AddressSanitizer\n");
-		free(text);
 		skip();
+		return;
 	}
-	/* a probe: does our malloc really see libc's calls? */
+	/* a probe: does our malloc really see libc's own calls? */
 	fail_countdown = 0;
 	failed = 0;
-	path = strdup("x");
+	if (asprintf(&path, "%d", 42) < 0)
+		path = NULL;
 	fail_countdown = -1;
 	if (path) {
 		free(path);
-		print_message("malloc not interposed here (valgrind?)\n");
-		free(text);
+		print_message("malloc not interposed here (valgrind without "
+			      "--soname-synonyms=somalloc=nouserintercepts?)\n");
 		skip();
+		return;
 	}
+	text = full_config_ok();
 	enomem_loop(text, NULL);
 	path = write_temp(text, strlen(text));
 	enomem_loop(NULL, path);

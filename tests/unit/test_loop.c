@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -1036,6 +1037,73 @@ static void test_fd_unwatch(void **state)
 	rv_loop_free(loop);
 }
 
+/*
+ * More ready completions at once than the CQ has entries (8192): the ring
+ * overflows into the kernel's list (NODROP) and every watch still fires
+ * exactly once.  epoll gets them in batches.
+ */
+#define NREADY 10000
+
+struct ready {
+	struct rv_fdwatch *w;
+	int *hits;
+	int fired;
+};
+
+static void ready_cb(struct rv_loop *loop, struct rv_fdwatch *w,
+		     uint32_t revents, void *ctx)
+{
+	struct ready *rd = ctx;
+
+	if (revents & POLLIN)
+		rd->hits[w - rd->w]++;
+	rd->fired++;
+}
+
+static void test_fd_watch_cq_overflow(void **state)
+{
+	struct rec r = { 0 };
+	struct ready rd = { 0 };
+	struct rv_loop *loop;
+	struct rlimit rl;
+	int i;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_max < NREADY + 2000) {
+		print_message("RLIMIT_NOFILE hard limit too low for %d fds\n",
+			      NREADY);
+		skip();
+	}
+	if (rl.rlim_cur < NREADY + 2000) {
+		rl.rlim_cur = NREADY + 2000;
+		assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	}
+	loop = new_loop(&r);
+	rd.w = calloc(NREADY, sizeof(*rd.w));
+	rd.hits = calloc(NREADY, sizeof(*rd.hits));
+	assert_non_null(rd.w);
+	assert_non_null(rd.hits);
+	assert_int_equal(rv_loop_fd_reserve(loop, NREADY), 0);
+	for (i = 0; i < NREADY; i++) {
+		rd.w[i].fd = eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC);
+		assert_true(rd.w[i].fd >= 0);
+		rd.w[i].events = POLLIN;
+		rd.w[i].cb = ready_cb;
+		rd.w[i].ctx = &rd;
+		assert_int_equal(rv_loop_watch_fd(loop, &rd.w[i]), 0);
+	}
+	run_until(loop, &rd.fired, NREADY, 5000);
+	settle(loop, 10);
+	assert_int_equal(rd.fired, NREADY);
+	for (i = 0; i < NREADY; i++) {
+		assert_int_equal(rd.hits[i], 1);
+		assert_false(rd.w[i].armed);
+		close(rd.w[i].fd);
+	}
+	rv_loop_free(loop);
+	free(rd.w);
+	free(rd.hits);
+}
+
 /* ---- main ---- */
 
 static const struct CMUnitTest tests[] = {
@@ -1058,6 +1126,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_wake_from_signal_handler),
 	cmocka_unit_test(test_fd_watch_pipe),
 	cmocka_unit_test(test_fd_unwatch),
+	cmocka_unit_test(test_fd_watch_cq_overflow),
 };
 
 /* Can this run's backend be set up?  Also: does the kernel have WAITID? */
