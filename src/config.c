@@ -675,7 +675,7 @@ struct graph {
 	size_t ns, ng, n_nodes;
 	struct edge *edges;
 	size_t n_edges, cap;
-	size_t *first;		/* CSR: u's edges: [first[u], first[u + 1]) */
+	size_t *first;		/* u's edges: [first[u], first[u + 1]) */
 	struct edge *sorted;
 };
 
@@ -940,7 +940,7 @@ static int digits(uint32_t v)
 int rv_specs_validate(struct rv_specs *s, struct rv_diag *d)
 {
 	struct rv_diag quiet = { 0 };
-	size_t ns = s->n_services, ng = s->n_groups, n_refs = ns + ng, i;
+	size_t ns = s->n_services, ng = s->n_groups, n_refs = ns + ng, i, first;
 	struct graph gr = { .ns = ns, .ng = ng, .n_nodes = ns + 2 * ng };
 	struct name_ref *refs;
 	ssize_t *svc_parent, *grp_parent;
@@ -984,13 +984,16 @@ int rv_specs_validate(struct rv_specs *s, struct rv_diag *d)
 		refs[ng + i] = (struct name_ref){ v->name, false, i, v->line };
 	}
 	qsort(refs, n_refs, sizeof(*refs), name_ref_cmp);
-	for (i = 1; i < n_refs; i++) {
-		const struct name_ref *a = &refs[i - 1], *b = &refs[i];
+	for (i = 1, first = 0; i < n_refs; i++) {
+		const struct name_ref *a, *b = &refs[i];
 		const char *file = b->is_group ? s->groups[b->idx].file :
 				   s->services[b->idx].file;
 
-		if (strcmp(a->name, b->name))
+		if (strcmp(refs[first].name, b->name)) {
+			first = i;
 			continue;
+		}
+		a = &refs[first];	/* point at the first definition */
 		rv_diag_error(d, file, b->line,
 			      "duplicate name \"%s\" (already used by [%s:%s] at line %d)",
 			      b->name, a->is_group ? "supervisor" : "service",

@@ -4,7 +4,8 @@
  * reported as "FILE:LINE: error: MESSAGE" (or "warning:") to diag->out and
  * counted; parsing continues so `ringvisor check` shows all of them.
  */
-#ifndef RV_SRC_CONFIG_H	/* not RV_CONFIG_H: the generated config.h has it */
+/* not RV_CONFIG_H: the generated build config.h uses that guard */
+#ifndef RV_SRC_CONFIG_H
 #define RV_SRC_CONFIG_H
 
 #include <stdio.h>

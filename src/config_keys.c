@@ -233,10 +233,11 @@ static int set_duration(const struct key_ctx *c, const struct key *k,
 		return key_error(c,
 				 "invalid duration " VAL_FMT " (use a number with ns, us, ms, s, m or h)",
 				 VAL_ARG(v));
-	if (ret || ns > RV_DURATION_MAX)
+	if (ret || ns > RV_DURATION_MAX) {
+		rv_format_duration(RV_DURATION_MAX, max, sizeof(max));
 		return key_error(c, "duration " VAL_FMT " is too long (max %s)",
-				 VAL_ARG(v),
-				 rv_format_duration(RV_DURATION_MAX, max, sizeof(max)));
+				 VAL_ARG(v), max);
+	}
 	if (ns < k->min)
 		return key_error(c, "must be greater than 0");
 	*FIELD(base, k->off, int64_t) = ns;
@@ -1114,12 +1115,14 @@ int rv_service_spec_check(const struct rv_service_spec *s,
 		d = &quiet;
 	before = d->errors;
 
-	if (s->backoff.delay_max_ns < s->backoff.delay_ns)
-		check_error(d, s,
-			    l->restart_delay_max ? l->restart_delay_max : l->restart_delay,
+	if (s->backoff.delay_max_ns < s->backoff.delay_ns) {
+		rv_format_duration(s->backoff.delay_max_ns, a, sizeof(a));
+		rv_format_duration(s->backoff.delay_ns, b, sizeof(b));
+		check_error(d, s, l->restart_delay_max ? l->restart_delay_max :
+			    l->restart_delay,
 			    "restart_delay_max (%s) is less than restart_delay (%s)",
-			    rv_format_duration(s->backoff.delay_max_ns, a, sizeof(a)),
-			    rv_format_duration(s->backoff.delay_ns, b, sizeof(b)));
+			    a, b);
+	}
 	if (s->watchdog_ns && s->type != RV_TYPE_NOTIFY)
 		check_error(d, s, l->watchdog,
 			    "watchdog: needs type = notify (the service must send WATCHDOG=1)");

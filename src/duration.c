@@ -71,8 +71,9 @@ int rv_parse_duration(const char *s, int64_t *out_ns)
 		return -EINVAL;
 	for (; is_digit(*p); p++) {
 		whole = whole * 10 + (unsigned)(*p - '0');
+		/* saturate: too big stays too big, and cannot wrap */
 		if (whole > INT64_MAX)
-			whole = (unsigned __int128)INT64_MAX + 1;	/* sticky */
+			whole = (unsigned __int128)INT64_MAX + 1;
 	}
 	if (*p == '.') {
 		frac = ++p;

@@ -60,8 +60,8 @@ struct rv_backoff_spec {
 
 /* Restart intensity: at most max_restarts restarts inside any window. */
 struct rv_intensity_spec {
-	uint32_t max_restarts;	/* 0: no restart allowed; RV_RESTARTS_INFINITY:
-				 * no limit */
+	/* 0: no restart allowed; RV_RESTARTS_INFINITY: no limit */
+	uint32_t max_restarts;
 	int64_t window_ns;	/* > 0 */
 };
 

@@ -825,8 +825,11 @@ static const struct {
 	{ "[service:w]\n",
 	  "t.conf:1: error: missing required key \"command\" in "
 	  "[service:w]\n" },
-	{ "[service:web]\ncommand = a\n[service:web]\ncommand = b\n",
+	{ "[service:web]\ncommand = a\n[service:web]\ncommand = b\n"
+	  "[supervisor:web]\n",
 	  "t.conf:3: error: duplicate name \"web\" (already used by "
+	  "[service:web] at line 1)\n"
+	  "t.conf:5: error: duplicate name \"web\" (already used by "
 	  "[service:web] at line 1)\n" },
 	{ "[supervisor:web]\n[service:web]\ncommand = b\n",
 	  "t.conf:2: error: duplicate name \"web\" (already used by "
