@@ -157,8 +157,8 @@ int rv_expand_instance(const char *s, unsigned int instance, char **out)
 	char *r, *q;
 
 	numlen = (size_t)snprintf(num, sizeof(num), "%u", instance);
-	for (p = s; (p = strstr(p, "%i")); p += 2)
-		n++;
+	for (p = s; (p = strchr(p, '%')); p += p[1] ? 2 : 1)
+		n += p[1] == 'i';
 	r = malloc(strlen(s) + n * numlen + 1);
 	if (!r)
 		return -ENOMEM;
@@ -166,6 +166,9 @@ int rv_expand_instance(const char *s, unsigned int instance, char **out)
 		if (s[0] == '%' && s[1] == 'i') {
 			memcpy(q, num, numlen);
 			q += numlen;
+			s += 2;
+		} else if (s[0] == '%' && s[1] == '%') {
+			*q++ = '%';
 			s += 2;
 		} else {
 			*q++ = *s++;

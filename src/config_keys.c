@@ -1094,12 +1094,12 @@ static int later(int a, int b)
  * - restart_delay_max < restart_delay: error (the cap would undercut the
  *   first delay).
  * - watchdog > 0 needs type = notify: only notify services send WATCHDOG=1.
- * - type = oneshot with restart = always: error; a oneshot that succeeds
- *   would run again forever and never be `completed`, so services `after`
- *   it would wait forever.  on-failure/on-abnormal/never are fine.
+ * - type = oneshot with restart = always: a warning, not an error; a
+ *   oneshot that succeeds ends `completed` whatever the policy (service.c),
+ *   so `always` acts as on-failure there and the user should say so.
  * - One readiness source per service: type = notify (READY=1), ready_fd or
  *   ready_check; a oneshot is ready when it exits, so it takes none.
- * - Warnings (no effect, but harmless): backoff_multiplier without
+ * - Other warnings (no effect, but harmless): backoff_multiplier without
  *   backoff = exponential; ready_timeout on a simple service without
  *   ready_fd or ready_check (it is ready as soon as it runs).
  */
@@ -1127,8 +1127,8 @@ int rv_service_spec_check(const struct rv_service_spec *s,
 		check_error(d, s, l->watchdog,
 			    "watchdog: needs type = notify (the service must send WATCHDOG=1)");
 	if (s->type == RV_TYPE_ONESHOT && s->restart == RV_RESTART_ALWAYS)
-		check_error(d, s, l->restart ? l->restart : l->type,
-			    "restart = always conflicts with type = oneshot (it would run again forever; use on-failure)");
+		check_warning(d, s, l->restart ? l->restart : l->type,
+			      "restart = always acts as on-failure for type = oneshot (a success ends it completed)");
 	if (s->type == RV_TYPE_NOTIFY && s->ready_fd >= 0)
 		check_error(d, s, l->ready_fd,
 			    "ready_fd: conflicts with type = notify (readiness comes from READY=1)");

@@ -43,8 +43,8 @@ int rv_split_command(const char *s, char ***out_argv, int *out_argc,
 /* Frees a NULL-terminated array whose strings and array were each
  * malloc'd (rv_split_command's, and every char ** of a spec).  NULL is ok. */
 void rv_argv_free(char **argv);
-/* Copies s with every "%i" replaced by the decimal instance number (no
- * other escapes).  The caller frees *out.  0 or -ENOMEM. */
+/* Copies s with every "%i" replaced by the decimal instance number and
+ * "%%" by '%'; any other '%' stays.  The caller frees *out.  0 or -ENOMEM. */
 int rv_expand_instance(const char *s, unsigned int instance, char **out);
 
 /* Decimal u64: digits only; min..max else -ERANGE (also for "-1"). */

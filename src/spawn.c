@@ -2,6 +2,7 @@
 #include "spawn.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -83,6 +84,31 @@ static void child_fail(struct child_ctx *c, const char *step)
 }
 
 /*
+ * Redirections, in the child.  Sources are first copied above every
+ * target, so a source that is also another mapping's target is not
+ * clobbered; dup2() then leaves each target without FD_CLOEXEC.
+ */
+static int apply_fds(const struct rv_spawn_plan *p)
+{
+	int moved[16], top = 2;
+
+	if (p->n_fds > sizeof(moved) / sizeof(*moved))
+		return errno = E2BIG, -1;
+	for (size_t i = 0; i < p->n_fds; i++)
+		if (p->fds[i].to > top)
+			top = p->fds[i].to;
+	for (size_t i = 0; i < p->n_fds; i++) {
+		moved[i] = fcntl(p->fds[i].from, F_DUPFD_CLOEXEC, top + 1);
+		if (moved[i] < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < p->n_fds; i++)
+		if (dup2(moved[i], p->fds[i].to) < 0)
+			return -1;
+	return 0;
+}
+
+/*
  * Runs in the child, sharing the parent's memory while the parent is
  * suspended.  Only async-signal-safe calls, no allocation, and nothing
  * written to shared memory but c->err/c->step.  Order matters:
@@ -94,7 +120,8 @@ static void child_fail(struct child_ctx *c, const char *step)
  *      service's processes;
  *   3. the terminal for `exec` (SIGTTOU is SIG_DFL now, so it must be
  *      ignored around tcsetpgrp from what is now a background group);
- *   4. descriptors: everything above 2 close-on-exec, unless passed on;
+ *   4. descriptors: everything above 2 close-on-exec, unless passed on,
+ *      then the plan's redirections (which survive exec);
  *   5. an empty signal mask, last, right before exec.
  */
 static int child_main(void *arg)
@@ -127,6 +154,8 @@ static int child_main(void *arg)
 	if (!p->keep_fds &&
 	    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		child_fail(c, "close_range");
+	if (apply_fds(p) < 0)
+		child_fail(c, "dup2");
 	sigemptyset(&empty);
 	if (sigprocmask(SIG_SETMASK, &empty, NULL) < 0)
 		child_fail(c, "sigprocmask");

@@ -20,12 +20,21 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/* Child fd `to` becomes a copy of the supervisor's fd `from` (dup2 in
+ * the child, after every other step that opens files). */
+struct rv_spawn_fd {
+	int from;
+	int to;
+};
+
 struct rv_spawn_plan {
 	char *const *argv;	/* argv[0] is searched in PATH if no '/' */
 	char *const *envp;	/* full environment of the child */
 	bool new_session;	/* setsid(); else setpgid(0, 0) */
 	bool foreground;	/* give the new group the terminal (exec) */
 	bool keep_fds;		/* pass on inherited fds (exec); else 0-2 only */
+	const struct rv_spawn_fd *fds;	/* stdio redirections, ready_fd, ... */
+	size_t n_fds;
 };
 
 struct rv_spawn_result {

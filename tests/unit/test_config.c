@@ -878,9 +878,6 @@ static const struct {
 	{ "[service:w]\ncommand = x\nwatchdog = 5s\n",
 	  "t.conf:3: error: watchdog: needs type = notify (the service must "
 	  "send WATCHDOG=1)\n" },
-	{ "[service:w]\ncommand = x\nrestart = always\ntype = oneshot\n",
-	  "t.conf:3: error: restart = always conflicts with type = oneshot "
-	  "(it would run again forever; use on-failure)\n" },
 	{ "[service:w]\ncommand = x\ntype = notify\nready_fd = 3\n"
 	  "ready_check = /bin/true\n",
 	  "t.conf:4: error: ready_fd: conflicts with type = notify (readiness "
@@ -924,6 +921,15 @@ static void test_warnings(void **state)
 	struct result r = { 0 };
 
 	(void)state;
+	load("[service:w]\ncommand = x\nrestart = always\ntype = oneshot\n",
+	     &r);
+	assert_int_equal(r.ret, 0);
+	assert_int_equal(r.warnings, 1);
+	assert_string_equal(r.out, "t.conf:3: warning: restart = always acts "
+			    "as on-failure for type = oneshot (a success ends "
+			    "it completed)\n");
+	result_free(&r);
+	memset(&r, 0, sizeof(r));
 	load("[service:w]\ncommand = x\nbackoff = fixed\n"
 	     "backoff_multiplier = 1.5\nready_timeout = 5s\n", &r);
 	assert_int_equal(r.ret, 0);

@@ -548,9 +548,12 @@ static void test_expand_instance(void **state)
 	assert_int_equal(rv_expand_instance("100% %d %", 9999, &out), 0);
 	assert_string_equal(out, "100% %d %");
 	free(out);
-	/* no escapes: "%%i" is a '%' then the instance */
-	assert_int_equal(rv_expand_instance("%%i", 5, &out), 0);
-	assert_string_equal(out, "%5");
+	/* "%%" is a '%', so "%%i" is a literal "%i" */
+	assert_int_equal(rv_expand_instance("%%i %%%i %%%%", 5, &out), 0);
+	assert_string_equal(out, "%i %5 %%");
+	free(out);
+	assert_int_equal(rv_expand_instance("date +%Y-%m-%d %", 1, &out), 0);
+	assert_string_equal(out, "date +%Y-%m-%d %");
 	free(out);
 	assert_int_equal(rv_expand_instance("", 5, &out), 0);
 	assert_string_equal(out, "");
