@@ -19,33 +19,14 @@ extern char **environ;
 void rv_service_init_timer(struct rv_service *s);
 void rv_node_init_timer(struct rv_node *n);
 
-/* Replaces every %i with the instance number; "%%" is a literal '%'. */
 static char *expand_instance(const char *in, int instance)
 {
-	size_t len = strlen(in), cap = len + 1;
-	char num[16], *out, *o;
-	int nl;
+	char *out = NULL;
 
-	nl = snprintf(num, sizeof(num), "%d", instance);
-	for (const char *p = in; (p = strchr(p, '%')); p++)
-		cap += (size_t)nl;
-	out = malloc(cap);
-	if (!out)
+	if (instance < 0)	/* no instances: %i means nothing */
+		return strdup(in);
+	if (rv_expand_instance(in, (unsigned int)instance, &out))
 		return NULL;
-	o = out;
-	for (const char *p = in; *p; p++) {
-		if (p[0] == '%' && p[1] == 'i' && instance >= 0) {
-			memcpy(o, num, (size_t)nl);
-			o += nl;
-			p++;
-		} else if (p[0] == '%' && p[1] == '%') {
-			*o++ = '%';
-			p++;
-		} else {
-			*o++ = *p;
-		}
-	}
-	*o = '\0';
 	return out;
 }
 

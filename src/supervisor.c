@@ -397,8 +397,10 @@ static int exec_specs(struct rv_supervisor *sv, char *const argv[],
 		}
 		free(kv);
 	}
+	/* only the service's own checks: its name comes from argv[0], not
+	 * from a config, so any basename is fine */
 	if (!d.errors)
-		rv_specs_validate(sp, &d);
+		rv_service_spec_check(s, &d);
 	return d.errors ? -EINVAL : 0;
 }
 

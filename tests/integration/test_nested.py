@@ -55,6 +55,9 @@ class Nested(rvtest.Case):
         ie, = rv.wait_for("intensity_exceeded", supervisor="sub")
         self.assertEqual(ie.get("max_restarts"), "1", ie.raw)
         st = self.wait_stamps(2, tag="steady")
+        # the lines before steady's new start (stop, group_restart) are
+        # read once that start is
+        rv.wait_for("start", service="steady", count=2)
         self.assertNotEqual(st[1].pid, steady.pid, "steady not restarted")
         self.assertFalse(rvtest.alive(steady.pid), "old steady still alive")
         self.assertTrue(rv.find("stop", service="steady"))

@@ -40,10 +40,10 @@ class Restart(rvtest.Case):
         self.assertBetween(s2.t - t_kill, 0.3 * 0.9, 0.3 + 1.0,
                            "kill -> new stamp with restart_delay=300ms")
 
-        ex, = rv.wait_for("exit", service="web", pid=pid)
+        second = rv.wait_for("start", service="web", count=2)[1]
+        ex, = rv.find("exit", service="web", pid=pid)
         self.assertEqual(ex.get("signal"), "SIGKILL", ex.raw)
         self.assertEqual(delays_ms(rv, "web"), [300])
-        second = rv.wait_for("start", service="web", count=2)[1]
         self.assertEqual(second.int("pid"), s2.pid)
         self.assertEqual(second.int("restarts"), 1)
 

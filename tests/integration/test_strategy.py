@@ -32,7 +32,8 @@ class Strategy(rvtest.Case):
                 backoff_jitter = 0
                 stop_timeout = 2s
                 """
-        rv = self.start(self.config(body, strategy=strategy))
+        rv = self.rv_ = self.start(self.config(body, strategy=strategy))
+        rv.strategy = strategy
         pids = {}
         for n in NAMES:
             ev, = rv.wait_for("start", service=n)
@@ -49,8 +50,12 @@ class Strategy(rvtest.Case):
         restarts for a while (well past restart_delay)."""
         rvtest.wait_until(lambda: self._counts() == want, 10,
                           f"stamp counts {want} (have {self._counts()})")
+        for n, count in want.items():
+            self.rv_.wait_for("start", service=n, count=count)
         time.sleep(0.5)
         self.assertEqual(self._counts(), want, "restarts went on")
+        for n, count in want.items():
+            self.assertEqual(len(self.rv_.find("start", service=n)), count)
 
     def _finish(self, rv, restarts):
         self.assertEqual(rv.shutdown(), 0)
@@ -63,7 +68,6 @@ class Strategy(rvtest.Case):
 
     def test_one_for_one(self):
         rv, pids = self._start_abc("one_for_one")
-        rv.strategy = "one_for_one"
         os.kill(pids["b"], signal.SIGKILL)
         self._settle({"a": 1, "b": 2, "c": 1})
         self.assertTrue(rvtest.alive(pids["a"]))
@@ -73,7 +77,6 @@ class Strategy(rvtest.Case):
 
     def test_one_for_all(self):
         rv, pids = self._start_abc("one_for_all")
-        rv.strategy = "one_for_all"
         os.kill(pids["b"], signal.SIGKILL)
         self._settle({"a": 2, "b": 2, "c": 2})
         gr = rv.find("group_restart", strategy="one_for_all")
@@ -91,7 +94,6 @@ class Strategy(rvtest.Case):
 
     def test_rest_for_one(self):
         rv, pids = self._start_abc("rest_for_one")
-        rv.strategy = "rest_for_one"
         os.kill(pids["b"], signal.SIGKILL)
         self._settle({"a": 1, "b": 2, "c": 2})
         self.assertTrue(rvtest.alive(pids["a"]), "a (before b) was touched")
