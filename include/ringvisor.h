@@ -37,6 +37,8 @@ struct rv_options {
 	const char *backend;	/* "auto" "io_uring" "epoll"; NULL: config */
 	const char *report_path; /* JSON exit report; NULL: none */
 	int log_fd;		/* log lines go here; 0 means stderr */
+	const char *control_socket; /* overrides the config's; under exec
+				     * there is a control socket only if set */
 };
 
 /*
@@ -105,6 +107,28 @@ void rv_supervisor_free(struct rv_supervisor *sv);
  * or -errno when the file cannot be read (also printed).
  */
 int rv_config_check(const char *path, FILE *out);
+
+/*
+ * Control protocol client (`ringvisor status` and friends): one JSON
+ * request line, one JSON reply line; after {"cmd":"events"} the server
+ * sends one JSON event per line.  See README "Control protocol".
+ */
+struct rv_client;
+
+/* Connects to the control socket at path.  0 or -errno; the caller frees
+ * *out with rv_client_close(). */
+int rv_client_open(struct rv_client **out, const char *path);
+/*
+ * Sends request (one JSON object, no newline) and waits up to timeout_ms
+ * (-1: no limit) for the reply line, returned without its newline in
+ * *reply (the caller frees).  0, -ETIMEDOUT, -EPIPE (connection closed),
+ * or -errno.
+ */
+int rv_client_request(struct rv_client *c, const char *request, char **reply,
+		      int timeout_ms);
+/* The next line sent by the server (events).  Same returns. */
+int rv_client_next_line(struct rv_client *c, char **line, int timeout_ms);
+void rv_client_close(struct rv_client *c);
 
 #ifdef __cplusplus
 }

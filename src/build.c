@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "build.h"
+#include "isolation.h"
 #include "supervisor.h"
 
 extern char **environ;
@@ -117,7 +118,8 @@ void rv_service_free_strings(struct rv_service *s)
 }
 
 static int build_service(struct rv_supervisor *sv, struct rv_service *s,
-			 const struct rv_service_spec *sp, int instance)
+			 const struct rv_service_spec *sp, int instance,
+			 struct rv_iso_builder *iso)
 {
 	int ret;
 
@@ -143,7 +145,10 @@ static int build_service(struct rv_supervisor *sv, struct rv_service *s,
 		s->argv = sp->argv;
 	if (!s->argv)
 		return -ENOMEM;
-	ret = build_env(s, sp);
+	/* user, groups, caps, rlimits, cgroup, output, and maybe envp */
+	ret = rv_iso_prepare(iso, s);
+	if (!ret && !rv_iso_built_env(s))
+		ret = build_env(s, sp);
 	if (ret)
 		return ret;
 	return rv_window_init(&s->window, sp->intensity.max_restarts,
@@ -331,11 +336,13 @@ static int build_node(struct rv_supervisor *sv, struct rv_node *n,
 
 int rv_build_tree(struct rv_supervisor *sv)
 {
+	struct rv_iso_builder iso;
 	struct rv_specs *sp = &sv->specs;
 	struct name_ref *refs;
 	size_t n_refs = 0, k = 0;
 	int ret;
 
+	rv_iso_builder_init(&iso, sv->loop, !sv->exec_mode);
 	sv->n_nodes = 1 + sp->n_groups;
 	for (size_t i = 0; i < sp->n_services; i++)
 		sv->n_svcs += sp->services[i].instances;
@@ -362,7 +369,7 @@ int rv_build_tree(struct rv_supervisor *sv)
 						    .count = ss->instances };
 		for (uint32_t in = 0; !ret && in < ss->instances; in++)
 			ret = build_service(sv, &sv->svcs[k++], ss,
-					    multi ? (int)in : -1);
+					    multi ? (int)in : -1, &iso);
 	}
 	if (ret)
 		goto out;
@@ -383,6 +390,7 @@ int rv_build_tree(struct rv_supervisor *sv)
 	if (!ret)
 		ret = add_dependents(sv);
 out:
+	rv_iso_builder_fini(&iso);
 	free(refs);
 	return ret;
 }
@@ -395,6 +403,7 @@ void rv_free_tree(struct rv_supervisor *sv)
 		if (!s->spec)
 			continue;
 		rv_service_free_strings(s);
+		rv_iso_free(s);
 		rv_window_free(&s->window);
 		free(s->m.deps);
 		free(s->m.dependents);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "ringvisor.h"
 
 #define DEFAULT_CONFIG "/etc/ringvisor/ringvisor.conf"
@@ -27,8 +28,17 @@ static const char usage_text[] =
 	"        --max-restarts=5 ... and --backend=, --report=\n"
 	"  check [-c FILE | FILE]\n"
 	"        validate a config: every problem as FILE:LINE: error: ...\n"
-	"  status, start, stop, restart, kill, reload, shutdown, metrics,\n"
-	"  events  talk to a running supervisor (control socket)\n"
+	"  status [NAME...] [--json] [--check]\n"
+	"        state of the supervisor and its services; --check: exit 0\n"
+	"        only if it is alive and every critical service is up\n"
+	"  start|stop|restart NAME...    act on services\n"
+	"  kill NAME SIGNAL              signal a service's process (group)\n"
+	"  reload                        re-read the config, apply changes\n"
+	"  shutdown                      stop everything, then exit\n"
+	"  metrics                       Prometheus text exposition\n"
+	"  events [--json]               follow lifecycle events\n"
+	"        client commands take -s PATH (control socket) or -c FILE\n"
+	"        (the config naming it)\n"
 	"\n"
 	"  -c FILE   config (default $RINGVISOR_CONFIG, else " DEFAULT_CONFIG
 	")\n"
@@ -37,8 +47,7 @@ static const char usage_text[] =
 	"exit status: 0 completed, 1 failed, 2 usage or config error;\n"
 	"exec passes on the child's status (128+N for signal N).\n";
 
-__attribute__((format(printf, 1, 2)))
-static int usage_error(const char *fmt, ...)
+int rv_cli_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -109,9 +118,9 @@ static int cmd_run(int argc, char **argv)
 					&missing)))
 			opts.backend = v;
 		else if (missing)
-			return usage_error("%s needs a value", argv[i]);
+			return rv_cli_usage_error("%s needs a value", argv[i]);
 		else
-			return usage_error("run: unknown option %s", argv[i]);
+			return rv_cli_usage_error("run: unknown option %s", argv[i]);
 	}
 	ret = rv_supervisor_load(&sv, config, &opts, stderr);
 	if (ret)
@@ -137,11 +146,11 @@ static int cmd_check(int argc, char **argv)
 		if ((v = opt_value(argc, argv, &i, "--config", "-c", &missing)))
 			config = v;
 		else if (missing)
-			return usage_error("%s needs a value", argv[i]);
+			return rv_cli_usage_error("%s needs a value", argv[i]);
 		else if (argv[i][0] != '-' && !config)
 			config = argv[i];
 		else
-			return usage_error("check: unexpected argument %s",
+			return rv_cli_usage_error("check: unexpected argument %s",
 					   argv[i]);
 	}
 	if (!config)
@@ -200,7 +209,7 @@ static int cmd_exec(int argc, char **argv)
 		eq = strchr(a, '=');
 		len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
 		if (len >= sizeof(name)) {
-			ret = usage_error("exec: option too long: %s", a);
+			ret = rv_cli_usage_error("exec: option too long: %s", a);
 			goto out;
 		}
 		memcpy(name, a + 2, len);
@@ -210,7 +219,7 @@ static int cmd_exec(int argc, char **argv)
 		} else if (i + 1 < argc && strcmp(argv[i + 1], "--")) {
 			val = argv[++i];
 		} else {
-			ret = usage_error("exec: option --%s needs a value",
+			ret = rv_cli_usage_error("exec: option --%s needs a value",
 					  name);
 			goto out;
 		}
@@ -218,6 +227,9 @@ static int cmd_exec(int argc, char **argv)
 			opts.backend = val;
 		} else if (!strcmp(name, "report")) {
 			opts.report_path = val;
+		} else if (!strcmp(name, "control-socket") ||
+			   !strcmp(name, "control_socket")) {
+			opts.control_socket = val;
 		} else {
 			char *kv = key_from_option(name, val);
 
@@ -229,7 +241,7 @@ static int cmd_exec(int argc, char **argv)
 		}
 	}
 	if (i >= argc) {
-		ret = usage_error("exec: no command given%s",
+		ret = rv_cli_usage_error("exec: no command given%s",
 				  " (ringvisor exec [OPTIONS] -- CMD [ARG...])");
 		goto out;
 	}
@@ -247,12 +259,9 @@ out:
 	return ret;
 }
 
-static int cmd_client(const char *cmd)
+void rv_cli_help(FILE *f)
 {
-	fprintf(stderr,
-		"ringvisor: %s: needs the control socket, which this build "
-		"does not have yet\n", cmd);
-	return RV_EXIT_USAGE;
+	fputs(usage_text, f);
 }
 
 int main(int argc, char **argv)
@@ -260,7 +269,7 @@ int main(int argc, char **argv)
 	const char *cmd;
 
 	if (argc < 2)
-		return usage_error("%s", "missing command");
+		return rv_cli_usage_error("%s", "missing command");
 	cmd = argv[1];
 	if (is_help(cmd) || !strcmp(cmd, "help")) {
 		fputs(usage_text, stdout);
@@ -281,6 +290,6 @@ int main(int argc, char **argv)
 	    !strcmp(cmd, "kill") || !strcmp(cmd, "reload") ||
 	    !strcmp(cmd, "shutdown") || !strcmp(cmd, "metrics") ||
 	    !strcmp(cmd, "events"))
-		return cmd_client(cmd);
-	return usage_error("unknown command \"%s\"", cmd);
+		return rv_cli_client(argc - 1, argv + 1);
+	return rv_cli_usage_error("unknown command \"%s\"", cmd);
 }

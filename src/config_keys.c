@@ -637,7 +637,14 @@ static int set_umask(const struct key_ctx *c, const struct key *k,
 static int set_cpus(const struct key_ctx *c, const struct key *k,
 		    void *base, const char *v)
 {
-	int ret = rv_parse_cpu_list(v, NULL);
+	char *x = NULL;
+	int ret;
+
+	/* "%i" (instance-relative pinning) is checked as instance 0 */
+	if (strchr(v, '%') && rv_expand_instance(v, 0, &x))
+		return key_enomem(c);
+	ret = rv_parse_cpu_list(x ? x : v, NULL);
+	free(x);
 
 	if (ret == -ERANGE)
 		return key_error(c, "CPU list " VAL_FMT " names a CPU above %d",
@@ -658,6 +665,62 @@ static int set_nice(const struct key_ctx *c, const struct key *k,
 	if (!ret)
 		s->nice_set = true;
 	return ret;
+}
+
+static int set_oom(const struct key_ctx *c, const struct key *k,
+		   void *base, const char *v)
+{
+	struct rv_service_spec *s = base;
+	int ret = set_int(c, k, base, v);
+
+	if (!ret)
+		s->oom_score_adjust_set = true;
+	return ret;
+}
+
+/* cpu_max = 50% (of one CPU; 200% is two) | max | QUOTA PERIOD (us) */
+static int set_cpu_max(const struct key_ctx *c, const struct key *k,
+		       void *base, const char *v)
+{
+	struct rv_service_spec *s = base;
+	uint32_t pct, quota, period = 100000;
+	size_t len = strlen(v);
+	char q[24];
+	const char *sp = strchr(v, ' ');
+
+	(void)k;
+	if (!strcmp(v, "max")) {
+		s->cpu_max_quota_us = -1;
+		s->cpu_max_period_us = period;
+		return 0;
+	}
+	if (len > 1 && v[len - 1] == '%' && len < sizeof(q)) {
+		memcpy(q, v, len - 1);
+		q[len - 1] = '\0';
+		if (rv_parse_u32(q, 1, 100000, &pct))
+			return key_error(c,
+					 "invalid percentage " VAL_FMT " (1%%..100000%%)",
+					 VAL_ARG(v));
+		s->cpu_max_quota_us = (int64_t)pct * (period / 100);
+		s->cpu_max_period_us = period;
+		return 0;
+	}
+	if (sp && (size_t)(sp - v) < sizeof(q)) {
+		memcpy(q, v, (size_t)(sp - v));
+		q[sp - v] = '\0';
+		while (*sp == ' ')
+			sp++;
+		if (!rv_parse_u32(sp, 1000, 1000000, &period) &&
+		    (!strcmp(q, "max") ||
+		     !rv_parse_u32(q, 1000, UINT32_MAX - 1, &quota))) {
+			s->cpu_max_quota_us = strcmp(q, "max") ? (int64_t)quota : -1;
+			s->cpu_max_period_us = period;
+			return 0;
+		}
+	}
+	return key_error(c,
+			 "invalid cpu_max " VAL_FMT " (use a percentage like 50%%, max, or QUOTA PERIOD in microseconds, period 1000..1000000)",
+			 VAL_ARG(v));
 }
 
 static int set_memory(const struct key_ctx *c, const struct key *k,
@@ -897,6 +960,12 @@ static const struct key service_keys[] = {
 	{ "memory_max", set_memory, .off = SVC(memory_max) },
 	{ "pids_max", set_pids, .off = SVC(pids_max), .min = 1,
 	  .max = PIDS_MAX },
+	{ .name = "cpu_max", .set = set_cpu_max },
+	{ "cpu_weight", set_u32, .off = SVC(cpu_weight), .min = 1,
+	  .max = 10000 },
+	{ "oom_score_adjust", set_oom, .off = SVC(oom_score_adjust),
+	  .min = -1000, .max = 1000 },
+	{ "clear_environment", set_bool, .off = SVC(clear_environment) },
 	{ .name = "stdout", .set = set_output },
 	{ .name = "stderr", .set = set_output },
 };

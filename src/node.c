@@ -386,3 +386,13 @@ void rv_node_member_terminal(struct rv_node *n, struct rv_member *m,
 		rv_node_member_terminal(n->m.parent, &n->m, n->any_failed,
 					now);
 }
+
+void rv_node_member_unterminal(struct rv_node *n, struct rv_member *m)
+{
+	/* a member of a finished subtree runs again: so does the subtree */
+	if (n->state != RV_NODE_COMPLETED && n->state != RV_NODE_FAILED)
+		return;
+	node_set_state(n, RV_NODE_RUNNING);
+	if (n->m.parent)
+		rv_node_member_unterminal(n->m.parent, &n->m);
+}

@@ -41,8 +41,16 @@ static json_t *service_json(const struct rv_service *s, int64_t now)
 		json_real((double)(s->next_start_ns - now) / 1e9) :
 		json_null();
 
-	return json_pack("{s:s, s:s, s:o, s:i, s:o, s:b, s:o, s:o, s:s?}",
+	/* pairs: name supervisor type critical state pid restarts uptime_s
+	 * ready last_exit next_restart_in_s reason */
+	return json_pack("{s:s, s:s, s:s, s:b, s:s, s:o, s:i, s:o, s:b, s:o,"
+			 " s:o, s:s?}",
 			 "name", s->name,
+			 "supervisor", s->m.parent->m.name,
+			 "type", s->spec->type == RV_TYPE_ONESHOT ? "oneshot" :
+				 s->spec->type == RV_TYPE_NOTIFY ? "notify" :
+				 "simple",
+			 "critical", s->m.critical,
 			 "state", rv_svc_state_name(s->state),
 			 "pid", alive ? json_integer(s->child.pid) : json_null(),
 			 "restarts", (int)s->restarts,
@@ -55,14 +63,21 @@ static json_t *service_json(const struct rv_service *s, int64_t now)
 					s->fail_reason : NULL);
 }
 
-static json_t *report_json(struct rv_supervisor *sv)
+json_t *rv_status_json(struct rv_supervisor *sv,
+		       struct rv_service *const *only, size_t n_only)
 {
 	int64_t now = rv_clock_now();
 	json_t *services = json_array(), *nodes = json_array(), *root;
 
-	for (size_t i = 0; i < sv->n_svcs; i++)
-		json_array_append_new(services, service_json(&sv->svcs[i],
-							     now));
+	if (only) {
+		for (size_t i = 0; i < n_only; i++)
+			json_array_append_new(services,
+					      service_json(only[i], now));
+	} else {
+		for (size_t i = 0; i < sv->n_svcs; i++)
+			json_array_append_new(services,
+					      service_json(&sv->svcs[i], now));
+	}
 	for (size_t i = 1; i < sv->n_nodes; i++) {
 		const struct rv_node *n = &sv->nodes[i];
 
@@ -95,7 +110,7 @@ static json_t *report_json(struct rv_supervisor *sv)
 
 char *rv_report_dump(struct rv_supervisor *sv)
 {
-	json_t *j = report_json(sv);
+	json_t *j = rv_status_json(sv, NULL, 0);
 	char *s;
 
 	if (!j)

@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #include "backoff.h"
+#include "events.h"
+#include "histogram.h"
+#include "isolation.h"
 #include "log.h"
 #include "parse.h"
 #include "supervisor.h"
@@ -74,6 +77,7 @@ void rv_service_set_state(struct rv_service *s, enum rv_svc_state to)
 		p->n_terminal++;
 	rv_log_svc(RV_LOG_DEBUG, s->name, "state", " from=%s to=%s",
 		   rv_svc_state_name(from), rv_svc_state_name(to));
+	rv_events_service(s->sv, s, from, to);
 }
 
 void rv_service_reset(struct rv_service *s)
@@ -96,6 +100,8 @@ int rv_service_signal(struct rv_service *s, int sig, bool group)
 	 * It cannot be recycled while the leader is unreaped, and we only
 	 * reap from the loop, after which child.pid is 0.
 	 */
+	if (group && s->spec->kill_mode == RV_KILL_CGROUP)
+		rv_iso_signal_cgroup(s, sig);	/* escaped the group too */
 	if (group && kill(-s->child.pid, sig) == 0)
 		return 0;
 	if (sys_pidfd_send_signal(s->child.pidfd, sig) < 0)
@@ -108,11 +114,14 @@ static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
 
 static void log_spawn_failure(struct rv_service *s, int err, const char *step)
 {
-	char q[160];
+	const char *detail = rv_iso_failure_detail(s);
+	char q[160], d[512];
 
 	rv_log_svc(RV_LOG_ERROR, s->name, "spawn_failed",
-		   " step=%s errno=%d error=%s command=%s", step, err,
-		   rv_log_quote(strerror(err), q, sizeof(q)), s->argv[0]);
+		   " step=%s errno=%d error=%s command=%s%s%s", step, err,
+		   rv_log_quote(strerror(err), q, sizeof(q)), s->argv[0],
+		   detail ? " detail=" : "",
+		   detail ? rv_log_quote(detail, d, sizeof(d)) : "");
 }
 
 static void service_ended(struct rv_service *s, const struct rv_exit_info *e,
@@ -121,12 +130,16 @@ static void service_ended(struct rv_service *s, const struct rv_exit_info *e,
 static void spawn(struct rv_service *s, int64_t now)
 {
 	struct rv_supervisor *sv = s->sv;
+	struct rv_spawn_fd fds[4];	/* stdout, stderr (isolation.c), ... */
 	struct rv_spawn_plan plan = {
 		.argv = s->argv,
 		.envp = s->envp,
 		.new_session = !sv->exec_mode,
 		.foreground = sv->exec_mode,
 		.keep_fds = sv->exec_mode,
+		.fds = fds,
+		.n_fds = rv_iso_fds(s, fds),
+		.iso = rv_iso_plan(s),
 	};
 	struct rv_spawn_result res;
 	int ret;
@@ -137,7 +150,11 @@ static void spawn(struct rv_service *s, int64_t now)
 	s->spawn_err = 0;
 	s->kill_sent = false;
 	s->started_ns = now;
-	ret = rv_spawn(sv->spawner, &plan, &res);
+	/* a problem found at load (unknown user, no cgroup controller, ...)
+	 * is a failed start without a child, every time */
+	ret = rv_iso_setup_failure(s, &res);
+	if (!ret)
+		ret = rv_spawn(sv->spawner, &plan, &res);
 	if (res.pid > 0) {
 		s->child.pid = res.pid;
 		s->child.pidfd = res.pidfd;
@@ -158,6 +175,11 @@ static void spawn(struct rv_service *s, int64_t now)
 		}
 	}
 	if (ret == 0) {
+		if (s->due_ns) {
+			rv_histogram_add(&sv->restart_latency,
+					 rv_clock_now() - s->due_ns);
+			s->due_ns = 0;
+		}
 		rv_service_set_state(s, RV_SVC_RUNNING);
 		rv_log_svc(RV_LOG_INFO, s->name, "start", " pid=%d restarts=%u",
 			   (int)res.pid, s->restarts);
@@ -188,8 +210,11 @@ void rv_service_start(struct rv_service *s, int64_t now)
 	const struct rv_member *bad = NULL;
 	int deps;
 
-	if (s->sv->state == RV_SUP_SHUTTING_DOWN)
+	if (s->sv->state == RV_SUP_SHUTTING_DOWN || s->held)
 		return;
+	if (s->state == RV_SVC_RUNNING || s->state == RV_SVC_STARTING ||
+	    s->state == RV_SVC_STOPPING)
+		return;		/* already has a process */
 	rv_loop_timer_cancel(s->sv->loop, &s->timer);
 	deps = rv_member_deps_state(&s->m, &bad);
 	if (deps < 0) {
@@ -210,6 +235,7 @@ void rv_service_start(struct rv_service *s, int64_t now)
 
 void rv_service_restart_after(struct rv_service *s, int64_t delay, int64_t now)
 {
+	s->due_ns = now + (delay > 0 ? delay : 0);
 	if (delay <= 0) {
 		rv_service_start(s, now);
 		return;
@@ -373,6 +399,22 @@ static void fail_for_good(struct rv_service *s, const char *reason,
 	rv_node_member_terminal(s->m.parent, &s->m, true, now);
 }
 
+static enum rv_exit_reason end_reason(const struct rv_exit_info *e,
+				      bool success)
+{
+	if (e->watchdog)
+		return RV_END_WATCHDOG;
+	if (e->health)
+		return RV_END_HEALTH;
+	if (e->timeout)
+		return RV_END_TIMEOUT;
+	if (e->failed_start)
+		return RV_END_FAILED_START;
+	if (success)
+		return RV_END_SUCCESS;
+	return e->signal ? RV_END_SIGNAL : RV_END_EXIT_CODE;
+}
+
 /* The process is gone (reaped, or never created): decide what next. */
 static void service_ended(struct rv_service *s, const struct rv_exit_info *e,
 			  int64_t now)
@@ -390,10 +432,16 @@ static void service_ended(struct rv_service *s, const struct rv_exit_info *e,
 	    sv->state == RV_SUP_SHUTTING_DOWN ||
 	    (p->op != RV_OP_NONE && rv_node_in_op_set(p, &s->m))) {
 		/* we asked for this (or are about to): it is simply down */
+		s->ends[RV_END_STOPPED]++;
 		rv_service_set_state(s, RV_SVC_STOPPED);
 		rv_node_member_down(p, &s->m, now);
+		if (s->start_after_stop) {
+			s->start_after_stop = false;
+			rv_service_start(s, now);
+		}
 		return;
 	}
+	s->ends[end_reason(e, success)]++;
 	if (!wants_restart(sp, e, success)) {
 		if (!success) {
 			fail_for_good(s, e->failed_start ? "failed_start" :
@@ -427,7 +475,9 @@ static void service_ended(struct rv_service *s, const struct rv_exit_info *e,
 		if (delay < 0)
 			delay = 0;
 	}
-	rv_service_set_state(s, RV_SVC_STOPPED);
+	/* down and waiting for its restart, whoever decides its time */
+	s->next_start_ns = now + delay;
+	rv_service_set_state(s, RV_SVC_BACKOFF);
 	rv_node_member_wants_restart(p, &s->m, delay,
 				     e->failed_start ? "failed_start" : "exit",
 				     now);
@@ -455,9 +505,50 @@ static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
 	 */
 	if (s->spec->kill_mode == RV_KILL_GROUP && !s->sv->exec_mode)
 		kill(-pid, SIGKILL);
+	/* its last output line; kill_mode = cgroup: cgroup.kill */
+	rv_iso_exited(s);
 	close(c->pidfd);
 	c->pid = 0;
 	c->pidfd = -1;
 	log_exit(s, pid, &e, exit_is_success(s->spec, &e), now);
 	service_ended(s, &e, now);
+}
+
+void rv_service_admin_stop(struct rv_service *s, int64_t now)
+{
+	s->held = true;
+	s->start_after_stop = false;
+	rv_service_stop(s, now);
+}
+
+void rv_service_admin_start(struct rv_service *s, int64_t now)
+{
+	s->held = false;
+	switch (s->state) {
+	case RV_SVC_STOPPING:
+		s->start_after_stop = true;
+		return;
+	case RV_SVC_COMPLETED:
+	case RV_SVC_FAILED:
+		/* a manual start is a fresh start */
+		rv_service_reset(s);
+		s->fail_reason = NULL;
+		rv_service_set_state(s, RV_SVC_STOPPED);
+		rv_node_member_unterminal(s->m.parent, &s->m);
+		break;
+	default:
+		break;
+	}
+	rv_service_start(s, now);	/* BACKOFF: at once */
+}
+
+void rv_service_admin_restart(struct rv_service *s, int64_t now)
+{
+	s->held = false;
+	if (s->child.pid > 0) {
+		s->start_after_stop = true;
+		rv_service_stop(s, now);
+		return;
+	}
+	rv_service_admin_start(s, now);
 }

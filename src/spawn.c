@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -83,6 +85,20 @@ static void child_fail(struct child_ctx *c, const char *step)
 	_exit(rv_spawn_exec_status(c->err));
 }
 
+/* Records a failed step (errno) and returns -1; child_exit() then ends. */
+static int child_step(struct child_ctx *c, const char *step)
+{
+	c->err = errno;
+	c->step = step;
+	return -1;
+}
+
+__attribute__((noreturn))
+static void child_exit(struct child_ctx *c)
+{
+	_exit(rv_spawn_exec_status(c->err));
+}
+
 /*
  * Redirections, in the child.  Sources are first copied above every
  * target, so a source that is also another mapping's target is not
@@ -109,9 +125,172 @@ static int apply_fds(const struct rv_spawn_plan *p)
 }
 
 /*
+ * Raw system calls for the credential steps.  glibc's setresuid(),
+ * setresgid() and setgroups() broadcast the change to every thread of the
+ * process (the "setxid" signal dance over the thread list); in a CLONE_VM
+ * child that list is the parent's, in shared memory, so the wrappers must
+ * not run here.  The kernel calls change exactly this process, which is
+ * what we want.  capset(2) has no glibc wrapper, and libcap's
+ * cap_set_proc()/cap_set_ambient() take libcap's own locks and (for the
+ * IAB and ambient helpers) allocate: the parent turns the libcap view
+ * into the plain masks of struct rv_spawn_iso instead (identity.c).
+ */
+#define RV_CAP_V3 0x20080522	/* _LINUX_CAPABILITY_VERSION_3 */
+
+struct rv_cap_header {
+	uint32_t version;
+	int pid;
+};
+
+struct rv_cap_data {
+	uint32_t effective;
+	uint32_t permitted;
+	uint32_t inheritable;
+};
+
+static int sys_capset_all(uint64_t caps)
+{
+	struct rv_cap_header h = { .version = RV_CAP_V3, .pid = 0 };
+	struct rv_cap_data d[2];
+
+	for (int i = 0; i < 2; i++) {
+		uint32_t w = (uint32_t)(caps >> (32 * i));
+
+		d[i].effective = d[i].permitted = d[i].inheritable = w;
+	}
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+/* Writes all of s to a file opened relative to dirfd, then closes it. */
+static int write_file_at(int dirfd, const char *path, const char *s)
+{
+	size_t len = strlen(s);
+	int fd = openat(dirfd, path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, s, len);
+	if (n != (ssize_t)len) {
+		int err = n < 0 ? errno : EIO;
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return close(fd);
+}
+
+/*
+ * Identity and privileges, in the child.  The order is the subtle part:
+ *
+ *   a. bounding set: drop every capability not kept, while we still have
+ *      CAP_SETPCAP (PR_CAPBSET_DROP needs it in the effective set; the
+ *      drop does not touch the current permitted/effective sets, so the
+ *      uid and gid switches below still work);
+ *   b. PR_SET_KEEPCAPS before setuid, or the switch away from uid 0
+ *      clears the permitted set and the kept capabilities are gone;
+ *   c. setresgid, then setgroups (the user's supplementary groups), then
+ *      setresuid: the group steps need CAP_SETGID, which the uid switch
+ *      takes away (systemd's order: gid, groups, uid);
+ *   d. capset after setuid: KEEPCAPS kept the permitted set but setuid
+ *      cleared the effective one; set permitted = effective = inheritable
+ *      = the kept capabilities (the inheritable set must hold them for
+ *      the ambient raise);
+ *   e. ambient raise after capset (a capability can only be ambient when
+ *      it is both permitted and inheritable), after clearing whatever
+ *      ambient set we inherited: ambient capabilities are what a non-root
+ *      program keeps across execve() without file capabilities;
+ *   f. umask and chdir as the new user, so a working directory the user
+ *      cannot enter is a failed start, not a silent root privilege;
+ *   g. PR_SET_NO_NEW_PRIVS last before exec (apply_iso_late): it blocks
+ *      gaining privileges through exec only, never the steps above.
+ * For uid 0 without a user switch, b and c are skipped and the same masks
+ * give root exactly the kept capabilities after exec (the kernel's root
+ * rule fills permitted from bounding | inheritable).
+ */
+static int apply_identity(struct child_ctx *c, const struct rv_spawn_iso *is)
+{
+	if (is->set_caps) {
+		for (int cap = 0; cap <= is->last_cap && cap < 64; cap++) {
+			if (is->caps >> cap & 1)
+				continue;
+			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
+			    errno != EINVAL)
+				return child_step(c, "capbset_drop");
+		}
+		if (is->set_uid &&
+		    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+			return child_step(c, "keepcaps");
+	}
+	if (is->set_gid &&
+	    syscall(SYS_setresgid, is->gid, is->gid, is->gid) < 0)
+		return child_step(c, "setgid");
+	if (is->set_groups &&
+	    syscall(SYS_setgroups, is->n_groups, is->groups) < 0)
+		return child_step(c, "setgroups");
+	if (is->set_uid &&
+	    syscall(SYS_setresuid, is->uid, is->uid, is->uid) < 0)
+		return child_step(c, "setuid");
+	if (is->set_caps) {
+		if (sys_capset_all(is->caps) < 0)
+			return child_step(c, "capset");
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+			return child_step(c, "cap_ambient_clear");
+		for (int cap = 0; cap <= is->last_cap && cap < 64; cap++)
+			if (is->caps >> cap & 1 &&
+			    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0,
+				  0) < 0)
+				return child_step(c, "cap_ambient_raise");
+	}
+	if (is->umask >= 0)
+		umask((mode_t)is->umask);
+	if (is->cwd && chdir(is->cwd) < 0)
+		return child_step(c, "chdir");
+	return 0;
+}
+
+/*
+ * Resources, in the child, while it still has the supervisor's
+ * privileges: the cgroup move first (nothing the service runs is ever
+ * accounted outside its cgroup, and writing cgroup.procs is checked
+ * against our credentials), then oom_score_adj (lowering it needs
+ * CAP_SYS_RESOURCE).  rlimits, nice and affinity come after the
+ * descriptor moves (apply_iso_resources), so that a tiny limit_nofile
+ * cannot break our own dup2 calls, and before the uid switch (raising a
+ * hard limit needs CAP_SYS_RESOURCE, a negative nice CAP_SYS_NICE).
+ */
+static int apply_iso_early(struct child_ctx *c, const struct rv_spawn_iso *is)
+{
+	if (is->cgroup_fd >= 0 &&
+	    write_file_at(is->cgroup_fd, "cgroup.procs", "0") < 0)
+		return child_step(c, "cgroup");
+	if (is->oom_score_adj &&
+	    write_file_at(AT_FDCWD, "/proc/self/oom_score_adj",
+			  is->oom_score_adj) < 0)
+		return child_step(c, "oom_score_adj");
+	return 0;
+}
+
+static int apply_iso_resources(struct child_ctx *c,
+			       const struct rv_spawn_iso *is)
+{
+	for (size_t i = 0; i < is->n_rlimits; i++)
+		if (setrlimit((__rlimit_resource_t)is->rlimits[i].resource,
+			      &is->rlimits[i].limit) < 0)
+			return child_step(c, is->rlimits[i].step);
+	if (is->set_nice && setpriority(PRIO_PROCESS, 0, is->nice) < 0)
+		return child_step(c, "setpriority");
+	if (is->cpus && sched_setaffinity(0, is->cpus_size, is->cpus) < 0)
+		return child_step(c, "sched_setaffinity");
+	return 0;
+}
+
+/*
  * Runs in the child, sharing the parent's memory while the parent is
  * suspended.  Only async-signal-safe calls, no allocation, and nothing
- * written to shared memory but c->err/c->step.  Order matters:
+ * written to shared memory but c->err/c->step (and errno, which the
+ * parent does not read after a successful clone).  Order matters:
  *   1. dispositions back to SIG_DFL while every signal is still blocked
  *      (the parent blocked all of them around clone), so no supervisor
  *      handler can ever run here, and SIG_IGN (e.g. SIGPIPE) is not
@@ -120,14 +299,20 @@ static int apply_fds(const struct rv_spawn_plan *p)
  *      service's processes;
  *   3. the terminal for `exec` (SIGTTOU is SIG_DFL now, so it must be
  *      ignored around tcsetpgrp from what is now a background group);
- *   4. descriptors: everything above 2 close-on-exec, unless passed on,
+ *   4. cgroup and oom_score_adj (apply_iso_early);
+ *   5. descriptors: everything above 2 close-on-exec, unless passed on,
  *      then the plan's redirections (which survive exec);
- *   5. an empty signal mask, last, right before exec.
+ *   6. rlimits, nice, CPU affinity (apply_iso_resources);
+ *   7. identity and capabilities, umask, cwd (apply_identity: the order
+ *      of the privilege steps is written down there);
+ *   8. no_new_privileges, the last privilege step;
+ *   9. an empty signal mask, last, right before exec.
  */
 static int child_main(void *arg)
 {
 	struct child_ctx *c = arg;
 	const struct rv_spawn_plan *p = c->plan;
+	const struct rv_spawn_iso *is = p->iso;
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigset_t empty;
 
@@ -151,11 +336,19 @@ static int child_main(void *arg)
 		(void)tcsetpgrp(STDIN_FILENO, getpid());
 		sigaction(SIGTTOU, &dfl, NULL);
 	}
+	if (is && apply_iso_early(c, is) < 0)
+		child_exit(c);
 	if (!p->keep_fds &&
 	    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		child_fail(c, "close_range");
 	if (apply_fds(p) < 0)
 		child_fail(c, "dup2");
+	if (is && (apply_iso_resources(c, is) < 0 ||
+		   apply_identity(c, is) < 0))
+		child_exit(c);
+	if (is && is->no_new_privs &&
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		child_fail(c, "no_new_privileges");
 	sigemptyset(&empty);
 	if (sigprocmask(SIG_SETMASK, &empty, NULL) < 0)
 		child_fail(c, "sigprocmask");

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Spawning a service process.  The parent describes the child's setup as
- * data (struct rv_spawn_plan); rv_spawn() applies it in one place between
+ * data (struct rv_spawn_plan, with struct rv_spawn_iso for identity,
+ * privileges and resources); rv_spawn() applies it in one place between
  * clone and exec.  The pidfd comes atomically with the child
  * (CLONE_PIDFD), so no exit can be reaped by anyone before we hold it.
  *
@@ -12,12 +13,24 @@
  * failed step by writing into the parent's memory (the "vfork window")
  * without a pipe.  Plain clone(2) rather than clone3(2): container seccomp
  * profiles that refuse clone3 with ENOSYS allow clone, so the same path
- * works everywhere.
+ * works everywhere.  The price is that CLONE_INTO_CGROUP (clone3 only) is
+ * not available: the child moves itself into its cgroup by writing "0" to
+ * cgroup.procs as its first resource step, before anything it runs can
+ * allocate or fork (docs/isolation.md).
+ *
+ * Everything the child needs is computed by the parent beforehand (user
+ * and group ids, the groups array, capability masks, rlimits, the CPU set,
+ * the cgroup directory fd, opened output fds): the child shares the
+ * parent's memory, heap and malloc locks included, so it may only make
+ * system calls.
  */
 #ifndef RV_SPAWN_H
 #define RV_SPAWN_H
 
+#include <sched.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 /* Child fd `to` becomes a copy of the supervisor's fd `from` (dup2 in
@@ -27,6 +40,52 @@ struct rv_spawn_fd {
 	int to;
 };
 
+/* One setrlimit(2) in the child; step names it in a failure report. */
+struct rv_spawn_rlimit {
+	int resource;
+	struct rlimit limit;
+	const char *step;	/* static, e.g. "setrlimit(nofile)" */
+};
+
+/*
+ * Identity, privileges and resources of the child, applied in the order
+ * documented at child_main() in spawn.c.  Start from RV_SPAWN_ISO_INIT
+ * (nothing changed); every pointer must stay valid until rv_spawn()
+ * returns (in practice: owned by the service, built at load).
+ */
+struct rv_spawn_iso {
+	int cgroup_fd;		/* >= 0: a cgroup v2 directory to move into */
+	const char *oom_score_adj;	/* decimal text; NULL: unchanged */
+	const struct rv_spawn_rlimit *rlimits;
+	size_t n_rlimits;
+	bool set_nice;
+	int nice;
+	const cpu_set_t *cpus;	/* NULL: affinity unchanged */
+	size_t cpus_size;	/* bytes, for sched_setaffinity() */
+	bool set_gid;		/* setresgid(gid) */
+	gid_t gid;
+	bool set_groups;	/* setgroups(n_groups, groups) */
+	const gid_t *groups;
+	size_t n_groups;
+	bool set_uid;		/* setresuid(uid) */
+	uid_t uid;
+	/*
+	 * set_caps: exactly the capabilities in `caps` (bit n = capability
+	 * n) stay permitted, effective, inheritable and ambient across the
+	 * uid switch and the exec; all others leave every set, including
+	 * the bounding set (0..last_cap).  false: capabilities untouched
+	 * (a non-root uid then simply loses them at setuid).
+	 */
+	bool set_caps;
+	uint64_t caps;
+	int last_cap;		/* /proc/sys/kernel/cap_last_cap */
+	int umask;		/* -1: unchanged */
+	const char *cwd;	/* NULL: unchanged */
+	bool no_new_privs;	/* PR_SET_NO_NEW_PRIVS, last before exec */
+};
+
+#define RV_SPAWN_ISO_INIT { .cgroup_fd = -1, .umask = -1 }
+
 struct rv_spawn_plan {
 	char *const *argv;	/* argv[0] is searched in PATH if no '/' */
 	char *const *envp;	/* full environment of the child */
@@ -35,13 +94,14 @@ struct rv_spawn_plan {
 	bool keep_fds;		/* pass on inherited fds (exec); else 0-2 only */
 	const struct rv_spawn_fd *fds;	/* stdio redirections, ready_fd, ... */
 	size_t n_fds;
+	const struct rv_spawn_iso *iso;	/* NULL: no isolation steps */
 };
 
 struct rv_spawn_result {
 	pid_t pid;		/* > 0 when a child was created */
 	int pidfd;		/* -1 when none */
 	int err;		/* 0, or the errno of the failed step */
-	const char *step;	/* "clone", "setsid", "execve", ... */
+	const char *step;	/* "clone", "setsid", "setgid", "execve", ... */
 };
 
 struct rv_spawner;

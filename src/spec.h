@@ -143,6 +143,14 @@ struct rv_service_spec {
 	bool nice_set;
 	/* normalized for cgroup v2: decimal ("536870912") or "max"; NULL: unset */
 	char *memory_max, *pids_max;
+	/* cgroup v2 cpu.max "QUOTA PERIOD" in us (quota -1: max; period 0:
+	 * unset) and cpu.weight (0: unset) */
+	int64_t cpu_max_quota_us;
+	uint32_t cpu_max_period_us;
+	uint32_t cpu_weight;
+	int oom_score_adjust;		/* -1000..1000 */
+	bool oom_score_adjust_set;
+	bool clear_environment;		/* start from an empty environment */
 	/* as written in the config (NULL: default); use the fields below */
 	char *stdout_mode, *stderr_mode;
 	enum rv_output stdout_kind, stderr_kind;	/* default INHERIT */

@@ -18,6 +18,8 @@
 
 #include "build.h"
 #include "config.h"
+#include "control.h"
+#include "isolation.h"
 #include "log.h"
 #include "parse.h"
 #include "supervisor.h"
@@ -192,6 +194,10 @@ static void on_signal(struct rv_loop *loop, int signo,
 		rv_log_sup(RV_LOG_WARN, "main", "reload_unsupported",
 			   " reason=\"reload needs the control plane\"");
 		break;
+	case SIGUSR1:
+		/* logrotate: reopen every file: output */
+		rv_iso_reopen_outputs(sv);
+		break;
 	default:
 		break;
 	}
@@ -283,6 +289,16 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 		return ret;
 	}
 	rv_timer_init(&sv->shutdown_timer, on_shutdown_timeout, sv);
+	/* exec (a container's init) has a control socket only if asked */
+	if (!sv->exec_mode || (opts && opts->control_socket)) {
+		ret = rv_control_open(&sv->control, sv,
+				      opts && opts->control_socket ?
+				      opts->control_socket :
+				      sv->specs.control_socket,
+				      sv->specs.control_group, errors);
+		if (ret)
+			return ret;
+	}
 	if (getrandom(&sv->rng, sizeof(sv->rng), GRND_NONBLOCK) !=
 	    sizeof(sv->rng))
 		sv->rng = (uint64_t)rv_clock_now() ^ (uint64_t)getpid();
@@ -413,6 +429,9 @@ int rv_supervisor_new_exec(struct rv_supervisor **out, char *const argv[],
 	if (!sv)
 		return -ENOMEM;
 	sv->exec_mode = true;
+	/* a container init is quiet, as tini is: warnings and errors only,
+	 * unless RINGVISOR_LOG_LEVEL says otherwise */
+	rv_log_set_level(RV_LOG_WARN);
 	return load_common(out, sv, exec_specs(sv, argv, keys, errors), opts,
 			   errors);
 }
@@ -460,6 +479,7 @@ int rv_supervisor_run(struct rv_supervisor *sv)
 			finish(sv, true, RV_EXIT_FAILED);
 		}
 	}
+	rv_control_close(sv->control);
 	if (sv->report_path) {
 		ret = rv_report_write(sv, sv->report_path);
 		if (ret)
@@ -484,10 +504,12 @@ void rv_supervisor_free(struct rv_supervisor *sv)
 	for (size_t i = 0; sv->svcs && i < sv->n_svcs; i++)
 		if (sv->svcs[i].spec && sv->svcs[i].child.pid > 0)
 			close(sv->svcs[i].child.pidfd);
-	/* the loop first: it still points at timers and children that live
-	 * inside the tree */
+	/* stop serving, then the loop: it still points at timers, children
+	 * and buffers that live in the tree and the control connections */
+	rv_control_close(sv->control);
 	if (sv->loop)
 		rv_loop_free(sv->loop);
+	rv_control_free(sv->control);
 	rv_free_tree(sv);
 	rv_spawner_free(sv->spawner);
 	rv_specs_free(&sv->specs);
@@ -501,8 +523,11 @@ int rv_config_check(const char *path, FILE *out)
 	struct rv_diag d = { .out = out };
 	int ret = rv_config_load_file(path, &specs, &d);
 
-	if (ret == 0)
+	if (ret == 0) {
+		/* what this machine cannot give (cgroups, users): warnings */
+		rv_iso_check_specs(&specs, &d);
 		rv_specs_free(&specs);
+	}
 	if (ret && ret != -EINVAL && d.errors == 0)
 		return ret;
 	return d.errors;

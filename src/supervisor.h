@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "histogram.h"
 #include "ringvisor.h"
 #include "spawn.h"
 #include "spec.h"
@@ -51,6 +52,9 @@ struct rv_supervisor {
 	rv_backoff_fn *backoff_fn;
 	void *backoff_ctx;
 
+	struct rv_control *control;	/* NULL under exec without one */
+	struct rv_histogram restart_latency;	/* restart due -> exec'd */
+
 	/* exec (tini mode) */
 	bool exec_mode;
 	bool exec_escalate;		/* --stop-timeout given: SIGKILL after */
@@ -75,7 +79,12 @@ void rv_supervisor_maybe_alive(struct rv_supervisor *sv);
 /* The exit status `exec` passes on (child's status, 128+N, 126/127). */
 int rv_supervisor_exec_status(const struct rv_supervisor *sv);
 
-/* report.c: the status/exit report of the contract.  0 or -errno. */
+/* report.c: the status document of the contract (json_t *; NULL on
+ * allocation failure), for all services or only some. */
+struct json_t;
+struct json_t *rv_status_json(struct rv_supervisor *sv,
+			      struct rv_service *const *only, size_t n_only);
+/* The exit report (the same document, final states).  0 or -errno. */
 int rv_report_write(struct rv_supervisor *sv, const char *path);
 /* Caller frees with free(); NULL on allocation failure. */
 char *rv_report_dump(struct rv_supervisor *sv);

@@ -21,6 +21,7 @@
 
 struct rv_supervisor;
 struct rv_node;
+struct rv_iso;
 
 enum rv_member_kind { RV_MEMBER_SERVICE, RV_MEMBER_NODE };
 
@@ -55,7 +56,23 @@ struct rv_exit_info {
 	int code;		/* when signal == 0 */
 	int signal;
 	bool core_dumped;
-	bool failed_start;	/* never got to exec */
+	bool failed_start;	/* never got to exec, or never got ready */
+	bool timeout;		/* ready_timeout */
+	bool watchdog;		/* watchdog lapse */
+	bool health;		/* health_check failed health_retries times */
+};
+
+/* Why processes ended, for the metrics. */
+enum rv_exit_reason {
+	RV_END_SUCCESS,
+	RV_END_EXIT_CODE,
+	RV_END_SIGNAL,
+	RV_END_FAILED_START,
+	RV_END_TIMEOUT,
+	RV_END_WATCHDOG,
+	RV_END_HEALTH,
+	RV_END_STOPPED,		/* we stopped it */
+	RV_END_NREASONS
 };
 
 struct rv_service {
@@ -67,6 +84,7 @@ struct rv_service {
 	char **envp;			/* complete child environment */
 	size_t env_owned_from;		/* envp[i >= this] are ours */
 	int instance;			/* -1 without instances */
+	struct rv_iso *iso;		/* isolation.h; NULL: nothing to do */
 
 	enum rv_svc_state state;
 	struct rv_child child;		/* pid, pidfd while a process exists */
@@ -81,6 +99,10 @@ struct rv_service {
 	const char *spawn_step;
 	const char *fail_reason;
 	bool kill_sent;
+	bool held;			/* `stop`: stays down until `start` */
+	bool start_after_stop;		/* `restart` */
+	int64_t due_ns;			/* restart due (latency metric) */
+	uint64_t ends[RV_END_NREASONS];
 };
 
 enum rv_node_state {
@@ -142,6 +164,10 @@ bool rv_service_stop(struct rv_service *s, int64_t now);
 void rv_service_restart_after(struct rv_service *s, int64_t delay, int64_t now);
 /* SIGKILL to whatever is left (shutdown timeout, second SIGTERM). */
 void rv_service_kill_now(struct rv_service *s);
+/* Control commands: held down / started fresh / stopped then started. */
+void rv_service_admin_stop(struct rv_service *s, int64_t now);
+void rv_service_admin_start(struct rv_service *s, int64_t now);
+void rv_service_admin_restart(struct rv_service *s, int64_t now);
 /* Forward a signal to the service's process (exec). 0 or -errno. */
 int rv_service_signal(struct rv_service *s, int sig, bool group);
 bool rv_service_is_down(const struct rv_service *s);

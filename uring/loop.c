@@ -254,6 +254,7 @@ void rv_loop_free(struct rv_loop *loop)
 	rv_timers_free(loop);
 	rv_children_free(loop);
 	rv_slots_free_all(&loop->fds);
+	rv_slots_free_all(&loop->ios);
 	free(loop);
 }
 

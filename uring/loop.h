@@ -85,6 +85,34 @@ struct rv_fdwatch {
 	bool armed;
 };
 
+/* ---- socket I/O: completions (io_uring ops, or readiness + syscall) ---- */
+
+struct rv_io;
+/*
+ * res: ACCEPT the new fd (SOCK_NONBLOCK|SOCK_CLOEXEC), RECV/SEND the byte
+ * count (RECV 0 = EOF; SEND may be partial), or -errno.  After a cancel it
+ * is -ECANCELED (or the real result, if the operation won the race).
+ */
+typedef void rv_io_cb(struct rv_loop *loop, struct rv_io *io, int res,
+		      void *ctx);
+
+enum rv_io_op { RV_IO_ACCEPT = 1, RV_IO_RECV, RV_IO_SEND };
+
+struct rv_io {
+	int fd;
+	void *buf;		/* RECV/SEND: must stay valid until the cb */
+	size_t len;
+	rv_io_cb *cb;
+	void *ctx;
+	/* loop-private */
+	enum rv_io_op op;
+	uint32_t slot;
+	uint32_t gen;
+	bool armed;
+	bool cancelling;
+	struct rv_fdwatch w;	/* epoll backend: readiness, then syscall */
+};
+
 /* ---- signals and wake-ups ---- */
 
 /* Signals delivered through the loop's signalfd (SIGCHLD is handled inside). */
@@ -171,6 +199,57 @@ static inline bool rv_timer_is_armed(const struct rv_timer *t)
 	return t->heap_index != RV_TIMER_UNARMED;
 }
 
+/* ---- timer precision (precision.c) ---- */
+
+#define RV_TIMER_SPIN_MAX	1000000000LL	/* 1 s */
+
+/*
+ * Precision mode ("spin:DURATION"): the kernel wait of a turn ends spin_ns
+ * before the earliest deadline, and the loop then spins on
+ * clock_gettime(CLOCK_MONOTONIC) until that deadline, so timers fire
+ * within about a microsecond of it instead of the ~10 us a kernel wake-up
+ * costs.  The price is up to spin_ns of CPU per deadline, and anything that
+ * becomes ready during the spin waits for the timers of that turn; a turn
+ * may also outlast its max_wait_ns by up to spin_ns.  0 = normal (the
+ * default).  0, or -EINVAL for spin_ns < 0 or > RV_TIMER_SPIN_MAX.
+ */
+int rv_loop_set_timer_spin(struct rv_loop *loop, int64_t spin_ns);
+int64_t rv_loop_timer_spin(const struct rv_loop *loop);
+
+/*
+ * Puts the calling thread (the loop's) in SCHED_FIFO at prio (1..99), with
+ * SCHED_RESET_ON_FORK so that no child ever inherits it; 0 = back to
+ * SCHED_OTHER.  0 or -errno (-EPERM without CAP_SYS_NICE or RLIMIT_RTPRIO,
+ * -EINVAL for prio outside 0..99).
+ */
+int rv_loop_set_realtime(int prio);
+
+/*
+ * Lateness of every fired timer: the loop's clock when the pass that fired
+ * it began, minus its deadline (never negative).  Fixed log2 buckets, no
+ * allocation: bucket 0 counts lateness below 1024 ns, bucket i (1..30)
+ * [2^(9+i), 2^(10+i)) ns, bucket 31 everything from 2^40 ns up.  spins and
+ * spin_ns say what precision mode cost (turns that spun, ns spent).
+ */
+#define RV_LATENESS_BUCKETS 32
+
+struct rv_timer_lateness {
+	uint64_t count;
+	uint64_t sum_ns;
+	int64_t max_ns;
+	uint64_t buckets[RV_LATENESS_BUCKETS];
+	uint64_t spins;
+	uint64_t spin_ns;
+};
+
+/* Copies the histogram; never fails. */
+void rv_loop_get_timer_lateness(const struct rv_loop *loop,
+				struct rv_timer_lateness *out);
+/* Exclusive upper bound of bucket i in ns (INT64_MAX for the last one). */
+int64_t rv_timer_lateness_bucket_end(unsigned int i);
+/* The bucket a lateness of ns falls in. */
+unsigned int rv_timer_lateness_bucket(int64_t ns);
+
 /*
  * Children.  rv_loop_child_reserve() grows the pid table for n more children
  * (may allocate).  rv_loop_watch_child() registers c (pid, pidfd, cb, ctx
@@ -190,5 +269,27 @@ void rv_loop_unwatch_child(struct rv_loop *loop, struct rv_child *c);
 int rv_loop_fd_reserve(struct rv_loop *loop, size_t n);
 int rv_loop_watch_fd(struct rv_loop *loop, struct rv_fdwatch *w);
 void rv_loop_unwatch_fd(struct rv_loop *loop, struct rv_fdwatch *w);
+
+/*
+ * Socket I/O, one operation in flight per rv_io (and per fd on the epoll
+ * backend).  On io_uring they are IORING_OP_ACCEPT/RECV/SEND; on epoll the
+ * fd's readiness is awaited, then the non-blocking syscall is made.  The
+ * callback always comes from the loop, never from inside these calls.
+ * rv_loop_io_reserve() makes room for n rv_io (may allocate).  0 or -errno.
+ */
+int rv_loop_io_reserve(struct rv_loop *loop, size_t n);
+int rv_loop_accept(struct rv_loop *loop, struct rv_io *io);
+int rv_loop_recv(struct rv_loop *loop, struct rv_io *io);
+int rv_loop_send(struct rv_loop *loop, struct rv_io *io);
+/*
+ * Returns true when io is idle now (nothing in flight, no callback will
+ * come).  False: a completion is still coming (the kernel may be using
+ * io->buf until then); its callback brings -ECANCELED or the result.
+ */
+bool rv_loop_io_cancel(struct rv_loop *loop, struct rv_io *io);
+static inline bool rv_io_is_armed(const struct rv_io *io)
+{
+	return io->armed;
+}
 
 #endif

@@ -143,6 +143,7 @@ static int epoll_turn(struct rv_loop *loop, int64_t deadline,
 			n = 0;
 		}
 		for (i = 0; i < n; i++) {
+			loop->stats.completions++;
 			err = dispatch(loop, &ev[i]);
 			if (err && !ret)
 				ret = err;

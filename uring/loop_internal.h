@@ -36,6 +36,7 @@ enum rv_op {
 	RV_OP_CHILD,		/* pidfd readable (slot = child slot) */
 	RV_OP_FD,		/* fd watch (slot = fd slot) */
 	RV_OP_TIMER,		/* epoll: the timerfd */
+	RV_OP_IO,		/* io_uring accept/recv/send (slot = io slot) */
 };
 
 static inline uint64_t rv_tag(enum rv_op op, uint32_t gen, uint32_t slot)
@@ -93,6 +94,9 @@ struct rv_backend_ops {
 			  bool exited);
 	int (*fd_add)(struct rv_loop *loop, struct rv_fdwatch *w);
 	void (*fd_del)(struct rv_loop *loop, struct rv_fdwatch *w);
+	/* Native socket ops (io_uring); NULL: io.c emulates with fd watches */
+	int (*io_add)(struct rv_loop *loop, struct rv_io *io);
+	void (*io_cancel)(struct rv_loop *loop, struct rv_io *io);
 	/* After a SIGCHLD sweep: re-arm whatever waits for children. */
 	void (*sigchld)(struct rv_loop *loop);
 	void (*destroy)(struct rv_loop *loop);
@@ -133,6 +137,8 @@ struct rv_timers {
 	uint32_t ndue;
 	uint32_t due_cap;
 	size_t reserved;
+	int64_t spin_ns;	/* precision mode; 0 = normal */
+	struct rv_timer_lateness lateness;
 };
 
 struct rv_loop {
@@ -156,6 +162,7 @@ struct rv_loop {
 	struct rv_slots children;
 	struct rv_pidmap pids;
 	struct rv_slots fds;
+	struct rv_slots ios;
 	struct rv_loop_stats stats;
 
 	struct rv_uring_state u;
@@ -190,12 +197,30 @@ int64_t rv_timers_next(const struct rv_loop *loop);
 void rv_timers_run(struct rv_loop *loop);
 void rv_timers_free(struct rv_loop *loop);
 
+/* precision.c: spin until the earliest deadline if it is within spin_ns. */
+void rv_precision_spin(struct rv_loop *loop);
+void rv_lateness_add(struct rv_timer_lateness *h, int64_t ns);
+
+static inline void rv_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#else
+	__asm__ volatile("" ::: "memory");
+#endif
+}
+
 /* children.c */
 int rv_children_reap_pid(struct rv_loop *loop, pid_t pid);
 int rv_children_reap(struct rv_loop *loop, struct rv_child *c);
 int rv_children_sweep(struct rv_loop *loop);
 struct rv_child *rv_children_get(const struct rv_loop *loop, uint64_t tag);
 void rv_children_free(struct rv_loop *loop);
+
+/* io.c: an io_uring socket op completed */
+void rv_io_complete(struct rv_loop *loop, uint64_t tag, int res);
 
 /* fdwatch.c */
 struct rv_fdwatch *rv_fdwatch_get(const struct rv_loop *loop, uint64_t tag);

@@ -14,6 +14,7 @@ struct rv_loop;
 struct rv_loop_stats {
 	uint64_t turns;		/* rv_loop_run_once() calls */
 	uint64_t waits;		/* io_uring_enter or epoll_wait calls */
+	uint64_t completions;	/* CQEs or epoll events dispatched */
 	uint64_t timerfd_sets;	/* epoll: timerfd_settime() calls */
 	uint64_t timers_fired;
 	uint64_t children_reaped;	/* watched children reported */

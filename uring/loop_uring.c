@@ -13,6 +13,7 @@
  *   FD      one-shot POLL_ADD per fd watch
  */
 #include <errno.h>
+#include <sys/socket.h>
 #include <poll.h>
 #include <string.h>
 
@@ -251,6 +252,9 @@ static int dispatch(struct rv_loop *loop, uint64_t tag, int res,
 		return child_event(loop, tag, res);
 	case RV_OP_FD:
 		return fd_event(loop, tag, res);
+	case RV_OP_IO:
+		rv_io_complete(loop, tag, res);
+		return 0;
 	default:
 		/* NOP, CANCEL (res may be 1: a count), or unknown */
 		return 0;
@@ -342,6 +346,7 @@ static int uring_drain(struct rv_loop *loop)
 		io_uring_cqe_seen(&loop->u.ring, cqe);
 		if (tag == LIBURING_UDATA_TIMEOUT)
 			continue;	/* liburing's own, pre-5.11 kernels */
+		loop->stats.completions++;
 		err = dispatch(loop, tag, res, flags);
 		if (err && !ret)
 			ret = err;
@@ -427,6 +432,37 @@ static void uring_fd_del(struct rv_loop *loop, struct rv_fdwatch *w)
 	uring_cancel(loop, rv_tag(RV_OP_FD, w->gen, w->slot));
 }
 
+static int uring_io_add(struct rv_loop *loop, struct rv_io *io)
+{
+	struct io_uring_sqe *sqe = uring_sqe(loop);
+
+	if (!sqe)
+		return -EBUSY;
+	switch (io->op) {
+	case RV_IO_ACCEPT:
+		io_uring_prep_accept(sqe, io->fd, NULL, NULL,
+				     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		break;
+	case RV_IO_RECV:
+		io_uring_prep_recv(sqe, io->fd, io->buf, io->len, 0);
+		break;
+	case RV_IO_SEND:
+		/* a client that went away is an error, not our SIGPIPE */
+		io_uring_prep_send(sqe, io->fd, io->buf, io->len,
+				   MSG_NOSIGNAL);
+		break;
+	default:
+		return -EINVAL;
+	}
+	io_uring_sqe_set_data64(sqe, rv_tag(RV_OP_IO, io->gen, io->slot));
+	return 0;
+}
+
+static void uring_io_cancel(struct rv_loop *loop, struct rv_io *io)
+{
+	uring_cancel(loop, rv_tag(RV_OP_IO, io->gen, io->slot));
+}
+
 static void uring_destroy(struct rv_loop *loop)
 {
 	/*
@@ -464,6 +500,8 @@ const struct rv_backend_ops rv_uring_ops = {
 	.child_del = uring_child_del,
 	.fd_add = uring_fd_add,
 	.fd_del = uring_fd_del,
+	.io_add = uring_io_add,
+	.io_cancel = uring_io_cancel,
 	.sigchld = uring_sigchld,
 	.destroy = uring_destroy,
 };

@@ -226,18 +226,25 @@ void rv_loop_timer_cancel(struct rv_loop *loop, struct rv_timer *t)
 		rv_heap_remove(&loop->timers.heap, t);
 }
 
-/* Earliest deadline the loop must wake up for, or RV_NO_DEADLINE. */
+/*
+ * When the kernel wait must end, or RV_NO_DEADLINE: the earliest deadline,
+ * or in precision mode spin_ns before it (rv_timers_run() spins the rest).
+ */
 int64_t rv_timers_next(const struct rv_loop *loop)
 {
 	const struct rv_timer *t = rv_heap_top(&loop->timers.heap);
 
-	return t ? t->deadline_ns : RV_NO_DEADLINE;
+	if (!t)
+		return RV_NO_DEADLINE;
+	return t->deadline_ns - loop->timers.spin_ns;
 }
 
 /*
  * Fires every timer whose deadline is <= loop->now, in deadline order.
  * The expired ones are moved to the due list first, so the set that fires
- * in this pass is fixed when it starts (see struct rv_timers).
+ * in this pass is fixed when it starts (see struct rv_timers).  In
+ * precision mode it first spins to a deadline that is less than spin_ns
+ * away.
  */
 void rv_timers_run(struct rv_loop *loop)
 {
@@ -245,6 +252,8 @@ void rv_timers_run(struct rv_loop *loop)
 	struct rv_timer *t;
 	uint32_t i, n = 0;
 
+	if (tm->spin_ns)
+		rv_precision_spin(loop);
 	while ((t = rv_heap_top(&tm->heap)) && t->deadline_ns <= loop->now) {
 		rv_heap_remove(&tm->heap, t);
 		tm->due[n] = t;
@@ -260,6 +269,7 @@ void rv_timers_run(struct rv_loop *loop)
 		tm->due[i] = NULL;
 		t->heap_index = RV_TIMER_UNARMED;
 		loop->stats.timers_fired++;
+		rv_lateness_add(&tm->lateness, loop->now - t->deadline_ns);
 		t->cb(loop, t, loop->now, t->ctx);
 	}
 	tm->ndue = 0;

@@ -24,6 +24,26 @@ lines ``<CLOCK_MONOTONIC ns> <pid> <ppid> <kind> <tag> <args...>``, see
 tests/fixtures/svc.c).  Time is measured from stamps, log timestamps and
 our own CLOCK_MONOTONIC (time.monotonic(), the clock the stamps use), never
 with a fixed sleep where polling works.
+
+The API (other test files use it: keep it stable):
+  Case            a TestCase with .tmp, .stamp_path, .report_path and
+                  config(body, **supervisor_keys) -> path, svc(*steps, tag=)
+                  -> a `command =` value, svc_argv(), write(name, text),
+                  start(config, *args, **popen) -> Proc (`run`),
+                  start_exec(cmd, options) -> Proc, rv(*args) ->
+                  CompletedProcess, report(proc) -> dict (shape checked),
+                  stamps(tag, kind), wait_stamps(n, tag, kind), assertBetween
+  Proc            find(event, since=, **kv), wait_for(event, count=, **kv),
+                  mark(), service_pids(name), send_signal(sig),
+                  shutdown(sig) -> rc, wait() -> rc, running(), kill(),
+                  stderr_text(), tail(); .pid, .rc, .out_path (stdout)
+  helpers         T(), fixture(), slurp(), rv_env(), wait_until(), alive(),
+                  proc_stat(), read_stamps(), service(rep, name),
+                  subsupervisor(rep, name), delays_ms(proc, name),
+                  io_uring_available(), skip_file(), main()
+A process this test caused that is left over (ringvisor first, then what
+reparented to us: the harness is a subreaper) is killed in cleanup; a failed
+test prints the logs and keeps its directory.
 """
 
 import ctypes
@@ -224,11 +244,14 @@ class Proc:
         self._cond = threading.Condition()
         self._eof = False
         self.rc = None
-        self.out_path = os.path.join(case.tmp, f"{label}.{len(case.procs)}.out")
+        self.out_path = os.path.join(case.tmp,
+                                     f"{label}.{len(case.procs)}.out")
+        if env is None:
+            env = rv_env()
         with open(self.out_path, "wb") as out:
             self.p = subprocess.Popen(
                 self.argv, stdin=subprocess.DEVNULL, stdout=out,
-                stderr=subprocess.PIPE, env=env if env is not None else rv_env(),
+                stderr=subprocess.PIPE, env=env,
                 pass_fds=pass_fds, preexec_fn=preexec_fn,
                 restore_signals=restore_signals, close_fds=True)
         self.pid = self.p.pid
@@ -591,12 +614,24 @@ class Case(unittest.TestCase):
         return read_stamps(self.stamp_path, tag, kind)
 
     def wait_stamps(self, n, tag=None, kind="start", timeout=10):
-        """Waits for at least n stamps of tag; returns all of them."""
-        return wait_until(
-            lambda: (lambda s: s if len(s) >= n else None)(
-                self.stamps(tag, kind)),
-            timeout, f"{n} stamps tag={tag} kind={kind} "
-                     f"(have {len(self.stamps(tag, kind))})")
+        """Waits for at least n stamps of tag; returns all of them.  Fails
+        at once when every process this test started has exited."""
+        def enough():
+            s = self.stamps(tag, kind)
+            if len(s) >= n:
+                return s
+            if self.procs and all(not p.running() for p in self.procs):
+                s = self.stamps(tag, kind)	# it may have just ended
+                if len(s) >= n:
+                    return s
+                raise AssertionError(
+                    f"waiting for {n} stamps tag={tag} kind={kind} (have "
+                    f"{len(s)}), but ringvisor exited: rc="
+                    f"{[p.p.poll() for p in self.procs]}")
+            return None
+        return wait_until(enough, timeout,
+                          f"{n} stamps tag={tag} kind={kind} "
+                          f"(have {len(self.stamps(tag, kind))})")
 
     def assertBetween(self, value, lo, hi, msg=""):
         self.assertTrue(lo <= value <= hi,

@@ -79,8 +79,11 @@ class Backend(rvtest.Case):
         backends = ["epoll"] + (["io_uring"] if URING_OK else [])
         for b in backends:
             with self.subTest(backend=b):
+                # exec is quiet like tini (warnings only) unless asked
                 r = self.rv("exec", f"--backend={b}", "--",
-                            *self.svc_argv("exit", 5))
+                            *self.svc_argv("exit", 5),
+                            env={**rvtest.rv_env(),
+                                 "RINGVISOR_LOG_LEVEL": "info"})
                 self.assertEqual(r.returncode, 5, r.stderr)
                 ev = [rvtest.Event(ln, 0, 0) for ln in r.stderr.splitlines()]
                 ev = [e for e in ev if e.get("event") == "backend"]

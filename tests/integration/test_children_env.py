@@ -111,6 +111,36 @@ class ChildrenEnv(rvtest.Case):
         self.assertEqual((g["state"], g["restarts"]), ("failed", 2))
         self.assertEqual(service(rep, "steady")["state"], "stopped")
 
+    def test_orphans_of_services_are_reaped(self):
+        # the service exits at once; its child lives on for 300 ms, then
+        # must neither stay a zombie nor be left to our harness (which is a
+        # subreaper too, and never reaps while a test runs)
+        # kill_mode = process: with the default (group) ringvisor kills
+        # what is left of the group when its leader exits, as systemd does
+        cfg = self.config(f"""
+            [service:parent]
+            command = {self.svc("orphan", "0.3", "exit", 0, tag="parent")}
+            restart = never
+            kill_mode = process
+
+            [service:steady]
+            command = {self.svc("pause", tag="steady")}
+            """)
+        rv = self.start(cfg)
+        gc, = self.wait_stamps(1, tag="parent", kind="gc")
+        rv.wait_for("exit", service="parent")
+        st = rvtest.proc_stat(gc.pid)
+        if st is not None and st[0] not in "ZXx":
+            self.assertEqual(st[1], rv.pid, "orphan not reparented to "
+                             "ringvisor (PR_SET_CHILD_SUBREAPER)")
+        rvtest.wait_until(lambda: rvtest.proc_stat(gc.pid) is None, 5,
+                          f"orphan {gc.pid} reaped (state "
+                          f"{(rvtest.proc_stat(gc.pid) or ['gone'])[0]})")
+        self.assertTrue(rv.running())
+        self.assertEqual(rv.shutdown(), 0)
+        self.assertEqual(service(self.report(rv), "parent")["state"],
+                         "completed")
+
     def test_children_inherit_stdout_and_stderr(self):
         # stdout = inherit (the default): the child writes where we read
         cfg = self.config(f"""

@@ -124,7 +124,8 @@ class Stop(rvtest.Case):
             stop_timeout = 5s
 
             [service:deaf]
-            command = {self.svc("ignore", "TERM", "spawn", "pause", tag="deaf")}
+            command = {self.svc("ignore", "TERM", "spawn", "pause",
+                                tag="deaf")}
             kill_mode = group
             stop_timeout = 300ms
             """)

@@ -1,0 +1,199 @@
+#!/bin/sh
+# bench/compare.sh: ringvisor side by side with s6, runit and supervisord
+# (from Debian), the minimal C loop (bench/cloop.c) and the raw spawn/reap
+# ceiling, in one run, on this machine.  Writes bench/RESULTS.md, the plots
+# and the raw JSON in bench/results/.  Run as root from a clone, after the
+# README set-up command (./.ci/deps); about 7 minutes, capped at 10.
+#
+#   ./bench/compare.sh
+#
+# Scenarios (ringvisor-bench does the measuring; this script prepares the
+# peers' service directories and configs, each for its fastest restart):
+#   restart  failover latency, 50 kills per supervisor, round robin
+#   flap     restarts/s of a service that exits at once, zero backoff
+#   scale    bring-up, RSS/PSS for 100, 1,000 (10,000: one-process
+#            supervisors only), idle wake-ups with 1,000 services for 10 s
+#   storm    1,000 services SIGKILLed at once
+#   timers   timer lateness of every mechanism (shorter than the default)
+#
+# Environment: BUILD_DIR (default build), SKIP_APT=1 (packages already
+# there), SAMPLES (restart kills, 50), FLAP_SECS (10), IDLE_SECS (10),
+# TIMER_COUNT (5000), SCALE_COUNTS (100,1000,10000), STORM_N (1000),
+# RINGVISOR (a binary to measure instead of the one built here), OUT
+# (default bench/RESULTS.md; the plots and JSON go beside it in results/).
+#
+# It never signals a process it did not start: ringvisor-bench stops each
+# supervisor through its own interface and then SIGKILLs only its own
+# descendants (it is their child subreaper).
+set -eu
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUILD_DIR=${BUILD_DIR:-build}
+OUT=${OUT:-$ROOT/bench/RESULTS.md}
+RES=$(dirname "$OUT")/results
+SAMPLES=${SAMPLES:-50}
+FLAP_SECS=${FLAP_SECS:-10}
+IDLE_SECS=${IDLE_SECS:-10}
+TIMER_COUNT=${TIMER_COUNT:-5000}
+SCALE_COUNTS=${SCALE_COUNTS:-100,1000,10000}
+STORM_N=${STORM_N:-1000}
+T0=$(date +%s)
+CMDLINE="$0${*:+ $*}"
+
+say() { printf '== %s (%ss)\n' "$*" "$(($(date +%s) - T0))" >&2; }
+
+if [ "$(id -u)" != 0 ]; then
+	echo "compare.sh: run as root (packages, SCHED_FIFO, /proc of every supervisor)" >&2
+	exit 2
+fi
+
+if [ "${SKIP_APT:-0}" != 1 ]; then
+	say "apt-get install s6 runit supervisor gnuplot-nox"
+	export DEBIAN_FRONTEND=noninteractive
+	# keep the packages' postinst from starting system-wide daemons
+	made_policy=0
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod +x /usr/sbin/policy-rc.d
+		made_policy=1
+	fi
+	timeout 120 apt-get update -qq >/dev/null || true
+	timeout 300 apt-get install -y -qq --no-install-recommends \
+		s6 runit supervisor gnuplot-nox >/dev/null
+	[ "$made_policy" = 0 ] || rm -f /usr/sbin/policy-rc.d
+fi
+for p in s6-svscan s6-svscanctl runsvdir supervisord; do
+	command -v "$p" >/dev/null || { echo "compare.sh: $p missing" >&2; exit 2; }
+done
+
+say "build ($BUILD_DIR)"
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+targets="ringvisor-bench rvb-stamp rvb-flap rvb-cloop"
+[ -n "${RINGVISOR:-}" ] || targets="$targets ringvisor"
+# shellcheck disable=SC2086
+cmake --build "$BUILD_DIR" -j "$(nproc)" --target $targets >/dev/null
+RINGVISOR=${RINGVISOR:-$ROOT/$BUILD_DIR/ringvisor}
+BENCH=$ROOT/$BUILD_DIR/bench/ringvisor-bench
+STAMP=$ROOT/$BUILD_DIR/bench/rvb-stamp
+FLAP=$ROOT/$BUILD_DIR/bench/rvb-flap
+
+# Scratch on tmpfs (like /run), removed at the end.  On INT/TERM the one
+# ringvisor-bench we started gets TERM (through its `timeout`), and cleans
+# up its own descendants.
+W=$(mktemp -d /dev/shm/rv-compare.XXXXXX 2>/dev/null || mktemp -d)
+CHILD=
+trap 'rm -rf "$W"' EXIT
+trap '[ -z "$CHILD" ] || kill -TERM "$CHILD" 2>/dev/null; wait; exit 130' INT TERM
+mkdir -p "$RES"
+
+# ---- peers: one directory per scenario and service count ----
+
+# s6: one service dir per service, `run` -> the service, notification-fd 3
+# (the service writes "\n" to fd 3 at start: ready, so s6-supervise's
+# "1 s since ready" throttle is over by the kill, 1.5 s later).
+mk_s6() { # DIR N BIN
+	mkdir -p "$1/scan"
+	i=0
+	while [ "$i" -lt "$2" ]; do
+		d=$1/scan/svc$i
+		mkdir "$d"
+		ln -s "$3" "$d/run"
+		echo 3 >"$d/notification-fd"
+		i=$((i + 1))
+	done
+	printf 's6-svscan\n-c\n%s\n%s\n' "$(($2 + 100))" "$1/scan" >"$1/argv"
+	printf 's6-svscanctl\n-t\n%s\n' "$1/scan" >"$1/stop"
+}
+
+# runit: runsvdir over one dir per service with `run` -> the service.
+# Directories are backdated: runsvdir sleeps 1 s before scanning a
+# directory whose mtime is the current second.
+mk_runit() { # DIR N BIN
+	mkdir -p "$1/service"
+	i=0
+	while [ "$i" -lt "$2" ]; do
+		mkdir "$1/service/svc$i"
+		ln -s "$3" "$1/service/svc$i/run"
+		i=$((i + 1))
+	done
+	find "$1/service" -maxdepth 1 -type d -exec touch -d '-1 minute' {} +
+	printf 'runsvdir\n%s\n' "$1/service" >"$1/argv"
+	echo signal:HUP >"$1/stop"	# runsvdir: TERM every runsv, exit
+}
+
+# supervisord: autorestart, startsecs=0 (never BACKOFF), no log files.
+mk_supervisord() { # DIR N BIN
+	mkdir -p "$1"
+	{
+		printf '[supervisord]\nnodaemon=true\nuser=root\nloglevel=error\n'
+		printf 'logfile=%s/supervisord.log\npidfile=%s/supervisord.pid\n' "$1" "$1"
+		printf 'childlogdir=%s\nminfds=%s\n' "$1" "$(($2 * 3 + 64))"
+		i=0
+		while [ "$i" -lt "$2" ]; do
+			printf '[program:svc%s]\ncommand=%s\nautorestart=true\n' "$i" "$3"
+			printf 'startsecs=0\nstartretries=1000000\n'
+			printf 'stdout_logfile=NONE\nstderr_logfile=NONE\nstopwaitsecs=2\n'
+			i=$((i + 1))
+		done
+	} >"$1/supervisord.conf"
+	printf 'supervisord\n-n\n-c\n%s\n' "$1/supervisord.conf" >"$1/argv"
+	echo signal:TERM >"$1/stop"
+}
+
+peers() { # SCENARIO N BIN -> --peer arguments (scale: %n dirs)
+	for p in s6 runit supervisord; do
+		"mk_$p" "$W/$1-$p-$2" "$2" "$3"
+	done
+}
+
+say "peers' service directories"
+peers restart 1 "$STAMP"
+peers flap 1 "$FLAP"
+for n in $(echo "$SCALE_COUNTS" | tr , ' '); do
+	# runsvdir stops at 1,000 services, and 10,000 s6-supervise/runsv
+	# would take ~15 GiB: the big count is for one-process supervisors
+	[ "$n" -le 1000 ] || continue
+	peers scale "$n" "$STAMP"
+done
+peers storm "$STORM_N" "$STAMP"
+
+peer_args() { # SCENARIO SUFFIX
+	printf -- '--peer s6=%s --peer runit=%s --peer supervisord=%s' \
+		"$W/$1-s6-$2" "$W/$1-runit-$2" "$W/$1-supervisord-$2"
+}
+
+run() { # NAME TIMEOUT ARGS...
+	name=$1 limit=$2
+	shift 2
+	say "$name: ringvisor-bench $*"
+	echo "ringvisor-bench $*" | sed "s|$W|\$SCRATCH|g; s|$ROOT/||g" >"$RES/$name.cmd"
+	timeout -k 10 "$limit" "$BENCH" "$@" --json --ringvisor "$RINGVISOR" \
+		--workdir "$W/bench-$name" >"$RES/$name.json" 2>"$RES/$name.log" &
+	CHILD=$!
+	wait "$CHILD" || echo "compare.sh: $name failed (exit $?); see $RES/$name.log" >&2
+	CHILD=
+}
+
+# shellcheck disable=SC2046
+run restart 200 restart --samples "$SAMPLES" $(peer_args restart 1) \
+	--plot "$RES/restart.png" --histogram "$RES/restart.csv"
+# shellcheck disable=SC2046
+run flap 150 flap --duration "${FLAP_SECS}s" $(peer_args flap 1) \
+	--plot "$RES/flap.png"
+# shellcheck disable=SC2046
+run scale 300 scale --counts "$SCALE_COUNTS" --idle "${IDLE_SECS}s" \
+	--idle-counts 1000 $(peer_args scale %n)
+# shellcheck disable=SC2046
+run storm 150 storm -n "$STORM_N" $(peer_args storm "$STORM_N") \
+	--plot "$RES/storm.png"
+run timers 120 timers --count "$TIMER_COUNT" --block 500 \
+	--plot "$RES/timers.png" --histogram "$RES/timers.csv"
+
+say "report"
+versions=$(dpkg-query -W -f '${Package} ${Version}, ' s6 runit supervisor \
+	liburing-dev gnuplot-nox 2>/dev/null | sed 's/, $//')
+python3 "$ROOT/bench/compare_report.py" --results "$RES" --out "$OUT" \
+	--command "$CMDLINE" --elapsed "$(($(date +%s) - T0))" \
+	--versions "$versions" --commit "$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo '+dirty')"
+say "done: $OUT"

@@ -1,0 +1,476 @@
+#!/usr/bin/env python3
+"""compare_report.py: bench/RESULTS.md from the JSON that compare.sh
+collected in bench/results/ (one file per ringvisor-bench scenario).
+
+    compare_report.py --results DIR --out FILE --command CMD --elapsed S \
+        --versions TEXT --commit REV
+
+Every number in the report comes from those files; the hand-written
+explanation of where ringvisor loses (bench/analysis.md) is appended as is.
+"""
+import argparse
+import json
+import os
+import platform
+
+
+def load(res, name):
+    try:
+        with open(os.path.join(res, name + ".json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def cmd_of(res, name):
+    """`command` of a scenario, and the machine's load when it ended
+    (others' work on the machine shows in every number)"""
+    try:
+        with open(os.path.join(res, name + ".cmd")) as f:
+            cmd = f.read().strip()
+    except OSError:
+        cmd = "?"
+    d = load(res, name)
+    load_avg = d and d.get("env", {}).get("loadavg")
+    if load_avg:
+        return "`%s` (load average 1/5/15 min when it ended: %s)" % (
+            cmd, " ".join(load_avg.split()[:3]))
+    return "`%s`" % cmd
+
+
+def fmt(v, nd=1):
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return "%.*f" % (nd, v)
+    return str(v)
+
+
+def ratio(a, b):
+    if a is None or not b:
+        return None
+    return a / b
+
+
+def rfmt(r):
+    return "n/a" if r is None else "%.2fx" % r
+
+
+def row(cells):
+    return "| " + " | ".join(cells) + " |"
+
+
+def by_label(rows, pred):
+    for r in rows or []:
+        if pred(r):
+            return r
+    return None
+
+
+def mem_total():
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return "%d MiB" % (int(line.split()[1]) // 1024)
+    except OSError:
+        pass
+    return "?"
+
+
+def os_name():
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return "?"
+
+
+class Report:
+    def __init__(self):
+        self.lines = []
+        self.targets = []      # (target, measured, verdict)
+
+    def a(self, s=""):
+        self.lines.append(s)
+
+    def target(self, what, measured, ok, detail=""):
+        v = "n/a" if ok is None else ("met" if ok else "**missed**")
+        if detail:
+            v += " (" + detail + ")"
+        self.targets.append((what, measured, v))
+
+
+def restart_section(R, res):
+    d = load(res, "restart")
+    R.a("## 1. Restart (failover) latency")
+    R.a()
+    if not d:
+        R.a("No data (restart.json missing; see results/restart.log).")
+        R.a()
+        return
+    p = d["params"]
+    R.a("One `rvb-stamp` service per supervisor; it stamps CLOCK_MONOTONIC "
+        "first thing in `main()`. Round robin over all supervisors (so VM "
+        "noise hits all alike): wait until the instance has run %.1f s, "
+        "t0 = CLOCK_MONOTONIC, SIGKILL through a pidfd, latency = the "
+        "replacement's stamp - t0. %d kills each, after %d warm-up round(s)."
+        % (p["uptime_s"], p["samples"], p["warmup"]))
+    R.a()
+    R.a("Command: %s" % cmd_of(res, "restart"))
+    R.a()
+    rows = d["results"]
+    base = by_label(rows, lambda r: r.get("kind") == "baseline")
+    runit = by_label(rows, lambda r: r["label"] == "runit")
+    R.a(row(["supervisor", "n", "min us", "p50 us", "p90 us", "p99 us",
+             "max us", "p50 / C loop", "p50 / runit"]))
+    R.a("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        if not r.get("n"):
+            R.a(row([r["label"], "0", "", "", "", "", "", "",
+                     r.get("note", "no samples")]))
+            continue
+        R.a(row([r["label"], str(r["n"]), fmt(r["min_us"]), fmt(r["p50_us"]),
+                 fmt(r["p90_us"]), fmt(r["p99_us"]), fmt(r["max_us"]),
+                 rfmt(ratio(r["p50_us"], base and base.get("p50_us"))),
+                 rfmt(ratio(r["p50_us"], runit and runit.get("p50_us")))]))
+    R.a()
+    R.a("Percentiles are nearest-rank: with %d samples, p99 is the %s." % (
+        p["samples"], "second largest" if p["samples"] >= 100 else "largest sample"))
+    R.a()
+    steps = [r for r in rows if r.get("step_kill_to_exit_logged")]
+    if steps:
+        R.a("Where ringvisor's time goes, from its own log lines (CLOCK_REALTIME, "
+            "1 us resolution, mapped to the kill time): *kill -> exit logged* is "
+            "kernel exit + wake-up + reap + bookkeeping up to the `event=exit` "
+            "line; *exit -> start logged* is the restart decision and the spawn "
+            "(clone returns once the child has exec'd); the rest of the latency "
+            "is the new process starting up (exec completion, the static "
+            "binary's first instruction).")
+        R.a()
+        R.a(row(["ringvisor step", "n", "p50 us", "p90 us", "max us"]))
+        R.a("|---|---:|---:|---:|---:|")
+        for r in steps:
+            for k in ("step_kill_to_exit_logged", "step_exit_to_start_logged"):
+                st = r[k]
+                if st.get("n"):
+                    R.a(row([st["label"], str(st["n"]), fmt(st["p50_us"]),
+                             fmt(st["p90_us"]), fmt(st["max_us"])]))
+        R.a()
+    R.a("![restart latency CDF](results/restart.png)")
+    R.a()
+    for r in rows:
+        if r.get("kind") != "ringvisor" or not r.get("n"):
+            continue
+        for ref, lim, name in ((runit, 0.6, "runit"), (base, 0.75, "the C loop")):
+            if ref and ref.get("n"):
+                q = r["p50_us"] / ref["p50_us"]
+                R.target("failover p50 of %s <= %.2fx %s's" % (r["label"], lim, name),
+                         "%.0f us vs %.0f us = %.2fx" % (r["p50_us"], ref["p50_us"], q),
+                         q <= lim, "" if q <= lim else "by %.0f%%" % ((q / lim - 1) * 100))
+
+
+def flap_section(R, res):
+    d = load(res, "flap")
+    R.a("## 2. Flap rate (service exits at once, zero backoff)")
+    R.a()
+    if not d:
+        R.a("No data (flap.json missing; see results/flap.log).")
+        R.a()
+        return
+    c = d["ceiling"]
+    R.a("Service `rvb-flap`: stamp, `exit(1)`. Each supervisor alone: 1 s "
+        "warm-up, then the starts stamped within %.0f s are counted. The raw "
+        "ceiling is ringvisor-bench itself running `vfork()` + "
+        "`execve(rvb-flap)` + `waitpid()` in a loop (half of its time before the supervisors, half "
+        "after). Supervisor CPU is utime+stime of the supervisor's own "
+        "processes over the window." % d["params"]["duration_s"])
+    R.a()
+    R.a("Command: %s" % cmd_of(res, "flap"))
+    R.a()
+    R.a(row(["supervisor", "starts", "starts/s", "of ceiling", "median gap ms",
+             "supervisor CPU"]))
+    R.a("|---|---:|---:|---:|---:|---:|")
+    R.a(row(["raw spawn/reap ceiling", str(c["starts"]), fmt(c["per_s"]), "100%",
+             "", ""]))
+    for r in d["results"]:
+        if r.get("error"):
+            R.a(row([r["label"], "", "", "", "", r["error"]]))
+            continue
+        R.a(row([r["label"], str(r["starts"]), fmt(r["per_s"]),
+                 "%.1f%%" % (100 * r["vs_ceiling"]), fmt(r["gap_p50_ms"], 3),
+                 "%.0f%%" % (100 * r["sup_cpu_s"] / r["secs"])]))
+        if r.get("kind") == "ringvisor":
+            R.target("flap rate of %s >= 80%% of the raw ceiling" % r["label"],
+                     "%.0f/s vs %.0f/s = %.1f%%" % (r["per_s"], c["per_s"],
+                                                    100 * r["vs_ceiling"]),
+                     r["vs_ceiling"] >= 0.8)
+    R.a()
+    R.a("![gaps between starts](results/flap.png)")
+    R.a()
+
+
+def scale_section(R, res):
+    d = load(res, "scale")
+    R.a("## 3. Scale: bring-up and memory")
+    R.a()
+    if not d:
+        R.a("No data (scale.json missing; see results/scale.log).")
+        R.a()
+        return
+    R.a("N services of `rvb-stamp` (stamps, then `pause()`) under one "
+        "supervisor, each supervisor alone. Bring-up = last of the N start "
+        "stamps - the instant before ringvisor-bench forked the supervisor. "
+        "Memory = Rss / Pss from `/proc/PID/smaps_rollup` summed over the "
+        "supervisor's own processes (for s6 and runit: one per service), 1 s "
+        "after the last start. 10,000 is run only for the one-process "
+        "supervisors (runsvdir stops at 1,000 services; 10,000 s6-supervise "
+        "processes would take ~15 GiB).")
+    R.a()
+    R.a("Command: %s" % cmd_of(res, "scale"))
+    R.a()
+    rows = d["results"]
+    R.a(row(["supervisor", "N", "processes", "bring-up ms", "vs C loop",
+             "RSS MiB", "PSS MiB", "PSS KiB / service"]))
+    R.a("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        if r.get("error"):
+            R.a(row([r["label"], str(r["n"]), "", "", "", "", "", r["error"]]))
+            continue
+        base = by_label(rows, lambda b: b.get("kind") == "baseline" and
+                        b["n"] == r["n"] and not b.get("error"))
+        R.a(row([r["label"], str(r["n"]), str(r["procs"]),
+                 fmt(r["bringup_s"] * 1e3), rfmt(ratio(r["bringup_s"],
+                                                       base and base["bringup_s"])),
+                 fmt(r["rss_kib"] / 1024, 2), fmt(r["pss_kib"] / 1024, 2),
+                 fmt(r["pss_kib"] / r["n"], 1)]))
+        if r.get("kind") == "ringvisor":
+            if r["n"] == 1000:
+                R.target("%s PSS with 1,000 services < 2 MiB" % r["label"],
+                         "%.2f MiB" % (r["pss_kib"] / 1024), r["pss_kib"] < 2048,
+                         "" if r["pss_kib"] < 2048 else
+                         "by %.0f%%" % ((r["pss_kib"] / 2048 - 1) * 100))
+                if base:
+                    q = r["bringup_s"] / base["bringup_s"]
+                    R.target("%s: 1,000 started within 1.2x the C loop's time"
+                             % r["label"], "%.0f ms vs %.0f ms = %.2fx" % (
+                                 r["bringup_s"] * 1e3, base["bringup_s"] * 1e3, q),
+                             q <= 1.2, "" if q <= 1.2 else
+                             "by %.0f%%" % ((q / 1.2 - 1) * 100))
+            if r["n"] == 10000:
+                R.target("%s RSS with 10,000 services < 16 MiB" % r["label"],
+                         "%.2f MiB" % (r["rss_kib"] / 1024),
+                         r["rss_kib"] < 16384)
+    R.a()
+    R.a("## 4. Idle cost")
+    R.a()
+    R.a("The same runs, at the N where the idle window was measured: nothing "
+        "happens for %.0f s; context switches (voluntary + involuntary, every "
+        "thread, so io_uring workers count) and CPU ticks of the supervisor's "
+        "processes over the window." % d["params"]["idle_s"])
+    R.a()
+    R.a(row(["supervisor", "N", "processes", "context switches", "wake-ups/s",
+             "CPU ticks (1/100 s)"]))
+    R.a("|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        if "wakeups_per_s" not in r:
+            continue
+        R.a(row([r["label"], str(r["n"]), str(r.get("procs", "")),
+                 str(r["idle_switches"]), fmt(r["wakeups_per_s"], 2),
+                 str(r["idle_cpu_ticks"])]))
+        if r.get("kind") == "ringvisor" and r["n"] == 1000:
+            R.target("%s: zero wake-ups/s with 1,000 idle services" % r["label"],
+                     "%.2f/s (%d switches in %.0f s)" % (
+                         r["wakeups_per_s"], r["idle_switches"], r["idle_s"]),
+                     r["idle_switches"] == 0)
+    R.a()
+
+
+def storm_section(R, res):
+    d = load(res, "storm")
+    R.a("## 5. Storm: 1,000 services killed at once")
+    R.a()
+    if not d:
+        R.a("No data (storm.json missing; see results/storm.log).")
+        R.a()
+        return
+    R.a("N = %d services that have all run 1.5 s; a pidfd is opened for each, "
+        "then all are SIGKILLed in a tight loop. All back = last replacement's "
+        "stamp - the first kill; per-service latency percentiles over the N "
+        "replacements. Exactly once: ringvisor's log must hold exactly one "
+        "`event=exit` line per killed pid and its exit report `restarts = 1` "
+        "for every service; for everyone, exactly N new instances (one per "
+        "service where the supervisor passes `STAMP_ID` on) and none extra in "
+        "the second after." % d["params"]["n"])
+    R.a()
+    R.a("Command: %s" % cmd_of(res, "storm"))
+    R.a()
+    R.a(row(["supervisor", "kill loop ms", "all back ms", "p50 ms", "p99 ms",
+             "restarted", "extra", "exits logged once", "report restarts=1",
+             "verdict"]))
+    R.a("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for r in d["results"]:
+        if r.get("error"):
+            R.a(row([r["label"]] + [""] * 8 + [r["error"]]))
+            continue
+        R.a(row([r["label"], fmt(r["kill_spread_ms"], 2), fmt(r["all_back_ms"]),
+                 fmt(r["p50_us"] / 1e3), fmt(r["p99_us"] / 1e3),
+                 str(r["restarted"]), str(r["extra_starts"]),
+                 str(r.get("exits_once", "-")), str(r.get("report_restarts_1", "-")),
+                 r["verdict"]]))
+    R.a()
+    R.a("![storm](results/storm.png)")
+    R.a()
+
+
+def timers_section(R, res):
+    d = load(res, "timers")
+    R.a("## 6. Timer lateness")
+    R.a()
+    if not d:
+        R.a("No data (timers.json missing; see results/timers.log).")
+        R.a()
+        return
+    p = d["params"]
+    R.a("Periodic absolute deadlines every %.0f us, %d samples per mechanism, "
+        "interleaved in blocks of %d; lateness = the clock read right after "
+        "the wake-up (in the timer callback for ringvisor's loop) - the "
+        "deadline. SCHED_OTHER, no pinning, default timer slack %d ns "
+        "(shorter than `ringvisor-bench timers`' default of 20,000 samples, "
+        "to keep compare.sh under 10 minutes)." % (
+            p["period_us"], p["count"], p["block"], p["default_slack_ns"]))
+    R.a()
+    R.a("Command: %s" % cmd_of(res, "timers"))
+    R.a()
+    R.a(row(["mechanism", "n", "min us", "p50 us", "p90 us", "p99 us",
+             "p99.9 us", "max us", "p50 / timerfd"]))
+    R.a("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    rows = d["results"]
+    tfd = by_label(rows, lambda r: r["label"].startswith("timerfd"))
+    for r in rows:
+        R.a(row([r["label"], str(r["n"]), fmt(r["min_us"]), fmt(r["p50_us"]),
+                 fmt(r["p90_us"]), fmt(r["p99_us"]), fmt(r["p999_us"]),
+                 fmt(r["max_us"]), rfmt(r.get("p50_vs_timerfd"))]))
+        if r["label"].startswith("ringvisor loop") and tfd:
+            ok50 = r["p50_us"] <= tfd["p50_us"]
+            ok99 = r["p99_us"] <= tfd["p99_us"]
+            R.target("%s lateness p50 and p99 no worse than timerfd's" % r["label"],
+                     "p50 %.1f vs %.1f us, p99 %.1f vs %.1f us" % (
+                         r["p50_us"], tfd["p50_us"], r["p99_us"], tfd["p99_us"]),
+                     ok50 and ok99)
+        if r["label"].startswith("ringvisor precision"):
+            R.target("%s p50 < 2 us" % r["label"], "%.2f us" % r["p50_us"],
+                     r["p50_us"] < 2)
+    R.a()
+    R.a("![timer lateness CDF](results/timers.png)")
+    R.a()
+
+
+CONFIGS = """## Configurations (each supervisor's fastest restart)
+
+* **ringvisor** (`ringvisor run -c FILE --backend=B --report FILE`): one
+  `[service:sNNNNN]` section per service with `restart = always`,
+  `backoff = fixed`, `restart_delay = 0`, `backoff_jitter = 0`,
+  `max_restarts = infinity`; `[supervisor] max_restarts = infinity`. Log
+  lines go to a file on tmpfs (the default info level: 3 lines per restart).
+* **C loop** (`bench/cloop.c`, `rvb-cloop N rvb-stamp`): the minimal
+  supervisor: `posix_spawn` + `pidfd_open` + one epoll set; on an exit,
+  `waitid(P_PIDFD)` and respawn at once. No throttle, no logging.
+* **s6** (s6-svscan `-c N+100` over one service dir per service, `run` a
+  symlink to the service, `notification-fd` = 3, which the service answers
+  at start). s6-supervise restarts at `max(now, ready + 1 s)`: with readiness
+  and 1.5 s up, at once; without it, always 1 s later. A flapping service is
+  held to 1 start/s. Stopped with `s6-svscanctl -t`.
+* **runit** (runsvdir over one dir per service, `run` a symlink to the
+  service, dirs backdated 60 s so runsvdir's "mtime is now" 1 s sleep does
+  not fire): runsv restarts at once if `run` lived more than 1 s, else
+  sleeps 1 s first. Stopped with SIGHUP to runsvdir.
+* **supervisord** (`autorestart=true`, `startsecs=0`,
+  `startretries=1000000`, no log files): its main loop polls with a 1 s
+  timeout and respawns on the pass after the reap, so a restart takes up
+  to ~1 s. Stopped with SIGTERM.
+
+All services are the same static `rvb-stamp` (or `rvb-flap`), stamp and
+service directories are on tmpfs (`/dev/shm`), and RLIMIT_NOFILE is raised
+to its hard limit for every supervisor.
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--command", default="./bench/compare.sh")
+    ap.add_argument("--elapsed", default="?")
+    ap.add_argument("--versions", default="")
+    ap.add_argument("--commit", default="?")
+    args = ap.parse_args()
+    res = args.results
+
+    env = {}
+    for name in ("restart", "flap", "scale", "storm", "timers"):
+        d = load(res, name)
+        if d:
+            env = d.get("env", {})
+            break
+    R = Report()
+    body = Report()
+    body.targets = R.targets
+    restart_section(body, res)
+    flap_section(body, res)
+    scale_section(body, res)
+    storm_section(body, res)
+    timers_section(body, res)
+
+    R.a("# ringvisor benchmark: side by side with s6, runit and supervisord")
+    R.a()
+    R.a("Generated by `%s` (bench/compare.sh) on %s; whole run %s s. Every "
+        "number below comes from that one run on this machine; rerun it to "
+        "get yours. Medians are what to compare on a noisy VM; tails are "
+        "indicative." % (args.command, env.get("date", "?"), args.elapsed))
+    R.a()
+    R.a(row(["", ""]))
+    R.a("|---|---|")
+    for k, v in (("machine", "%s, %s CPUs, %s RAM" % (env.get("cpu", "?"),
+                                                     env.get("ncpu", "?"), mem_total())),
+                 ("kernel", "%s (%s)" % (env.get("kernel", platform.release()),
+                                         env.get("kernel_version", ""))),
+                 ("os", os_name()),
+                 ("date", env.get("date", "?")),
+                 ("ringvisor", "%s, commit %s" % (env.get("ringvisor", "?"),
+                                                   args.commit)),
+                 ("peers", args.versions),
+                 ("command", "`%s`" % args.command)):
+        R.a(row([k, v]))
+    R.a()
+    R.a("## Targets (issue 7)")
+    R.a()
+    R.a(row(["target", "measured", "verdict"]))
+    R.a("|---|---|---|")
+    for t in R.targets:
+        R.a(row(list(t)))
+    R.a()
+    R.lines += body.lines
+    R.a(CONFIGS)
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        with open(os.path.join(here, "analysis.md")) as f:
+            R.a(f.read().rstrip())
+            R.a()
+    except OSError:
+        pass
+    R.a("## Raw data")
+    R.a()
+    R.a("`results/*.json` (ringvisor-bench `--json` output of each scenario, "
+        "with its command line), `results/*.log` (progress and tables), "
+        "`results/*.csv` (histograms), `results/*.png` (plots).")
+    with open(args.out + ".tmp", "w") as f:
+        f.write("\n".join(R.lines) + "\n")
+    os.replace(args.out + ".tmp", args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Child output carried by the supervisor: `stdout`/`stderr` = `prefix`
+ * (lines to ringvisor's stdout as "NAME | line", foreman style) and
+ * `file:PATH` (bytes appended to PATH, reopened on SIGUSR1).
+ *
+ * Each such stream is a pipe created at load and kept for the service's
+ * life (every run writes into the same pipe; the child gets the write end
+ * through the plan's fd redirections).  The loop watches the read end
+ * (rv_loop_watch_fd, one-shot, re-armed); each readiness does one bounded
+ * read() into the stream's line buffer, and whole lines move into the
+ * sink's buffer:
+ *   - the stdout sink is shared by every prefix stream, so lines of
+ *     different services never interleave mid-line;
+ *   - a file sink belongs to one stream.
+ * A sink writes without ever blocking the loop: ringvisor's stdout is
+ * reopened through /proc/self/fd/1 with O_NONBLOCK (a new open file
+ * description, so services that inherit stdout keep a blocking one),
+ * written with send(MSG_DONTWAIT) when it is a socket, and written as is
+ * when it is a regular file (which never blocks for long); on EAGAIN the
+ * sink waits for POLLOUT through the loop.  When a sink's buffer has no
+ * room for a stream's next line, that stream stops reading: its pipe
+ * fills and the service blocks in write(2) -- backpressure, nothing is
+ * dropped.  Streams waiting for room are served first come, first served.
+ *
+ * A line longer than RV_OUT_LINE_MAX bytes is split (prefix mode writes
+ * each piece as a line of its own).  When the service's process exits,
+ * the bytes it left in the pipe are consumed and a last partial line is
+ * flushed (with a newline added in prefix mode; a file gets the bytes as
+ * written).
+ */
+#ifndef RV_OUTPUT_H
+#define RV_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RV_OUT_LINE_MAX 16384		/* per stream; longer lines split */
+#define RV_OUT_SINK_BUF (256 * 1024)	/* the shared stdout buffer */
+#define RV_OUT_FILE_BUF (64 * 1024)	/* each file sink's buffer */
+
+struct rv_loop;
+struct rv_out_sink;
+struct rv_out_stream;
+
+/*
+ * The pure part, unit-tested on its own: moves lines from line[0..*len)
+ * to out (at most room bytes), each as prefix + line + '\n'.  A line
+ * without its newline moves only when the buffer is full (*len ==
+ * line_max: an overlong line, split) or force is set (the writer exited);
+ * add_nl says whether such a piece gets a '\n' (prefix mode) or not
+ * (file mode, byte-exact).  Stops before the first line that does not
+ * fit, and sets *blocked.  The rest is moved to the front of line.
+ * Returns the bytes written to out.
+ */
+size_t rv_out_format(const char *prefix, size_t prefix_len, bool add_nl,
+		     char *line, size_t *len, size_t line_max, bool force,
+		     char *out, size_t room, bool *blocked);
+
+/*
+ * The shared sink on ringvisor's stdout.  0 or -errno.  Reference
+ * counted: every stream holds one; the caller's is dropped with
+ * rv_out_sink_put().
+ */
+int rv_out_sink_stdout(struct rv_loop *loop, struct rv_out_sink **out);
+void rv_out_sink_put(struct rv_out_sink *sink);
+
+/*
+ * A stream: its pipe, and its sink (shared stdout when stdout_sink is not
+ * NULL, else a file sink on path).  name is the service name (the prefix
+ * "name | ").  Starts watching the pipe at once.  0 or -errno with why.
+ * The caller frees with rv_out_stream_free().
+ */
+int rv_out_stream_new(struct rv_loop *loop, struct rv_out_sink *stdout_sink,
+		      const char *name, const char *path,
+		      struct rv_out_stream **out, char *why, size_t whylen);
+/* The pipe's write end, for the child's fd 1 or 2. */
+int rv_out_stream_child_fd(const struct rv_out_stream *st);
+/* The service's process exited: flush its last partial line once the
+ * bytes it wrote are consumed. */
+void rv_out_stream_exited(struct rv_out_stream *st);
+/* file:PATH: reopen PATH (after logrotate moved it).  0 or -errno. */
+int rv_out_stream_reopen(struct rv_out_stream *st);
+const char *rv_out_stream_path(const struct rv_out_stream *st);
+/* Stops watching (the loop must still exist). */
+void rv_out_stream_detach(struct rv_out_stream *st);
+/*
+ * Final flush and free.  Calls nothing of the loop (which may be gone
+ * already): drains the pipe, flushes the partial line and waits at most
+ * a second for the sink to take what is left.
+ */
+void rv_out_stream_free(struct rv_out_stream *st);
+
+/* Counters, for tests and status: bytes read, and times the stream
+ * stopped reading because its sink was full. */
+struct rv_out_stats {
+	uint64_t bytes_in, blocked;
+};
+void rv_out_stream_stats(const struct rv_out_stream *st,
+			 struct rv_out_stats *out);
+
+#endif

@@ -1,0 +1,71 @@
+#!/bin/sh
+# libFuzzer targets, built with clang outside CMake and run for a while.
+#
+#   tests/fuzz/run.sh [SECONDS [TARGET...]]
+#
+# SECONDS (default $FUZZ_SECONDS, else 30) is per target; with no TARGET,
+# every target listed in targets() runs.  Builds go to $FUZZ_BUILD
+# (default build-fuzz); new corpus entries go to build-fuzz/corpus/NAME
+# (the seeds in tests/fuzz/corpus/NAME are read, never written); crashes to
+# build-fuzz/artifacts/.  Exit status: 0, or 1 if any target found a crash
+# (reproduce with: build-fuzz/fuzz_NAME build-fuzz/artifacts/NAME-crash-...).
+#
+# Adding a target: tests/fuzz/fuzz_NAME.c defining LLVMFuzzerTestOneInput,
+# seeds in tests/fuzz/corpus/NAME/, and one line in each function below.
+set -eu
+cd "$(dirname "$0")/../.."
+
+targets() {
+	echo notify_msg
+}
+
+# The project sources a target links besides its fuzz_NAME.c.
+sources() {
+	case $1 in
+	notify_msg) echo src/notify_msg.c ;;
+	*) return 1 ;;
+	esac
+}
+
+# The largest input worth trying (what the real caller can hand over).
+max_len() {
+	case $1 in
+	notify_msg) echo 4096 ;;	# RV_NOTIFY_MSG_MAX
+	*) echo 65536 ;;
+	esac
+}
+
+secs=${1:-${FUZZ_SECONDS:-30}}
+[ $# -gt 0 ] && shift
+names=${*:-$(targets)}
+out=${FUZZ_BUILD:-build-fuzz}
+cc=${FUZZ_CC:-clang}
+
+if ! command -v "$cc" >/dev/null 2>&1; then
+	echo "fuzz: $cc not found (apt-get install clang)" >&2
+	exit 77
+fi
+mkdir -p "$out/artifacts"
+
+status=0
+for name in $names; do
+	src=$(sources "$name") || { echo "fuzz: unknown target $name" >&2; exit 2; }
+	bin=$out/fuzz_$name
+	echo "=== fuzz_$name: build"
+	# shellcheck disable=SC2086 # $src is a list of files
+	"$cc" -g -O1 -fno-omit-frame-pointer \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-Wall -Wextra -Werror -Wno-unused-parameter \
+		-D_GNU_SOURCE -Isrc -Iuring -Iinclude \
+		"tests/fuzz/fuzz_$name.c" $src -o "$bin"
+	mkdir -p "$out/corpus/$name"
+	echo "=== fuzz_$name: ${secs}s"
+	if ! "$bin" -max_total_time="$secs" -max_len="$(max_len "$name")" \
+		-timeout=10 -print_final_stats=1 \
+		-artifact_prefix="$out/artifacts/$name-" \
+		"$out/corpus/$name" "tests/fuzz/corpus/$name"; then
+		echo "=== fuzz_$name: FAILED (see $out/artifacts/)" >&2
+		status=1
+	fi
+done
+exit $status
