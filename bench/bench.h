@@ -40,6 +40,7 @@ struct bench_opts {
 	const char *plot;		/* PNG path or NULL */
 	const char *ringvisor;		/* path of the binary under test */
 	const char *helpers;		/* directory of rvb-stamp, rvb-cloop */
+	const char *service;		/* "libc" (default) or "bare" */
 	const char *workdir;		/* scratch; created and removed */
 	bool keep;			/* keep workdir */
 	bool no_ringvisor;

@@ -2,8 +2,10 @@
 """compare_report.py: bench/RESULTS.md from the JSON that compare.sh
 collected in bench/results/ (one file per ringvisor-bench scenario).
 
-    compare_report.py --results DIR --out FILE --command CMD --elapsed S \
-        --versions TEXT --commit REV
+    compare_report.py --results DIR --out FILE
+
+DIR/meta.json (written by compare.sh) gives the command line, the
+duration, the peers' package versions and the commit; options override it.
 
 Every number in the report comes from those files; the hand-written
 explanation of where ringvisor loses (bench/analysis.md) is appended as is.
@@ -182,12 +184,17 @@ def flap_section(R, res):
         R.a()
         return
     c = d["ceiling"]
-    R.a("Service `rvb-flap`: stamp, `exit(1)`. Each supervisor alone: 1 s "
-        "warm-up, then the starts stamped within %.0f s are counted. The raw "
-        "ceiling is ringvisor-bench itself running `vfork()` + "
-        "`execve(rvb-flap)` + `waitpid()` in a loop (half of its time before the supervisors, half "
-        "after). Supervisor CPU is utime+stime of the supervisor's own "
-        "processes over the window." % d["params"]["duration_s"])
+    R.a("Service `rvb-flap`: stamp, `exit(1)`. The raw ceiling is "
+        "ringvisor-bench itself running `vfork()` + `execve(rvb-flap)` + "
+        "`waitpid()` in a loop: the least any supervisor can do per restart. "
+        "The ceiling, ringvisor and the C loop are interleaved in %.0f ms "
+        "slices (each supervisor SIGSTOPped outside its own slices) until each "
+        "has had %.0f s, so the drift of a shared VM hits all three alike. s6, "
+        "runit and supervisord throttle a crashing service to ~1 start/s "
+        "(stopping them would distort that), so they run throughout and are "
+        "counted over the whole phase. Supervisor CPU = utime+stime of the "
+        "supervisor's own processes over its counted time." % (
+            d["params"].get("slice_s", 0.25) * 1e3, d["params"]["duration_s"]))
     R.a()
     R.a("Command: %s" % cmd_of(res, "flap"))
     R.a()
@@ -403,12 +410,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--command", default="./bench/compare.sh")
-    ap.add_argument("--elapsed", default="?")
-    ap.add_argument("--versions", default="")
-    ap.add_argument("--commit", default="?")
+    ap.add_argument("--command")
+    ap.add_argument("--elapsed")
+    ap.add_argument("--versions")
+    ap.add_argument("--commit")
     args = ap.parse_args()
     res = args.results
+    meta = load(res, "meta") or {}
+    for k, dflt in (("command", "./bench/compare.sh"), ("elapsed", "?"),
+                    ("versions", ""), ("commit", "?")):
+        if getattr(args, k) is None:
+            setattr(args, k, meta.get(k, dflt))
 
     env = {}
     for name in ("restart", "flap", "scale", "storm", "timers"):

@@ -52,6 +52,8 @@ static const char usage[] =
 "  --workdir DIR        scratch (default: a new dir in /dev/shm or $TMPDIR)\n"
 "  --keep               keep the scratch directory\n"
 "  --helpers DIR        where rvb-stamp, rvb-flap, rvb-cloop are\n"
+"  --service libc|bare  the supervised program: static glibc (default), or\n"
+"                       no libc, stamping at its first instruction (x86_64)\n"
 "\n"
 "timers:  --period 1ms --count 20000 | --duration D, --clock monotonic|\n"
 "         boottime|realtime, --spin 50us (precision mode), --block 1000,\n"
@@ -66,7 +68,7 @@ enum {
 	OPT_NORV, OPT_NOBASE, OPT_WORKDIR, OPT_KEEP, OPT_HELPERS, OPT_PERIOD,
 	OPT_COUNT, OPT_DURATION, OPT_CLOCK, OPT_SPIN, OPT_BLOCK, OPT_ONLY,
 	OPT_FIFO, OPT_CPU, OPT_UPTIME, OPT_TIMEOUT, OPT_WARMUP, OPT_COUNTS,
-	OPT_IDLE, OPT_IDLE_COUNTS, OPT_HELP,
+	OPT_IDLE, OPT_IDLE_COUNTS, OPT_SERVICE, OPT_HELP,
 };
 
 static const struct option longopts[] = {
@@ -97,6 +99,7 @@ static const struct option longopts[] = {
 	{ "counts", required_argument, NULL, OPT_COUNTS },
 	{ "idle", required_argument, NULL, OPT_IDLE },
 	{ "idle-counts", required_argument, NULL, OPT_IDLE_COUNTS },
+	{ "service", required_argument, NULL, OPT_SERVICE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -214,6 +217,7 @@ static void parse_args(int argc, char **argv)
 				g_opt.idle_ns = -1;	/* explicitly off */
 			break;
 		case OPT_IDLE_COUNTS: g_opt.idle_counts = optarg; break;
+		case OPT_SERVICE: g_opt.service = optarg; break;
 		case 'n': g_opt.n = (long)num_arg("n", optarg, 1, 100000); break;
 		case 'h':
 		case OPT_HELP:

@@ -30,6 +30,7 @@ struct scale_result {
 	long n;
 	double bringup_s;
 	double first_s;		/* the first start */
+	double stop_s;		/* graceful stop of everything */
 	size_t nprocs;
 	long rss_kib, pss_kib;
 	bool idle;
@@ -134,7 +135,12 @@ static void measure(struct target *t, int64_t idle, struct scale_result *r)
 out:
 	free(pids);
 	free(st);
-	target_stop(t, 120 * NS_PER_S);
+	if (t->pid > 0) {
+		int64_t t0 = now_ns();
+
+		target_stop(t, 120 * NS_PER_S);
+		r->stop_s = (double)(now_ns() - t0) / 1e9;
+	}
 	kill_our_descendants();
 }
 
@@ -180,8 +186,9 @@ int cmd_scale(void)
 				msg("  %s", r->error);
 			else
 				msg("  bring-up %.3f s, %zu procs, RSS %ld KiB, "
-				    "PSS %ld KiB", r->bringup_s, r->nprocs,
-				    r->rss_kib, r->pss_kib);
+				    "PSS %ld KiB, stopped in %.2f s",
+				    r->bringup_s, r->nprocs, r->rss_kib,
+				    r->pss_kib, r->stop_s);
 			target_free(tg[i]);
 		}
 		free(tag);
@@ -234,6 +241,8 @@ int cmd_scale(void)
 					    json_real(r->bringup_s));
 			json_object_set_new(row, "first_start_s",
 					    json_real(r->first_s));
+			json_object_set_new(row, "stop_s",
+					    json_real(r->stop_s));
 			json_object_set_new(row, "procs",
 					    json_integer((json_int_t)r->nprocs));
 			json_object_set_new(row, "rss_kib",

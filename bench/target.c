@@ -37,12 +37,17 @@ char *g_stamp_bin, *g_flap_bin, *g_cloop_bin;
 
 void targets_init(void)
 {
-	g_stamp_bin = find_helper("rvb-stamp");
-	g_flap_bin = find_helper("rvb-flap");
+	bool bare = g_opt.service && !strcmp(g_opt.service, "bare");
+
+	if (g_opt.service && !bare && strcmp(g_opt.service, "libc"))
+		die("--service: expected libc or bare");
+	g_stamp_bin = find_helper(bare ? "rvb-stamp-bare" : "rvb-stamp");
+	g_flap_bin = find_helper(bare ? "rvb-flap-bare" : "rvb-flap");
 	g_cloop_bin = find_helper("rvb-cloop");
 	if (!g_stamp_bin || !g_flap_bin || !g_cloop_bin)
-		die("helpers rvb-stamp, rvb-flap, rvb-cloop not found next to "
-		    "ringvisor-bench (use --helpers DIR)");
+		die("helpers rvb-stamp%s, rvb-flap%s, rvb-cloop not found next "
+		    "to ringvisor-bench (use --helpers DIR)", bare ? "-bare" : "",
+		    bare ? "-bare" : "");
 	if (!g_opt.no_ringvisor) {
 		char *rv = g_opt.ringvisor ? NULL : find_helper("ringvisor");
 

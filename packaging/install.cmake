@@ -20,9 +20,10 @@ option(RV_PACKAGING "Distribution build: man pages (scdoc) are required" OFF)
 
 # --- libringvisor.so.0 -------------------------------------------------------
 # The same sources as ringvisor_core, compiled once more as PIC.  Its ABI is
-# exactly the functions declared in include/ringvisor.h: the version script
-# is generated from the header, so a function added there is exported, and
-# every other symbol (the internal rv_* helpers included) stays local.
+# exactly the functions declared in include/ringvisor.h (not the static
+# inline ones): the version script is generated from the header, so a
+# function added there is exported, and every other symbol (the internal
+# rv_* helpers included) stays local.
 if(RV_SHARED_LIB)
 	set(RV_PUBLIC_HEADER ${CMAKE_SOURCE_DIR}/include/ringvisor.h)
 	set_property(DIRECTORY ${CMAKE_SOURCE_DIR} APPEND PROPERTY

@@ -23,6 +23,67 @@ static const struct {
 
 #define N_CONTROLLERS (sizeof(controllers) / sizeof(controllers[0]))
 
+/*
+ * Service cgroup directories this process holds, by path.  Across a
+ * reload two rv_cgroup objects name the same directory (the old tree's and
+ * the new one's); only the last to let go may kill what is in it and
+ * remove it, and processes in a directory we already hold are ours, not
+ * strangers'.  Only the loop thread builds and frees trees.
+ */
+struct held_dir {
+	char *path;
+	unsigned refs;
+	struct held_dir *next;
+};
+
+static struct held_dir *held_dirs;
+
+static struct held_dir *held_find(const char *path)
+{
+	for (struct held_dir *h = held_dirs; h; h = h->next)
+		if (!strcmp(h->path, path))
+			return h;
+	return NULL;
+}
+
+/* Takes a reference; 1 when we already held it, 0 new, -ENOMEM. */
+static int held_get(const char *path)
+{
+	struct held_dir *h = held_find(path);
+
+	if (h) {
+		h->refs++;
+		return 1;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h || !(h->path = strdup(path))) {
+		free(h);
+		return -ENOMEM;
+	}
+	h->refs = 1;
+	h->next = held_dirs;
+	held_dirs = h;
+	return 0;
+}
+
+/* Drops a reference; true when it was the last one. */
+static bool held_put(const char *path)
+{
+	for (struct held_dir **pp = &held_dirs; *pp; pp = &(*pp)->next) {
+		struct held_dir *h = *pp;
+
+		if (strcmp(h->path, path))
+			continue;
+		if (--h->refs)
+			return false;
+		*pp = h->next;
+		free(h->path);
+		free(h);
+		return true;
+	}
+	return true;
+}
+
 unsigned rv_cgroup_controllers(const struct rv_service_spec *sp)
 {
 	unsigned need = 0;
@@ -468,6 +529,9 @@ int rv_cgroup_create(struct rv_cgroup_host *h, const char *name,
 			 strerror(-ret));
 		goto err;
 	}
+	ret = held_get(cg->path);
+	if (ret < 0)
+		goto err;
 	cg->host = h;
 	h->refs++;
 	cg->dirfd = open(cg->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -477,7 +541,7 @@ int rv_cgroup_create(struct rv_cgroup_host *h, const char *name,
 			 strerror(-ret));
 		goto err;
 	}
-	n = rv_cgroup_count(cg);
+	n = ret ? 0 : rv_cgroup_count(cg);	/* ours already: not strangers */
 	if (n > 0) {
 		snprintf(why, whylen,
 			 "cgroup %s is in use by %d process%s not started by this supervisor",
@@ -500,8 +564,10 @@ err:
 
 void rv_cgroup_destroy(struct rv_cgroup *cg, bool kill)
 {
-	if (cg->path && cg->host && rmdir(cg->path) < 0 && errno == EBUSY &&
-	    kill && rv_cgroup_kill(cg) == 0) {
+	bool last = cg->path && cg->host && held_put(cg->path);
+
+	if (last && rmdir(cg->path) < 0 && errno == EBUSY && kill &&
+	    rv_cgroup_kill(cg) == 0) {
 		/* the killed still have to leave: a short wait, bounded */
 		for (int i = 0; i < 40; i++) {
 			struct timespec ts = { 0, 5 * 1000 * 1000 };

@@ -35,18 +35,18 @@ enum {
 struct rv_cgroup_host {
 	char *mount;		/* cgroup2 mount point; NULL: none */
 	char *own;		/* our cgroup directory (mount + path) */
-	char *group_dir;	/* own, or own/ringvisor.<pid> (created lazily) */
+	char *group_dir;	/* own, or own/ringvisor.<pid> (lazily) */
 	bool group_made;	/* we created group_dir: rmdir at the end */
-	bool delegated;		/* we are alone in own: every service placed */
+	bool delegated;		/* alone in own: every service placed */
 	char controllers[256];	/* own/cgroup.controllers */
 	char why[192];		/* why there is no usable cgroup v2 */
-	unsigned refs;		/* services holding it, +1 for the builder */
+	unsigned refs;		/* services holding it, +1 the builder */
 };
 
 struct rv_cgroup {
 	struct rv_cgroup_host *host;	/* NULL: no cgroup */
 	char *path;
-	int dirfd;		/* O_DIRECTORY, for the child and cgroup.kill */
+	int dirfd;		/* O_DIRECTORY: the child, cgroup.kill */
 };
 
 /* Controllers (RV_CG_*) the spec's keys need. */

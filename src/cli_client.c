@@ -27,6 +27,38 @@ struct client_args {
 	size_t n_names;
 };
 
+/* control_socket of [supervisor], read line by line; NULL if absent. */
+static char *scan_control_socket(const char *config)
+{
+	FILE *f = fopen(config, "re");
+	char *line = NULL, *path = NULL;
+	size_t cap = 0;
+	bool top = false;
+
+	if (!f)
+		return NULL;
+	while (!path && getline(&line, &cap, f) > 0) {
+		char *p = line + strspn(line, " \t"), *v, *end;
+
+		if (*p == '[') {
+			top = !strncmp(p, "[supervisor]", 12);
+			continue;
+		}
+		if (!top || strncmp(p, "control_socket", 14))
+			continue;
+		v = p + 14 + strspn(p + 14, " \t");
+		if (*v != '=')
+			continue;
+		v += 1 + strspn(v + 1, " \t");
+		end = v + strcspn(v, " \t\r\n;");
+		if (end > v)
+			path = strndup(v, (size_t)(end - v));
+	}
+	free(line);
+	fclose(f);
+	return path;
+}
+
 /* -s PATH, else the config's control_socket, else the default. */
 static char *socket_path(const struct client_args *a)
 {
@@ -43,6 +75,10 @@ static char *socket_path(const struct client_args *a)
 		rv_specs_free(&specs);
 		return path;
 	}
+	/* a config with errors (the usual reason to `reload` and read them)
+	 * still names the socket */
+	if (config && *config && (path = scan_control_socket(config)))
+		return path;
 	return strdup(RV_DEFAULT_CONTROL_SOCKET);
 }
 

@@ -459,6 +459,39 @@ static void unknown_key(struct cfg *c, enum rv_key_section sect,
 		      "unknown key \"%.60s\" in %s", name, where);
 }
 
+/*
+ * Sums an FNV-1a hash of each "key\0value" into the section's
+ * fingerprint: the order of keys does not matter, their values do.
+ */
+static void add_fingerprint(struct cfg *c, const char *name,
+			    const char *value)
+{
+	uint64_t h = 1469598103934665603ULL;
+	uint64_t *fp;
+
+	for (const char *p = name; ; p++) {
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		if (!*p)
+			break;
+	}
+	for (const char *p = value; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	switch (c->kind) {
+	case SECT_TOP:
+		fp = &c->specs->top.fingerprint;
+		break;
+	case SECT_GROUP:
+		fp = &c->specs->groups[c->idx].fingerprint;
+		break;
+	case SECT_SERVICE:
+		fp = &c->specs->services[c->idx].fingerprint;
+		break;
+	default:
+		return;
+	}
+	*fp += h;
+}
+
 static int cfg_handler(void *user, const char *section, const char *name,
 		       const char *value)
 {
@@ -510,6 +543,7 @@ static int cfg_handler(void *user, const char *section, const char *name,
 		return 1;
 	}
 	c->seen[slot] = c->lineno;
+	add_fingerprint(c, name, value);
 	ret = rv_keys_apply(sect, slot, base, name, value, c->file,
 			    c->lineno, c->diag);
 	if (ret == -ENOMEM)

@@ -984,6 +984,25 @@ static const struct key group_keys[] = {
 	  .line_off = GRL(after) },
 };
 
+/* timer_precision = normal | spin:DURATION (k->min..k->max ns) */
+static int set_precision(const struct key_ctx *c, const struct key *k,
+			 void *base, const char *v)
+{
+	int64_t ns;
+
+	if (!strcmp(v, "normal")) {
+		*FIELD(base, k->off, int64_t) = 0;
+		return 0;
+	}
+	if (strncmp(v, "spin:", 5) || rv_parse_duration(v + 5, &ns) ||
+	    ns < k->min || ns > k->max)
+		return key_error(c,
+				 "invalid precision " VAL_FMT " (use normal or spin:DURATION, e.g. spin:50us, at most 1s)",
+				 VAL_ARG(v));
+	*FIELD(base, k->off, int64_t) = ns;
+	return 0;
+}
+
 static const struct key top_keys[] = {
 	{ "strategy", set_enum, .off = TOP(top.strategy),
 	  .choices = strategy_names },
@@ -996,6 +1015,10 @@ static const struct key top_keys[] = {
 	{ "control_socket", set_socket_path, .off = TOP(control_socket) },
 	{ "control_group", set_user, .off = TOP(control_group) },
 	{ "backend", set_enum, .off = TOP(backend), .choices = backend_names },
+	{ "timer_precision", set_precision, .off = TOP(timer_spin_ns),
+	  .min = 1, .max = RV_TIMER_SPIN_MAX },
+	{ "realtime_priority", set_int, .off = TOP(realtime_priority),
+	  .min = 0, .max = 99 },
 };
 
 #define N_SERVICE_KEYS (sizeof(service_keys) / sizeof(service_keys[0]))

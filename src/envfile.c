@@ -148,15 +148,16 @@ int rv_envfile_parse(const char *text, char ***out, size_t *n, char *why,
 		while (is_blank(*p))
 			p++;
 		if (!klen || *p != '=') {
+			int show;
+
 			eol = p + strcspn(p, "\n");
+			show = (int)(eol - key > 40 ? 40 : eol - key);
 			ret = klen ? fail(why, whylen, at,
 					  "expected KEY=VALUE, got \"%.*s\"",
-					  (int)(eol - key > 40 ? 40 : eol - key),
-					  key) :
+					  show, key) :
 				     fail(why, whylen, at,
 					  "invalid variable name in \"%.*s\"",
-					  (int)(eol - key > 40 ? 40 : eol - key),
-					  key);
+					  show, key);
 			goto out;
 		}
 		p++;

@@ -23,7 +23,7 @@ struct rv_identity {
 	 * USER/LOGNAME, HOME and SHELL of the service's environment */
 	char *name, *home, *shell;
 
-	bool set_caps;		/* `capabilities` given (none: caps == 0) */
+	bool set_caps;		/* `capabilities` given (none: 0) */
 	uint64_t caps;		/* bit n: capability n is kept */
 	int last_cap;		/* highest capability the kernel knows */
 };

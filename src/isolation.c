@@ -272,10 +272,11 @@ static int prepare_env(struct rv_iso *iso, struct rv_service *s)
 			goto out;
 		}
 		for (size_t i = 0; i < sp->n_environment; i++) {
+			unsigned int in = (unsigned int)s->instance;
+
 			if (s->instance >= 0)
 				ret = rv_expand_instance(sp->environment[i],
-							 (unsigned int)s->instance,
-							 &own[i]);
+							 in, &own[i]);
 			else if (!(own[i] = strdup(sp->environment[i])))
 				ret = -ENOMEM;
 			if (ret)
@@ -319,9 +320,9 @@ static int prepare_stream(struct rv_iso_builder *b, struct rv_iso *iso,
 		if (ret)
 			return ret;
 	}
-	ret = rv_out_stream_new(b->loop,
-				kind == RV_OUTPUT_PREFIX ? b->stdout_sink : NULL,
-				s->name, path, out, why, sizeof(why));
+	ret = rv_out_stream_new(b->loop, kind == RV_OUTPUT_PREFIX ?
+				b->stdout_sink : NULL, s->name, path, out,
+				why, sizeof(why));
 	if (ret == -ENOMEM)
 		return ret;
 	if (ret)
@@ -453,6 +454,24 @@ int rv_iso_prepare(struct rv_iso_builder *b, struct rv_service *s)
 	return ret;
 }
 
+void rv_iso_adopt(struct rv_service *ns, struct rv_service *old)
+{
+	struct rv_iso *fresh = ns->iso;
+
+	if (old->child.pid <= 0)
+		return;	/* nothing runs: the fresh one (users, files re-read) */
+	/*
+	 * The running process writes into old's pipes and lives in old's
+	 * cgroup: the service keeps those.  The fresh iso (same spec) goes
+	 * with the old tree; its cgroup directory is the same one, held twice
+	 * (cgroup.c), so freeing it removes nothing.
+	 */
+	ns->iso = old->iso;
+	old->iso = fresh;
+	if (ns->iso)	/* the only pointer into the (old) spec */
+		ns->iso->plan.cwd = ns->spec->working_directory;
+}
+
 bool rv_iso_built_env(const struct rv_service *s)
 {
 	return s->iso && s->iso->built_env;
@@ -461,12 +480,14 @@ bool rv_iso_built_env(const struct rv_service *s)
 void rv_iso_free(struct rv_service *s)
 {
 	struct rv_iso *iso = s->iso;
+	/* a reload frees trees while the loop runs; exit, after it is gone */
+	bool live = s->sv && s->sv->loop;
 
 	if (!iso)
 		return;
 	if (iso->err && iso->err != iso->out)
-		rv_out_stream_free(iso->err);
-	rv_out_stream_free(iso->out);
+		rv_out_stream_free(iso->err, live);
+	rv_out_stream_free(iso->out, live);
 	if (iso->null_fd >= 0)
 		close(iso->null_fd);
 	rv_cgroup_destroy(&iso->cg, s->spec->kill_mode == RV_KILL_CGROUP);

@@ -33,7 +33,7 @@ struct rv_out_sink;
 /* What one tree build shares between services (cgroup host, stdout). */
 struct rv_iso_builder {
 	struct rv_loop *loop;
-	bool place_all;			/* delegated cgroup: place every service */
+	bool place_all;			/* delegated: place every service */
 	struct rv_cgroup_host *cg;	/* probed on first use */
 	bool cg_probed;
 	struct rv_out_sink *stdout_sink;	/* opened on first use */
@@ -54,8 +54,18 @@ int rv_iso_prepare(struct rv_iso_builder *b, struct rv_service *s);
 /* true: rv_iso_prepare() built s->envp (build.c must not). */
 bool rv_iso_built_env(const struct rv_service *s);
 
-/* Frees s->iso; never calls the loop (it may be gone already). */
+/*
+ * Frees s->iso.  While the loop runs (a reload), its watches are removed;
+ * once the loop is gone (s->sv->loop NULL), the loop is never called.
+ */
 void rv_iso_free(struct rv_service *s);
+/*
+ * Reload: ns (new tree) takes over old's running process, so it keeps
+ * old's pipes and cgroup (old gets ns's fresh ones, freed with the old
+ * tree).  Call before the child moves to ns.  Without a running process
+ * nothing moves: ns keeps what was just resolved.
+ */
+void rv_iso_adopt(struct rv_service *ns, struct rv_service *old);
 
 /* ---- spawn time: no allocation ---- */
 

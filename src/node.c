@@ -396,3 +396,27 @@ void rv_node_member_unterminal(struct rv_node *n, struct rv_member *m)
 	if (n->m.parent)
 		rv_node_member_unterminal(n->m.parent, &n->m);
 }
+
+void rv_node_resume(struct rv_node *n, int64_t now)
+{
+	n->m.start_seq = ++n->sv->seq;
+	node_set_state(n, RV_NODE_RUNNING);
+	for (size_t i = 0; i < n->n_members; i++) {
+		struct rv_member *m = n->members[i];
+		struct rv_service *s = rv_member_service(m);
+
+		if (!s) {
+			rv_node_resume((struct rv_node *)m, now);
+			continue;
+		}
+		if (s->held || rv_service_is_terminal(s))
+			continue;
+		if (s->state == RV_SVC_STOPPING)
+			s->start_after_stop = true;	/* group op lost */
+		else if (s->state == RV_SVC_STOPPED ||
+			 s->state == RV_SVC_WAITING ||
+			 (s->state == RV_SVC_BACKOFF &&
+			  !rv_timer_is_armed(&s->timer)))
+			rv_service_start(s, now);
+	}
+}

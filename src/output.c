@@ -23,7 +23,7 @@
 #define PREFIX_MAX 192
 
 enum sink_mode {
-	SINK_WRITE,		/* nonblocking description, or a regular file */
+	SINK_WRITE,		/* nonblocking description, regular file */
 	SINK_SEND,		/* a socket: send(MSG_DONTWAIT) */
 	SINK_POLLED,		/* fallback: poll, then <= PIPE_BUF bytes */
 };
@@ -33,12 +33,14 @@ struct rv_out_sink {
 	int fd;
 	enum sink_mode mode;
 	char *path;		/* file sinks: for reopen */
+	const char *label;	/* "stdout" or path, for the log */
 	char *buf;
 	size_t cap, head, len;	/* pending bytes: buf[head .. head+len) */
 	struct rv_fdwatch ww;	/* POLLOUT while the fd is full */
 	struct rv_out_stream *wait_first, *wait_last;
 	unsigned refs;
 	bool broken;		/* a write error: output is discarded */
+	bool serving;		/* in sink_serve(): no nesting */
 	uint64_t discarded;
 };
 
@@ -122,6 +124,7 @@ static struct rv_out_sink *sink_new(struct rv_loop *loop, size_t cap)
 		return NULL;
 	}
 	s->cap = cap;
+	s->label = "stdout";
 	s->loop = loop;
 	s->fd = -1;
 	s->refs = 1;
@@ -132,8 +135,32 @@ static struct rv_out_sink *sink_new(struct rv_loop *loop, size_t cap)
 	return s;
 }
 
+/* Output that cannot be written is said once, counted, and dropped. */
+static void sink_break(struct rv_out_sink *s, int err)
+{
+	char q[300];
+
+	if (s->broken)
+		return;
+	s->broken = true;
+	rv_log_sup(RV_LOG_ERROR, "main", "output_lost",
+		   " sink=%s errno=%d error=%s pending_bytes=%zu",
+		   rv_log_quote(s->label, q, 200), err,
+		   rv_log_quote(strerror(err), q + 200, 100), s->len);
+}
+
+/* ringvisor's stdout: one sink per loop, shared by every prefix stream
+ * (two would interleave lines after a partial write of either). */
+static struct rv_out_sink *stdout_shared;
+
 static void sink_free(struct rv_out_sink *s)
 {
+	if (s == stdout_shared)
+		stdout_shared = NULL;
+	if (s->discarded)
+		rv_log_sup(RV_LOG_WARN, "main", "output_discarded",
+			   " sink=%s bytes=%llu", s->label,
+			   (unsigned long long)s->discarded);
 	if (s->fd >= 0)
 		close(s->fd);
 	free(s->path);
@@ -143,20 +170,30 @@ static void sink_free(struct rv_out_sink *s)
 
 void rv_out_sink_put(struct rv_out_sink *s)
 {
-	if (s && !--s->refs)
-		sink_free(s);
+	if (!s || --s->refs)
+		return;
+	/* s->loop is NULL once the loop is gone (stream_close_final) */
+	if (s->ww.armed && s->loop)
+		rv_loop_unwatch_fd(s->loop, &s->ww);
+	sink_free(s);
 }
 
 int rv_out_sink_stdout(struct rv_loop *loop, struct rv_out_sink **out)
 {
-	struct rv_out_sink *s = sink_new(loop, RV_OUT_SINK_BUF);
+	struct rv_out_sink *s;
 	struct stat st;
 
+	if (stdout_shared && stdout_shared->loop == loop) {
+		stdout_shared->refs++;
+		*out = stdout_shared;
+		return 0;
+	}
+	s = sink_new(loop, RV_OUT_SINK_BUF);
 	if (!s)
 		return -ENOMEM;
 	if (fstat(STDOUT_FILENO, &st) < 0) {
 		/* no stdout at all: lines go nowhere, said once */
-		s->broken = true;
+		sink_break(s, errno);
 	} else if (S_ISREG(st.st_mode)) {
 		s->fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
 		s->mode = SINK_WRITE;
@@ -180,6 +217,8 @@ int rv_out_sink_stdout(struct rv_loop *loop, struct rv_out_sink **out)
 		return -err;
 	}
 	s->ww.fd = s->fd;
+	if (!stdout_shared)
+		stdout_shared = s;
 	*out = s;
 	return 0;
 }
@@ -237,10 +276,7 @@ static bool sink_flush(struct rv_out_sink *s)
 				return false;
 		}
 		/* EPIPE, EIO, ENOSPC, or cannot watch: never silently */
-		rv_log_sup(RV_LOG_ERROR, "main", "output_lost",
-			   " fd=%d errno=%d bytes=%zu", s->fd,
-			   n < 0 ? errno : EIO, s->len);
-		s->broken = true;
+		sink_break(s, n < 0 ? errno : EIO);
 	}
 	s->head = 0;
 	return true;
@@ -259,6 +295,9 @@ static size_t sink_room(struct rv_out_sink *s, char **at)
 /* Streams that waited for room, first come first served. */
 static void sink_serve(struct rv_out_sink *s)
 {
+	if (s->serving)
+		return;
+	s->serving = true;
 	while (s->wait_first) {
 		struct rv_out_stream *st = s->wait_first;
 
@@ -271,6 +310,7 @@ static void sink_serve(struct rv_out_sink *s)
 		if (st->waiting)
 			break;	/* full again */
 	}
+	s->serving = false;
 }
 
 static void sink_ready(struct rv_loop *loop, struct rv_fdwatch *w,
@@ -389,7 +429,10 @@ static void stream_pump(struct rv_out_stream *st)
 	} else if (!stream_emit(st, false)) {
 		goto full;
 	}
-	sink_flush(s);
+	/* room again without a POLLOUT (written by us, or broken): the
+	 * streams that wait for it must not wait for an event */
+	if (sink_flush(s) && s->wait_first)
+		sink_serve(s);
 	stream_arm(st);
 	return;
 full:
@@ -416,8 +459,9 @@ int rv_out_stream_new(struct rv_loop *loop, struct rv_out_sink *stdout_sink,
 	if (stdout_sink) {
 		st->sink = stdout_sink;
 		stdout_sink->refs++;
-		st->prefix_len = (size_t)snprintf(st->prefix, sizeof(st->prefix),
-						  "%s | ", name);
+		st->prefix_len = (size_t)snprintf(st->prefix,
+						  sizeof(st->prefix), "%s | ",
+						  name);
 		if (st->prefix_len >= sizeof(st->prefix))
 			st->prefix_len = sizeof(st->prefix) - 1;
 		st->add_nl = true;
@@ -428,6 +472,7 @@ int rv_out_stream_new(struct rv_loop *loop, struct rv_out_sink *stdout_sink,
 			goto err;
 		}
 		st->sink->path = strdup(path);
+		st->sink->label = st->sink->path ? st->sink->path : "file";
 		st->sink->fd = open_file(path);
 		if (!st->sink->path || st->sink->fd < 0) {
 			ret = st->sink->path ? -errno : -ENOMEM;
@@ -453,7 +498,7 @@ int rv_out_stream_new(struct rv_loop *loop, struct rv_out_sink *stdout_sink,
 	*out = st;
 	return 0;
 err:
-	rv_out_stream_free(st);
+	rv_out_stream_free(st, true);	/* never watched yet */
 	return ret;
 }
 
@@ -478,7 +523,7 @@ void rv_out_stream_exited(struct rv_out_stream *st)
 	st->exit_left = (uint64_t)avail;
 	st->exit_pending = true;
 	if (st->waiting)
-		return;		/* the sink will pump it when it has room */
+		return;	/* the sink pumps it when it has room */
 	if (st->rw.armed)
 		rv_loop_unwatch_fd(st->loop, &st->rw);
 	stream_pump(st);
@@ -516,21 +561,6 @@ int rv_out_stream_reopen(struct rv_out_stream *st)
 	return 0;
 }
 
-void rv_out_stream_detach(struct rv_out_stream *st)
-{
-	struct rv_out_sink *s = st->sink;
-
-	if (st->rw.armed)
-		rv_loop_unwatch_fd(st->loop, &st->rw);
-	if (s)
-		sink_unwait(s, st);
-	if (s && s->refs == 1 && s->ww.armed)
-		rv_loop_unwatch_fd(s->loop, &s->ww);
-	st->loop = NULL;
-	if (s && s->refs == 1)
-		s->loop = NULL;
-}
-
 /* Blocking, bounded: the supervisor is going away. */
 static void sink_drain_final(struct rv_out_sink *s, int timeout_ms)
 {
@@ -544,9 +574,66 @@ static void sink_drain_final(struct rv_out_sink *s, int timeout_ms)
 		if (poll(&pfd, 1, 100) == 0)
 			timeout_ms -= 100;
 	}
+	if (s->len && !s->broken)
+		sink_break(s, ETIMEDOUT);	/* nobody reads our stdout */
+	sink_flush(s);
 }
 
-void rv_out_stream_free(struct rv_out_stream *st)
+/*
+ * The loop goes on (a reload dropped this stream): no waiting.  What is
+ * still in the pipe moves to the sink while it has room; the rest is
+ * counted as discarded and said.
+ */
+static void stream_close_live(struct rv_out_stream *st)
+{
+	struct rv_out_sink *s = st->sink;
+
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = read(st->rfd, st->line + st->len,
+				 RV_OUT_LINE_MAX - st->len);
+		int avail = 0;
+
+		if (n > 0)
+			st->len += (size_t)n;
+		if (!stream_emit(st, n <= 0)) {
+			if (ioctl(st->rfd, FIONREAD, &avail) < 0 || avail < 0)
+				avail = 0;
+			s->discarded += st->len + (size_t)avail;
+			rv_log_sup(RV_LOG_WARN, "main", "output_discarded",
+				   " stream=\"%.*s\" bytes=%zu",
+				   (int)st->prefix_len, st->prefix,
+				   st->len + (size_t)avail);
+			st->len = 0;
+			break;
+		}
+		if (n <= 0 && !st->len)
+			break;
+	}
+	sink_flush(s);
+}
+
+/* The supervisor is going away and the loop with it: bounded waiting. */
+static void stream_close_final(struct rv_out_stream *st)
+{
+	struct rv_out_sink *s = st->sink;
+
+	st->loop = NULL;
+	s->loop = NULL;
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = read(st->rfd, st->line + st->len,
+				 RV_OUT_LINE_MAX - st->len);
+
+		if (n > 0)
+			st->len += (size_t)n;
+		if (!stream_emit(st, n <= 0))
+			sink_drain_final(s, 1000);
+		if (n <= 0 && !st->len)
+			break;
+	}
+	sink_drain_final(s, 1000);
+}
+
+void rv_out_stream_free(struct rv_out_stream *st, bool loop_alive)
 {
 	struct rv_out_sink *s;
 
@@ -555,25 +642,14 @@ void rv_out_stream_free(struct rv_out_stream *st)
 	s = st->sink;
 	if (s)
 		sink_unwait(s, st);
+	if (loop_alive && st->rw.armed)
+		rv_loop_unwatch_fd(st->loop, &st->rw);
 	if (s && st->rfd >= 0 && st->line) {
-		/* whatever the services left: read it all, flush it all */
-		st->loop = NULL;
-		s->loop = NULL;
-		for (int i = 0; i < 64; i++) {
-			ssize_t n;
-			bool blocked;
-
-			n = read(st->rfd, st->line + st->len,
-				 RV_OUT_LINE_MAX - st->len);
-			if (n > 0)
-				st->len += (size_t)n;
-			blocked = !stream_emit(st, n <= 0);
-			if (blocked)
-				sink_drain_final(s, 1000);
-			if (n <= 0 && !st->len)
-				break;
-		}
-		sink_drain_final(s, 1000);
+		/* whatever the services left: read it, flush it */
+		if (loop_alive)
+			stream_close_live(st);
+		else
+			stream_close_final(st);
 	}
 	if (st->rfd >= 0)
 		close(st->rfd);

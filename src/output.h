@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RV_OUT_LINE_MAX 16384		/* per stream; longer lines split */
+#define RV_OUT_LINE_MAX 16384		/* per stream; longer ones split */
 #define RV_OUT_SINK_BUF (256 * 1024)	/* the shared stdout buffer */
 #define RV_OUT_FILE_BUF (64 * 1024)	/* each file sink's buffer */
 
@@ -59,9 +59,9 @@ size_t rv_out_format(const char *prefix, size_t prefix_len, bool add_nl,
 		     char *out, size_t room, bool *blocked);
 
 /*
- * The shared sink on ringvisor's stdout.  0 or -errno.  Reference
- * counted: every stream holds one; the caller's is dropped with
- * rv_out_sink_put().
+ * The sink on ringvisor's stdout, shared by every caller with the same
+ * loop.  0 or -errno.  Reference counted: every stream holds one; the
+ * caller's is dropped with rv_out_sink_put().
  */
 int rv_out_sink_stdout(struct rv_loop *loop, struct rv_out_sink **out);
 void rv_out_sink_put(struct rv_out_sink *sink);
@@ -83,14 +83,14 @@ void rv_out_stream_exited(struct rv_out_stream *st);
 /* file:PATH: reopen PATH (after logrotate moved it).  0 or -errno. */
 int rv_out_stream_reopen(struct rv_out_stream *st);
 const char *rv_out_stream_path(const struct rv_out_stream *st);
-/* Stops watching (the loop must still exist). */
-void rv_out_stream_detach(struct rv_out_stream *st);
 /*
- * Final flush and free.  Calls nothing of the loop (which may be gone
- * already): drains the pipe, flushes the partial line and waits at most
- * a second for the sink to take what is left.
+ * Flush and free.  loop_alive (a reload dropped the stream): unwatch, move
+ * what the pipe holds to the sink while it has room, count and log the
+ * rest, never wait.  Otherwise the loop is gone (the supervisor is
+ * exiting): nothing of the loop is called, and the last lines are
+ * written with at most a second of waiting for stdout.
  */
-void rv_out_stream_free(struct rv_out_stream *st);
+void rv_out_stream_free(struct rv_out_stream *st, bool loop_alive);
 
 /* Counters, for tests and status: bytes read, and times the stream
  * stopped reading because its sink was full. */

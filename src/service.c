@@ -20,6 +20,7 @@
 #include "histogram.h"
 #include "isolation.h"
 #include "log.h"
+#include "reload.h"
 #include "parse.h"
 #include "supervisor.h"
 #include "tree.h"
@@ -435,6 +436,10 @@ static void service_ended(struct rv_service *s, const struct rv_exit_info *e,
 		s->ends[RV_END_STOPPED]++;
 		rv_service_set_state(s, RV_SVC_STOPPED);
 		rv_node_member_down(p, &s->m, now);
+		if (s->reload_stop) {
+			rv_reload_service_down(sv, now);
+			return;	/* s may be gone now */
+		}
 		if (s->start_after_stop) {
 			s->start_after_stop = false;
 			rv_service_start(s, now);
@@ -551,4 +556,56 @@ void rv_service_admin_restart(struct rv_service *s, int64_t now)
 		return;
 	}
 	rv_service_admin_start(s, now);
+}
+
+/*
+ * Reload: ns (new tree) takes over old's process, timer and history
+ * without a restart.  Counters of the new tree are adjusted as a state
+ * change would, but no event is emitted: nothing happened to the service.
+ */
+void rv_service_adopt(struct rv_service *ns, struct rv_service *old)
+{
+	struct rv_loop *loop = ns->sv->loop;
+
+	/* a running process keeps its output pipes and cgroup */
+	rv_iso_adopt(ns, old);
+	ns->restarts = old->restarts;
+	ns->backoff_n = old->backoff_n;
+	ns->started_ns = old->started_ns;
+	ns->next_start_ns = old->next_start_ns;
+	ns->last_exit = old->last_exit;
+	ns->spawn_err = old->spawn_err;
+	ns->spawn_step = old->spawn_step;
+	ns->fail_reason = old->fail_reason;
+	ns->kill_sent = old->kill_sent;
+	ns->held = old->held;
+	ns->start_after_stop = old->start_after_stop;
+	ns->due_ns = old->due_ns;
+	ns->m.start_seq = old->m.start_seq;
+	memcpy(ns->ends, old->ends, sizeof(ns->ends));
+	if (ns->window.max == old->window.max && ns->window.stamps) {
+		memcpy(ns->window.stamps, old->window.stamps,
+		       sizeof(*ns->window.stamps) * old->window.max);
+		ns->window.head = old->window.head;
+		ns->window.count = old->window.count;
+	}
+	ns->state = old->state;
+	if (state_is_terminal(ns->state))
+		ns->m.parent->n_terminal++;
+	if (old->child.pid > 0) {
+		rv_loop_unwatch_child(loop, &old->child);
+		ns->child.pid = old->child.pid;
+		ns->child.pidfd = old->child.pidfd;
+		ns->child.cb = on_exit_cb;
+		ns->child.ctx = ns;
+		old->child.pid = 0;
+		old->child.pidfd = -1;
+		if (rv_loop_watch_child(loop, &ns->child) < 0)
+			rv_log_svc(RV_LOG_ERROR, ns->name, "reload_watch_failed",
+				   " pid=%d", (int)ns->child.pid);
+	}
+	if (rv_timer_is_armed(&old->timer)) {
+		rv_loop_timer_arm(loop, &ns->timer, old->timer.deadline_ns);
+		rv_loop_timer_cancel(loop, &old->timer);
+	}
 }

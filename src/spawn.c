@@ -130,10 +130,12 @@ static int apply_fds(const struct rv_spawn_plan *p)
  * process (the "setxid" signal dance over the thread list); in a CLONE_VM
  * child that list is the parent's, in shared memory, so the wrappers must
  * not run here.  The kernel calls change exactly this process, which is
- * what we want.  capset(2) has no glibc wrapper, and libcap's
- * cap_set_proc()/cap_set_ambient() take libcap's own locks and (for the
- * IAB and ambient helpers) allocate: the parent turns the libcap view
- * into the plain masks of struct rv_spawn_iso instead (identity.c).
+ * what we want.  capset(2) has no glibc wrapper.  libcap is not used
+ * here either: cap_set_proc() locks the cap_t (libcap 2.5x keeps a lock in
+ * it, in memory we share with the parent) and its IAB/launch helpers
+ * allocate.  The parent parses `capabilities` with libcap at load time and
+ * hands us plain masks (identity.c); the child only makes the raw
+ * capset/prctl calls below.
  */
 #define RV_CAP_V3 0x20080522	/* _LINUX_CAPABILITY_VERSION_3 */
 
@@ -203,8 +205,10 @@ static int write_file_at(int dirfd, const char *path, const char *s)
  *      program keeps across execve() without file capabilities;
  *   f. umask and chdir as the new user, so a working directory the user
  *      cannot enter is a failed start, not a silent root privilege;
- *   g. PR_SET_NO_NEW_PRIVS last before exec (apply_iso_late): it blocks
- *      gaining privileges through exec only, never the steps above.
+ *   g. PR_SET_NO_NEW_PRIVS last before exec (child_main, step 8): it
+ *      blocks gaining privileges through exec (setuid files, file
+ *      capabilities), never the steps above; ambient capabilities are
+ *      already permitted, so they survive it.
  * For uid 0 without a user switch, b and c are skipped and the same masks
  * give root exactly the kept capabilities after exec (the kernel's root
  * rule fills permitted from bounding | inheritable).
@@ -235,7 +239,8 @@ static int apply_identity(struct child_ctx *c, const struct rv_spawn_iso *is)
 	if (is->set_caps) {
 		if (sys_capset_all(is->caps) < 0)
 			return child_step(c, "capset");
-		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0,
+			  0) < 0)
 			return child_step(c, "cap_ambient_clear");
 		for (int cap = 0; cap <= is->last_cap && cap < 64; cap++)
 			if (is->caps >> cap & 1 &&

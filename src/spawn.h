@@ -54,7 +54,7 @@ struct rv_spawn_rlimit {
  * returns (in practice: owned by the service, built at load).
  */
 struct rv_spawn_iso {
-	int cgroup_fd;		/* >= 0: a cgroup v2 directory to move into */
+	int cgroup_fd;		/* >= 0: cgroup v2 directory to move into */
 	const char *oom_score_adj;	/* decimal text; NULL: unchanged */
 	const struct rv_spawn_rlimit *rlimits;
 	size_t n_rlimits;

@@ -164,6 +164,9 @@ struct rv_service_spec {
 	size_t n_limits;
 
 	struct rv_service_lines lines;
+	/* order-independent hash of the section's key = value pairs: reload
+	 * restarts what changed by comparing it (config.c) */
+	uint64_t fingerprint;
 };
 
 struct rv_group_spec {		/* [supervisor] and [supervisor:NAME] */
@@ -178,6 +181,9 @@ struct rv_group_spec {		/* [supervisor] and [supervisor:NAME] */
 	size_t n_after;
 
 	struct rv_group_lines lines;
+	/* order-independent hash of the section's key = value pairs: reload
+	 * restarts what changed by comparing it (config.c) */
+	uint64_t fingerprint;
 };
 
 struct rv_specs {
@@ -194,6 +200,11 @@ struct rv_specs {
 	size_t n_groups;
 	struct rv_service_spec *services;	/* config order */
 	size_t n_services;
+
+	/* [supervisor] timer_precision = spin:DURATION (0: normal) and
+	 * realtime_priority (0: off; 1..99: SCHED_FIFO for the loop) */
+	int64_t timer_spin_ns;
+	int realtime_priority;
 };
 
 /* Free what the specs own and zero them; safe on zeroed or half-built

@@ -22,6 +22,7 @@
 #include "isolation.h"
 #include "log.h"
 #include "parse.h"
+#include "reload.h"
 #include "supervisor.h"
 
 /* Signals the supervisor takes through its signalfd (plus SIGCHLD). */
@@ -191,8 +192,7 @@ static void on_signal(struct rv_loop *loop, int signo,
 		rv_supervisor_shutdown(sv, now, "signal");
 		break;
 	case SIGHUP:
-		rv_log_sup(RV_LOG_WARN, "main", "reload_unsupported",
-			   " reason=\"reload needs the control plane\"");
+		free(rv_reload_request(sv, now));	/* it logs the outcome */
 		break;
 	case SIGUSR1:
 		/* logrotate: reopen every file: output */
@@ -275,6 +275,15 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 		fprintf(errors, "ringvisor: %s\n", sv->backend_why);
 		return ret;
 	}
+	/* timer_precision, realtime_priority (SCHED_RESET_ON_FORK) */
+	ret = rv_loop_set_timer_spin(sv->loop, sv->specs.timer_spin_ns);
+	if (!ret && sv->specs.realtime_priority)
+		ret = rv_loop_set_realtime(sv->specs.realtime_priority);
+	if (ret) {
+		fprintf(errors, "ringvisor: realtime_priority = %d: %s\n",
+			sv->specs.realtime_priority, strerror(-ret));
+		return ret;
+	}
 	ret = rv_spawner_new(&sv->spawner);
 	if (!ret)
 		ret = rv_build_tree(sv);
@@ -342,6 +351,11 @@ int rv_supervisor_load(struct rv_supervisor **out, const char *config_path,
 
 	if (!sv)
 		return -ENOMEM;
+	sv->config_path = strdup(config_path);	/* for reload */
+	if (!sv->config_path) {
+		free(sv);
+		return -ENOMEM;
+	}
 	return load_common(out, sv,
 			   rv_config_load_file(config_path, &sv->specs, &d),
 			   opts, errors);
@@ -509,11 +523,14 @@ void rv_supervisor_free(struct rv_supervisor *sv)
 	rv_control_close(sv->control);
 	if (sv->loop)
 		rv_loop_free(sv->loop);
+	sv->loop = NULL;	/* the tree's frees must not call it (isolation.c) */
 	rv_control_free(sv->control);
 	rv_free_tree(sv);
 	rv_spawner_free(sv->spawner);
 	rv_specs_free(&sv->specs);
+	rv_reload_free(sv);
 	free(sv->report_path);
+	free(sv->config_path);
 	free(sv);
 }
 

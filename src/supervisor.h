@@ -48,6 +48,8 @@ struct rv_supervisor {
 	atomic_int cancel;		/* rv_cancel() */
 
 	char *report_path;
+	char *config_path;		/* NULL: nothing to reload */
+	struct rv_reload *reload;	/* a reload waiting for stops */
 	char backend_why[512];
 	rv_backoff_fn *backoff_fn;
 	void *backoff_ctx;

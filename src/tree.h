@@ -101,6 +101,7 @@ struct rv_service {
 	bool kill_sent;
 	bool held;			/* `stop`: stays down until `start` */
 	bool start_after_stop;		/* `restart` */
+	bool reload_stop;		/* stopped by a reload: replaced */
 	int64_t due_ns;			/* restart due (latency metric) */
 	uint64_t ends[RV_END_NREASONS];
 };
@@ -168,6 +169,8 @@ void rv_service_kill_now(struct rv_service *s);
 void rv_service_admin_stop(struct rv_service *s, int64_t now);
 void rv_service_admin_start(struct rv_service *s, int64_t now);
 void rv_service_admin_restart(struct rv_service *s, int64_t now);
+/* Reload: the new tree's ns takes over old's process and history. */
+void rv_service_adopt(struct rv_service *ns, struct rv_service *old);
 /* Forward a signal to the service's process (exec). 0 or -errno. */
 int rv_service_signal(struct rv_service *s, int sig, bool group);
 bool rv_service_is_down(const struct rv_service *s);
@@ -197,6 +200,8 @@ void rv_node_member_terminal(struct rv_node *n, struct rv_member *m,
 void rv_node_member_unterminal(struct rv_node *n, struct rv_member *m);
 bool rv_node_is_down(const struct rv_node *n);
 bool rv_node_in_op_set(const struct rv_node *n, const struct rv_member *m);
+/* Reload: run the new tree, starting what does not run yet. */
+void rv_node_resume(struct rv_node *n, int64_t now);
 
 /* ---- deps.c: `after` ordering ---- */
 

@@ -489,7 +489,7 @@ static void spawn_root_keeps_only_listed_caps(void **state)
 	if (geteuid() != 0)
 		skip();
 	iso.set_caps = true;
-	iso.caps = (1ULL << 0) | (1ULL << 10);	/* chown, net_bind_service */
+	iso.caps = (1ULL << 0) | (1ULL << 10);	/* chown, bind_service */
 	iso.last_cap = last_cap();
 	assert_int_equal(rv_spawner_new(&sp), 0);
 	assert_int_equal(rv_spawn(sp, &plan, &res), 0);

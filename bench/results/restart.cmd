@@ -1,0 +1,1 @@
+ringvisor-bench restart --samples 50 --peer s6=$SCRATCH/restart-s6-1 --peer runit=$SCRATCH/restart-runit-1 --peer supervisord=$SCRATCH/restart-supervisord-1 --plot bench/results/restart.png --histogram bench/results/restart.csv
