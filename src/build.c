@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "build.h"
+#include "envfile.h"
+#include "readiness.h"
 #include "isolation.h"
 #include "supervisor.h"
 
@@ -104,15 +106,42 @@ static int build_env(struct rv_service *s, const struct rv_service_spec *sp)
 	return 0;
 }
 
-void rv_service_free_strings(struct rv_service *s)
+static void rv_service_free_env(struct rv_service *s)
 {
-	if (s->argv && s->argv != s->spec->argv)
-		rv_argv_free(s->argv);
 	if (s->envp && s->envp != environ) {
 		for (size_t i = s->env_owned_from; s->envp[i]; i++)
 			free(s->envp[i]);
 		free(s->envp);
 	}
+	s->envp = NULL;
+}
+
+/* NOTIFY_SOCKET (and WATCHDOG_USEC) on top of the service's environment:
+ * the result owns every string. */
+static int add_ready_env(struct rv_service *s)
+{
+	char **extra = rv_ready_env(s, s->sv->notify_path);
+	char *const *layers[2] = { s->envp, extra };
+	char **env = NULL;
+	int ret;
+
+	if (!extra)
+		return -ENOMEM;
+	ret = rv_env_compose(layers, 2, &env);
+	rv_argv_free(extra);
+	if (ret)
+		return ret;
+	rv_service_free_env(s);
+	s->envp = env;
+	s->env_owned_from = 0;
+	return 0;
+}
+
+void rv_service_free_strings(struct rv_service *s)
+{
+	if (s->argv && s->argv != s->spec->argv)
+		rv_argv_free(s->argv);
+	rv_service_free_env(s);
 	if (s->name != s->spec->name)
 		free(s->name);
 }
@@ -149,6 +178,10 @@ static int build_service(struct rv_supervisor *sv, struct rv_service *s,
 	ret = rv_iso_prepare(iso, s);
 	if (!ret && !rv_iso_built_env(s))
 		ret = build_env(s, sp);
+	if (!ret)
+		ret = rv_ready_init(s);
+	if (!ret && sp->type == RV_TYPE_NOTIFY)
+		ret = add_ready_env(s);
 	if (ret)
 		return ret;
 	return rv_window_init(&s->window, sp->intensity.max_restarts,
@@ -404,6 +437,7 @@ void rv_free_tree(struct rv_supervisor *sv)
 			continue;
 		rv_service_free_strings(s);
 		rv_iso_free(s);
+		rv_ready_free(s);
 		rv_window_free(&s->window);
 		free(s->m.deps);
 		free(s->m.dependents);

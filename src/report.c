@@ -43,7 +43,7 @@ static json_t *service_json(const struct rv_service *s, int64_t now)
 
 	/* pairs: name supervisor type critical state pid restarts uptime_s
 	 * ready last_exit next_restart_in_s reason */
-	return json_pack("{s:s, s:s, s:s, s:b, s:s, s:o, s:i, s:o, s:b, s:o,"
+	json_t *j = json_pack("{s:s, s:s, s:s, s:b, s:s, s:o, s:i, s:o, s:b, s:o,"
 			 " s:o, s:s?}",
 			 "name", s->name,
 			 "supervisor", s->m.parent->m.name,
@@ -61,6 +61,11 @@ static json_t *service_json(const struct rv_service *s, int64_t now)
 			 "next_restart_in_s", next,
 			 "reason", s->state == RV_SVC_FAILED ?
 					s->fail_reason : NULL);
+
+	if (j && rv_ready_status_text(s))
+		json_object_set_new(j, "status_text",
+				    json_string(rv_ready_status_text(s)));
+	return j;
 }
 
 json_t *rv_status_json(struct rv_supervisor *sv,

@@ -20,6 +20,7 @@
 #include "histogram.h"
 #include "isolation.h"
 #include "log.h"
+#include "readiness.h"
 #include "reload.h"
 #include "parse.h"
 #include "supervisor.h"
@@ -132,6 +133,7 @@ static void spawn(struct rv_service *s, int64_t now)
 {
 	struct rv_supervisor *sv = s->sv;
 	struct rv_spawn_fd fds[4];	/* stdout, stderr (isolation.c), ... */
+	size_t n_fds = rv_iso_fds(s, fds);
 	struct rv_spawn_plan plan = {
 		.argv = s->argv,
 		.envp = s->envp,
@@ -139,7 +141,6 @@ static void spawn(struct rv_service *s, int64_t now)
 		.foreground = sv->exec_mode,
 		.keep_fds = sv->exec_mode,
 		.fds = fds,
-		.n_fds = rv_iso_fds(s, fds),
 		.iso = rv_iso_plan(s),
 	};
 	struct rv_spawn_result res;
@@ -153,7 +154,18 @@ static void spawn(struct rv_service *s, int64_t now)
 	s->started_ns = now;
 	/* a problem found at load (unknown user, no cgroup controller, ...)
 	 * is a failed start without a child, every time */
+	s->abort = RV_ABORT_NONE;
 	ret = rv_iso_setup_failure(s, &res);
+	if (!ret) {
+		/* ready_fd: the pipe's write end becomes the child's fd N */
+		ret = rv_ready_before_spawn(s, fds, &n_fds);
+		if (ret) {
+			res.pid = 0;
+			res.err = -ret;
+			res.step = "ready_fd";
+		}
+	}
+	plan.n_fds = n_fds;
 	if (!ret)
 		ret = rv_spawn(sv->spawner, &plan, &res);
 	if (res.pid > 0) {
@@ -181,9 +193,15 @@ static void spawn(struct rv_service *s, int64_t now)
 					 rv_clock_now() - s->due_ns);
 			s->due_ns = 0;
 		}
-		rv_service_set_state(s, RV_SVC_RUNNING);
 		rv_log_svc(RV_LOG_INFO, s->name, "start", " pid=%d restarts=%u",
 			   (int)res.pid, s->restarts);
+		if (!rv_ready_after_spawn(s, now)) {
+			/* notify, ready_fd, ready_check: not up yet */
+			rv_service_set_state(s, RV_SVC_STARTING);
+			return;
+		}
+		rv_service_set_state(s, RV_SVC_RUNNING);
+		rv_ready_on_ready(s, now);
 		rv_member_notify_dependents(&s->m, now);
 		rv_supervisor_maybe_alive(sv);
 		return;
@@ -258,6 +276,7 @@ bool rv_service_stop(struct rv_service *s, int64_t now)
 	case RV_SVC_STARTING:
 		if (sv->exec_mode && sv->exec_stop_signal)
 			sig = sv->exec_stop_signal;
+		rv_ready_reset(s);
 		rv_service_set_state(s, RV_SVC_STOPPING);
 		if (s->spawn_err)
 			return false;	/* already exiting */
@@ -306,7 +325,8 @@ static void on_timer(struct rv_loop *loop, struct rv_timer *t, int64_t now,
 
 	if (s->state == RV_SVC_BACKOFF) {
 		rv_service_start(s, now);
-	} else if (s->state == RV_SVC_STOPPING && s->child.pid > 0) {
+	} else if ((s->state == RV_SVC_STOPPING || s->abort) &&
+		   s->child.pid > 0) {
 		char d[32];
 
 		s->kill_sent = true;
@@ -333,7 +353,7 @@ void rv_service_init_timer(struct rv_service *s)
 static bool exit_is_success(const struct rv_service_spec *sp,
 			    const struct rv_exit_info *e)
 {
-	if (e->failed_start)
+	if (e->failed_start || e->timeout || e->watchdog || e->health)
 		return false;
 	if (e->signal) {
 		if (e->signal < 64 && (sp->success.signals >> e->signal) & 1)
@@ -351,6 +371,8 @@ static bool exit_is_success(const struct rv_service_spec *sp,
 static bool exit_is_abnormal(const struct rv_service_spec *sp,
 			     const struct rv_exit_info *e)
 {
+	if (e->timeout || e->watchdog || e->health)
+		return true;
 	return e->signal && !exit_is_success(sp, e);
 }
 
@@ -504,6 +526,12 @@ static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
 	}
 	if (s->spawn_err)
 		e.failed_start = true;
+	e.timeout = s->abort == RV_ABORT_TIMEOUT;
+	e.failed_start |= e.timeout;	/* never got ready: a failed start */
+	e.watchdog = s->abort == RV_ABORT_WATCHDOG;
+	e.health = s->abort == RV_ABORT_HEALTH;
+	s->abort = RV_ABORT_NONE;
+	rv_ready_reset(s);
 	/*
 	 * Whatever the leader left in its process group dies with it, so a
 	 * restart never overlaps with stragglers of the previous run.
@@ -608,4 +636,34 @@ void rv_service_adopt(struct rv_service *ns, struct rv_service *old)
 		rv_loop_timer_arm(loop, &ns->timer, old->timer.deadline_ns);
 		rv_loop_timer_cancel(loop, &old->timer);
 	}
+	/* readiness restarts its clocks: watchdog and health from now */
+	rv_ready_reset(old);
+	if (ns->state == RV_SVC_RUNNING)
+		rv_ready_on_ready(ns, rv_loop_now(loop));
+}
+
+void rv_service_ready(struct rv_service *s, int64_t now)
+{
+	if (s->state != RV_SVC_STARTING || s->spawn_err || s->abort)
+		return;
+	rv_log_svc(RV_LOG_INFO, s->name, "ready", " pid=%d startup_s=%.3f",
+		   (int)s->child.pid, (double)(now - s->started_ns) / 1e9);
+	rv_service_set_state(s, RV_SVC_RUNNING);
+	rv_ready_on_ready(s, now);
+	rv_member_notify_dependents(&s->m, now);
+	rv_supervisor_maybe_alive(s->sv);
+}
+
+void rv_service_abort(struct rv_service *s, enum rv_abort why, int sig,
+		      int64_t now)
+{
+	if (s->child.pid <= 0 || s->abort || s->state == RV_SVC_STOPPING)
+		return;
+	s->abort = why;
+	rv_ready_reset(s);
+	rv_service_signal(s, sig, s->spec->kill_mode != RV_KILL_PROCESS &&
+			  !s->sv->exec_mode);
+	if (sig != SIGKILL)
+		rv_loop_timer_arm(s->sv->loop, &s->timer,
+				  now + s->spec->stop_timeout_ns);
 }

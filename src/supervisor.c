@@ -22,7 +22,9 @@
 #include "isolation.h"
 #include "log.h"
 #include "parse.h"
+#include "readiness.h"
 #include "reload.h"
+#include "sd_notify_self.h"
 #include "supervisor.h"
 
 /* Signals the supervisor takes through its signalfd (plus SIGCHLD). */
@@ -56,11 +58,24 @@ static void sup_set_state(struct rv_supervisor *sv, enum rv_sup_state to,
 	sv->state = to;
 }
 
+/* Initial services still waiting for readiness (not on the hot path:
+ * only until the supervisor is alive). */
+static bool any_starting(const struct rv_supervisor *sv)
+{
+	for (size_t i = 0; i < sv->n_svcs; i++)
+		if (sv->svcs[i].state == RV_SVC_STARTING &&
+		    !sv->svcs[i].spawn_err)
+			return true;
+	return false;
+}
+
 void rv_supervisor_maybe_alive(struct rv_supervisor *sv)
 {
 	if (sv->state == RV_SUP_STARTING && sv->initial_start_done &&
-	    sv->n_waiting == 0)
+	    sv->n_waiting == 0 && !any_starting(sv)) {
 		sup_set_state(sv, RV_SUP_ALIVE, NULL);
+		rv_sd_notify_self("READY=1\nSTATUS=supervising");
+	}
 }
 
 static void finish(struct rv_supervisor *sv, bool failed, int code)
@@ -137,6 +152,7 @@ void rv_supervisor_shutdown(struct rv_supervisor *sv, int64_t now,
 		return;
 	}
 	sup_set_state(sv, RV_SUP_SHUTTING_DOWN, reason);
+	rv_sd_notify_self("STOPPING=1");
 	if (sv->specs.shutdown_timeout_ns > 0 && !sv->exec_mode)
 		rv_loop_timer_arm(sv->loop, &sv->shutdown_timer,
 				  now + sv->specs.shutdown_timeout_ns);
@@ -252,6 +268,11 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 
 	if (opts && opts->log_fd > 0)
 		rv_log_set_fd(opts->log_fd);
+	/* under systemd: keep NOTIFY_SOCKET for ourselves, out of the
+	 * environment every child inherits */
+	if (rv_sd_notify_self_init() < 0)
+		rv_log_sup(RV_LOG_WARN, "main", "sd_notify_unusable",
+			   " reason=\"NOTIFY_SOCKET is not a usable address\"");
 	rv_log_level_from_env();
 	if (opts && opts->backend &&
 	    parse_backend(opts->backend, &lc.backend)) {
@@ -286,6 +307,8 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 	}
 	ret = rv_spawner_new(&sv->spawner);
 	if (!ret)
+		ret = rv_ready_socket_path(sv);
+	if (!ret)
 		ret = rv_build_tree(sv);
 	if (!ret)
 		ret = rv_loop_timer_reserve(sv->loop,
@@ -308,6 +331,9 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 		if (ret)
 			return ret;
 	}
+	ret = rv_ready_open_socket(sv, errors);
+	if (ret)
+		return ret;
 	if (getrandom(&sv->rng, sizeof(sv->rng), GRND_NONBLOCK) !=
 	    sizeof(sv->rng))
 		sv->rng = (uint64_t)rv_clock_now() ^ (uint64_t)getpid();
@@ -521,6 +547,7 @@ void rv_supervisor_free(struct rv_supervisor *sv)
 	/* stop serving, then the loop: it still points at timers, children
 	 * and buffers that live in the tree and the control connections */
 	rv_control_close(sv->control);
+	rv_ready_close_socket(sv);
 	if (sv->loop)
 		rv_loop_free(sv->loop);
 	sv->loop = NULL;	/* the tree's frees must not call it (isolation.c) */
@@ -531,6 +558,7 @@ void rv_supervisor_free(struct rv_supervisor *sv)
 	rv_reload_free(sv);
 	free(sv->report_path);
 	free(sv->config_path);
+	free(sv->notify_path);
 	free(sv);
 }
 

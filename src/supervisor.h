@@ -55,6 +55,8 @@ struct rv_supervisor {
 	void *backoff_ctx;
 
 	struct rv_control *control;	/* NULL under exec without one */
+	struct rv_notify *notify;	/* NULL: no notify service */
+	char *notify_path;		/* NOTIFY_SOCKET of notify services */
 	struct rv_histogram restart_latency;	/* restart due -> exec'd */
 
 	/* exec (tini mode) */

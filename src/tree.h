@@ -62,6 +62,16 @@ struct rv_exit_info {
 	bool health;		/* health_check failed health_retries times */
 };
 
+/* Why the supervisor is ending a process that it did not stop. */
+enum rv_abort {
+	RV_ABORT_NONE,
+	RV_ABORT_TIMEOUT,	/* ready_timeout */
+	RV_ABORT_WATCHDOG,	/* watchdog lapse */
+	RV_ABORT_HEALTH,	/* health_check failed health_retries times */
+};
+
+struct rv_ready;
+
 /* Why processes ended, for the metrics. */
 enum rv_exit_reason {
 	RV_END_SUCCESS,
@@ -102,6 +112,8 @@ struct rv_service {
 	bool held;			/* `stop`: stays down until `start` */
 	bool start_after_stop;		/* `restart` */
 	bool reload_stop;		/* stopped by a reload: replaced */
+	struct rv_ready *ready;		/* readiness/health; NULL: none */
+	enum rv_abort abort;		/* why we are killing it, if we are */
 	int64_t due_ns;			/* restart due (latency metric) */
 	uint64_t ends[RV_END_NREASONS];
 };
@@ -165,6 +177,14 @@ bool rv_service_stop(struct rv_service *s, int64_t now);
 void rv_service_restart_after(struct rv_service *s, int64_t delay, int64_t now);
 /* SIGKILL to whatever is left (shutdown timeout, second SIGTERM). */
 void rv_service_kill_now(struct rv_service *s);
+/* readiness.c decided: the service is ready (`starting` -> `running`). */
+void rv_service_ready(struct rv_service *s, int64_t now);
+/* readiness.c decided: end the process (sig, SIGKILL after stop_timeout);
+ * its exit counts as a failure of that kind. */
+void rv_service_abort(struct rv_service *s, enum rv_abort why, int sig,
+		      int64_t now);
+/* STATUS= of a notify service, or NULL. */
+const char *rv_ready_status_text(const struct rv_service *s);
 /* Control commands: held down / started fresh / stopped then started. */
 void rv_service_admin_stop(struct rv_service *s, int64_t now);
 void rv_service_admin_start(struct rv_service *s, int64_t now);

@@ -41,6 +41,15 @@ The API (other test files use it: keep it stable):
                   proc_stat(), read_stamps(), service(rep, name),
                   subsupervisor(rep, name), delays_ms(proc, name),
                   io_uring_available(), skip_file(), main()
+  control plane   Case: .control_path (the config()'s control_socket),
+                  ctl(cmd, *args, sock=) -> CompletedProcess of
+                  `ringvisor CMD -s SOCK args...`, connect(path=) -> Control,
+                  wait_control(proc, path=) -> Control (once it answers),
+                  ctl_status(*names, path=) -> the status document;
+                  Control (a raw AF_UNIX client, one JSON line each way):
+                  request(obj|bytes) -> dict, send(obj|bytes), sendall(b),
+                  line(timeout=) -> bytes (b"" at EOF), reply() -> dict,
+                  close()
 A process this test caused that is left over (ringvisor first, then what
 reparented to us: the harness is a subreaper) is killed in cleanup; a failed
 test prints the logs and keeps its directory.
@@ -55,6 +64,7 @@ import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -633,9 +643,133 @@ class Case(unittest.TestCase):
                           f"{n} stamps tag={tag} kind={kind} "
                           f"(have {len(self.stamps(tag, kind))})")
 
+    # --- control plane
+
+    @property
+    def control_path(self):
+        """The control socket that config() puts in our directory."""
+        return os.path.join(self.tmp, "control.sock")
+
+    def ctl(self, cmd, *args, sock=None, **kw):
+        """Runs the client `ringvisor CMD -s SOCK args...` to completion."""
+        return self.rv(cmd, "-s", sock or self.control_path, *args, **kw)
+
+    def connect(self, path=None, timeout=5):
+        """A raw Control connection (closed in cleanup)."""
+        c = Control(path or self.control_path, timeout)
+        self.addCleanup(c.close)
+        return c
+
+    def wait_control(self, proc=None, path=None, timeout=10):
+        """Waits until the control socket answers a status request (and
+        proc, when given, still runs); returns that open connection."""
+        def up():
+            if proc is not None and not proc.running():
+                raise AssertionError("ringvisor exited before its control "
+                                     f"socket answered\n{proc.tail()}")
+            try:
+                c = Control(path or self.control_path, 2)
+            except OSError:
+                return None
+            try:
+                if c.request({"cmd": "status"}).get("ok"):
+                    self.addCleanup(c.close)
+                    return c
+            except (OSError, AssertionError):
+                pass
+            c.close()
+            return None
+        return wait_until(up, timeout, "the control socket")
+
+    def ctl_status(self, *names, path=None):
+        """The status document ({"supervisor":..., "services": [...]}),
+        over a raw connection; AssertionError on an error reply."""
+        req = {"cmd": "status"}
+        if names:
+            req["services"] = list(names)
+        with Control(path or self.control_path) as c:
+            rep = c.request(req)
+        if not rep.get("ok"):
+            raise AssertionError(f"status: {rep}")
+        return rep["status"]
+
     def assertBetween(self, value, lo, hi, msg=""):
         self.assertTrue(lo <= value <= hi,
                         f"{value:.3f} not in [{lo:.3f}, {hi:.3f}] {msg}")
+
+
+# -------------------------------------------------------- control socket
+
+class Control:
+    """A raw client of the control socket: one JSON request per line out,
+    one JSON reply (or, for a follower, one event) per line in."""
+
+    def __init__(self, path, timeout=5):
+        self.path = path
+        self.timeout = timeout
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(T(timeout))
+        self.buf = b""
+        self.eof = False
+        try:
+            self.sock.connect(path)
+        except OSError:
+            self.sock.close()
+            raise
+
+    def sendall(self, data):
+        self.sock.sendall(data)
+
+    def send(self, req):
+        """Sends req (a dict, serialized as one line, or raw bytes as is)."""
+        if not isinstance(req, (bytes, bytearray)):
+            req = json.dumps(req).encode() + b"\n"
+        self.sock.sendall(req)
+
+    def line(self, timeout=None):
+        """The next line, without its newline; b"" at EOF; socket.timeout
+        (an OSError) when nothing came in time (scaled)."""
+        self.sock.settimeout(T(timeout if timeout is not None
+                               else self.timeout))
+        while b"\n" not in self.buf and not self.eof:
+            try:
+                chunk = self.sock.recv(65536)
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                self.eof = True
+                break
+            self.buf += chunk
+        if b"\n" in self.buf:
+            ln, self.buf = self.buf.split(b"\n", 1)
+            return ln
+        ln, self.buf = self.buf, b""
+        return ln
+
+    def reply(self, timeout=None):
+        """The next line as JSON (AssertionError at EOF or on bad JSON)."""
+        ln = self.line(timeout)
+        if not ln:
+            raise AssertionError(f"control socket {self.path}: EOF, no "
+                                 "reply")
+        try:
+            return json.loads(ln)
+        except ValueError:
+            raise AssertionError(f"reply is not JSON: {ln[:300]!r}") \
+                from None
+
+    def request(self, req, timeout=None):
+        self.send(req)
+        return self.reply(timeout)
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def delays_ms(proc, service_name):

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Readiness and liveness of a service: the systemd notify protocol
+ * (type = notify: READY=1, STATUS=, WATCHDOG=1, STOPPING=1, MAINPID=),
+ * s6's ready_fd, a ready_check probe, ready_timeout, the watchdog and
+ * health_check.  Only services that use any of them get a struct rv_ready
+ * (allocated at load); the others pay one NULL check.
+ *
+ * service.c calls the hooks below; what they decide comes back through
+ * rv_service_ready() and rv_service_abort() (service.c).
+ */
+#ifndef RV_READINESS_H
+#define RV_READINESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct rv_supervisor;
+struct rv_service;
+struct rv_spawn_fd;
+struct rv_service_spec;
+
+/* Does this spec need a struct rv_ready? */
+bool rv_ready_needed(const struct rv_service_spec *sp);
+/* Load time: allocates s->ready and reserves its timers and probe child.
+ * 0 or -ENOMEM. */
+int rv_ready_init(struct rv_service *s);
+void rv_ready_free(struct rv_service *s);
+/* The environment a notify service gets (NOTIFY_SOCKET, WATCHDOG_USEC);
+ * NULL-terminated, malloc'd (rv_argv_free()), NULL on ENOMEM. */
+char **rv_ready_env(const struct rv_service *s, const char *notify_path);
+
+/* Before the spawn: ready_fd's pipe (a redirection into fds[*n]).
+ * 0 or -errno (a failed start). */
+int rv_ready_before_spawn(struct rv_service *s, struct rv_spawn_fd *fds,
+			  size_t *n);
+/* The exec succeeded: true when the service is ready at once (nothing to
+ * wait for); false: it is `starting` until rv_service_ready(). */
+bool rv_ready_after_spawn(struct rv_service *s, int64_t now);
+/* It became ready (`running`): watchdog and health checks begin. */
+void rv_ready_on_ready(struct rv_service *s, int64_t now);
+/* Its process is being stopped or has ended: everything stops. */
+void rv_ready_reset(struct rv_service *s);
+
+/* The supervisor's notify socket: opened when a notify service exists. */
+int rv_ready_open_socket(struct rv_supervisor *sv, FILE *errors);
+void rv_ready_close_socket(struct rv_supervisor *sv);
+/* The path children get in NOTIFY_SOCKET (derived from control_socket). */
+int rv_ready_socket_path(struct rv_supervisor *sv);
+
+#endif
