@@ -28,4 +28,8 @@ if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
 	RINGVISOR_BACKEND=io_uring ctest --test-dir "$build-asan" -j "$jobs" \
 		--output-on-failure || status=1
 fi
+# Fuzz targets (notify and request parsers): a short bounded run; any
+# crash input is kept in build-fuzz/artifacts to add to the corpus.
+echo "=== fuzzing, ${FUZZ_SECONDS:-10}s per target ==="
+sh tests/fuzz/run.sh "${FUZZ_SECONDS:-10}" || status=1
 exit $status

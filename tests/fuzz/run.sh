@@ -16,14 +16,23 @@ set -eu
 cd "$(dirname "$0")/../.."
 
 targets() {
-	echo notify_msg
+	echo notify_msg request
 }
 
 # The project sources a target links besides its fuzz_NAME.c.
 sources() {
 	case $1 in
 	notify_msg) echo src/notify_msg.c ;;
+	request) echo src/request.c src/signals.c ;;
 	*) return 1 ;;
+	esac
+}
+
+# Libraries a target links.
+libs() {
+	case $1 in
+	request) echo -ljansson ;;
+	*) echo ;;
 	esac
 }
 
@@ -31,6 +40,7 @@ sources() {
 max_len() {
 	case $1 in
 	notify_msg) echo 4096 ;;	# RV_NOTIFY_MSG_MAX
+	request) echo 70000 ;;		# past RV_REQUEST_MAX
 	*) echo 65536 ;;
 	esac
 }
@@ -57,7 +67,7 @@ for name in $names; do
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-Wall -Wextra -Werror -Wno-unused-parameter \
 		-D_GNU_SOURCE -Isrc -Iuring -Iinclude \
-		"tests/fuzz/fuzz_$name.c" $src -o "$bin"
+		"tests/fuzz/fuzz_$name.c" $src -o "$bin" $(libs "$name")
 	mkdir -p "$out/corpus/$name"
 	echo "=== fuzz_$name: ${secs}s"
 	if ! "$bin" -max_total_time="$secs" -max_len="$(max_len "$name")" \

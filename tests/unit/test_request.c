@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/* The control protocol's request parser: good and bad inputs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "request.h"
+
+static int parse(const char *s, struct rv_request *r, char *err)
+{
+	return rv_request_parse(s, strlen(s), r, err, 256);
+}
+
+static void status_without_names(void **state)
+{
+	struct rv_request r;
+	char err[256];
+
+	assert_int_equal(parse("{\"cmd\":\"status\"}", &r, err), 0);
+	assert_int_equal(r.cmd, RV_CMD_STATUS);
+	assert_int_equal(r.n_names, 0);
+	rv_request_free(&r);
+}
+
+static void names_in_order(void **state)
+{
+	struct rv_request r;
+	char err[256];
+
+	assert_int_equal(parse("{\"cmd\":\"restart\",\"services\":"
+			       "[\"web\",\"db@1\"]}", &r, err), 0);
+	assert_int_equal(r.cmd, RV_CMD_RESTART);
+	assert_int_equal(r.n_names, 2);
+	assert_string_equal(r.names[0], "web");
+	assert_string_equal(r.names[1], "db@1");
+	rv_request_free(&r);
+}
+
+static void kill_signal_by_name_and_number(void **state)
+{
+	struct rv_request r;
+	char err[256];
+
+	assert_int_equal(parse("{\"cmd\":\"kill\",\"services\":[\"w\"],"
+			       "\"signal\":\"HUP\"}", &r, err), 0);
+	assert_int_equal(r.signal, SIGHUP);
+	rv_request_free(&r);
+	assert_int_equal(parse("{\"cmd\":\"kill\",\"services\":[\"w\"],"
+			       "\"signal\":\"SIGUSR2\"}", &r, err), 0);
+	assert_int_equal(r.signal, SIGUSR2);
+	rv_request_free(&r);
+	assert_int_equal(parse("{\"cmd\":\"kill\",\"services\":[\"w\"],"
+			       "\"signal\":9}", &r, err), 0);
+	assert_int_equal(r.signal, 9);
+	rv_request_free(&r);
+}
+
+static void not_nul_terminated(void **state)
+{
+	struct rv_request r;
+	char err[256];
+	const char buf[] = "{\"cmd\":\"metrics\"}GARBAGE";
+
+	/* only the given length counts */
+	assert_int_equal(rv_request_parse(buf, 17, &r, err, sizeof(err)), 0);
+	assert_int_equal(r.cmd, RV_CMD_METRICS);
+	rv_request_free(&r);
+}
+
+static void expect_error(const char *req, const char *needle)
+{
+	struct rv_request r;
+	char err[256] = "";
+
+	assert_int_equal(parse(req, &r, err), -EINVAL);
+	if (!strstr(err, needle))
+		fail_msg("%s: error \"%s\" lacks \"%s\"", req, err, needle);
+	/* a failed parse leaves nothing to free */
+	assert_null(r.doc);
+	assert_null(r.names);
+}
+
+static void bad_requests(void **state)
+{
+	expect_error("", "invalid JSON");
+	expect_error("{\"cmd\":", "invalid JSON");
+	expect_error("[\"status\"]", "JSON object");
+	expect_error("{}", "missing \"cmd\"");
+	expect_error("{\"cmd\":7}", "missing \"cmd\"");
+	expect_error("{\"cmd\":\"frobnicate\"}", "unknown command");
+	expect_error("{\"cmd\":\"stop\"}", "needs at least one service");
+	expect_error("{\"cmd\":\"stop\",\"services\":[]}",
+		     "needs at least one service");
+	expect_error("{\"cmd\":\"stop\",\"services\":\"web\"}",
+		     "must be an array");
+	expect_error("{\"cmd\":\"stop\",\"services\":[1]}",
+		     "services[0] must be a non-empty string");
+	expect_error("{\"cmd\":\"stop\",\"services\":[\"\"]}",
+		     "non-empty string");
+	/* jansson refuses embedded NULs itself */
+	expect_error("{\"cmd\":\"stop\",\"services\":[\"a\\u0000b\"]}",
+		     "invalid JSON");
+	expect_error("{\"cmd\":\"reload\",\"services\":[\"x\"]}",
+		     "takes no services");
+	expect_error("{\"cmd\":\"kill\",\"services\":[\"w\"]}",
+		     "valid \"signal\"");
+	expect_error("{\"cmd\":\"kill\",\"services\":[\"w\"],"
+		     "\"signal\":\"SIGNOPE\"}", "valid \"signal\"");
+	expect_error("{\"cmd\":\"kill\",\"services\":[\"w\"],\"signal\":0}",
+		     "valid \"signal\"");
+	expect_error("{\"cmd\":\"status\",\"cmd\":\"stop\"}", "invalid JSON");
+}
+
+static void too_large(void **state)
+{
+	size_t n = RV_REQUEST_MAX + 1;
+	char *big = malloc(n), err[256];
+	struct rv_request r;
+
+	assert_non_null(big);
+	memset(big, ' ', n);
+	assert_int_equal(rv_request_parse(big, n, &r, err, sizeof(err)),
+			 -E2BIG);
+	assert_non_null(strstr(err, "too large"));
+	free(big);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(status_without_names),
+		cmocka_unit_test(names_in_order),
+		cmocka_unit_test(kill_signal_by_name_and_number),
+		cmocka_unit_test(not_nul_terminated),
+		cmocka_unit_test(bad_requests),
+		cmocka_unit_test(too_large),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
