@@ -73,6 +73,11 @@ static void spawn_copy(uint32_t i)
 	}
 }
 
+/*
+ * Deregister before close: a child being spawned holds a copy of our fd
+ * table until its exec has closed the (close-on-exec) pidfds, and while
+ * any reference to the file lives, epoll keeps reporting it.
+ */
 static void reap_copy(uint32_t i)
 {
 	struct copy *c = &copies[i];
@@ -81,7 +86,8 @@ static void reap_copy(uint32_t i)
 	while (waitid(P_PIDFD, (id_t)c->pidfd, &si, WEXITED) < 0 &&
 	       errno == EINTR)
 		;
-	close(c->pidfd);	/* also leaves the epoll set */
+	epoll_ctl(epfd, EPOLL_CTL_DEL, c->pidfd, NULL);
+	close(c->pidfd);
 	c->pidfd = -1;
 	c->pid = 0;
 }

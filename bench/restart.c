@@ -39,6 +39,7 @@ struct rtarget {
 	/* ringvisor: steps from its log */
 	struct series *to_exit, *to_start;
 	off_t log_off;
+	int clock_moved;	/* rounds left out of the steps */
 };
 
 static int64_t realtime_ns(void)
@@ -156,10 +157,17 @@ static int one_round(struct rtarget *r, int ino, int64_t uptime,
 		return ret;
 	*lat = fresh.ns - t0;
 	if (r->to_exit) {
+		int64_t off2;
+
 		/* the start line follows the child's exec: give it a moment */
 		sleep_ns(20 * NS_PER_MS);
+		off2 = realtime_ns();
+		off2 = (off2 + realtime_ns()) / 2 - now_ns();
 		log_steps(r, last.pid, fresh.pid, &t_exit, &t_start);
-		if (counted && t_exit > 0 && t_start > 0) {
+		/* CLOCK_REALTIME was stepped or slewed meanwhile: no steps */
+		if (off2 - off > 20 * NS_PER_US || off - off2 > 20 * NS_PER_US)
+			r->clock_moved++;
+		else if (counted && t_exit > 0 && t_start > 0) {
 			series_add(r->to_exit, t_exit - off - t0);
 			series_add(r->to_start, t_start - t_exit);
 		}
@@ -305,6 +313,8 @@ int cmd_restart(void)
 				(double)series_pct(ss[i], 50) /
 				(double)series_pct(ss[base], 50)));
 		if (rt[i].to_exit) {
+			json_object_set_new(row, "steps_clock_moved",
+					    json_integer(rt[i].clock_moved));
 			json_object_set_new(row, "step_kill_to_exit_logged",
 					    series_json(rt[i].to_exit));
 			json_object_set_new(row, "step_exit_to_start_logged",

@@ -94,15 +94,18 @@ static int build_env(struct rv_service *s, const struct rv_service_spec *sp)
 		if (!overridden)
 			env[o++] = environ[i];	/* borrowed, not freed */
 	}
+	s->env_owned_from = o;
 	for (size_t j = 0; j < sp->n_environment; j++) {
 		env[o] = expand_instance(sp->environment[j], s->instance);
 		if (!env[o++]) {
+			/* the copies made so far; the array ends at the NULL */
+			for (size_t k = s->env_owned_from; env[k]; k++)
+				free(env[k]);
 			free(env);
 			return -ENOMEM;
 		}
 	}
 	s->envp = env;
-	s->env_owned_from = o - sp->n_environment;
 	return 0;
 }
 

@@ -82,6 +82,8 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name,
 	size_t n = strlen(name);
 
 	*missing = false;
+	/* argv[*i] with *i < argc is never NULL */
+	// NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker)
 	if (!strncmp(a, name, n) && a[n] == '=')
 		return a + n + 1;
 	if (!strcmp(a, name) || (shortname && !strcmp(a, shortname))) {
@@ -147,6 +149,8 @@ static int cmd_check(int argc, char **argv)
 			config = v;
 		else if (missing)
 			return rv_cli_usage_error("%s needs a value", argv[i]);
+		/* argv[i] with i < argc is never NULL */
+		// NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
 		else if (argv[i][0] != '-' && !config)
 			config = argv[i];
 		else

@@ -122,6 +122,8 @@ int rv_client_request(struct rv_client *c, const char *request, char **reply,
 
 	if (!msg)
 		return -ENOMEM;
+	/* a wire message, newline-terminated on purpose */
+	// NOLINTNEXTLINE(bugprone-not-null-terminated-result)
 	memcpy(msg, request, len);
 	msg[len++] = '\n';
 	while (off < len) {

@@ -810,6 +810,8 @@ static void report_cycle(const struct rv_specs *s, const struct graph *gr,
 	for (i = pos + 1; i <= top + 1; i++) {
 		const struct edge *e = i <= top ? stack[i].in : back;
 
+		/* back is the edge that closed the cycle, never NULL */
+		// NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
 		if (!at && !strcmp(e->key, "after"))
 			at = e;
 		if (!member && e->member_of >= 0)

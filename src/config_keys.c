@@ -75,7 +75,7 @@ static const char *enum_name(const char *const *names, size_t n, int v)
 }
 
 #define ENUM_NAME(names, v) \
-	enum_name(names, sizeof(names) / sizeof(names[0]), (int)(v))
+	enum_name(names, sizeof(names) / sizeof((names)[0]), (int)(v))
 
 const char *rv_strategy_name(enum rv_strategy v)
 {
@@ -212,8 +212,11 @@ static int set_int(const struct key_ctx *c, const struct key *k,
 static int set_double(const struct key_ctx *c, const struct key *k,
 		      void *base, const char *v)
 {
-	int ret = rv_parse_double(v, (double)k->min, (double)k->max,
-				  FIELD(base, k->off, double));
+	/* FIELD() turns a spec's base and offsetof() into the field's own
+	 * pointer: the bytes are a double, not chars */
+	// cppcheck-suppress invalidPointerCast
+	double *field = FIELD(base, k->off, double);
+	int ret = rv_parse_double(v, (double)k->min, (double)k->max, field);
 
 	return ret ? number_error(c, k, v, ret) : 0;
 }
@@ -683,7 +686,7 @@ static int set_cpu_max(const struct key_ctx *c, const struct key *k,
 		       void *base, const char *v)
 {
 	struct rv_service_spec *s = base;
-	uint32_t pct, quota, period = 100000;
+	uint32_t pct, quota = 0, period = 100000;
 	size_t len = strlen(v);
 	char q[24];
 	const char *sp = strchr(v, ' ');

@@ -44,7 +44,9 @@ static int parse_unsigned(const char *s, uint64_t *out)
 	int ret;
 
 	if (*s == '-' && is_digit(s[1])) {
-		ret = scan_u64(s + 1, out, &end);
+		/* digits follow, so scan_u64 sets end (0 or -ERANGE) */
+		if (scan_u64(s + 1, out, &end) == -EINVAL)
+			return -EINVAL;
 		return *end ? -EINVAL : -ERANGE;
 	}
 	ret = scan_u64(s, out, &end);

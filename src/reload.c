@@ -143,6 +143,8 @@ static void apply(struct rv_supervisor *sv, int64_t now)
 		rv_log_sup(RV_LOG_ERROR, "main", "reload_failed",
 			   " error=\"%s\"", strerror(-ret));
 		for (size_t i = 0; i < r->n_stops; i++) {
+			/* stops[0..n_stops) are all set */
+			// NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
 			r->stops[i]->reload_stop = false;
 			rv_service_admin_start(r->stops[i], now);
 		}
@@ -314,6 +316,8 @@ char *rv_reload_request(struct rv_supervisor *sv, int64_t now)
 	sv->reload = r;
 	/* stop what is replaced; the swap happens once all of it is down */
 	for (size_t i = 0; i < r->n_stops; i++) {
+		/* stops[0..n_stops) are all set */
+		// NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
 		r->stops[i]->reload_stop = true;
 		r->stops[i]->held = true;
 		rv_service_stop(r->stops[i], now);

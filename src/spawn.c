@@ -41,6 +41,7 @@ struct rv_spawner {
 struct child_ctx {
 	const struct rv_spawn_plan *plan;
 	sigset_t parent_mask;
+	pid_t parent;		/* the supervisor: getpid() before clone */
 	int err;
 	const char *step;
 };
@@ -310,8 +311,9 @@ static int apply_iso_resources(struct child_ctx *c,
  *   6. rlimits, nice, CPU affinity (apply_iso_resources);
  *   7. identity and capabilities, umask, cwd (apply_identity: the order
  *      of the privilege steps is written down there);
- *   8. no_new_privileges, the last privilege step;
- *   9. an empty signal mask, last, right before exec.
+ *   8. die with the supervisor (PR_SET_PDEATHSIG, below);
+ *   9. no_new_privileges, the last privilege step;
+ *  10. an empty signal mask, last, right before exec.
  */
 static int child_main(void *arg)
 {
@@ -351,6 +353,24 @@ static int child_main(void *arg)
 	if (is && (apply_iso_resources(c, is) < 0 ||
 		   apply_identity(c, is) < 0))
 		child_exit(c);
+	/*
+	 * SIGKILL when the supervisor dies, so that no service outlives it
+	 * unsupervised (README "If the supervisor dies").  After the
+	 * identity steps, which clear the setting (a change of euid, egid,
+	 * fsuid or fsgid does); exec keeps it, except for a setuid or
+	 * file-capability program.  Then the race: a supervisor killed
+	 * before the prctl has left us reparented and the signal would
+	 * never come, so a parent other than the supervisor ends the start
+	 * here (nobody is left to read the step).  The "parent" of
+	 * PR_SET_PDEATHSIG is the thread that called clone: the loop
+	 * thread, which outlives every child it starts.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		child_fail(c, "pdeathsig");
+	if (getppid() != c->parent) {
+		errno = ESRCH;
+		child_fail(c, "pdeathsig");
+	}
 	if (is && is->no_new_privs &&
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		child_fail(c, "no_new_privileges");
@@ -365,7 +385,7 @@ static int child_main(void *arg)
 int rv_spawn(struct rv_spawner *sp, const struct rv_spawn_plan *plan,
 	     struct rv_spawn_result *res)
 {
-	struct child_ctx c = { .plan = plan };
+	struct child_ctx c = { .plan = plan, .parent = getpid() };
 	sigset_t all;
 	int pidfd = -1;
 	pid_t pid;

@@ -409,9 +409,14 @@ static int exec_specs(struct rv_supervisor *sv, char *const argv[],
 	struct rv_service_spec *s;
 	struct rv_diag d = { .out = errors };
 	size_t argc = 0;
+	bool nomem = false;
 	char *base;
 
 	rv_specs_init(sp);
+	if (!argv || !argv[0] || !*argv[0]) {
+		fprintf(errors, "ringvisor: exec: no command given\n");
+		return -EINVAL;
+	}
 	sp->services = calloc(1, sizeof(*sp->services));
 	if (!sp->services)
 		return -ENOMEM;
@@ -449,7 +454,10 @@ static int exec_specs(struct rv_supervisor *sv, char *const argv[],
 			*eq = '\0';
 			if (!strcmp(kv, "stop_timeout"))
 				sv->exec_escalate = true;
-			rv_service_spec_set(s, kv, eq + 1, "exec", 0, &d);
+			/* out of memory is no usage error: say so */
+			if (rv_service_spec_set(s, kv, eq + 1, "exec", 0,
+						&d) == -ENOMEM)
+				nomem = true;
 		}
 		free(kv);
 	}
@@ -457,6 +465,8 @@ static int exec_specs(struct rv_supervisor *sv, char *const argv[],
 	 * from a config, so any basename is fine */
 	if (!d.errors)
 		rv_service_spec_check(s, &d);
+	if (nomem)
+		return -ENOMEM;
 	return d.errors ? -EINVAL : 0;
 }
 

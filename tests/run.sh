@@ -28,6 +28,9 @@ if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
 	RINGVISOR_BACKEND=io_uring ctest --test-dir "$build-asan" -j "$jobs" \
 		--output-on-failure || status=1
 fi
+echo "=== static analysis (cppcheck, clang-tidy) ==="
+BUILD_DIR="$build-static" ./tests/static/run.sh || status=1
+
 # Fuzz targets (notify and request parsers): a short bounded run; any
 # crash input is kept in build-fuzz/artifacts to add to the corpus.
 echo "=== fuzzing, ${FUZZ_SECONDS:-10}s per target ==="

@@ -29,8 +29,9 @@ int rv_loop_watch_fd(struct rv_loop *loop, struct rv_fdwatch *w)
 				  "fd watched beyond rv_loop_fd_reserve() "
 				  "(%u watched); growing the table",
 				  loop->fds.cap);
-		if (rv_slots_grow(&loop->fds, want))
-			return -ENOSPC;
+		ret = rv_slots_grow(&loop->fds, want);
+		if (ret)
+			return ret;	/* -ENOMEM */
 	}
 	w->slot = rv_slots_take(&loop->fds, w);
 	w->gen = loop->fds.gen[w->slot];

@@ -73,9 +73,12 @@ static int io_start(struct rv_loop *loop, struct rv_io *io, enum rv_io_op op)
 			io->armed = true;
 		return ret;
 	}
-	if (rv_slots_full(&loop->ios) &&
-	    rv_slots_grow(&loop->ios, loop->ios.cap ? loop->ios.cap * 2 : 16))
-		return -ENOSPC;
+	if (rv_slots_full(&loop->ios)) {
+		ret = rv_slots_grow(&loop->ios,
+				    loop->ios.cap ? loop->ios.cap * 2 : 16);
+		if (ret)
+			return ret;	/* -ENOMEM */
+	}
 	io->slot = rv_slots_take(&loop->ios, io);
 	io->gen = loop->ios.gen[io->slot];
 	ret = loop->ops->io_add(loop, io);

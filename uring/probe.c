@@ -124,12 +124,15 @@ int rv_uring_setup(struct io_uring *ring, struct rv_uring_caps *caps,
 	size_t i;
 	int ret = -EINVAL;
 
-	for (i = 0; i < sizeof(ladder) / sizeof(ladder[0]); i++) {
+	/* each step down the ladder only on -EINVAL (flags this kernel
+	 * does not know); i stays on the step that was tried last */
+	for (i = 0;; i++) {
 		memset(&p, 0, sizeof(p));
 		p.flags = ladder[i].flags;
 		p.cq_entries = RV_URING_CQ_ENTRIES;
 		ret = io_uring_queue_init_params(RV_URING_SQ_ENTRIES, ring, &p);
-		if (ret != -EINVAL)
+		if (ret != -EINVAL ||
+		    i + 1 == sizeof(ladder) / sizeof(ladder[0]))
 			break;
 	}
 	if (ret) {

@@ -16,7 +16,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 
 targets() {
-	echo notify_msg request
+	echo notify_msg request config cmdline duration signal
 }
 
 # The project sources a target links besides its fuzz_NAME.c.
@@ -24,6 +24,11 @@ sources() {
 	case $1 in
 	notify_msg) echo src/notify_msg.c ;;
 	request) echo src/request.c src/signals.c ;;
+	config) echo src/config.c src/config_keys.c src/spec.c src/parse.c \
+		src/duration.c src/cmdline.c src/signals.c ;;
+	cmdline) echo src/cmdline.c ;;
+	duration) echo src/duration.c ;;
+	signal) echo src/signals.c ;;
 	*) return 1 ;;
 	esac
 }
@@ -32,6 +37,7 @@ sources() {
 libs() {
 	case $1 in
 	request) echo -ljansson ;;
+	config) echo -linih -lcap ;;
 	*) echo ;;
 	esac
 }
@@ -41,6 +47,9 @@ max_len() {
 	case $1 in
 	notify_msg) echo 4096 ;;	# RV_NOTIFY_MSG_MAX
 	request) echo 70000 ;;		# past RV_REQUEST_MAX
+	config) echo 16384 ;;
+	cmdline) echo 4096 ;;
+	duration | signal) echo 64 ;;
 	*) echo 65536 ;;
 	esac
 }

@@ -10,6 +10,10 @@ Environment (set by CTest, see tests/CMakeLists.txt):
   RV_FIXTURES     the fixture directory (default: <dir of RV_BIN>/fixtures)
   RV_TIME_SCALE   multiplies every timeout (slow builds: ASan, valgrind)
   RV_KEEP_TMP=1   keep each test's temporary directory
+  RV_WRAPPER      a command that runs ringvisor, prepended (split like a
+                  shell) to every ringvisor the harness starts, e.g. the
+                  seccomp launcher "build/fixtures/rv_seccomp"; it must
+                  exec ringvisor (same pid).  Unset: ringvisor itself.
   RINGVISOR_BACKEND and the rest of the environment are passed through to
   ringvisor, so CI runs the whole tier once per backend.
 
@@ -55,6 +59,7 @@ reparented to us: the harness is a subreaper) is killed in cleanup; a failed
 test prints the logs and keeps its directory.
 """
 
+import collections
 import ctypes
 import datetime
 import errno
@@ -81,6 +86,7 @@ FIXTURES = os.environ.get("RV_FIXTURES") or os.path.join(
     os.path.dirname(os.path.abspath(RV_BIN)), "fixtures")
 TIME_SCALE = float(os.environ.get("RV_TIME_SCALE", "1") or 1)
 KEEP_TMP = os.environ.get("RV_KEEP_TMP") == "1"
+WRAPPER = shlex.split(os.environ.get("RV_WRAPPER", ""))
 SKIP = 77
 
 # Environment variables that would change what ringvisor does behind our
@@ -584,20 +590,21 @@ class Case(unittest.TestCase):
 
     def start(self, config, *extra, report=True, **kw):
         """Starts `ringvisor run -c config [--report R] extra...`."""
-        argv = [RV_BIN, "run", "-c", config]
+        argv = [*WRAPPER, RV_BIN, "run", "-c", config]
         if report:
             argv += ["--report", self.report_path]
         return Proc(self, argv + list(extra), **kw)
 
     def start_exec(self, cmd, options=(), **kw):
         """Starts `ringvisor exec options... -- cmd...`."""
-        return Proc(self, [RV_BIN, "exec", *options, "--", *cmd],
+        return Proc(self, [*WRAPPER, RV_BIN, "exec", *options, "--", *cmd],
                     label="exec", **kw)
 
     def rv(self, *args, timeout=20, env=None, **kw):
         """Runs ringvisor to completion: CompletedProcess with text output."""
         try:
-            return subprocess.run([RV_BIN, *args], stdin=subprocess.DEVNULL,
+            return subprocess.run([*WRAPPER, RV_BIN, *args],
+                                  stdin=subprocess.DEVNULL,
                                   capture_output=True, text=True,
                                   errors="replace", timeout=T(timeout),
                                   env=env if env is not None else rv_env(),
@@ -709,7 +716,8 @@ class Control:
         self.timeout = timeout
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(T(timeout))
-        self.buf = b""
+        self.buf = b""		# an incomplete line
+        self.lines = collections.deque()	# complete ones, not yet read
         self.eof = False
         try:
             self.sock.connect(path)
@@ -731,7 +739,7 @@ class Control:
         (an OSError) when nothing came in time (scaled)."""
         self.sock.settimeout(T(timeout if timeout is not None
                                else self.timeout))
-        while b"\n" not in self.buf and not self.eof:
+        while not self.lines and not self.eof:
             try:
                 chunk = self.sock.recv(65536)
             except ConnectionResetError:
@@ -739,10 +747,11 @@ class Control:
             if not chunk:
                 self.eof = True
                 break
-            self.buf += chunk
-        if b"\n" in self.buf:
-            ln, self.buf = self.buf.split(b"\n", 1)
-            return ln
+            parts = (self.buf + chunk).split(b"\n")
+            self.buf = parts.pop()
+            self.lines.extend(parts)
+        if self.lines:
+            return self.lines.popleft()
         ln, self.buf = self.buf, b""
         return ln
 

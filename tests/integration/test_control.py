@@ -10,7 +10,7 @@ import os
 import pty
 import re
 import select
-import signal
+import socket
 import sys
 import time
 
@@ -184,6 +184,9 @@ class Control(rvtest.Case):
         self.assertEqual((bad["state"], bad["pid"], bad["last_exit"],
                           bad["ready"], bad["uptime_s"]),
                          ("failed", None, {"code": 3}, False, None))
+        self.assertIsInstance(bad["reason"], str, "failed: no reason")
+        self.assertTrue(bad["reason"], "failed: empty reason")
+        self.assertIsNone(web["reason"], web)
         crit = by_name(st, "crit")
         self.assertTrue(crit["critical"])
         self.assertEqual(crit["state"], "running")
@@ -648,6 +651,64 @@ class Control(rvtest.Case):
         r = self.rv("status", "-c", cfg, "--json")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(rv.shutdown(), 0)
+
+    def test_second_supervisor_on_the_same_socket_is_refused(self):
+        cfg = self.config(f"""
+            [service:a]
+            command = {self.svc("pause", tag="a")}
+            """)
+        rv = self.start(cfg)
+        self.wait_control(rv)
+        a, = self.wait_stamps(1, tag="a")
+        cfg2 = self.config(f"""
+            [service:b]
+            command = {self.svc("pause", tag="b")}
+            """, name="second.conf")
+        rv2 = self.start(cfg2, report=False)
+        rc = rv2.wait(10)
+        self.assertNotEqual(rc, 0, "a second supervisor took the socket")
+        self.assertIn(self.control_path, rv2.stderr_text())
+        self.assertEqual(self.stamps("b"), [], "the second one started "
+                         "its services")
+        # the first one still owns and serves it
+        st = self.ctl_status()
+        self.assertEqual((st["supervisor"]["pid"],
+                          [s["name"] for s in st["services"]]),
+                         (rv.pid, ["a"]))
+        self.assertEqual(rv.shutdown(), 0)
+
+    def test_stale_socket_file_is_replaced(self):
+        cfg = self.config(f"""
+            [service:a]
+            command = {self.svc("pause", tag="a")}
+            """)
+        rv = self.start(cfg)
+        self.wait_control(rv)
+        self.wait_stamps(1, tag="a")
+        rv.kill()	# SIGKILL: the socket file stays behind
+        self.assertTrue(os.path.exists(self.control_path))
+
+        # io_uring: the kernel drops the ring's file references (the
+        # listening socket of an armed accept) a few ms after the exit
+        def refused():
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.connect(self.control_path)
+                return False
+            except ConnectionRefusedError:
+                return True
+            finally:
+                s.close()
+        wait_until(refused, 2, "the dead supervisor's socket to refuse")
+        rv2 = self.start(cfg)
+        self.wait_control(rv2)
+        self.assertEqual(self.ctl_status()["supervisor"]["pid"], rv2.pid)
+        self.assertEqual(rv2.shutdown(), 0)
+        # a file that is not a socket is never removed
+        self.write("control.sock", "precious\n")
+        rv3 = self.start(cfg, report=False)
+        self.assertNotEqual(rv3.wait(10), 0)
+        self.assertEqual(rvtest.slurp(self.control_path), "precious\n")
 
     # --------------------------------------------------------- metrics
 

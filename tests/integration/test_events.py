@@ -1,0 +1,390 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""`ringvisor events`: followers of the lifecycle event stream see each
+transition as one JSON line (time, service, from/to, pid, exit, restarts,
+next delay), several followers at once see the same stream, and a
+follower too slow to read is dropped, told so, without stalling the loop
+or the other followers."""
+
+import datetime
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rvtest  # noqa: E402
+from rvtest import T, wait_until  # noqa: E402
+
+TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$")
+EVENT_KEYS = {"time", "event", "service", "from", "to", "pid", "exit",
+              "restarts", "next_delay_s"}
+KILLED = {"signal": "SIGKILL", "core_dumped": False}
+
+
+def ts(ev):
+    return datetime.datetime.fromisoformat(
+        ev["time"].replace("Z", "+00:00")).timestamp()
+
+
+class Follower:
+    """Reads an event stream in a thread: .events (parsed), .raw lines,
+    .eof; wait(pred) for a condition on the events."""
+
+    def __init__(self, case, conn=None, proc=None):
+        self.case, self.conn, self.proc = case, conn, proc
+        self.events, self.raw, self.bad = [], [], []
+        self.nbytes = 0
+        self.eof = False
+        self.cond = threading.Condition()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _lines(self):
+        if self.conn is not None:
+            while True:
+                try:
+                    ln = self.conn.line(timeout=60)
+                except OSError:
+                    return
+                if not ln and self.conn.eof:
+                    return
+                yield ln.decode("utf-8", "replace")
+        else:
+            for ln in iter(self.proc.stdout.readline, ""):
+                yield ln.rstrip("\n")
+
+    def _run(self):
+        for ln in self._lines():
+            with self.cond:
+                self.raw.append(ln)
+                self.nbytes += len(ln) + 1
+                try:
+                    self.events.append(json.loads(ln))
+                except ValueError:
+                    self.bad.append(ln)
+                self.cond.notify_all()
+        with self.cond:
+            self.eof = True
+            self.cond.notify_all()
+
+    def wait(self, pred, timeout=10, what="events"):
+        deadline = time.monotonic() + T(timeout)
+        with self.cond:
+            while not pred(self.events):
+                left = deadline - time.monotonic()
+                if left <= 0 or self.eof:
+                    raise AssertionError(
+                        f"{'EOF' if self.eof else 'timed out'} waiting for "
+                        f"{what}; have {self.raw[-10:]}")
+                self.cond.wait(min(left, 0.1))
+            return list(self.events)
+
+    def of(self, service):
+        with self.cond:
+            return [e for e in self.events if e.get("service") == service]
+
+
+class Events(rvtest.Case):
+
+    def follow_raw(self):
+        c = self.connect(timeout=30)
+        ack = c.request({"cmd": "events"})
+        self.assertEqual(ack, {"ok": True, "following": True})
+        return Follower(self, conn=c)
+
+    def follow_cli(self, *args):
+        p = subprocess.Popen([rvtest.RV_BIN, "events", "-s",
+                              self.control_path, *args],
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=rvtest.rv_env())
+
+        def stop():
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+            p.stdout.close()
+            p.stderr.close()
+        self.addCleanup(stop)
+        return p
+
+    def sync(self, c, followers, name="sync"):
+        """Kills the `sync` service until every follower has seen it go
+        (so each is subscribed); returns when they all have."""
+        deadline = time.monotonic() + T(10)
+        while True:
+            c.request({"cmd": "kill", "services": [name], "signal": "KILL"})
+            t = time.monotonic()
+            while time.monotonic() - t < 0.3:
+                if all(f.of(name) for f in followers):
+                    return
+                time.sleep(0.02)
+            if time.monotonic() > deadline:
+                raise AssertionError("followers never saw the sync service")
+
+    def check_event(self, e):
+        self.assertLessEqual(EVENT_KEYS, set(e), e)
+        self.assertEqual(e["event"], "state", e)
+        self.assertRegex(e["time"], TS)
+        for k in ("from", "to"):
+            self.assertIn(e[k], rvtest.SERVICE_STATES, e)
+        self.assertNotEqual(e["from"], e["to"], e)
+        self.assertTrue(e["pid"] is None or isinstance(e["pid"], int), e)
+        self.assertIsInstance(e["restarts"], int, e)
+        self.assertTrue(e["next_delay_s"] is None or
+                        isinstance(e["next_delay_s"], (int, float)), e)
+
+    def test_kill_and_restart_seen_by_several_followers(self):
+        cnt = os.path.join(self.tmp, "count")
+        cfg = self.config(f"""
+            [service:web]
+            command = {self.svc("seq", cnt, "pause,300:7,pause", tag="web")}
+            restart = always
+            backoff = fixed
+            restart_delay = 300ms
+            backoff_jitter = 0
+            [service:sync]
+            command = {self.svc("pause", stamp=False)}
+            restart = always
+            restart_delay = 0
+            """)
+        rv = self.start(cfg)
+        c = self.wait_control(rv)
+        web1, = self.wait_stamps(1, tag="web")
+        raw = [self.follow_raw() for _ in range(2)]
+        cli_json = self.follow_cli("--json")
+        cli_text = self.follow_cli()
+        fj = Follower(self, proc=cli_json)
+        ft = Follower(self, proc=cli_text)
+        followers = raw + [fj]
+        # the text follower prints no JSON: sync on its raw lines
+        self.sync(c, followers)
+        wait_until(lambda: any("sync" in ln for ln in ft.raw), 5,
+                   "the text follower")
+
+        t_kill = time.time()
+        r = self.ctl("kill", "web", "SIGKILL")
+        self.assertEqual(r.returncode, 0, r)
+        # run 2 lives 300 ms and exits 7; run 3 pauses
+        st = self.wait_stamps(3, tag="web")
+        want = [("running", "backoff"), ("backoff", "running"),
+                ("running", "backoff"), ("backoff", "running")]
+        seqs = []
+        for f in followers:
+            evs = f.wait(lambda evs: len([e for e in evs
+                                          if e.get("service") == "web"])
+                         >= 4, 10, "four web transitions")
+            web = [e for e in evs if e.get("service") == "web"]
+            for e in web:
+                self.check_event(e)
+            self.assertEqual([(e["from"], e["to"]) for e in web[:4]], want,
+                             web)
+            down1, up2, down2, up3 = web[:4]
+            self.assertEqual((down1["pid"], down1["exit"],
+                              down1["restarts"]), (None, KILLED, 0), down1)
+            self.assertBetween(down1["next_delay_s"], 0.2, 0.3 + 1e-3,
+                               "next_delay_s of the first restart")
+            self.assertGreaterEqual(ts(down1), t_kill - 1)
+            self.assertEqual((up2["pid"], up2["restarts"],
+                              up2["next_delay_s"]), (st[1].pid, 1, None),
+                             up2)
+            self.assertBetween(ts(up2) - ts(down1), 0.25, 0.3 + T(1),
+                               "backoff -> running after 300 ms")
+            self.assertEqual((down2["pid"], down2["exit"],
+                              down2["restarts"]), (None, {"code": 7}, 1),
+                             down2)
+            self.assertEqual((up3["pid"], up3["restarts"]), (st[2].pid, 2),
+                             up3)
+            self.assertEqual(f.bad, [], "lines that are not JSON")
+            seqs.append([(e["from"], e["to"], e["pid"], e["exit"],
+                          e["restarts"], e["time"]) for e in web[:4]])
+        # every follower saw the very same events
+        for s in seqs[1:]:
+            self.assertEqual(s, seqs[0])
+        # the text form says the same
+        wait_until(lambda: sum("web" in ln and "->" in ln
+                               for ln in ft.raw) >= 4, 5, "text events")
+        text = [ln for ln in ft.raw if re.search(r"\bweb\b", ln)]
+        self.assertRegex(text[0], r"running\s+->\s+backoff")
+        self.assertIn("SIGKILL", text[0])
+        self.assertRegex(text[1], rf"backoff\s+->\s+running.*\b{st[1].pid}\b")
+
+        # a shutdown ends every stream: the CLI followers exit 0
+        self.assertEqual(rv.shutdown(), 0)
+        for f in followers:
+            wait_until(lambda: f.eof, 10, "EOF on every stream")
+        for p in (cli_json, cli_text):
+            self.assertEqual(p.wait(T(10)), 0, p.stderr.read())
+
+    def test_stop_start_transitions(self):
+        cfg = self.config(f"""
+            [service:web]
+            command = {self.svc("pause", tag="web")}
+            """)
+        rv = self.start(cfg)
+        self.wait_control(rv)
+        web1, = self.wait_stamps(1, tag="web")
+        f = self.follow_raw()
+        self.assertEqual(self.ctl("stop", "web").returncode, 0)
+        evs = f.wait(lambda evs: any(e.get("to") == "stopped" for e in evs),
+                     5, "stopped")
+        web = [e for e in evs if e.get("service") == "web"]
+        for e in web:
+            self.check_event(e)
+        self.assertEqual([(e["from"], e["to"]) for e in web],
+                         [("running", "stopping"), ("stopping", "stopped")])
+        self.assertEqual(web[0]["pid"], web1.pid)
+        self.assertEqual((web[1]["pid"], web[1]["exit"]),
+                         (None, {"signal": "SIGTERM", "core_dumped": False}))
+        self.assertEqual(self.ctl("start", "web").returncode, 0)
+        web2 = self.wait_stamps(2, tag="web")[1]
+        evs = f.wait(lambda evs: len(evs) >= 3, 5, "running again")
+        self.assertEqual((evs[2]["from"], evs[2]["to"], evs[2]["pid"]),
+                         ("stopped", "running", web2.pid))
+        self.assertEqual(rv.shutdown(), 0)
+
+    def test_readiness_transitions(self):
+        flag = os.path.join(self.tmp, "flag")
+        cfg = self.config(f"""
+            [service:rc]
+            command = {self.svc("pause", tag="rc")}
+            ready_check = test -e {flag}
+            restart = always
+            backoff = fixed
+            restart_delay = 100ms
+            backoff_jitter = 0
+            """)
+        rv = self.start(cfg)
+        self.wait_control(rv)
+        rc1, = self.wait_stamps(1, tag="rc")
+        f = self.follow_raw()
+        open(flag, "w").close()
+        evs = f.wait(lambda evs: len(evs) >= 1, 5, "ready")
+        self.assertEqual((evs[0]["from"], evs[0]["to"], evs[0]["pid"]),
+                         ("starting", "running", rc1.pid))
+        os.unlink(flag)
+        self.assertEqual(self.ctl("kill", "rc", "KILL").returncode, 0)
+        rc2 = self.wait_stamps(2, tag="rc")[1]
+        # not ready again until the check passes
+        evs = f.wait(lambda evs: len(evs) >= 3, 5, "backoff, starting")
+        self.assertEqual([(e["from"], e["to"]) for e in evs[1:3]],
+                         [("running", "backoff"), ("backoff", "starting")])
+        self.assertEqual((evs[2]["pid"], evs[2]["restarts"]), (rc2.pid, 1))
+        time.sleep(T(0.3))
+        self.assertEqual(len(f.events), 3, f.raw)
+        open(flag, "w").close()
+        evs = f.wait(lambda evs: len(evs) >= 4, 5, "running")
+        self.assertEqual((evs[3]["from"], evs[3]["to"], evs[3]["pid"]),
+                         ("starting", "running", rc2.pid))
+        for e in evs:
+            self.check_event(e)
+        self.assertEqual(rv.shutdown(), 0)
+
+    def test_slow_follower_is_dropped_and_told(self):
+        # services exiting at once, restarted at once: a storm of
+        # transitions (a thousand or more a second)
+        body = ""
+        for i in range(2):
+            body += f"""
+                [service:f{i}]
+                command = {self.svc("exit", 0, stamp=False)}
+                restart = always
+                restart_delay = 0
+                max_restarts = infinity
+                [service:w{i}]
+                command = {self.svc("pause", stamp=False)}
+                """
+        cfg = self.config(body, max_restarts="infinity")
+        # the storm's info lines would keep this process busier than the
+        # followers (they are parsed into events): warnings only
+        rv = self.start(cfg, env=rvtest.rv_env(
+            {"RINGVISOR_LOG_LEVEL": "warn"}))
+        self.wait_control(rv)
+        # the slow one: subscribes, reads the acknowledgement, then nothing
+        slow = self.connect(timeout=30)
+        self.assertEqual(slow.request({"cmd": "events"}),
+                         {"ok": True, "following": True})
+        good = self.follow_raw()
+        t0 = time.monotonic()
+
+        # enough has been produced to fill any reasonable buffer, or the
+        # supervisor says it dropped someone
+        mark = rv.mark()
+        wait_until(lambda: rv.find("follower_dropped", since=mark) or
+                   good.nbytes > (4 << 20), 30,
+                   "the slow follower's buffer to fill")
+        # the loop kept answering during the storm
+        for _ in range(3):
+            t = time.monotonic()
+            st = self.ctl_status()
+            self.assertLess(time.monotonic() - t, T(1.5))
+            self.assertEqual(st["supervisor"]["state"], "alive")
+        # now read what the slow one was sent: whole event lines, then
+        # the notice, then EOF
+        lines = []
+        while True:
+            ln = slow.line(timeout=15)
+            if not ln and slow.eof:
+                break
+            lines.append(ln)
+        self.assertGreater(len(lines), 10, "dropped before any event")
+        last = json.loads(lines[-1])
+        self.assertEqual(last.get("event"), "dropped", lines[-3:])
+        for ln in lines[:-1]:
+            e = json.loads(ln)	# no torn line before the notice
+            self.assertEqual(e.get("event"), "state", ln)
+        # the good follower was not dropped and still gets events
+        n = len(good.events)
+        good.wait(lambda evs: len(evs) > n + 100, 10, "more events")
+        self.assertFalse(good.eof, "the reading follower was dropped too")
+        self.assertFalse(any(e.get("event") == "dropped"
+                             for e in good.events))
+        self.assertEqual(good.bad, [])
+        # its stream is consistent: per service, each transition starts
+        # where the previous ended
+        last_to = {}
+        for e in good.events:
+            s = e["service"]
+            if s in last_to:
+                self.assertEqual(e["from"], last_to[s], e)
+            last_to[s] = e["to"]
+        self.assertLess(time.monotonic() - t0, T(30))
+        self.assertEqual(rv.shutdown(), 0)
+
+    def test_events_after_an_error_on_the_same_connection(self):
+        cfg = self.config(f"""
+            [service:web]
+            command = {self.svc("pause", tag="web")}
+            restart = always
+            restart_delay = 0
+            """)
+        rv = self.start(cfg)
+        c = self.wait_control(rv)
+        # a bad request first, then events on the same connection
+        f = self.connect(timeout=10)
+        self.assertIs(f.request(b"nonsense\n").get("ok"), False)
+        self.assertEqual(f.request({"cmd": "events"}),
+                         {"ok": True, "following": True})
+        c.request({"cmd": "kill", "services": ["web"], "signal": "KILL"})
+        e = json.loads(f.line())
+        self.assertEqual((e.get("service"), e.get("to")), ("web", "backoff"),
+                         e)
+        e = json.loads(f.line())
+        self.assertEqual((e.get("service"), e.get("to")), ("web", "running"),
+                         e)
+        self.assertEqual(rv.shutdown(), 0)
+        # the shutdown's own transitions, then EOF
+        while True:
+            ln = f.line(timeout=10)
+            if not ln:
+                break
+            self.assertEqual(json.loads(ln).get("service"), "web", ln)
+        self.assertTrue(f.eof)
+
+
+if __name__ == "__main__":
+    rvtest.main()
