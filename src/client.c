@@ -135,6 +135,11 @@ int rv_client_request(struct rv_client *c, const char *request, char **reply,
 			int err = errno;
 
 			free(msg);
+			/* the server may have answered and hung up before
+			 * reading us (a refusal): its answer is still here */
+			if ((err == EPIPE || err == ECONNRESET) &&
+			    rv_client_next_line(c, reply, 1000) == 0)
+				return 0;
 			return -err;
 		}
 		off += (size_t)n;

@@ -297,6 +297,14 @@ static void on_probe(void *ctx, enum rv_probe_result res, int code,
 	}
 	if (res == RV_PROBE_OK) {
 		rd->health_failures = 0;
+	} else if (res == RV_PROBE_SPAWN_FAILED &&
+		   (code == EAGAIN || code == EMFILE || code == ENFILE ||
+		    code == ENOMEM)) {
+		/* our own shortage (no process or descriptor for the probe)
+		 * says nothing about the service: not a failure of it */
+		rv_log_svc(RV_LOG_WARN, s->name, "health_check",
+			   " result=%s code=%d failures=%u", names[res], code,
+			   rd->health_failures);
 	} else {
 		rd->health_failures++;
 		rv_log_svc(RV_LOG_WARN, s->name, "health_check",

@@ -91,6 +91,10 @@ class SupervisorDeath(rvtest.Case):
         rv = self.start(cfg, report=False)
         pids = self.services_up(rv)
         self.wait_control(rv)
+        # every stamping service has written its stamp (other may not)
+        self.wait_stamps(3, tag="web")
+        self.wait_stamps(1, tag="ignores")
+        time.sleep(0.1)
         stamps = len(self.stamps(kind=None))
 
         r = self.rv("run", "-c", cfg)
