@@ -64,6 +64,7 @@ struct bench_opts {
 	const char *counts;		/* scale: "100,1000,10000" */
 	int64_t idle_ns;		/* scale: idle window */
 	const char *idle_counts;	/* scale: N at which idle is measured */
+	int repeat;			/* scale: bring-ups of ours (median) */
 	long n;				/* storm: services */
 	int argc;			/* the command line, for the report */
 	char **argv;

@@ -197,12 +197,13 @@ run restart 180 restart --samples "$SAMPLES" $(peer_args restart 1) \
 run flap 90 flap --duration "${FLAP_SECS}s" $(peer_args flap 1) \
 	--plot "$RES/flap.png"
 # shellcheck disable=SC2046
-run scale 200 scale --counts "$SCALE_COUNTS" --idle "${IDLE_SECS}s" \
-	--idle-counts 1000 $(peer_args scale %n)
+run scale 220 scale --counts "$SCALE_COUNTS" --idle "${IDLE_SECS}s" \
+	--idle-counts 1000 --repeat 3 $(peer_args scale %n)
 # storm: supervisord alone needs ~25 s to start 1,000 programs; left out
 run storm 80 storm -n "$STORM_N" --peer s6="$W/storm-s6-$STORM_N" \
 	--peer runit="$W/storm-runit-$STORM_N" --plot "$RES/storm.png"
-run timers 60 timers --count "$TIMER_COUNT" --block 500 \
+# blocks of 100 (0.1 s): a burst of VM noise lands on every mechanism
+run timers 60 timers --count "$TIMER_COUNT" --block 100 \
 	--plot "$RES/timers.png" --histogram "$RES/timers.csv"
 
 say "report"

@@ -61,6 +61,7 @@ static const char usage[] =
 "restart: --samples 50 --uptime 1.5s --timeout 5s --warmup 1\n"
 "flap:    --duration 10s\n"
 "scale:   --counts 100,1000,10000 --idle 10s --idle-counts LIST (default all)\n"
+"         --repeat K (bring-ups of ringvisor and the C loop, median; 1)\n"
 "storm:   -n 1000 --timeout 60s\n";
 
 enum {
@@ -68,7 +69,7 @@ enum {
 	OPT_NORV, OPT_NOBASE, OPT_WORKDIR, OPT_KEEP, OPT_HELPERS, OPT_PERIOD,
 	OPT_COUNT, OPT_DURATION, OPT_CLOCK, OPT_SPIN, OPT_BLOCK, OPT_ONLY,
 	OPT_FIFO, OPT_CPU, OPT_UPTIME, OPT_TIMEOUT, OPT_WARMUP, OPT_COUNTS,
-	OPT_IDLE, OPT_IDLE_COUNTS, OPT_SERVICE, OPT_HELP,
+	OPT_IDLE, OPT_IDLE_COUNTS, OPT_SERVICE, OPT_REPEAT, OPT_HELP,
 };
 
 static const struct option longopts[] = {
@@ -100,6 +101,7 @@ static const struct option longopts[] = {
 	{ "idle", required_argument, NULL, OPT_IDLE },
 	{ "idle-counts", required_argument, NULL, OPT_IDLE_COUNTS },
 	{ "service", required_argument, NULL, OPT_SERVICE },
+	{ "repeat", required_argument, NULL, OPT_REPEAT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -218,6 +220,9 @@ static void parse_args(int argc, char **argv)
 			break;
 		case OPT_IDLE_COUNTS: g_opt.idle_counts = optarg; break;
 		case OPT_SERVICE: g_opt.service = optarg; break;
+		case OPT_REPEAT:
+			g_opt.repeat = (int)num_arg(name, optarg, 1, 8);
+			break;
 		case 'n': g_opt.n = (long)num_arg("n", optarg, 1, 100000); break;
 		case 'h':
 		case OPT_HELP:

@@ -31,9 +31,11 @@
 #define CONN_RESERVE	64		/* loop room reserved at open */
 #define IN_CHUNK	4096
 #define FOLLOW_BUF	(256 * 1024)	/* events queued for a slow reader */
-#define IDLE_TIMEOUT_NS	(10LL * 1000000000)	/* connected, no request */
+#define IDLE_TIMEOUT_NS	(10LL * 1000000000)	/* to send a whole line */
 #define SEND_TIMEOUT_NS	(10LL * 1000000000)	/* reply not taken */
 #define RETRY_NS	(100LL * 1000000)	/* accept after EMFILE */
+#define DROP_TIMEOUT_NS	(2LL * 1000000000)	/* a dropped follower's
+						 * time to read the notice */
 
 static const char drop_notice[] =
 	"{\"event\":\"dropped\",\"reason\":\"follower too slow: events "
@@ -50,6 +52,7 @@ struct conn {
 	char *in;		/* request bytes, up to RV_REQUEST_MAX + 1 */
 	size_t in_len, in_cap;
 	size_t discard;		/* an overlong line: skip to its newline */
+	int64_t line_deadline;	/* the line being read is due; 0: none yet */
 	char *out;
 	size_t out_len, out_off, out_cap;
 	bool follower;
@@ -146,8 +149,14 @@ static void conn_recv(struct conn *c)
 	}
 	c->io.buf = c->in + c->in_len;
 	c->io.len = c->in_cap - c->in_len;
-	rv_loop_timer_arm(c->ctl->loop, &c->timer,
-			  rv_loop_now(c->ctl->loop) + IDLE_TIMEOUT_NS);
+	/*
+	 * A line is due IDLE_TIMEOUT_NS after we start waiting for it, not
+	 * after its last byte: a client trickling bytes (or an endless
+	 * overlong line) cannot hold a connection for ever.
+	 */
+	if (!c->line_deadline)
+		c->line_deadline = rv_loop_now(c->ctl->loop) + IDLE_TIMEOUT_NS;
+	rv_loop_timer_arm(c->ctl->loop, &c->timer, c->line_deadline);
 	if (rv_loop_recv(c->ctl->loop, &c->io))
 		conn_close(c);
 }
@@ -254,6 +263,7 @@ static void conn_next(struct conn *c)
 		return;
 	}
 	n = (size_t)(nl - c->in);
+	c->line_deadline = 0;	/* the next line has its own */
 	conn_handle_line(c, n);
 	if (c->dead)
 		return;
@@ -282,6 +292,7 @@ static void on_io(struct rv_loop *loop, struct rv_io *io, int res, void *ctx)
 				return;
 			}
 			c->discard = 0;
+			c->line_deadline = 0;
 			c->in_len = (size_t)res - (size_t)(nl + 1 - c->in);
 			memmove(c->in, nl + 1, c->in_len);
 		} else {
@@ -329,10 +340,10 @@ void rv_control_broadcast(struct rv_control *ctl, const char *line,
 		if (!c->follower || c->dead || c->closing)
 			continue;
 		idle = !rv_io_is_armed(&c->io);
-		if (c->out_off && (idle || c->out_cap - c->out_len < len)) {
-			/* compact: only what is unsent stays */
-			if (!idle)
-				continue;	/* the kernel reads out+off */
+		if (idle && c->out_off) {
+			/* compact: only what is unsent stays (while a send
+			 * is in flight the kernel reads out + off: append
+			 * only, past out_len) */
 			memmove(c->out, c->out + c->out_off,
 				c->out_len - c->out_off);
 			c->out_len -= c->out_off;
@@ -340,11 +351,15 @@ void rv_control_broadcast(struct rv_control *ctl, const char *line,
 		}
 		if (c->out_cap - c->out_len < len) {
 			/* too slow: tell it (the notice has its own room
-			 * past out_cap), then hang up */
+			 * past out_cap), give it a bounded time to read
+			 * that, then hang up */
 			memcpy(c->out + c->out_len, drop_notice,
 			       sizeof(drop_notice) - 1);
 			c->out_len += sizeof(drop_notice) - 1;
 			c->closing = true;
+			rv_loop_timer_arm(ctl->loop, &c->timer,
+					  rv_loop_now(ctl->loop) +
+					  DROP_TIMEOUT_NS);
 			rv_log_sup(RV_LOG_WARN, "main", "follower_dropped",
 				   " pid=%d reason=slow", (int)c->pid);
 		} else {
@@ -352,17 +367,21 @@ void rv_control_broadcast(struct rv_control *ctl, const char *line,
 			c->out_len += len;
 		}
 		if (idle) {
-			/* a slow follower gets a bounded time to read */
-			if (c->closing)
-				rv_loop_timer_arm(ctl->loop, &c->timer,
-						  rv_loop_now(ctl->loop) +
-						  SEND_TIMEOUT_NS);
 			c->io.buf = c->out + c->out_off;
 			c->io.len = c->out_len - c->out_off;
 			if (rv_loop_send(ctl->loop, &c->io))
 				conn_close(c);
 		}
 	}
+}
+
+bool rv_control_flushing(const struct rv_control *ctl)
+{
+	for (const struct conn *c = ctl ? ctl->conns : NULL; c; c = c->next)
+		if (!c->dead && !c->follower && rv_io_is_armed(&c->io) &&
+		    c->io.op == RV_IO_SEND)
+			return true;
+	return false;
 }
 
 /* root, our own uid, or a member of control_group */

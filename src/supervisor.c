@@ -529,6 +529,11 @@ int rv_supervisor_run(struct rv_supervisor *sv)
 			finish(sv, true, RV_EXIT_FAILED);
 		}
 	}
+	/* the last replies (the `shutdown` that ended us) still go out,
+	 * for at most a second */
+	for (int64_t end = rv_clock_now() + 1000000000LL;
+	     rv_control_flushing(sv->control) && rv_clock_now() < end;)
+		rv_loop_run_once(sv->loop, 100000000LL);
 	rv_control_close(sv->control);
 	if (sv->report_path) {
 		ret = rv_report_write(sv, sv->report_path);

@@ -3,7 +3,8 @@
 #   1. a -Werror build, then every test on the io_uring backend and again on
 #      the epoll backend (RINGVISOR_BACKEND forces the loop's choice);
 #   2. an ASan+UBSan build, every test once more.
-# Options via environment: BUILD_DIR (default build), JOBS, SKIP_SANITIZE=1.
+# Options via environment: BUILD_DIR (default build), JOBS, SKIP_SANITIZE=1,
+# SKIP_VALGRIND=1.
 set -eu
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
@@ -28,11 +29,18 @@ if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
 	RINGVISOR_BACKEND=io_uring ctest --test-dir "$build-asan" -j "$jobs" \
 		--output-on-failure || status=1
 fi
+# 200 flapping services, reloads and control clients under valgrind
+# memcheck (~40 s): no error, no definite leak.  SKIP_VALGRIND=1 skips.
+if [ "${SKIP_VALGRIND:-0}" != 1 ]; then
+	echo "=== valgrind memcheck scenario (epoll backend) ==="
+	BUILD_DIR="$build" sh tests/valgrind/scenario.sh 20 || [ $? = 77 ] || status=1
+fi
 echo "=== static analysis (cppcheck, clang-tidy) ==="
 BUILD_DIR="$build-static" ./tests/static/run.sh || status=1
 
-# Fuzz targets (notify and request parsers): a short bounded run; any
-# crash input is kept in build-fuzz/artifacts to add to the corpus.
+# Fuzz targets (every parser, listed in tests/fuzz/run.sh; about a minute
+# in all): a short bounded run; any crash input is kept in
+# build-fuzz/artifacts to add to the corpus.
 echo "=== fuzzing, ${FUZZ_SECONDS:-10}s per target ==="
 sh tests/fuzz/run.sh "${FUZZ_SECONDS:-10}" || status=1
 exit $status

@@ -47,7 +47,7 @@ max_len() {
 	case $1 in
 	notify_msg) echo 4096 ;;	# RV_NOTIFY_MSG_MAX
 	request) echo 70000 ;;		# past RV_REQUEST_MAX
-	config) echo 16384 ;;
+	config) echo 4096 ;;
 	cmdline) echo 4096 ;;
 	duration | signal) echo 64 ;;
 	*) echo 65536 ;;

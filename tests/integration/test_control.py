@@ -635,6 +635,37 @@ class Control(rvtest.Case):
         r = self.ctl("status")
         self.assertEqual(r.returncode, 1, r)
 
+    def test_shutdown_with_nothing_running(self):
+        # nothing to stop: the supervisor ends at once, and must still
+        # answer first (the client says whether it worked)
+        cfg = self.config(f"""
+            [service:held]
+            command = {self.svc("pause", tag="held")}
+            [service:waiting]
+            command = {self.svc("exit", 1, tag="waiting")}
+            restart = always
+            backoff = fixed
+            restart_delay = 30s
+            """)
+        rv = self.start(cfg)
+        self.wait_control(rv)
+        self.wait_stamps(1, tag="held")
+        self.assertEqual(self.ctl("stop", "held").returncode, 0)
+        wait_until(lambda: {s["state"] for s in self.ctl_status()["services"]}
+                   == {"stopped", "backoff"}, 5, "nothing running")
+        r = self.ctl("shutdown")
+        self.assertEqual((r.returncode, r.stderr), (0, ""), r)
+        self.assertEqual(rv.wait(10), 0)
+        # over the wire too
+        rv = self.start(cfg)
+        c = self.wait_control(rv)
+        self.wait_stamps(2, tag="held")
+        c.request({"cmd": "stop", "services": ["held"]})
+        wait_until(lambda: {s["state"] for s in self.ctl_status()["services"]}
+                   == {"stopped", "backoff"}, 5, "nothing running")
+        self.assertEqual(c.request({"cmd": "shutdown"}), {"ok": True})
+        self.assertEqual(rv.wait(10), 0)
+
     def test_usage_errors(self):
         cfg = self.config(f"""
             [service:a]

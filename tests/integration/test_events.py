@@ -83,6 +83,12 @@ class Follower:
                 self.cond.wait(min(left, 0.1))
             return list(self.events)
 
+    def mentions(self, word):
+        """True when a line so far (JSON or text) names word."""
+        with self.cond:
+            return any(re.search(rf"\b{re.escape(word)}\b", ln)
+                       for ln in self.raw)
+
     def of(self, service):
         with self.cond:
             return [e for e in self.events if e.get("service") == service]
@@ -120,7 +126,7 @@ class Events(rvtest.Case):
             c.request({"cmd": "kill", "services": [name], "signal": "KILL"})
             t = time.monotonic()
             while time.monotonic() - t < 0.3:
-                if all(f.of(name) for f in followers):
+                if all(f.mentions(name) for f in followers):
                     return
                 time.sleep(0.02)
             if time.monotonic() > deadline:
@@ -161,10 +167,7 @@ class Events(rvtest.Case):
         fj = Follower(self, proc=cli_json)
         ft = Follower(self, proc=cli_text)
         followers = raw + [fj]
-        # the text follower prints no JSON: sync on its raw lines
-        self.sync(c, followers)
-        wait_until(lambda: any("sync" in ln for ln in ft.raw), 5,
-                   "the text follower")
+        self.sync(c, followers + [ft])
 
         t_kill = time.time()
         r = self.ctl("kill", "web", "SIGKILL")
@@ -284,6 +287,21 @@ class Events(rvtest.Case):
             self.check_event(e)
         self.assertEqual(rv.shutdown(), 0)
 
+    @staticmethod
+    def gaps(events):
+        """Where a stream of a flapping service's events skips: each
+        transition starts where the previous one ended, and the restart
+        count moves by at most one."""
+        out, last = [], {}
+        for e in events:
+            p = last.get(e["service"])
+            if p and (p["to"] != e["from"] or
+                      not 0 <= e["restarts"] - p["restarts"] <= 1):
+                out.append((e["service"], p["to"], p["restarts"], "->",
+                            e["from"], e["restarts"]))
+            last[e["service"]] = e
+        return out
+
     def test_slow_follower_is_dropped_and_told(self):
         # services exiting at once, restarted at once: a storm of
         # transitions (a thousand or more a second)
@@ -304,54 +322,89 @@ class Events(rvtest.Case):
         rv = self.start(cfg, env=rvtest.rv_env(
             {"RINGVISOR_LOG_LEVEL": "warn"}))
         self.wait_control(rv)
-        # the slow one: subscribes, reads the acknowledgement, then nothing
-        slow = self.connect(timeout=30)
-        self.assertEqual(slow.request({"cmd": "events"}),
-                         {"ok": True, "following": True})
+        # slow ones: subscribe, read the acknowledgement, then nothing.
+        # Several, joining the stream at different points, so that each
+        # one's buffers fill up at a different place in an event line.
         good = self.follow_raw()
         t0 = time.monotonic()
+        slow = []
+        for i in range(6):
+            at = good.nbytes + 3001 * i + 37
+            wait_until(lambda: good.nbytes >= at, 10, "events")
+            c = self.connect(timeout=30)
+            self.assertEqual(c.request({"cmd": "events"}),
+                             {"ok": True, "following": True})
+            slow.append(c)
 
         # enough has been produced to fill any reasonable buffer, or the
-        # supervisor says it dropped someone
+        # supervisor says it dropped them
         mark = rv.mark()
-        wait_until(lambda: rv.find("follower_dropped", since=mark) or
-                   good.nbytes > (4 << 20), 30,
-                   "the slow follower's buffer to fill")
+        wait_until(lambda: len(rv.find("follower_dropped", since=mark)) >= 6
+                   or good.nbytes > (4 << 20), 30,
+                   "the slow followers' buffers to fill")
+        # read what each slow one was sent, from now on (a dropped
+        # follower has a bounded time to read its notice): whole event
+        # lines, then the notice, then EOF
+        got = [[] for _ in slow]
+
+        def drain(c, lines):
+            # dropped, it can have been sent 256 KiB and what the socket
+            # buffers: a few thousand lines, far fewer than this
+            while len(lines) < 8000:
+                try:
+                    ln = c.line(timeout=2)
+                except OSError:	# nothing more came, and no EOF
+                    return
+                if not ln and c.eof:
+                    return
+                lines.append(ln)
+        readers = [threading.Thread(target=drain, args=(c, got[i]),
+                                    daemon=True)
+                   for i, c in enumerate(slow)]
+        for t in readers:
+            t.start()
         # the loop kept answering during the storm
         for _ in range(3):
             t = time.monotonic()
             st = self.ctl_status()
             self.assertLess(time.monotonic() - t, T(1.5))
             self.assertEqual(st["supervisor"]["state"], "alive")
-        # now read what the slow one was sent: whole event lines, then
-        # the notice, then EOF
-        lines = []
-        while True:
-            ln = slow.line(timeout=15)
-            if not ln and slow.eof:
-                break
-            lines.append(ln)
-        self.assertGreater(len(lines), 10, "dropped before any event")
-        last = json.loads(lines[-1])
-        self.assertEqual(last.get("event"), "dropped", lines[-3:])
-        for ln in lines[:-1]:
-            e = json.loads(ln)	# no torn line before the notice
-            self.assertEqual(e.get("event"), "state", ln)
-        # the good follower was not dropped and still gets events
-        n = len(good.events)
-        good.wait(lambda evs: len(evs) > n + 100, 10, "more events")
+        # end the storm
+        r = self.ctl("stop", "f0", "f1")
+        self.assertEqual(r.returncode, 0, r)
+        for t in readers:
+            t.join(T(20))
+
+        # what came before the notice must be a gapless stream: a
+        # follower is dropped, never silently skipped
+        problems = []
+        for i, (c, lines) in enumerate(zip(slow, got)):
+            self.assertGreater(len(lines), 10, "dropped before any event")
+            evs = [json.loads(ln) for ln in lines]	# no torn line
+            gaps = self.gaps([e for e in evs if e.get("event") == "state"])
+            if not (c.eof and evs[-1].get("event") == "dropped"):
+                problems.append(
+                    f"slow follower {i} was not dropped (eof={c.eof}, "
+                    f"{len(lines)} lines, last {lines[-1][:160]!r}); "
+                    f"events it never got, without a notice: {gaps[:3]}")
+            elif gaps:
+                problems.append(f"slow follower {i}: events lost before "
+                                f"the notice: {gaps[:3]}")
+            for e in evs[:-1]:
+                self.assertEqual(e.get("event"), "state", e)
+        self.assertEqual(problems, [])
+        # the good follower was not dropped, saw the storm end, and its
+        # stream is complete
+        for f in ("f0", "f1"):
+            good.wait(lambda evs, f=f: any(e.get("service") == f and
+                                          e.get("to") == "stopped"
+                                          for e in evs), 10, f"{f} stopped")
         self.assertFalse(good.eof, "the reading follower was dropped too")
         self.assertFalse(any(e.get("event") == "dropped"
                              for e in good.events))
         self.assertEqual(good.bad, [])
-        # its stream is consistent: per service, each transition starts
-        # where the previous ended
-        last_to = {}
-        for e in good.events:
-            s = e["service"]
-            if s in last_to:
-                self.assertEqual(e["from"], last_to[s], e)
-            last_to[s] = e["to"]
+        self.assertEqual(self.gaps(good.events), [], "the reading follower "
+                         "lost events")
         self.assertLess(time.monotonic() - t0, T(30))
         self.assertEqual(rv.shutdown(), 0)
 

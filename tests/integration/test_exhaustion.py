@@ -25,7 +25,6 @@ restarts + 1 (the report's count), every started pid has exactly one
 import os
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -68,8 +67,10 @@ class Exhaustion(rvtest.Case):
 
     def flapping(self, **extra):
         """Three services that exit after 100 ms and restart 50 ms later,
-        one of them with a ready_fd pipe per start, one that stays up."""
-        keys = "".join(f"{k} = {v}\n" for k, v in extra.items())
+        one of them with a ready_fd pipe per start, one that stays up;
+        extra: [supervisor] keys.  max_restarts = infinity: failed starts
+        count against the intensity (README), and what is tested here is
+        the recovery, not how long a service may keep failing."""
         common = ("restart = always\nbackoff = fixed\n"
                   "restart_delay = 50ms\nbackoff_jitter = 0\n"
                   "max_restarts = infinity\n")
