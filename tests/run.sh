@@ -41,6 +41,6 @@ BUILD_DIR="$build-static" ./tests/static/run.sh || status=1
 # Fuzz targets (every parser, listed in tests/fuzz/run.sh; about a minute
 # in all): a short bounded run; any crash input is kept in
 # build-fuzz/artifacts to add to the corpus.
-echo "=== fuzzing, ${FUZZ_SECONDS:-10}s per target ==="
-sh tests/fuzz/run.sh "${FUZZ_SECONDS:-10}" || status=1
+echo "=== fuzzing, ${FUZZ_SECONDS:-5}s per target ==="
+sh tests/fuzz/run.sh "${FUZZ_SECONDS:-5}" || status=1
 exit $status
