@@ -35,6 +35,8 @@ int64_t rv_backoff_base(const struct rv_backoff_spec *b, uint32_t n)
 
 	if (n == 0)
 		n = 1;
+	if (d <= 0)
+		return 0;	/* 0 * multiplier^(n-1) would be NaN once it is inf */
 	if (max < d)
 		max = d;
 	switch (b->kind) {

@@ -648,6 +648,13 @@ int rv_control_open(struct rv_control **out, struct rv_supervisor *sv,
 		ret = -errno;
 		goto err_msg;
 	}
+	/* every connection has a timer and an I/O in flight: room for all
+	 * of them now, so accepting never grows the loop's tables */
+	ret = rv_loop_timer_reserve(ctl->loop, CONN_MAX + 1);
+	if (!ret)
+		ret = rv_loop_io_reserve(ctl->loop, CONN_MAX + 1);
+	if (ret)
+		goto err_msg;
 	ctl->accept_io.fd = ctl->fd;
 	ctl->accept_io.cb = on_accept;
 	ctl->accept_io.ctx = ctl;

@@ -146,8 +146,9 @@ static void spawn(struct rv_service *s, int64_t now)
 	struct rv_spawn_result res;
 	int ret;
 
-	if (s->m.start_seq)
+	if (s->m.start_seq && !s->manual_start)
 		s->restarts++;
+	s->manual_start = false;
 	s->m.start_seq = ++sv->seq;
 	s->spawn_err = 0;
 	s->kill_sent = false;
@@ -557,6 +558,7 @@ void rv_service_admin_stop(struct rv_service *s, int64_t now)
 void rv_service_admin_start(struct rv_service *s, int64_t now)
 {
 	s->held = false;
+	s->manual_start = true;
 	switch (s->state) {
 	case RV_SVC_STOPPING:
 		s->start_after_stop = true;
@@ -578,6 +580,7 @@ void rv_service_admin_start(struct rv_service *s, int64_t now)
 void rv_service_admin_restart(struct rv_service *s, int64_t now)
 {
 	s->held = false;
+	s->manual_start = true;
 	if (s->child.pid > 0) {
 		s->start_after_stop = true;
 		rv_service_stop(s, now);

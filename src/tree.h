@@ -112,6 +112,8 @@ struct rv_service {
 	bool held;			/* `stop`: stays down until `start` */
 	bool start_after_stop;		/* `restart` */
 	bool reload_stop;		/* stopped by a reload: replaced */
+	bool manual_start;		/* next start is `start`/`restart`: not
+					 * counted in `restarts` */
 	struct rv_ready *ready;		/* readiness/health; NULL: none */
 	enum rv_abort abort;		/* why we are killing it, if we are */
 	int64_t due_ns;			/* restart due (latency metric) */

@@ -85,6 +85,18 @@ static void zero_delay_stays_zero(void **state)
 	}
 }
 
+/* regression: d * m^(n-1) with d = 0 became 0 * inf = NaN after 16384
+ * restarts, which the cap turned into restart_delay_max */
+static void zero_delay_survives_huge_n(void **state)
+{
+	struct rv_backoff_spec b = spec(RV_BACKOFF_EXPONENTIAL, 0, 30 * S, 2);
+
+	assert_int_equal(rv_backoff_base(&b, 16385), 0);
+	assert_int_equal(rv_backoff_base(&b, UINT32_MAX), 0);
+	b.kind = RV_BACKOFF_FIBONACCI;
+	assert_int_equal(rv_backoff_base(&b, UINT32_MAX), 0);
+}
+
 static void n_zero_is_first(void **state)
 {
 	struct rv_backoff_spec b = spec(RV_BACKOFF_LINEAR, 5 * MS, 1 * S, 2);
@@ -150,6 +162,7 @@ int main(void)
 		cmocka_unit_test(fibonacci_sequence),
 		cmocka_unit_test(zero_delay_stays_zero),
 		cmocka_unit_test(n_zero_is_first),
+		cmocka_unit_test(zero_delay_survives_huge_n),
 		cmocka_unit_test(jitter_within_bounds_and_spread),
 		cmocka_unit_test(jitter_applies_after_cap),
 		cmocka_unit_test(jitter_is_reproducible_from_seed),
