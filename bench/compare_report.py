@@ -55,7 +55,9 @@ def ratio(a, b):
 
 
 def rfmt(r):
-    return "n/a" if r is None else "%.2fx" % r
+    if r is None:
+        return "n/a"
+    return "%.2fx" % r if r >= 0.1 else "%.4fx" % r
 
 
 def row(cells):

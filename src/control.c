@@ -28,7 +28,6 @@
 #include "supervisor.h"
 
 #define CONN_MAX	4096		/* more are accepted and closed */
-#define CONN_RESERVE	64		/* loop room reserved at open */
 #define IN_CHUNK	4096
 #define FOLLOW_BUF	(256 * 1024)	/* events queued for a slow reader */
 #define IDLE_TIMEOUT_NS	(10LL * 1000000000)	/* to send a whole line */
@@ -658,11 +657,7 @@ int rv_control_open(struct rv_control **out, struct rv_supervisor *sv,
 	ctl->accept_io.fd = ctl->fd;
 	ctl->accept_io.cb = on_accept;
 	ctl->accept_io.ctx = ctl;
-	/* room for the accept and a first batch of clients (more grow the
-	 * loop's tables, with a warning once) */
-	ret = rv_loop_io_reserve(ctl->loop, 1 + CONN_RESERVE);
-	if (!ret)
-		ret = rv_loop_accept(ctl->loop, &ctl->accept_io);
+	ret = rv_loop_accept(ctl->loop, &ctl->accept_io);
 	if (ret)
 		goto err_msg;
 	*out = ctl;

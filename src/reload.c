@@ -302,9 +302,12 @@ char *rv_reload_request(struct rv_supervisor *sv, int64_t now)
 	}
 	if (r->specs.backend != sv->specs.backend ||
 	    !same_str(r->specs.control_socket, sv->specs.control_socket) ||
-	    !same_str(r->specs.control_group, sv->specs.control_group))
+	    !same_str(r->specs.control_group, sv->specs.control_group) ||
+	    r->specs.timer_spin_ns != sv->specs.timer_spin_ns ||
+	    r->specs.realtime_priority != sv->specs.realtime_priority)
 		json_array_append_new(warnings, json_string(
-			"backend, control_socket and control_group take effect "
+			"backend, control_socket, control_group, "
+			"timer_precision and realtime_priority take effect "
 			"when ringvisor restarts"));
 	rv_log_sup(RV_LOG_INFO, "main", "reload",
 		   " restarted=%zu started=%zu stopped=%zu",

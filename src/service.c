@@ -533,19 +533,25 @@ static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
 	e.health = s->abort == RV_ABORT_HEALTH;
 	s->abort = RV_ABORT_NONE;
 	rv_ready_reset(s);
-	/*
-	 * Whatever the leader left in its process group dies with it, so a
-	 * restart never overlaps with stragglers of the previous run.
-	 */
-	if (s->spec->kill_mode == RV_KILL_GROUP && !s->sv->exec_mode)
-		kill(-pid, SIGKILL);
+	bool kill_group = s->spec->kill_mode == RV_KILL_GROUP &&
+			  !s->sv->exec_mode;
+
 	/* its last output line; kill_mode = cgroup: cgroup.kill */
 	rv_iso_exited(s);
 	close(c->pidfd);
 	c->pid = 0;
 	c->pidfd = -1;
 	log_exit(s, pid, &e, exit_is_success(s->spec, &e), now);
-	service_ended(s, &e, now);
+	service_ended(s, &e, now);	/* may respawn, or free s (reload) */
+	/*
+	 * Whatever the leader left in its process group dies with it, so a
+	 * restart never overlaps with stragglers of the previous run.  After
+	 * the respawn, not before: the replacement leads a new group, and
+	 * this usually finds nobody (ESRCH), so it must not delay it.  The
+	 * group id stays reserved while any member lives.
+	 */
+	if (kill_group)
+		kill(-pid, SIGKILL);
 }
 
 void rv_service_admin_stop(struct rv_service *s, int64_t now)
