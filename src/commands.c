@@ -12,7 +12,7 @@
 #include "reload.h"
 #include "supervisor.h"
 
-static char *dump_line(json_t *j)
+char *rv_commands_line(json_t *j)
 {
 	char *text, *line = NULL;
 
@@ -28,7 +28,7 @@ static char *dump_line(json_t *j)
 
 char *rv_commands_error(const char *msg)
 {
-	return dump_line(json_pack("{s:b, s:s}", "ok", 0, "error", msg));
+	return rv_commands_line(json_pack("{s:b, s:s}", "ok", 0, "error", msg));
 }
 
 /*
@@ -104,7 +104,7 @@ static char *do_kill(struct rv_supervisor *sv, struct rv_service **v,
 		return rv_commands_error(n == 1 ? "service is not running" :
 					 "no such service is running");
 	}
-	return dump_line(json_pack("{s:b, s:o, s:s}", "ok", 1, "services",
+	return rv_commands_line(json_pack("{s:b, s:o, s:s}", "ok", 1, "services",
 				   sent, "signal", rv_signal_name(sig)));
 }
 
@@ -131,7 +131,7 @@ int rv_commands_handle(struct rv_supervisor *sv, const struct rv_request *req,
 	}
 	switch (req->cmd) {
 	case RV_CMD_STATUS:
-		*reply = dump_line(json_pack("{s:b, s:o}", "ok", 1, "status",
+		*reply = rv_commands_line(json_pack("{s:b, s:o}", "ok", 1, "status",
 					     rv_status_json(sv, v, n)));
 		break;
 	case RV_CMD_START:
@@ -147,7 +147,7 @@ int rv_commands_handle(struct rv_supervisor *sv, const struct rv_request *req,
 			else
 				rv_service_admin_restart(v[i], now);
 		}
-		*reply = dump_line(json_pack("{s:b, s:o}", "ok", 1, "services",
+		*reply = rv_commands_line(json_pack("{s:b, s:o}", "ok", 1, "services",
 					     names_json(v, n)));
 		break;
 	case RV_CMD_KILL:
@@ -157,20 +157,20 @@ int rv_commands_handle(struct rv_supervisor *sv, const struct rv_request *req,
 		*reply = rv_reload_request(sv, now);
 		break;
 	case RV_CMD_SHUTDOWN:
-		*reply = dump_line(json_pack("{s:b}", "ok", 1));
+		*reply = rv_commands_line(json_pack("{s:b}", "ok", 1));
 		rv_supervisor_shutdown(sv, now, "control");
 		break;
 	case RV_CMD_METRICS: {
 		char *text = rv_metrics_text(sv);
 
 		if (text)
-			*reply = dump_line(json_pack("{s:b, s:s}", "ok", 1,
+			*reply = rv_commands_line(json_pack("{s:b, s:s}", "ok", 1,
 						     "metrics", text));
 		free(text);
 		break;
 	}
 	case RV_CMD_EVENTS:
-		*reply = dump_line(json_pack("{s:b, s:b}", "ok", 1,
+		*reply = rv_commands_line(json_pack("{s:b, s:b}", "ok", 1,
 					     "following", 1));
 		*follow = true;
 		break;

@@ -16,6 +16,10 @@ struct rv_supervisor;
  * connection now receives the event stream. */
 int rv_commands_handle(struct rv_supervisor *sv, const struct rv_request *req,
 		       char **reply, bool *follow);
+/* The reply line of a JSON document (consumed): compact JSON and a
+ * newline, malloc'd; NULL on allocation failure. */
+struct json_t;
+char *rv_commands_line(struct json_t *j);
 /* {"ok":false,"error":msg}\n, malloc'd; NULL on allocation failure. */
 char *rv_commands_error(const char *msg);
 

@@ -30,20 +30,6 @@ struct rv_reload {
 	size_t n_stops;
 };
 
-static char *dump_line(json_t *j)
-{
-	char *text, *line = NULL;
-
-	if (!j)
-		return NULL;
-	text = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	if (text && asprintf(&line, "%s\n", text) < 0)
-		line = NULL;
-	free(text);
-	return line;
-}
-
 static const struct rv_service_spec *find_spec(const struct rv_specs *sp,
 					       const char *name)
 {
@@ -225,7 +211,7 @@ static char *refuse(const char *text, int n_errors)
 	}
 	snprintf(msg, sizeof(msg), "config has %d error%s; nothing was "
 		 "changed", n_errors, n_errors == 1 ? "" : "s");
-	return dump_line(json_pack("{s:b, s:s, s:o}", "ok", 0, "error", msg,
+	return rv_commands_line(json_pack("{s:b, s:s, s:o}", "ok", 0, "error", msg,
 				   "errors", errs));
 }
 
@@ -313,7 +299,7 @@ char *rv_reload_request(struct rv_supervisor *sv, int64_t now)
 		   " restarted=%zu started=%zu stopped=%zu",
 		   json_array_size(restarted), json_array_size(started),
 		   json_array_size(stopped));
-	text = dump_line(json_pack("{s:b, s:o, s:o, s:o, s:o}", "ok", 1,
+	text = rv_commands_line(json_pack("{s:b, s:o, s:o, s:o, s:o}", "ok", 1,
 				   "restarted", restarted, "started", started,
 				   "stopped", stopped, "warnings", warnings));
 	sv->reload = r;
