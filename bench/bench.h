@@ -45,6 +45,7 @@ struct bench_opts {
 	bool keep;			/* keep workdir */
 	bool no_ringvisor;
 	bool no_baseline;
+	bool with_floor;	/* restart: also the floor (TARGET_FLOOR) */
 	const char *backends;		/* "io_uring,epoll" */
 	struct bench_peer_arg peers[BENCH_MAX_PEERS];
 	int n_peers;
@@ -157,6 +158,7 @@ void emit_extras(const char *title, struct series **ss, size_t n);
 enum target_kind {
 	TARGET_RINGVISOR,
 	TARGET_CLOOP,		/* the minimal posix_spawn+epoll C loop */
+	TARGET_FLOOR,		/* rvb-cloop --floor: waitid + vfork + exec */
 	TARGET_PEER,		/* a supervisor set up by someone else */
 };
 

@@ -7,9 +7,18 @@
  * copy restarted at once.  No throttle, no logging, no state files.
  * Copy i gets STAMP_ID=i.  SIGTERM or SIGINT: SIGTERM every copy, reap
  * them, exit 0.
+ *
+ * rvb-cloop --floor N PROG [ARG...]: the floor under any fork+exec
+ * supervisor, for the failover scenario: blocked in waitid(P_ALL) (the
+ * kernel reaps and wakes us, nothing else to look at), then vfork() +
+ * execve() at once: no pidfd, no poll, no signal resets in the child, no
+ * bookkeeping.  Not a usable supervisor (the child inherits our signal
+ * mask and dispositions); what is left is kernel exit, one wake-up, clone
+ * and exec.
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +101,53 @@ static void reap_copy(uint32_t i)
 	c->pid = 0;
 }
 
+static volatile sig_atomic_t floor_stop;
+
+static void floor_on_signal(int sig)
+{
+	(void)sig;
+	floor_stop = 1;
+}
+
+static pid_t floor_spawn(long i)
+{
+	pid_t pid = vfork();
+
+	if (pid == 0) {
+		execve(cargv[0], cargv, copies[i].envp);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int floor_main(long n)
+{
+	struct sigaction sa = { .sa_handler = floor_on_signal };
+	siginfo_t si;
+
+	/* no SA_RESTART: waitid returns EINTR and we stop */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	for (long i = 0; i < n; i++)
+		copies[i].pid = floor_spawn(i);
+	while (!floor_stop) {
+		if (waitid(P_ALL, 0, &si, WEXITED) < 0)
+			continue;
+		for (long i = 0; i < n; i++) {
+			if (copies[i].pid != si.si_pid)
+				continue;
+			copies[i].pid = floor_stop ? 0 : floor_spawn(i);
+			break;
+		}
+	}
+	for (long i = 0; i < n; i++)
+		if (copies[i].pid > 0)
+			kill(copies[i].pid, SIGTERM);
+	while (wait(NULL) > 0 || errno == EINTR)
+		;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct epoll_event evs[64], sev = { .events = EPOLLIN,
@@ -100,8 +156,14 @@ int main(int argc, char **argv)
 	long n;
 	int sfd;
 
+	bool floor = argc > 1 && !strcmp(argv[1], "--floor");
+
+	if (floor) {
+		argc--;
+		argv++;
+	}
 	if (argc < 3 || (n = atol(argv[1])) < 1) {
-		fprintf(stderr, "usage: rvb-cloop N PROG [ARG...]\n");
+		fprintf(stderr, "usage: rvb-cloop [--floor] N PROG [ARG...]\n");
 		return 2;
 	}
 	cargv = argv + 2;
@@ -110,6 +172,8 @@ int main(int argc, char **argv)
 		return 111;
 	for (long i = 0; i < n; i++)
 		copies[i].envp = env_with_id(i);
+	if (floor)
+		return floor_main(n);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);

@@ -193,6 +193,7 @@ int cmd_restart(void)
 	timeout = g_opt.timeout_ns ? g_opt.timeout_ns : 5 * NS_PER_S;
 	rounds = (g_opt.warmup < 0 ? 1 : g_opt.warmup) + (int)samples;
 	targets_init();
+	g_opt.with_floor = true;
 	nt = targets_make(tg, MAX_TARGETS, "restart", 1, false);
 	if (!nt)
 		die("nothing to measure");
@@ -307,7 +308,8 @@ int cmd_restart(void)
 
 		json_object_set_new(row, "kind", json_string(
 			tg[i]->kind == TARGET_RINGVISOR ? "ringvisor" :
-			tg[i]->kind == TARGET_CLOOP ? "baseline" : "peer"));
+			tg[i]->kind == TARGET_CLOOP ? "baseline" :
+			tg[i]->kind == TARGET_FLOOR ? "floor" : "peer"));
 		if (base >= 0 && ss[base]->n && ss[i]->n)
 			json_object_set_new(row, "p50_vs_baseline", json_real(
 				(double)series_pct(ss[i], 50) /

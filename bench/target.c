@@ -9,6 +9,7 @@
  *              fastest restart (restart_delay = 0, backoff_jitter = 0,
  *              max_restarts = infinity, also for the supervisor)
  *   C loop     `rvb-cloop N rvb-stamp`
+ *   floor      `rvb-cloop --floor N rvb-stamp` (restart only)
  *   peer       a directory prepared by someone else (compare.sh):
  *                DIR/argv   the supervisor's command, one argument a line
  *                DIR/env    optional KEY=VALUE lines added to its environment
@@ -242,12 +243,18 @@ int target_start(struct target *t)
 		argv[6] = xstrdup(t->report);
 		break;
 	case TARGET_CLOOP:
+	case TARGET_FLOOR: {
+		int a = 0;
+
 		nstr = xasprintf("%ld", t->n);
-		argv = xcalloc(4, sizeof(*argv));
-		argv[0] = xstrdup(g_cloop_bin);
-		argv[1] = xstrdup(nstr);
-		argv[2] = xstrdup(service_bin(t));
+		argv = xcalloc(5, sizeof(*argv));
+		argv[a++] = xstrdup(g_cloop_bin);
+		if (t->kind == TARGET_FLOOR)
+			argv[a++] = xstrdup("--floor");
+		argv[a++] = xstrdup(nstr);
+		argv[a++] = xstrdup(service_bin(t));
 		break;
+	}
 	case TARGET_PEER: {
 		char *p = xasprintf("%s/argv", t->dir), *e;
 
@@ -493,6 +500,14 @@ size_t targets_make(struct target **out, size_t max, const char *tag, long n,
 
 		out[k++] = target_new(TARGET_CLOOP,
 				      "C loop (posix_spawn+epoll)", tg, NULL,
+				      NULL, n, flap);
+		free(tg);
+	}
+	if (!g_opt.no_baseline && g_opt.with_floor && k < max) {
+		char *tg = xasprintf("%s-floor", tag);
+
+		out[k++] = target_new(TARGET_FLOOR,
+				      "floor (waitid+vfork+execve)", tg, NULL,
 				      NULL, n, flap);
 		free(tg);
 	}

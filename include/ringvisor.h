@@ -10,6 +10,11 @@
  * created earlier would keep them unblocked.  rv_cancel() is the only call
  * that may come from another thread or a signal handler.
  *
+ * Signal dispositions: services start with every signal at SIG_DFL.  The
+ * supervisor reads which dispositions to reset (SIG_IGN, handlers) once,
+ * when it starts its first child; set yours before rv_supervisor_run(),
+ * and do not ignore or catch further signals afterwards.
+ *
  * Returns: commands return 0 or -errno unless stated otherwise.
  */
 #ifndef RINGVISOR_H

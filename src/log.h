@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Structured log lines: "ts=... level=... service=... event=... key=value".
- * One write(2) per line from a stack buffer: no allocation, safe on the hot
- * path.  Event names are listed in docs/log-events.md.
+ * No allocation, safe on the hot path.  Outside a batch, one write(2) per
+ * line; inside one (the supervisor's loop turns), lines collect in a
+ * static buffer of PIPE_BUF bytes and go out in one write(2) when it is
+ * full or the batch ends, so no log write stands between a child's exit
+ * and its replacement's spawn.  Every write holds whole lines only.
+ * Event names are listed in docs/log-events.md.
  */
 #ifndef RV_LOG_H
 #define RV_LOG_H
@@ -30,6 +34,35 @@ void rv_log(enum rv_log_level level, const char *who_key, const char *who,
 void rv_vlog(enum rv_log_level level, const char *who_key, const char *who,
 	     const char *event, const char *fmt, va_list ap)
 	__attribute__((format(printf, 5, 0)));
+
+/*
+ * Batching: begin, then end (which flushes).  rv_log_flush() writes what
+ * is buffered now: for anyone about to write other lines to the same
+ * stream (service output) who wants them in order.
+ */
+void rv_log_batch_begin(void);
+void rv_log_batch_end(void);
+void rv_log_flush(void);
+
+/*
+ * A line whose place and time are taken now and whose text is written
+ * later: rv_log_mark() before the work, rv_log_at() after it.  For the
+ * exit -> respawn path, where formatting a line (cold printf code after a
+ * long idle: ~20 us) would delay the replacement.  The line lands where
+ * the mark was taken, before the lines logged since, with the mark's
+ * time; if the batch was written out in between, it is appended.
+ */
+struct rv_log_mark {
+	unsigned long gen;	/* batch generation; 0: not batching */
+	unsigned long pos;	/* batch length at the mark */
+	unsigned long seq;	/* marks taken before it */
+	unsigned long ins;	/* rv_log_at() insertions before it */
+	long sec, nsec;		/* CLOCK_REALTIME at the mark */
+};
+void rv_log_mark(struct rv_log_mark *m);
+void rv_log_at(const struct rv_log_mark *m, enum rv_log_level level,
+	       const char *who_key, const char *who, const char *event,
+	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* Quotes s into buf if it needs it ("two words" -> "\"two words\""). */
 const char *rv_log_quote(const char *s, char *buf, unsigned long len);

@@ -232,6 +232,8 @@ static int open_file(const char *path)
 
 static ssize_t sink_write1(struct rv_out_sink *s, const char *p, size_t n)
 {
+	/* our own lines of this turn first, if they share the stream */
+	rv_log_flush();
 	switch (s->mode) {
 	case SINK_SEND:
 		return send(s->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);

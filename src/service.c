@@ -395,22 +395,24 @@ static bool wants_restart(const struct rv_service_spec *sp,
 	}
 }
 
-static void log_exit(struct rv_service *s, pid_t pid,
-		     const struct rv_exit_info *e, bool success, int64_t now)
+/* The `exit` line, in the place and with the time of mark (log.h). */
+static void log_exit(const struct rv_log_mark *mark, const char *name,
+		     pid_t pid, const struct rv_exit_info *e, bool success,
+		     int64_t runtime_ns)
 {
-	double run = (double)(now - s->started_ns) / 1e9;
+	double run = (double)runtime_ns / 1e9;
 	enum rv_log_level lvl = success ? RV_LOG_INFO : RV_LOG_WARN;
 
 	if (e->signal)
-		rv_log_svc(lvl, s->name, "exit",
-			   " pid=%d signal=%s core_dumped=%s runtime_s=%.3f",
-			   (int)pid, rv_signal_name(e->signal),
-			   e->core_dumped ? "true" : "false", run);
+		rv_log_at(mark, lvl, "service", name, "exit",
+			  " pid=%d signal=%s core_dumped=%s runtime_s=%.3f",
+			  (int)pid, rv_signal_name(e->signal),
+			  e->core_dumped ? "true" : "false", run);
 	else
-		rv_log_svc(lvl, s->name, "exit",
-			   " pid=%d code=%d runtime_s=%.3f%s", (int)pid,
-			   e->code, run,
-			   e->failed_start ? " failed_start=true" : "");
+		rv_log_at(mark, lvl, "service", name, "exit",
+			  " pid=%d code=%d runtime_s=%.3f%s", (int)pid,
+			  e->code, run,
+			  e->failed_start ? " failed_start=true" : "");
 }
 
 static void fail_for_good(struct rv_service *s, const char *reason,
@@ -518,6 +520,7 @@ static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
 	struct rv_exit_info e = { .valid = true };
 	int64_t now = rv_loop_now(loop);
 	pid_t pid = c->pid;
+	int pidfd = c->pidfd;
 
 	if (info->si_code == CLD_EXITED) {
 		e.code = info->si_status;
@@ -538,20 +541,38 @@ static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
 
 	/* its last output line; kill_mode = cgroup: cgroup.kill */
 	rv_iso_exited(s);
-	close(c->pidfd);
 	c->pid = 0;
 	c->pidfd = -1;
-	log_exit(s, pid, &e, exit_is_success(s->spec, &e), now);
-	service_ended(s, &e, now);	/* may respawn, or free s (reload) */
+	bool success = exit_is_success(s->spec, &e);
+	int64_t runtime = now - s->started_ns;
+	struct rv_log_mark mark;
+
+	rv_log_mark(&mark);
+	if (s->reload_stop) {
+		/* service_ended() may free s: the line goes out first */
+		log_exit(&mark, s->name, pid, &e, success, runtime);
+		service_ended(s, &e, now);
+	} else {
+		/*
+		 * The respawn first, the line after, in its place: s stays
+		 * (only a reload frees services) but its name is read now.
+		 */
+		const char *name = s->name;
+
+		service_ended(s, &e, now);
+		log_exit(&mark, name, pid, &e, success, runtime);
+	}
 	/*
 	 * Whatever the leader left in its process group dies with it, so a
 	 * restart never overlaps with stragglers of the previous run.  After
 	 * the respawn, not before: the replacement leads a new group, and
 	 * this usually finds nobody (ESRCH), so it must not delay it.  The
-	 * group id stays reserved while any member lives.
+	 * unreaped leader keeps the group id reserved (loop.h).  Closing the
+	 * old pidfd is not on the way to the respawn either.
 	 */
 	if (kill_group)
 		kill(-pid, SIGKILL);
+	close(pidfd);
 }
 
 void rv_service_admin_stop(struct rv_service *s, int64_t now)

@@ -32,14 +32,29 @@
  */
 #define RV_CHILD_STACK (256 * 1024)
 
+/*
+ * Signals whose disposition the child must put back to SIG_DFL: those
+ * that were not SIG_DFL in this process when the spawner first started a
+ * child (SIG_IGN survives exec: SIGPIPE, or whatever `nohup` or a shell
+ * left ignored; a handler must never run in the CLONE_VM child).  Asking
+ * the kernel about all 64 signals in every child cost ~60 system calls in
+ * the vfork window, with the supervisor suspended; the answer does not
+ * change in a supervisor, so it is asked once.  ringvisor.h tells
+ * programs that embed the library to set their dispositions before the
+ * first start.
+ */
 struct rv_spawner {
 	void *stack;
 	size_t stack_size;
+	bool sigs_known;
+	int n_reset;
+	int reset[NSIG];
 };
 
 /* What the child reads and writes; lives on the parent's stack. */
 struct child_ctx {
 	const struct rv_spawn_plan *plan;
+	const struct rv_spawner *sp;
 	sigset_t parent_mask;
 	pid_t parent;		/* the supervisor: getpid() before clone */
 	int err;
@@ -71,6 +86,25 @@ void rv_spawner_free(struct rv_spawner *sp)
 		return;
 	munmap(sp->stack, sp->stack_size);
 	free(sp);
+}
+
+/* Fills sp->reset: every catchable signal that is not SIG_DFL now. */
+static void learn_dispositions(struct rv_spawner *sp)
+{
+	struct sigaction sa;
+
+	sp->n_reset = 0;
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		/* EINVAL for glibc-internal signals: not ours to reset */
+		if (sigaction(sig, NULL, &sa) < 0)
+			continue;
+		if (!(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_DFL)
+			continue;
+		sp->reset[sp->n_reset++] = sig;
+	}
+	sp->sigs_known = true;
 }
 
 int rv_spawn_exec_status(int err)
@@ -300,7 +334,7 @@ static int apply_iso_resources(struct child_ctx *c,
  *   1. dispositions back to SIG_DFL while every signal is still blocked
  *      (the parent blocked all of them around clone), so no supervisor
  *      handler can ever run here, and SIG_IGN (e.g. SIGPIPE) is not
- *      inherited across exec;
+ *      inherited across exec (only those not SIG_DFL: rv_spawner);
  *   2. own session or process group, so a group stop reaches exactly the
  *      service's processes;
  *   3. the terminal for `exec` (SIGTTOU is SIG_DFL now, so it must be
@@ -323,12 +357,8 @@ static int child_main(void *arg)
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigset_t empty;
 
-	for (int sig = 1; sig < NSIG; sig++) {
-		if (sig == SIGKILL || sig == SIGSTOP)
-			continue;
-		/* EINVAL for glibc-internal signals is expected */
-		sigaction(sig, &dfl, NULL);
-	}
+	for (int i = 0; i < c->sp->n_reset; i++)
+		sigaction(c->sp->reset[i], &dfl, NULL);
 	if (p->new_session) {
 		if (setsid() < 0)
 			child_fail(c, "setsid");
@@ -385,11 +415,14 @@ static int child_main(void *arg)
 int rv_spawn(struct rv_spawner *sp, const struct rv_spawn_plan *plan,
 	     struct rv_spawn_result *res)
 {
-	struct child_ctx c = { .plan = plan, .parent = getpid() };
+	struct child_ctx c = { .plan = plan, .sp = sp, .parent = getpid() };
 	sigset_t all;
 	int pidfd = -1;
 	pid_t pid;
 	int err;
+
+	if (!sp->sigs_known)
+		learn_dispositions(sp);
 
 	res->pid = 0;
 	res->pidfd = -1;

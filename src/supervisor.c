@@ -518,7 +518,10 @@ int rv_supervisor_run(struct rv_supervisor *sv)
 		rv_supervisor_maybe_alive(sv);
 	}
 	while (!sv->finished) {
+		/* a turn's log lines go out together when it ends (log.h) */
+		rv_log_batch_begin();
 		ret = rv_loop_run_once(sv->loop, -1);
+		rv_log_batch_end();
 		if (ret < 0 && ret != -EINTR) {
 			rv_log_sup(RV_LOG_ERROR, "main", "loop_failed",
 				   " errno=%d error=%s", -ret,

@@ -5,11 +5,17 @@
  * "this pidfd is readable", "SIGCHLD arrived"); the reaping and the
  * exactly-once report happen here.
  *
- * Why reports happen exactly once: a child is only ever reported from a
- * successful reaping waitid(..., WEXITED | WNOHANG), and the watch is
- * unregistered before its callback runs.  Notifications themselves may be
- * stale or duplicated (WAITID CQE + SIGCHLD sweep + pidfd poll for the same
- * exit); the second one finds nothing left to reap and reports nothing.
+ * Why reports happen exactly once: a child is reported when a waitid(...,
+ * WEXITED | WNOWAIT) shows it as a zombie, its watch is unregistered before
+ * its callback runs, and the loop reaps it right after the callback
+ * returns.  Notifications themselves may be stale or duplicated (WAITID
+ * CQE + SIGCHLD sweep + pidfd poll for the same exit); a later one finds
+ * the pid no longer watched and the zombie gone, and reports nothing.
+ *
+ * Why the reap comes after the callback: the callback usually spawns the
+ * replacement, and the reap (release_task: tens of microseconds) is not
+ * on the way to it.  The zombie also keeps the pid and its process group
+ * id reserved during the callback, so kill(-pid) there is safe.
  *
  * Why the orphan path never steals a watched child: pids handed to
  * rv_children_reap_pid() come from a WNOWAIT report, so the zombie still
@@ -96,30 +102,46 @@ static int xwaitid(idtype_t idtype, id_t id, siginfo_t *si, int options)
 	return ret < 0 ? -errno : 0;
 }
 
+/*
+ * Reports exited child c (si from a WNOWAIT waitid, or the ECHILD stand-in
+ * when the status was stolen), then reaps the zombie.  The callback may
+ * free c: everything needed afterwards is copied first.
+ */
 static void report(struct rv_loop *loop, struct rv_child *c,
-		   const siginfo_t *si)
+		   const siginfo_t *si, bool reap)
 {
+	pid_t pid = c->pid;
+	siginfo_t gone;
+
 	loop->ops->child_del(loop, c, true);
 	unregister(loop, c);
 	loop->stats.children_reaped++;
 	c->cb(loop, c, si, c->ctx);
+	/*
+	 * P_PID is safe: the zombie pins the pid until this very call.  It
+	 * can only fail if the callback reaped it itself (ECHILD), which
+	 * leaves nothing to do.
+	 */
+	if (reap)
+		(void)xwaitid(P_PID, (id_t)pid, &gone, WEXITED | WNOHANG);
 }
 
 /*
- * Reaps watched child c.  pinned: c->pid came from a WNOWAIT report, so
- * the zombie pins it and P_PID is as safe as P_PIDFD.
- * Returns 1 if reported, 0 if c has not exited yet, or -errno.
+ * Reports watched child c if it has exited.  known: its WNOWAIT status
+ * (WAITID CQE or sweep), so the zombie pins c->pid; NULL: look through
+ * the pidfd.  Returns 1 if reported, 0 if c has not exited yet, or -errno.
  */
 static int reap_watched(struct rv_loop *loop, struct rv_child *c,
-			bool pinned)
+			const siginfo_t *known)
 {
 	siginfo_t si;
-	int ret;
+	int ret = 0;
 
-	ret = xwaitid(P_PIDFD, (id_t)c->pidfd, &si, WEXITED | WNOHANG);
-	if (ret && pinned) {
-		/* the owner closed or reused the pidfd: fall back to the pid */
-		ret = xwaitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG);
+	if (known) {
+		si = *known;
+	} else {
+		ret = xwaitid(P_PIDFD, (id_t)c->pidfd, &si,
+			      WEXITED | WNOHANG | WNOWAIT);
 	}
 	if (ret == -ECHILD) {
 		/*
@@ -130,34 +152,36 @@ static int reap_watched(struct rv_loop *loop, struct rv_child *c,
 		si.si_signo = SIGCHLD;
 		si.si_errno = ECHILD;
 		si.si_pid = c->pid;
-	} else if (ret) {
-		return ret;
+		report(loop, c, &si, false);
+		return 1;
 	}
+	if (ret)
+		return ret;
 	if (si.si_pid == 0)
 		return 0;
-	report(loop, c, &si);
+	report(loop, c, &si, true);
 	return 1;
 }
 
 int rv_children_reap(struct rv_loop *loop, struct rv_child *c)
 {
-	return reap_watched(loop, c, false);
+	return reap_watched(loop, c, NULL);
 }
 
 /*
- * pid is a zombie child of ours, seen with WNOWAIT (from the WAITID CQE or
+ * si: a zombie child of ours, seen with WNOWAIT (from the WAITID CQE or
  * a sweep).  The report may be stale (already reaped through another
  * path); then nothing happens.  1 if something was reaped, 0 if not.
  */
-int rv_children_reap_pid(struct rv_loop *loop, pid_t pid)
+int rv_children_reap_pid(struct rv_loop *loop, const siginfo_t *known)
 {
-	uint32_t slot = rv_pidmap_find(&loop->pids, pid);
+	uint32_t slot = rv_pidmap_find(&loop->pids, known->si_pid);
 	siginfo_t si;
 	int ret;
 
 	if (slot != RV_PIDMAP_NONE)
-		return reap_watched(loop, loop->children.obj[slot], true);
-	ret = xwaitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG);
+		return reap_watched(loop, loop->children.obj[slot], known);
+	ret = xwaitid(P_PID, (id_t)known->si_pid, &si, WEXITED | WNOHANG);
 	if (ret == -ECHILD)
 		return 0;
 	if (ret)
@@ -189,7 +213,7 @@ int rv_children_sweep(struct rv_loop *loop)
 			return ret;
 		if (si.si_pid == 0)
 			return 0;
-		ret = rv_children_reap_pid(loop, si.si_pid);
+		ret = rv_children_reap_pid(loop, &si);
 		if (ret <= 0) {
 			/*
 			 * A zombie we were just shown could not be reaped;

@@ -47,8 +47,10 @@ struct rv_timer {
 
 struct rv_child;
 /*
- * Called after the loop has reaped the child (the pid is free again and the
- * watch is no longer registered).  info->si_code is CLD_EXITED, CLD_KILLED or
+ * Called once the child has exited, while it is still a zombie: the watch
+ * is no longer registered, and the loop reaps the zombie right after the
+ * callback returns.  Until then its pid (and process group id) cannot be
+ * recycled, so kill(-pid) from the callback is safe; do not reap it here.  info->si_code is CLD_EXITED, CLD_KILLED or
  * CLD_DUMPED and info->si_status the code or signal, as from waitid(2).
  * The pidfd is NOT closed by the loop; the owner closes it.
  * If something else reaped the child first (system(), a stray waitpid():

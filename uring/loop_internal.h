@@ -213,7 +213,7 @@ static inline void rv_cpu_relax(void)
 }
 
 /* children.c */
-int rv_children_reap_pid(struct rv_loop *loop, pid_t pid);
+int rv_children_reap_pid(struct rv_loop *loop, const siginfo_t *known);
 int rv_children_reap(struct rv_loop *loop, struct rv_child *c);
 int rv_children_sweep(struct rv_loop *loop);
 struct rv_child *rv_children_get(const struct rv_loop *loop, uint64_t tag);
@@ -230,6 +230,7 @@ void rv_fdwatch_fire(struct rv_loop *loop, struct rv_fdwatch *w,
 /* signals.c: reads the signalfd until EAGAIN, dispatches, sweeps. */
 int rv_signals_open(struct rv_loop *loop, const int *signals);
 int rv_signals_drain(struct rv_loop *loop);
+int rv_signals_sigchld(struct rv_loop *loop, bool on);
 
 /* wake.c */
 int rv_wake_open(struct rv_loop *loop);

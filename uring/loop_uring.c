@@ -8,7 +8,8 @@
  * Always in flight (each tagged, see loop_internal.h):
  *   SIGNAL  POLL_ADD (multishot) on the signalfd, then read() until EAGAIN
  *   WAKE    POLL_ADD (multishot) on the eventfd
- *   REAPER  one IORING_OP_WAITID(P_ALL, WEXITED|WNOWAIT) (kernel 6.7+), or
+ *   REAPER  one IORING_OP_WAITID(P_ALL, WEXITED|WNOWAIT) (kernel 6.7+),
+ *           with SIGCHLD out of the signalfd while it is armed, or
  *   CHILD   one POLL_ADD per watched pidfd without it
  *   FD      one-shot POLL_ADD per fd watch
  */
@@ -120,12 +121,35 @@ static void reaper_arm(struct rv_loop *loop)
 	io_uring_sqe_set_data64(sqe, rv_tag(RV_OP_REAPER, u->reaper_gen, 0));
 	u->reaper = RV_REAPER_ARMED;
 	loop->stats.reaper_arms++;
+	/*
+	 * Armed, it sees every child that exits, including children we did
+	 * not start (fork() by the embedding program, orphans reparented to
+	 * a subreaper): SIGCHLD through the signalfd would only add a
+	 * completion, two reads and a sweep to every exit.  It goes back in
+	 * when the reaper stops (-ECHILD, errors).  Failing to take it out
+	 * only costs that.
+	 */
+	(void)rv_signals_sigchld(loop, false);
 }
 
 static int child_poll(struct rv_loop *loop, struct rv_child *c)
 {
 	return uring_poll(loop, c->pidfd, POLLIN, false,
 			  rv_tag(RV_OP_CHILD, c->gen, c->slot));
+}
+
+/*
+ * The reaper cannot be trusted to see every exit any more: SIGCHLD back
+ * into the signalfd, and a sweep now for what it may have missed.
+ */
+static int reaper_give_up(struct rv_loop *loop, const char *why)
+{
+	int ret = rv_signals_sigchld(loop, true);
+
+	rv_loop_warn("IORING_OP_WAITID reaper: %s; reaping on SIGCHLD", why);
+	if (ret)
+		return ret;
+	return rv_children_sweep(loop);
 }
 
 /* The kernel refused WAITID after all: per-pidfd polls from now on. */
@@ -135,6 +159,8 @@ static void use_pidfd_polls(struct rv_loop *loop)
 
 	loop->u.reaper = RV_REAPER_OFF;
 	loop->child_mode = RV_CHILD_URING_POLL;
+	if (rv_signals_sigchld(loop, true))
+		rv_loop_warn("cannot put SIGCHLD back into the signalfd");
 	for (i = 0; i < loop->children.cap; i++) {
 		struct rv_child *c = loop->children.obj[i];
 
@@ -148,7 +174,7 @@ static void use_pidfd_polls(struct rv_loop *loop)
 static int reaper_event(struct rv_loop *loop, uint64_t tag, int res)
 {
 	struct rv_uring_state *u = &loop->u;
-	pid_t pid;
+	siginfo_t si;
 	int ret;
 
 	if (u->reaper != RV_REAPER_ARMED || rv_tag_gen(tag) != u->reaper_gen) {
@@ -158,30 +184,37 @@ static int reaper_event(struct rv_loop *loop, uint64_t tag, int res)
 	u->reaper = RV_REAPER_IDLE;
 	switch (res) {
 	case 0:
-		pid = u->reaper_info.si_pid;
-		if (pid <= 0)
-			return 0;	/* nothing to chase: SIGCHLD will */
-		ret = rv_children_reap_pid(loop, pid);
+		/* a copy: a callback's rv_loop_watch_child() re-arms */
+		si = u->reaper_info;
+		if (si.si_pid <= 0) {
+			reaper_arm(loop);	/* woken without a zombie */
+			return 0;
+		}
+		ret = rv_children_reap_pid(loop, &si);
 		/*
-		 * Re-arm: if more zombies wait it completes at once.  If
-		 * reaping failed, stay idle until the next SIGCHLD rather
-		 * than spin on a zombie we cannot reap.
+		 * Re-arm: if more zombies wait it completes at once.  A
+		 * zombie we could not reap would make it complete forever:
+		 * then reap on SIGCHLD instead, and warn.
 		 */
 		if (ret < 0)
-			return ret;
+			return reaper_give_up(loop, strerror(-ret));
 		loop->stats.reaper_reaps += ret;
 		reaper_arm(loop);
 		return 0;
 	case -ECHILD:
-		/* no children: rv_loop_watch_child() or SIGCHLD re-arms */
-		return 0;
+		/*
+		 * No children now.  The next one may come from
+		 * rv_loop_watch_child(), which re-arms, or from a fork()
+		 * we do not see: SIGCHLD covers that one, and its sweep
+		 * re-arms.  (A SIGCHLD already pending is read at once.)
+		 */
+		return rv_signals_sigchld(loop, true);
 	case -EINVAL:
 	case -EOPNOTSUPP:
 		use_pidfd_polls(loop);
-		return 0;
+		return rv_children_sweep(loop);
 	default:
-		/* the SIGCHLD sweep still reaps; it also re-arms us */
-		return 0;
+		return reaper_give_up(loop, strerror(-res));
 	}
 }
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Signals arrive through a signalfd (cfg->signals + SIGCHLD), read by the
- * loop like any fd.  That only works if the signals are blocked in every
+ * loop like any fd.  SIGCHLD stays blocked always, but leaves the
+ * signalfd while an IORING_OP_WAITID reaper reports every exit by itself
+ * (rv_signals_sigchld): one completion per exit instead of three.  That only works if the signals are blocked in every
  * thread, which is why rv_loop_block_signals() must run before any thread
  * exists (URING_NOTES.md §5: a thread created earlier gets SIGTERM's
  * default action and kills the process).
@@ -71,6 +73,27 @@ int rv_signals_open(struct rv_loop *loop, const int *signals)
 		return ret;
 	loop->sfd = signalfd(-1, &loop->sigmask, SFD_NONBLOCK | SFD_CLOEXEC);
 	return loop->sfd < 0 ? -errno : 0;
+}
+
+/*
+ * SIGCHLD in the signalfd (on) or only blocked (off).  Off is for a reaper
+ * that sees every child on its own; on again whenever it cannot, so that
+ * the SIGCHLD sweep reaps.
+ */
+int rv_signals_sigchld(struct rv_loop *loop, bool on)
+{
+	sigset_t mask = loop->sigmask;
+
+	if (sigismember(&mask, SIGCHLD) == on)
+		return 0;
+	if (on)
+		sigaddset(&mask, SIGCHLD);
+	else
+		sigdelset(&mask, SIGCHLD);
+	if (signalfd(loop->sfd, &mask, 0) < 0)
+		return -errno;
+	loop->sigmask = mask;
+	return 0;
 }
 
 /*
