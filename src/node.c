@@ -337,13 +337,16 @@ void rv_node_member_wants_restart(struct rv_node *n, struct rv_member *m,
 			/* after the respawn, in its place (log.h) */
 			unsigned int nth = s->restarts + 1;
 			struct rv_log_mark mark;
+			char ms[32];
 
 			rv_log_mark(&mark);
 			rv_service_restart_after(s, delay, now);
 			rv_log_at(&mark, RV_LOG_INFO, "service", s->name,
 				  "restart_scheduled",
-				  " delay_ms=%.3f restarts=%u reason=%s",
-				  (double)delay / 1e6, nth, why);
+				  " delay_ms=%s restarts=%u reason=%s",
+				  rv_format_fixed3(delay, 1000000, ms,
+						   sizeof(ms)),
+				  nth, why);
 		} else {
 			rv_log_sup(RV_LOG_WARN, n->m.name, "group_restart",
 				   " strategy=%s cause=%s subtree=%s"

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -352,4 +353,14 @@ bool rv_is_valid_name(const char *s)
 			return false;
 	}
 	return true;
+}
+
+const char *rv_format_fixed3(int64_t ns, int64_t unit, char *buf, size_t len)
+{
+	int64_t milli = unit / 1000;
+	int64_t v = ns < 0 ? 0 : (ns + milli / 2) / milli;	/* thousandths */
+
+	snprintf(buf, len, "%lld.%03lld", (long long)(v / 1000),
+		 (long long)(v % 1000));
+	return buf;
 }

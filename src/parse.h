@@ -22,6 +22,14 @@
 int rv_parse_duration(const char *s, int64_t *out_ns);
 /* Formats ns as the shortest exact unit ("250ms", "1.5s"): buf >= 32. */
 const char *rv_format_duration(int64_t ns, char *buf, size_t len);
+/*
+ * ns / unit with three decimals, rounded ("1.234"): what "%.3f" prints,
+ * with integer arithmetic only.  Log lines of the restart path use it:
+ * printf's floating-point code is large and, cold after a long idle,
+ * cost microseconds of every restart.  unit: 1000000000 (s) or 1000000
+ * (ms).  ns >= 0.
+ */
+const char *rv_format_fixed3(int64_t ns, int64_t unit, char *buf, size_t len);
 /* "SIGTERM", "TERM", "term", "15" -> 15.  Real-time "SIGRTMIN+3" too. */
 int rv_parse_signal(const char *s, int *out_signo);
 /* 15 -> "SIGTERM"; unknown -> "SIG<n>" in a static per-thread buffer. */

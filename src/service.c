@@ -255,8 +255,17 @@ void rv_service_start(struct rv_service *s, int64_t now)
 
 void rv_service_restart_after(struct rv_service *s, int64_t delay, int64_t now)
 {
-	s->due_ns = now + (delay > 0 ? delay : 0);
-	if (delay <= 0) {
+	if (delay < 0)
+		delay = 0;
+	s->due_ns = now + delay;
+	/*
+	 * A failed start is retried on the next turn at the soonest, never
+	 * from inside its own failure: when clone() itself fails (EMFILE,
+	 * EAGAIN) there is no child, the failure comes back at once, and
+	 * with no delay that recursion has no bottom while the shortage
+	 * lasts (a stack overflow under restart_delay = 0).
+	 */
+	if (delay == 0 && !s->last_exit.failed_start) {
 		rv_service_start(s, now);
 		return;
 	}
@@ -400,17 +409,18 @@ static void log_exit(const struct rv_log_mark *mark, const char *name,
 		     pid_t pid, const struct rv_exit_info *e, bool success,
 		     int64_t runtime_ns)
 {
-	double run = (double)runtime_ns / 1e9;
 	enum rv_log_level lvl = success ? RV_LOG_INFO : RV_LOG_WARN;
+	char run[32];
 
+	rv_format_fixed3(runtime_ns, 1000000000, run, sizeof(run));
 	if (e->signal)
 		rv_log_at(mark, lvl, "service", name, "exit",
-			  " pid=%d signal=%s core_dumped=%s runtime_s=%.3f",
+			  " pid=%d signal=%s core_dumped=%s runtime_s=%s",
 			  (int)pid, rv_signal_name(e->signal),
 			  e->core_dumped ? "true" : "false", run);
 	else
 		rv_log_at(mark, lvl, "service", name, "exit",
-			  " pid=%d code=%d runtime_s=%.3f%s", (int)pid,
+			  " pid=%d code=%d runtime_s=%s%s", (int)pid,
 			  e->code, run,
 			  e->failed_start ? " failed_start=true" : "");
 }

@@ -439,6 +439,17 @@ int rv_spawn(struct rv_spawner *sp, const struct rv_spawn_plan *plan,
 	pid = clone(child_main, (char *)sp->stack + sp->stack_size,
 		    CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &c, &pidfd);
 	err = errno;
+	/*
+	 * The child has called execve() and let us go; its exec is not done
+	 * yet (~50 us more: the new image is still being loaded).  If it
+	 * shares our CPU, our wake-up preempted it, and everything we do
+	 * next (reap, log lines, the next turn's set-up) would come before
+	 * its first instruction.  Yield: it finishes its exec first.  When
+	 * it runs elsewhere this returns at once.  (A SCHED_FIFO loop is not
+	 * affected: it is never behind a SCHED_OTHER child.)
+	 */
+	if (pid > 0)
+		sched_yield();
 	pthread_sigmask(SIG_SETMASK, &c.parent_mask, NULL);
 	if (pid < 0) {
 		res->err = err;

@@ -560,11 +560,34 @@ static void test_expand_instance(void **state)
 	free(out);
 }
 
+/* rv_format_fixed3 prints what "%.3f" of ns / unit prints */
+static void test_fixed3_matches_printf(void **state)
+{
+	static const int64_t ns[] = {
+		0, 1, 499999, 500000, 999999, 1000000, 1234567, 1500000000,
+		999999999, 1000000000, 86400000000000LL, 3000499999LL,
+	};
+	char got[32], want[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ns) / sizeof(*ns); i++) {
+		snprintf(want, sizeof(want), "%.3f", (double)ns[i] / 1e9);
+		assert_string_equal(rv_format_fixed3(ns[i], 1000000000, got,
+						     sizeof(got)), want);
+		snprintf(want, sizeof(want), "%.3f", (double)ns[i] / 1e6);
+		assert_string_equal(rv_format_fixed3(ns[i], 1000000, got,
+						     sizeof(got)), want);
+	}
+	assert_string_equal(rv_format_fixed3(-5, 1000000, got, sizeof(got)),
+			    "0.000");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_duration_table),
 		cmocka_unit_test(test_duration_format),
+		cmocka_unit_test(test_fixed3_matches_printf),
 		cmocka_unit_test(test_signal_parse),
 		cmocka_unit_test(test_signal_name),
 		cmocka_unit_test(test_split_command),
