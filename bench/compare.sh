@@ -9,7 +9,8 @@
 #
 # Scenarios (ringvisor-bench does the measuring; this script prepares the
 # peers' service directories and configs, each for its fastest restart):
-#   restart  failover latency, 50 kills per supervisor, round robin
+#   restart  failover latency, 50 kills per supervisor, round robin, and
+#            30 more with a service without libc (ringvisor, C loop, floor)
 #   flap     restarts/s of a service that exits at once, zero backoff
 #   scale    bring-up, RSS/PSS for 100, 1,000 (10,000: one-process
 #            supervisors only), idle wake-ups with 1,000 services for 10 s
@@ -193,6 +194,9 @@ run() { # NAME CAP ARGS...
 # shellcheck disable=SC2046
 run restart 180 restart --samples "$SAMPLES" $(peer_args restart 1) \
 	--plot "$RES/restart.png" --histogram "$RES/restart.csv"
+# the same, service without libc: the supervisors' own share (~80 s)
+run restart_bare 100 restart --samples 30 --uptime 0.5s --service bare \
+	--plot "$RES/restart_bare.png" --histogram "$RES/restart_bare.csv"
 # shellcheck disable=SC2046
 run flap 90 flap --duration "${FLAP_SECS}s" $(peer_args flap 1) \
 	--plot "$RES/flap.png"

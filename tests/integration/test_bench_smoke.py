@@ -59,10 +59,14 @@ class BenchSmoke(unittest.TestCase):
     def test_restart(self):
         doc = bench("restart", "--samples", "3", "--uptime", "0.2s",
                     "--backend", "io_uring,epoll")
-        for label in ("ringvisor (io_uring)", "ringvisor (epoll)"):
+        for label in ("ringvisor (io_uring)", "ringvisor (epoll)",
+                      "C loop (posix_spawn+epoll)",
+                      "floor (waitid+vfork+execve)"):
             row = by_label(doc, label)
             self.assertEqual(row["n"], 3, label)
             self.assertGreater(row["p50_us"], 0, label)
+        self.assertEqual(by_label(doc, "floor (waitid+vfork+execve)")
+                         ["kind"], "floor")
 
     def test_flap(self):
         doc = bench("flap", "--duration", "1s")
