@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "backoff.h"
 
-#include <math.h>
+#include <math.h>	/* isnan(): a macro, so no libm */
 
 uint64_t rv_rng_next(uint64_t *state)
 {
@@ -29,6 +29,32 @@ static int64_t sat_mul(int64_t a, uint64_t b, int64_t cap)
 	return a * (int64_t)b > cap ? cap : a * (int64_t)b;
 }
 
+/*
+ * d * m^e, or at least cap once it gets there.  Square-and-multiply in
+ * long double rather than powl(): libm would be the only reason to map
+ * libm.so (~100+ KiB PSS in a process that is mostly mapped alone).  The
+ * 64-bit mantissa keeps m^e exact, as powl() has it, for integer
+ * multipliers and for the fractional ones people write (1.5^k while 3^k
+ * fits in 64 bits); beyond that it differs from powl() by a few ulps,
+ * far below a nanosecond while the delay is under the cap.  m >= 1
+ * (config range 1..1000), so the product only grows: stop at the cap.
+ */
+static int64_t exp_delay(int64_t d, double m, uint32_t e, int64_t cap)
+{
+	long double p = 1, base = (long double)m;
+
+	for (; e; e >>= 1) {
+		if (e & 1) {
+			p *= base;
+			if ((long double)d * p >= (long double)cap ||
+			    isnan(p))
+				return cap;
+		}
+		base *= base;	/* inf once huge: the next multiply caps */
+	}
+	return (int64_t)((long double)d * p);
+}
+
 int64_t rv_backoff_base(const struct rv_backoff_spec *b, uint32_t n)
 {
 	int64_t d = b->delay_ns, max = b->delay_max_ns, v;
@@ -43,15 +69,9 @@ int64_t rv_backoff_base(const struct rv_backoff_spec *b, uint32_t n)
 	case RV_BACKOFF_LINEAR:
 		v = sat_mul(d, n, max);
 		break;
-	case RV_BACKOFF_EXPONENTIAL: {
-		/* long double keeps 64 bits of mantissa: exact for the
-		 * integer multipliers people use, and saturates cleanly */
-		long double x = (long double)d *
-				powl((long double)b->multiplier, n - 1);
-
-		v = (x >= (long double)max || isnan(x)) ? max : (int64_t)x;
+	case RV_BACKOFF_EXPONENTIAL:
+		v = exp_delay(d, b->multiplier, n - 1, max);
 		break;
-	}
 	case RV_BACKOFF_FIBONACCI: {
 		uint64_t f0 = 0, f1 = 1;	/* F(1) = 1 */
 

@@ -12,12 +12,11 @@
 #include <string.h>
 
 #include "build.h"
+#include "env.h"
 #include "envfile.h"
 #include "readiness.h"
 #include "isolation.h"
 #include "supervisor.h"
-
-extern char **environ;
 
 void rv_service_init_timer(struct rv_service *s);
 void rv_node_init_timer(struct rv_node *n);
@@ -61,82 +60,79 @@ static char **expand_vec(char *const *v, int instance)
 	return out;
 }
 
-static bool same_key(const char *a, const char *b)
+/*
+ * The service's own variables: the spec's `environment` itself, unless %i
+ * expands differently per instance.
+ */
+static int own_env(struct rv_service *s, const struct rv_service_spec *sp)
 {
-	while (*a && *a != '=' && *a == *b)
-		a++, b++;
-	return *a == '=' && *b == '=';
+	if (!sp->n_environment)
+		return 0;
+	if (s->instance < 0 || !needs_expansion(sp->environment)) {
+		s->env_own = sp->environment;	/* borrowed */
+		return 0;
+	}
+	s->env_own = expand_vec(sp->environment, s->instance);
+	if (!s->env_own)
+		return -ENOMEM;
+	s->env_own_alloc = true;
+	return 0;
 }
 
 /*
- * environ plus the service's `environment` (which wins).  Services without
- * `environment` share environ itself: nothing per service.
+ * environ plus the service's `environment` (which wins): environ without
+ * the replaced variables is a base shared with every service replacing
+ * the same ones (env.h).  Services without `environment` use environ.
  */
-static int build_env(struct rv_service *s, const struct rv_service_spec *sp)
+static int build_env(struct rv_service *s, const struct rv_service_spec *sp,
+		     struct rv_env_builder *envb)
 {
-	size_t n_env = 0, o = 0;
-	char **env;
+	int ret = own_env(s, sp);
 
-	if (!sp->n_environment) {
-		s->envp = environ;
-		return 0;
-	}
-	while (environ[n_env])
-		n_env++;
-	env = calloc(n_env + sp->n_environment + 1, sizeof(*env));
-	if (!env)
-		return -ENOMEM;
-	for (size_t i = 0; i < n_env; i++) {
-		bool overridden = false;
-
-		for (size_t j = 0; j < sp->n_environment; j++)
-			overridden |= same_key(environ[i], sp->environment[j]);
-		if (!overridden)
-			env[o++] = environ[i];	/* borrowed, not freed */
-	}
-	s->env_owned_from = o;
-	for (size_t j = 0; j < sp->n_environment; j++) {
-		env[o] = expand_instance(sp->environment[j], s->instance);
-		if (!env[o++]) {
-			/* the copies made so far; the array ends at the NULL */
-			for (size_t k = s->env_owned_from; env[k]; k++)
-				free(env[k]);
-			free(env);
-			return -ENOMEM;
-		}
-	}
-	s->envp = env;
-	return 0;
+	if (!ret)
+		ret = rv_env_base_get(envb, s->env_own, &s->env_base,
+				      &s->env_base_shared);
+	return ret;
 }
 
 static void rv_service_free_env(struct rv_service *s)
 {
-	if (s->envp && s->envp != environ) {
-		for (size_t i = s->env_owned_from; s->envp[i]; i++)
-			free(s->envp[i]);
-		free(s->envp);
-	}
-	s->envp = NULL;
+	if (s->env_base_shared)
+		rv_env_base_put(s->env_base);
+	if (s->env_own_alloc)
+		rv_argv_free(s->env_own);
+	s->env_base = NULL;
+	s->env_own = NULL;
+	s->env_base_shared = s->env_own_alloc = false;
+}
+
+char *const *rv_service_envp(const struct rv_service *s)
+{
+	return rv_env_join(s->env_base, s->env_own, s->sv->env_scratch);
 }
 
 /* NOTIFY_SOCKET (and WATCHDOG_USEC) on top of the service's environment:
- * the result owns every string. */
+ * the result owns every string and needs no base. */
 static int add_ready_env(struct rv_service *s)
 {
 	char **extra = rv_ready_env(s, s->sv->notify_path);
-	char *const *layers[2] = { s->envp, extra };
+	size_t n = rv_env_len(s->env_base) + rv_env_len(s->env_own) + 1;
+	char **joined = calloc(n, sizeof(*joined));
+	char *const *layers[2] = { NULL, extra };
 	char **env = NULL;
-	int ret;
+	int ret = -ENOMEM;
 
-	if (!extra)
-		return -ENOMEM;
-	ret = rv_env_compose(layers, 2, &env);
+	if (extra && joined) {
+		layers[0] = rv_env_join(s->env_base, s->env_own, joined);
+		ret = rv_env_compose(layers, 2, &env);
+	}
+	free(joined);
 	rv_argv_free(extra);
 	if (ret)
 		return ret;
 	rv_service_free_env(s);
-	s->envp = env;
-	s->env_owned_from = 0;
+	s->env_own = env;
+	s->env_own_alloc = true;
 	return 0;
 }
 
@@ -151,7 +147,8 @@ void rv_service_free_strings(struct rv_service *s)
 
 static int build_service(struct rv_supervisor *sv, struct rv_service *s,
 			 const struct rv_service_spec *sp, int instance,
-			 struct rv_iso_builder *iso)
+			 struct rv_iso_builder *iso,
+			 struct rv_env_builder *envb)
 {
 	int ret;
 
@@ -180,7 +177,7 @@ static int build_service(struct rv_supervisor *sv, struct rv_service *s,
 	/* user, groups, caps, rlimits, cgroup, output, and maybe envp */
 	ret = rv_iso_prepare(iso, s);
 	if (!ret && !rv_iso_built_env(s))
-		ret = build_env(s, sp);
+		ret = build_env(s, sp, envb);
 	if (!ret)
 		ret = rv_ready_init(s);
 	if (!ret && sp->type == RV_TYPE_NOTIFY)
@@ -273,7 +270,7 @@ static int add_deps(struct rv_member *m, char *const *after, size_t n_after,
 		for (size_t k = 0; k < r->count; k++)
 			m->deps[o++] = &((struct rv_service *)r->first)[k].m;
 	}
-	m->n_deps = o;
+	m->n_deps = (uint32_t)o;	/* bounded by the member count */
 	return 0;
 }
 
@@ -370,15 +367,32 @@ static int build_node(struct rv_supervisor *sv, struct rv_node *n,
 			      g->intensity.window_ns);
 }
 
+/* Room in sv->env_scratch for the largest join of this build. */
+static int reserve_env_scratch(struct rv_supervisor *sv, size_t n)
+{
+	char **grown;
+
+	if (n <= sv->env_scratch_cap)
+		return 0;
+	grown = realloc(sv->env_scratch, n * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	sv->env_scratch = grown;
+	sv->env_scratch_cap = n;
+	return 0;
+}
+
 int rv_build_tree(struct rv_supervisor *sv)
 {
 	struct rv_iso_builder iso;
+	struct rv_env_builder envb;
 	struct rv_specs *sp = &sv->specs;
 	struct name_ref *refs;
 	size_t n_refs = 0, k = 0;
 	int ret;
 
 	rv_iso_builder_init(&iso, sv->loop, !sv->exec_mode);
+	rv_env_builder_init(&envb);
 	sv->n_nodes = 1 + sp->n_groups;
 	for (size_t i = 0; i < sp->n_services; i++)
 		sv->n_svcs += sp->services[i].instances;
@@ -405,8 +419,10 @@ int rv_build_tree(struct rv_supervisor *sv)
 						    .count = ss->instances };
 		for (uint32_t in = 0; !ret && in < ss->instances; in++)
 			ret = build_service(sv, &sv->svcs[k++], ss,
-					    multi ? (int)in : -1, &iso);
+					    multi ? (int)in : -1, &iso, &envb);
 	}
+	if (!ret)
+		ret = reserve_env_scratch(sv, envb.max_join);
 	if (ret)
 		goto out;
 	qsort(refs, n_refs, sizeof(*refs), cmp_ref);
@@ -426,6 +442,7 @@ int rv_build_tree(struct rv_supervisor *sv)
 	if (!ret)
 		ret = add_dependents(sv);
 out:
+	rv_env_builder_fini(&envb);
 	rv_iso_builder_fini(&iso);
 	free(refs);
 	return ret;

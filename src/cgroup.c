@@ -86,13 +86,14 @@ static bool held_put(const char *path)
 
 unsigned rv_cgroup_controllers(const struct rv_service_spec *sp)
 {
+	const struct rv_iso_spec *keys = sp->iso;
 	unsigned need = 0;
 
-	if (sp->memory_max)
+	if (keys->memory_max)
 		need |= RV_CG_MEMORY;
-	if (sp->pids_max)
+	if (keys->pids_max)
 		need |= RV_CG_PIDS;
-	if (sp->cpu_max_period_us || sp->cpu_weight)
+	if (keys->cpu_max_period_us || keys->cpu_weight)
 		need |= RV_CG_CPU;
 	return need;
 }
@@ -111,7 +112,7 @@ static const char *key_for(const struct rv_service_spec *sp, unsigned bit)
 	case RV_CG_PIDS:
 		return "pids_max";
 	default:
-		return sp->cpu_max_period_us ? "cpu_max" : "cpu_weight";
+		return sp->iso->cpu_max_period_us ? "cpu_max" : "cpu_weight";
 	}
 }
 
@@ -465,31 +466,33 @@ static int enable_controllers(struct rv_cgroup_host *h,
 static int write_limits(struct rv_cgroup *cg, const struct rv_service_spec *sp,
 			char *why, size_t whylen)
 {
+	const struct rv_iso_spec *keys = sp->iso;
 	char val[64];
 	const char *file = NULL;
 	int ret = 0;
 
-	if (sp->memory_max) {
+	if (keys->memory_max) {
 		file = "memory.max";
-		ret = write_at(cg->dirfd, file, sp->memory_max);
+		ret = write_at(cg->dirfd, file, keys->memory_max);
 	}
-	if (!ret && sp->pids_max) {
+	if (!ret && keys->pids_max) {
 		file = "pids.max";
-		ret = write_at(cg->dirfd, file, sp->pids_max);
+		ret = write_at(cg->dirfd, file, keys->pids_max);
 	}
-	if (!ret && sp->cpu_max_period_us) {
+	if (!ret && keys->cpu_max_period_us) {
 		file = "cpu.max";
-		if (sp->cpu_max_quota_us < 0)
+		if (keys->cpu_max_quota_us < 0)
 			snprintf(val, sizeof(val), "max %" PRIu32,
-				 sp->cpu_max_period_us);
+				 keys->cpu_max_period_us);
 		else
 			snprintf(val, sizeof(val), "%" PRId64 " %" PRIu32,
-				 sp->cpu_max_quota_us, sp->cpu_max_period_us);
+				 keys->cpu_max_quota_us,
+				 keys->cpu_max_period_us);
 		ret = write_at(cg->dirfd, file, val);
 	}
-	if (!ret && sp->cpu_weight) {
+	if (!ret && keys->cpu_weight) {
 		file = "cpu.weight";
-		snprintf(val, sizeof(val), "%" PRIu32, sp->cpu_weight);
+		snprintf(val, sizeof(val), "%" PRIu32, keys->cpu_weight);
 		ret = write_at(cg->dirfd, file, val);
 	}
 	if (ret)

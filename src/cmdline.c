@@ -37,6 +37,23 @@ static int words_push(struct words *w, const char *s, size_t len)
 	return 0;
 }
 
+/*
+ * Gives back the array's spare room: it lives as long as its spec (one per
+ * section), and most commands are a word or two in room for eight.  A
+ * shrink that fails (it does not, in practice) is an allocation failure
+ * like any other: the load's contract is -ENOMEM, never "it depends".
+ */
+static int words_fit(struct words *w)
+{
+	char **v = realloc(w->v, (size_t)(w->n + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	w->v = v;
+	w->cap = w->n + 1;
+	return 0;
+}
+
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
@@ -128,6 +145,8 @@ int rv_split_command(const char *s, char ***out_argv, int *out_argc,
 	free(word);
 	if (!w.n)
 		return split_fail(&w, -EINVAL, "empty command", err, errlen);
+	if (words_fit(&w))
+		return split_fail(&w, -ENOMEM, "out of memory", err, errlen);
 	*out_argv = w.v;
 	if (out_argc)
 		*out_argc = w.n;

@@ -249,7 +249,7 @@ static void open_section(struct cfg *c, enum sect_kind kind,
 			 const char *name)
 {
 	struct rv_specs *s = c->specs;
-	char *file, *copy;
+	char *copy;
 
 	c->kind = SECT_BAD;
 	memset(c->seen, 0, c->n_seen * sizeof(*c->seen));
@@ -265,9 +265,8 @@ static void open_section(struct cfg *c, enum sect_kind kind,
 		c->kind = SECT_TOP;
 		return;
 	}
-	file = strdup(c->file);
 	copy = strdup(name);
-	if (!file || !copy)
+	if (!copy)
 		goto err_enomem;
 	if (kind == SECT_GROUP) {
 		struct rv_group_spec *g;
@@ -279,7 +278,7 @@ static void open_section(struct cfg *c, enum sect_kind kind,
 		g = &s->groups[c->idx];
 		rv_group_spec_init(g);
 		g->name = copy;
-		g->file = file;
+		g->file = s->file;
 		g->line = c->lineno;
 	} else {
 		struct rv_service_spec *v;
@@ -291,14 +290,13 @@ static void open_section(struct cfg *c, enum sect_kind kind,
 		v = &s->services[c->idx];
 		rv_service_spec_init(v);
 		v->name = copy;
-		v->file = file;
+		v->file = s->file;
 		v->line = c->lineno;
 	}
 	c->kind = kind;
 	return;
 
 err_enomem:
-	free(file);
 	free(copy);
 	cfg_enomem(c);
 }
@@ -566,8 +564,10 @@ static int cfg_load(struct cfg *c, struct rv_specs *out)
 	c->specs = out;
 	c->seen = calloc(n_seen, sizeof(*c->seen));
 	c->n_seen = n_seen;
-	out->top.file = strdup(c->file);
-	if (!c->seen || !out->top.file) {
+	/* one copy of the file name for every section */
+	out->file = strdup(c->file);
+	out->top.file = out->file;
+	if (!c->seen || !out->file) {
 		cfg_enomem(c);
 		goto out;
 	}

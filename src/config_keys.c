@@ -39,6 +39,10 @@ struct key_ctx {
 	struct rv_diag *diag;
 };
 
+/* Which struct a service key fills: the spec, or one of its out-of-line
+ * parts (the setter gets that struct as base). */
+enum key_part { PART_SPEC, PART_ISO, PART_READY };
+
 struct key;
 typedef int key_setter(const struct key_ctx *c, const struct key *k,
 		       void *base, const char *v);
@@ -52,6 +56,7 @@ struct key {
 				 * never first in a spec) */
 	int64_t min, max;	/* numbers and durations */
 	const char *const *choices;	/* enum spellings, NULL-terminated */
+	enum key_part part;	/* where off and line_off are */
 };
 
 #define FIELD(base, off, type) ((type *)((char *)(base) + (off)))
@@ -489,7 +494,7 @@ static int set_user(const struct key_ctx *c, const struct key *k,
 static int set_caps(const struct key_ctx *c, const struct key *k,
 		    void *base, const char *v)
 {
-	struct rv_service_spec *s = base;
+	struct rv_iso_spec *s = base;
 	uint64_t mask = 0;
 	const char *p = v;
 	int ret = 0, words = 0;
@@ -662,7 +667,7 @@ static int set_cpus(const struct key_ctx *c, const struct key *k,
 static int set_nice(const struct key_ctx *c, const struct key *k,
 		    void *base, const char *v)
 {
-	struct rv_service_spec *s = base;
+	struct rv_iso_spec *s = base;
 	int ret = set_int(c, k, base, v);
 
 	if (!ret)
@@ -673,7 +678,7 @@ static int set_nice(const struct key_ctx *c, const struct key *k,
 static int set_oom(const struct key_ctx *c, const struct key *k,
 		   void *base, const char *v)
 {
-	struct rv_service_spec *s = base;
+	struct rv_iso_spec *s = base;
 	int ret = set_int(c, k, base, v);
 
 	if (!ret)
@@ -685,7 +690,7 @@ static int set_oom(const struct key_ctx *c, const struct key *k,
 static int set_cpu_max(const struct key_ctx *c, const struct key *k,
 		       void *base, const char *v)
 {
-	struct rv_service_spec *s = base;
+	struct rv_iso_spec *s = base;
 	uint32_t pct, quota = 0, period = 100000;
 	size_t len = strlen(v);
 	char q[24];
@@ -775,7 +780,7 @@ static int set_pids(const struct key_ctx *c, const struct key *k,
 static int set_output(const struct key_ctx *c, const struct key *k,
 		      void *base, const char *v)
 {
-	struct rv_service_spec *s = base;
+	struct rv_iso_spec *s = base;
 	bool is_err = !strcmp(k->name, "stderr");
 	enum rv_output kind;
 	char *path = NULL, *mode;
@@ -841,7 +846,7 @@ static int format_limit(const char *name, const struct rlimit *rl,
 }
 
 static int set_limit(const struct key_ctx *c, const char *name,
-		     struct rv_service_spec *s, const char *v)
+		     struct rv_iso_spec *s, const char *v)
 {
 	struct rlimit rl, part;
 	size_t i, len = strlen(name);
@@ -895,6 +900,9 @@ static int set_limit(const struct key_ctx *c, const char *name,
 
 #define SVC(f) offsetof(struct rv_service_spec, f)
 #define SVL(f) offsetof(struct rv_service_spec, lines.f)
+#define ISO(f) offsetof(struct rv_iso_spec, f)
+#define RDY(f) offsetof(struct rv_ready_spec, f)
+#define RDL(f) offsetof(struct rv_ready_spec, lines.f)
 #define GRP(f) offsetof(struct rv_group_spec, f)
 #define GRL(f) offsetof(struct rv_group_spec, lines.f)
 #define TOP(f) offsetof(struct rv_specs, f)
@@ -936,41 +944,48 @@ static const struct key service_keys[] = {
 	{ "stop_timeout", set_duration, .off = SVC(stop_timeout_ns), .min = 1 },
 	{ "kill_mode", set_enum, .off = SVC(kill_mode),
 	  .choices = kill_mode_names },
-	{ "ready_fd", set_int, .off = SVC(ready_fd), .line_off = SVL(ready_fd),
-	  .min = 3, .max = FD_MAX },
-	{ "ready_check", set_argv, .off = SVC(ready_check),
-	  .line_off = SVL(ready_check) },
-	{ "ready_timeout", set_duration, .off = SVC(ready_timeout_ns),
-	  .line_off = SVL(ready_timeout) },
-	{ "health_check", set_argv, .off = SVC(health_check) },
-	{ "health_interval", set_duration, .off = SVC(health_interval_ns),
-	  .min = 1 },
-	{ "health_retries", set_u32, .off = SVC(health_retries), .min = 1,
-	  .max = RESTARTS_MAX },
-	{ "watchdog", set_duration, .off = SVC(watchdog_ns),
-	  .line_off = SVL(watchdog) },
-	{ "user", set_user, .off = SVC(user) },
-	{ "group", set_user, .off = SVC(group) },
-	{ .name = "capabilities", .set = set_caps },
-	{ "no_new_privileges", set_bool, .off = SVC(no_new_privileges) },
-	{ "working_directory", set_abs_path, .off = SVC(working_directory) },
+	{ "ready_fd", set_int, .off = RDY(ready_fd), .line_off = RDL(ready_fd),
+	  .min = 3, .max = FD_MAX, .part = PART_READY },
+	{ "ready_check", set_argv, .off = RDY(ready_check),
+	  .line_off = RDL(ready_check), .part = PART_READY },
+	{ "ready_timeout", set_duration, .off = RDY(ready_timeout_ns),
+	  .line_off = RDL(ready_timeout), .part = PART_READY },
+	{ "health_check", set_argv, .off = RDY(health_check),
+	  .part = PART_READY },
+	{ "health_interval", set_duration, .off = RDY(health_interval_ns),
+	  .min = 1, .part = PART_READY },
+	{ "health_retries", set_u32, .off = RDY(health_retries), .min = 1,
+	  .max = RESTARTS_MAX, .part = PART_READY },
+	{ "watchdog", set_duration, .off = RDY(watchdog_ns),
+	  .line_off = RDL(watchdog), .part = PART_READY },
+	{ "user", set_user, .off = ISO(user), .part = PART_ISO },
+	{ "group", set_user, .off = ISO(group), .part = PART_ISO },
+	{ .name = "capabilities", .set = set_caps, .part = PART_ISO },
+	{ "no_new_privileges", set_bool, .off = ISO(no_new_privileges),
+	  .part = PART_ISO },
+	{ "working_directory", set_abs_path, .off = ISO(working_directory),
+	  .part = PART_ISO },
 	{ "environment", set_environment, .off = SVC(environment),
 	  .off2 = SVC(n_environment) },
-	{ "environment_file", set_abs_path, .off = SVC(environment_file) },
-	{ "umask", set_umask, .off = SVC(umask) },
-	{ "cpu_affinity", set_cpus, .off = SVC(cpu_affinity) },
-	{ "nice", set_nice, .off = SVC(nice), .min = -20, .max = 19 },
-	{ "memory_max", set_memory, .off = SVC(memory_max) },
-	{ "pids_max", set_pids, .off = SVC(pids_max), .min = 1,
-	  .max = PIDS_MAX },
-	{ .name = "cpu_max", .set = set_cpu_max },
-	{ "cpu_weight", set_u32, .off = SVC(cpu_weight), .min = 1,
-	  .max = 10000 },
-	{ "oom_score_adjust", set_oom, .off = SVC(oom_score_adjust),
-	  .min = -1000, .max = 1000 },
-	{ "clear_environment", set_bool, .off = SVC(clear_environment) },
-	{ .name = "stdout", .set = set_output },
-	{ .name = "stderr", .set = set_output },
+	{ "environment_file", set_abs_path, .off = ISO(environment_file),
+	  .part = PART_ISO },
+	{ "umask", set_umask, .off = ISO(umask), .part = PART_ISO },
+	{ "cpu_affinity", set_cpus, .off = ISO(cpu_affinity),
+	  .part = PART_ISO },
+	{ "nice", set_nice, .off = ISO(nice), .min = -20, .max = 19,
+	  .part = PART_ISO },
+	{ "memory_max", set_memory, .off = ISO(memory_max), .part = PART_ISO },
+	{ "pids_max", set_pids, .off = ISO(pids_max), .min = 1,
+	  .max = PIDS_MAX, .part = PART_ISO },
+	{ .name = "cpu_max", .set = set_cpu_max, .part = PART_ISO },
+	{ "cpu_weight", set_u32, .off = ISO(cpu_weight), .min = 1,
+	  .max = 10000, .part = PART_ISO },
+	{ "oom_score_adjust", set_oom, .off = ISO(oom_score_adjust),
+	  .min = -1000, .max = 1000, .part = PART_ISO },
+	{ "clear_environment", set_bool, .off = ISO(clear_environment),
+	  .part = PART_ISO },
+	{ .name = "stdout", .set = set_output, .part = PART_ISO },
+	{ .name = "stderr", .set = set_output, .part = PART_ISO },
 };
 
 static const struct key group_keys[] = {
@@ -1072,6 +1087,21 @@ int rv_keys_lookup(enum rv_key_section sect, const char *key)
 	return -ENOENT;
 }
 
+/* The struct k fills: spec itself or one of its parts (made the spec's
+ * own on first use); NULL when out of memory. */
+static void *key_base(const struct key *k, void *spec)
+{
+	switch (k->part) {
+	case PART_ISO:
+		return rv_service_spec_iso(spec);
+	case PART_READY:
+		return rv_service_spec_ready(spec);
+	case PART_SPEC:
+		break;
+	}
+	return spec;
+}
+
 int rv_keys_apply(enum rv_key_section sect, int slot, void *base,
 		  const char *key, const char *value, const char *file,
 		  int line, struct rv_diag *d)
@@ -1083,10 +1113,16 @@ int rv_keys_apply(enum rv_key_section sect, int slot, void *base,
 
 	if (slot < 0)
 		return -EINVAL;
-	if ((size_t)slot >= n)
-		return set_limit(&c, rv_rlimit_name(slot - (int)n), base,
-				 value);
+	if ((size_t)slot >= n) {
+		struct rv_iso_spec *iso = rv_service_spec_iso(base);
+
+		return iso ? set_limit(&c, rv_rlimit_name(slot - (int)n), iso,
+				       value) : key_enomem(&c);
+	}
 	k = &t[slot];
+	base = key_base(k, base);
+	if (!base)
+		return key_enomem(&c);
 	ret = k->set(&c, k, base, value);
 	if (!ret && k->line_off)
 		*FIELD(base, k->line_off, int) = line;
@@ -1202,6 +1238,8 @@ int rv_service_spec_check(const struct rv_service_spec *s,
 			  struct rv_diag *d)
 {
 	const struct rv_service_lines *l = &s->lines;
+	const struct rv_ready_spec *r = s->ready;
+	const struct rv_ready_lines *rl = &r->lines;
 	struct rv_diag quiet = { 0 };
 	char a[32], b[32];
 	int before;
@@ -1218,35 +1256,35 @@ int rv_service_spec_check(const struct rv_service_spec *s,
 			    "restart_delay_max (%s) is less than restart_delay (%s)",
 			    a, b);
 	}
-	if (s->watchdog_ns && s->type != RV_TYPE_NOTIFY)
-		check_error(d, s, l->watchdog,
+	if (r->watchdog_ns && s->type != RV_TYPE_NOTIFY)
+		check_error(d, s, rl->watchdog,
 			    "watchdog: needs type = notify (the service must send WATCHDOG=1)");
 	if (s->type == RV_TYPE_ONESHOT && s->restart == RV_RESTART_ALWAYS)
 		check_warning(d, s, l->restart ? l->restart : l->type,
 			      "restart = always acts as on-failure for type = oneshot (a success ends it completed)");
-	if (s->type == RV_TYPE_NOTIFY && s->ready_fd >= 0)
-		check_error(d, s, l->ready_fd,
+	if (s->type == RV_TYPE_NOTIFY && r->ready_fd >= 0)
+		check_error(d, s, rl->ready_fd,
 			    "ready_fd: conflicts with type = notify (readiness comes from READY=1)");
-	if (s->type == RV_TYPE_NOTIFY && s->ready_check)
-		check_error(d, s, l->ready_check,
+	if (s->type == RV_TYPE_NOTIFY && r->ready_check)
+		check_error(d, s, rl->ready_check,
 			    "ready_check: conflicts with type = notify (readiness comes from READY=1)");
-	if (s->type == RV_TYPE_ONESHOT && s->ready_fd >= 0)
-		check_error(d, s, l->ready_fd,
+	if (s->type == RV_TYPE_ONESHOT && r->ready_fd >= 0)
+		check_error(d, s, rl->ready_fd,
 			    "ready_fd: a oneshot service is ready when it exits");
-	if (s->type == RV_TYPE_ONESHOT && s->ready_check)
-		check_error(d, s, l->ready_check,
+	if (s->type == RV_TYPE_ONESHOT && r->ready_check)
+		check_error(d, s, rl->ready_check,
 			    "ready_check: a oneshot service is ready when it exits");
-	if (s->type == RV_TYPE_SIMPLE && s->ready_fd >= 0 && s->ready_check)
-		check_error(d, s, later(l->ready_fd, l->ready_check),
+	if (s->type == RV_TYPE_SIMPLE && r->ready_fd >= 0 && r->ready_check)
+		check_error(d, s, later(rl->ready_fd, rl->ready_check),
 			    "ready_fd and ready_check conflict (use one readiness method)");
 
 	if (s->backoff.kind != RV_BACKOFF_EXPONENTIAL &&
 	    (l->backoff_multiplier || s->backoff.multiplier != 2.0))
 		check_warning(d, s, l->backoff_multiplier,
 			      "backoff_multiplier: has no effect unless backoff = exponential");
-	if (s->type == RV_TYPE_SIMPLE && s->ready_timeout_ns &&
-	    s->ready_fd < 0 && !s->ready_check)
-		check_warning(d, s, l->ready_timeout,
+	if (s->type == RV_TYPE_SIMPLE && r->ready_timeout_ns &&
+	    r->ready_fd < 0 && !r->ready_check)
+		check_warning(d, s, rl->ready_timeout,
 			      "ready_timeout: has no effect: a simple service without ready_fd or ready_check is ready once started");
 	return d->errors > before ? -EINVAL : 0;
 }

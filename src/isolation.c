@@ -108,15 +108,17 @@ static bool wants_output(enum rv_output k)
 static bool needs_iso(const struct rv_iso_builder *b,
 		      const struct rv_service_spec *sp)
 {
-	return sp->user || sp->group || sp->capabilities ||
-	       sp->no_new_privileges || sp->working_directory ||
-	       sp->environment_file || sp->clear_environment ||
-	       sp->umask >= 0 || sp->n_limits || sp->cpu_affinity ||
-	       sp->nice_set || sp->oom_score_adjust_set ||
+	const struct rv_iso_spec *keys = sp->iso;
+
+	return keys->user || keys->group || keys->capabilities ||
+	       keys->no_new_privileges || keys->working_directory ||
+	       keys->environment_file || keys->clear_environment ||
+	       keys->umask >= 0 || keys->n_limits || keys->cpu_affinity ||
+	       keys->nice_set || keys->oom_score_adjust_set ||
 	       rv_cgroup_required(sp) ||
 	       (b->place_all && b->cg && b->cg->mount && b->cg->delegated) ||
-	       wants_output(sp->stdout_kind) ||
-	       sp->stderr_kind != RV_OUTPUT_INHERIT;
+	       wants_output(keys->stdout_kind) ||
+	       keys->stderr_kind != RV_OUTPUT_INHERIT;
 }
 
 __attribute__((format(printf, 4, 5)))
@@ -140,21 +142,23 @@ static int set_failure(struct rv_iso *iso, int err, const char *step,
 
 static int prepare_limits(struct rv_iso *iso, const struct rv_service_spec *sp)
 {
-	if (!sp->n_limits)
+	const struct rv_iso_spec *keys = sp->iso;
+
+	if (!keys->n_limits)
 		return 0;
-	iso->rlimits = calloc(sp->n_limits, sizeof(*iso->rlimits));
+	iso->rlimits = calloc(keys->n_limits, sizeof(*iso->rlimits));
 	if (!iso->rlimits)
 		return -ENOMEM;
-	for (size_t i = 0; i < sp->n_limits; i++) {
-		const char *eq = strchr(sp->limits[i], '=');
+	for (size_t i = 0; i < keys->n_limits; i++) {
+		const char *eq = strchr(keys->limits[i], '=');
 		char name[32];
 		struct rv_spawn_rlimit *r = &iso->rlimits[iso->plan.n_rlimits];
 		int res;
 
-		if (!eq || (size_t)(eq - sp->limits[i]) >= sizeof(name))
+		if (!eq || (size_t)(eq - keys->limits[i]) >= sizeof(name))
 			continue;	/* validated: cannot happen */
-		memcpy(name, sp->limits[i], (size_t)(eq - sp->limits[i]));
-		name[eq - sp->limits[i]] = '\0';
+		memcpy(name, keys->limits[i], (size_t)(eq - keys->limits[i]));
+		name[eq - keys->limits[i]] = '\0';
 		res = rv_rlimit_from_name(name);
 		if (res < 0 || rv_parse_rlimit(eq + 1, &r->limit))
 			continue;
@@ -168,7 +172,7 @@ static int prepare_limits(struct rv_iso *iso, const struct rv_service_spec *sp)
 
 static int prepare_cpus(struct rv_iso *iso, const struct rv_service *s)
 {
-	const char *list = s->spec->cpu_affinity;
+	const char *list = s->spec->iso->cpu_affinity;
 	char *x = NULL;
 	int ret;
 
@@ -193,21 +197,22 @@ static int prepare_cpus(struct rv_iso *iso, const struct rv_service *s)
 static int prepare_identity(struct rv_iso *iso,
 			    const struct rv_service_spec *sp)
 {
+	const struct rv_iso_spec *keys = sp->iso;
 	char why[256];
 	int ret;
 
-	if (sp->user || sp->group) {
-		ret = rv_identity_resolve(&iso->id, sp->user, sp->group, why,
-					  sizeof(why));
+	if (keys->user || keys->group) {
+		ret = rv_identity_resolve(&iso->id, keys->user, keys->group,
+					  why, sizeof(why));
 		if (ret == -ENOMEM)
 			return ret;
 		if (ret)
 			return set_failure(iso, -ret,
-					   sp->user ? "user" : "group", "%s",
+					   keys->user ? "user" : "group", "%s",
 					   why);
 	}
-	if (sp->capabilities) {
-		ret = rv_identity_caps(&iso->id, sp->capabilities, why,
+	if (keys->capabilities) {
+		ret = rv_identity_caps(&iso->id, keys->capabilities, why,
 				       sizeof(why));
 		if (ret)
 			return set_failure(iso, -ret, "capabilities", "%s",
@@ -235,13 +240,15 @@ static int prepare_identity(struct rv_iso *iso,
 static int prepare_env(struct rv_iso *iso, struct rv_service *s)
 {
 	const struct rv_service_spec *sp = s->spec;
+	const struct rv_iso_spec *keys = sp->iso;
 	char **user = NULL, **file = NULL, **own = NULL;
 	char *const *layers[4];
 	char why[320];
 	size_t n = 0;
 	int ret = 0;
 
-	if (!sp->clear_environment && !sp->environment_file && !iso->id.name)
+	if (!keys->clear_environment && !keys->environment_file &&
+	    !iso->id.name)
 		return 0;
 	if (iso->id.name) {
 		user = calloc(5, sizeof(*user));
@@ -254,8 +261,8 @@ static int prepare_env(struct rv_iso *iso, struct rv_service *s)
 			goto out;
 		}
 	}
-	if (sp->environment_file) {
-		ret = rv_envfile_read(sp->environment_file, &file, &n, why,
+	if (keys->environment_file) {
+		ret = rv_envfile_read(keys->environment_file, &file, &n, why,
 				      sizeof(why));
 		if (ret == -ENOMEM)
 			goto out;
@@ -283,13 +290,13 @@ static int prepare_env(struct rv_iso *iso, struct rv_service *s)
 				goto out;
 		}
 	}
-	layers[0] = sp->clear_environment ? NULL : environ;
+	layers[0] = keys->clear_environment ? NULL : environ;
 	layers[1] = user;
 	layers[2] = file;
 	layers[3] = own;
-	ret = rv_env_compose(layers, 4, &s->envp);
+	ret = rv_env_compose(layers, 4, &s->env_own);
 	if (!ret) {
-		s->env_owned_from = 0;
+		s->env_own_alloc = true;	/* complete: no base */
 		iso->built_env = true;
 	}
 out:
@@ -335,24 +342,25 @@ static int prepare_output(struct rv_iso_builder *b, struct rv_iso *iso,
 			  const struct rv_service *s)
 {
 	const struct rv_service_spec *sp = s->spec;
+	const struct rv_iso_spec *keys = sp->iso;
 	int ret = 0, out_fd = STDOUT_FILENO;
 
-	if (sp->stdout_kind == RV_OUTPUT_NULL ||
-	    sp->stderr_kind == RV_OUTPUT_NULL) {
+	if (keys->stdout_kind == RV_OUTPUT_NULL ||
+	    keys->stderr_kind == RV_OUTPUT_NULL) {
 		iso->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (iso->null_fd < 0)
 			return set_failure(iso, errno, "stdout",
 					   "opening /dev/null: %s",
 					   strerror(errno));
 	}
-	switch (sp->stdout_kind) {
+	switch (keys->stdout_kind) {
 	case RV_OUTPUT_NULL:
 		out_fd = iso->null_fd;
 		break;
 	case RV_OUTPUT_PREFIX:
 	case RV_OUTPUT_FILE:
-		ret = prepare_stream(b, iso, s, sp->stdout_kind,
-				     sp->stdout_path, "stdout", &iso->out);
+		ret = prepare_stream(b, iso, s, keys->stdout_kind,
+				     keys->stdout_path, "stdout", &iso->out);
 		if (ret || !iso->out)
 			return ret;
 		out_fd = rv_out_stream_child_fd(iso->out);
@@ -362,7 +370,7 @@ static int prepare_output(struct rv_iso_builder *b, struct rv_iso *iso,
 	}
 	if (out_fd != STDOUT_FILENO)
 		iso->fds[iso->n_fds++] = (struct rv_spawn_fd){ out_fd, 1 };
-	switch (sp->stderr_kind) {
+	switch (keys->stderr_kind) {
 	case RV_OUTPUT_NULL:
 		iso->fds[iso->n_fds++] =
 			(struct rv_spawn_fd){ iso->null_fd, 2 };
@@ -372,8 +380,8 @@ static int prepare_output(struct rv_iso_builder *b, struct rv_iso *iso,
 		break;
 	case RV_OUTPUT_PREFIX:
 	case RV_OUTPUT_FILE:
-		ret = prepare_stream(b, iso, s, sp->stderr_kind,
-				     sp->stderr_path, "stderr", &iso->err);
+		ret = prepare_stream(b, iso, s, keys->stderr_kind,
+				     keys->stderr_path, "stderr", &iso->err);
 		if (ret || !iso->err)
 			return ret;
 		iso->fds[iso->n_fds++] = (struct rv_spawn_fd){
@@ -416,6 +424,7 @@ static int prepare_cgroup(struct rv_iso_builder *b, struct rv_iso *iso,
 int rv_iso_prepare(struct rv_iso_builder *b, struct rv_service *s)
 {
 	const struct rv_service_spec *sp = s->spec;
+	const struct rv_iso_spec *keys = sp->iso;
 	struct rv_iso *iso;
 	int ret;
 
@@ -431,13 +440,14 @@ int rv_iso_prepare(struct rv_iso_builder *b, struct rv_service *s)
 	iso->plan = (struct rv_spawn_iso)RV_SPAWN_ISO_INIT;
 	iso->null_fd = -1;
 	iso->cg.dirfd = -1;
-	iso->plan.umask = sp->umask;
-	iso->plan.cwd = sp->working_directory;
-	iso->plan.no_new_privs = sp->no_new_privileges;
-	iso->plan.set_nice = sp->nice_set;
-	iso->plan.nice = sp->nice;
-	if (sp->oom_score_adjust_set) {
-		snprintf(iso->oom, sizeof(iso->oom), "%d", sp->oom_score_adjust);
+	iso->plan.umask = keys->umask;
+	iso->plan.cwd = keys->working_directory;
+	iso->plan.no_new_privs = keys->no_new_privileges;
+	iso->plan.set_nice = keys->nice_set;
+	iso->plan.nice = keys->nice;
+	if (keys->oom_score_adjust_set) {
+		snprintf(iso->oom, sizeof(iso->oom), "%d",
+			 keys->oom_score_adjust);
 		iso->plan.oom_score_adj = iso->oom;
 	}
 	ret = prepare_limits(iso, sp);
@@ -469,7 +479,7 @@ void rv_iso_adopt(struct rv_service *ns, struct rv_service *old)
 	ns->iso = old->iso;
 	old->iso = fresh;
 	if (ns->iso)	/* the only pointer into the (old) spec */
-		ns->iso->plan.cwd = ns->spec->working_directory;
+		ns->iso->plan.cwd = ns->spec->iso->working_directory;
 }
 
 bool rv_iso_built_env(const struct rv_service *s)
@@ -604,28 +614,29 @@ void rv_iso_check_specs(const struct rv_specs *specs, struct rv_diag *d)
 		return;
 	for (size_t i = 0; i < specs->n_services; i++) {
 		const struct rv_service_spec *sp = &specs->services[i];
+		const struct rv_iso_spec *keys = sp->iso;
 		struct rv_identity id = { 0 };
 
 		if (rv_cgroup_host_check(h, sp, why, sizeof(why)))
 			rv_diag_warning(d, sp->file, sp->line,
 					"[service:%s] %s; it will fail to start here",
 					sp->name, why);
-		if ((sp->user || sp->group) &&
-		    rv_identity_resolve(&id, sp->user, sp->group, why,
+		if ((keys->user || keys->group) &&
+		    rv_identity_resolve(&id, keys->user, keys->group, why,
 					sizeof(why)))
 			rv_diag_warning(d, sp->file, sp->line,
 					"[service:%s] %s on this machine",
 					sp->name, why);
-		if (sp->capabilities &&
-		    rv_identity_caps(&id, sp->capabilities, why, sizeof(why)))
+		if (keys->capabilities &&
+		    rv_identity_caps(&id, keys->capabilities, why, sizeof(why)))
 			rv_diag_warning(d, sp->file, sp->line,
 					"[service:%s] %s", sp->name, why);
 		rv_identity_free(&id);
-		if (sp->environment_file) {
+		if (keys->environment_file) {
 			char **env = NULL;
 			size_t n;
 
-			if (rv_envfile_read(sp->environment_file, &env, &n,
+			if (rv_envfile_read(keys->environment_file, &env, &n,
 					    why, sizeof(why)))
 				rv_diag_warning(d, sp->file, sp->line,
 						"[service:%s] environment_file: %s",

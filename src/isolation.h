@@ -46,12 +46,12 @@ void rv_iso_builder_fini(struct rv_iso_builder *b);
 
 /*
  * Prepares s->iso (NULL when the service changes nothing) and, when the
- * environment is ours to build, s->envp (every string owned,
- * s->env_owned_from = 0).  Call after s->name and s->instance are set.
+ * environment is ours to build, s->env_own (complete, every string owned,
+ * no base).  Call after s->name and s->instance are set.
  * Returns 0 or -ENOMEM; per-service problems become its setup failure.
  */
 int rv_iso_prepare(struct rv_iso_builder *b, struct rv_service *s);
-/* true: rv_iso_prepare() built s->envp (build.c must not). */
+/* true: rv_iso_prepare() built s->env_own (build.c must not). */
 bool rv_iso_built_env(const struct rv_service *s);
 
 /*

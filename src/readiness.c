@@ -35,8 +35,10 @@ struct rv_ready {
 
 bool rv_ready_needed(const struct rv_service_spec *sp)
 {
-	return sp->type == RV_TYPE_NOTIFY || sp->ready_fd >= 0 ||
-	       sp->ready_check || sp->health_check || sp->watchdog_ns > 0;
+	const struct rv_ready_spec *r = sp->ready;
+
+	return sp->type == RV_TYPE_NOTIFY || r->ready_fd >= 0 ||
+	       r->ready_check || r->health_check || r->watchdog_ns > 0;
 }
 
 static void on_timer(struct rv_loop *loop, struct rv_timer *t, int64_t now,
@@ -66,7 +68,7 @@ int rv_ready_init(struct rv_service *s)
 		ret = rv_loop_timer_reserve(loop, 3);	/* 2 + the probe's */
 	if (!ret)
 		ret = rv_loop_child_reserve(loop, 1);
-	if (!ret && s->spec->ready_fd >= 0)
+	if (!ret && s->spec->ready->ready_fd >= 0)
 		ret = rv_loop_fd_reserve(loop, 1);
 	if (ret) {
 		free(rd);
@@ -87,6 +89,7 @@ void rv_ready_free(struct rv_service *s)
 
 char **rv_ready_env(const struct rv_service *s, const char *notify_path)
 {
+	int64_t watchdog_ns = s->spec->ready->watchdog_ns;
 	char **env = calloc(3, sizeof(*env));
 	size_t n = 0;
 
@@ -97,9 +100,9 @@ char **rv_ready_env(const struct rv_service *s, const char *notify_path)
 		goto fail;
 	/* no WATCHDOG_PID: the pid is not known yet, and libsystemd's
 	 * sd_watchdog_enabled() accepts its absence */
-	if (s->spec->type == RV_TYPE_NOTIFY && s->spec->watchdog_ns > 0 &&
+	if (s->spec->type == RV_TYPE_NOTIFY && watchdog_ns > 0 &&
 	    asprintf(&env[n++], "WATCHDOG_USEC=%lld",
-		     (long long)(s->spec->watchdog_ns / 1000)) < 0)
+		     (long long)(watchdog_ns / 1000)) < 0)
 		goto fail;
 	return env;
 fail:
@@ -138,7 +141,7 @@ int rv_ready_before_spawn(struct rv_service *s, struct rv_spawn_fd *fds,
 	struct rv_ready *rd = s->ready;
 	int p[2];
 
-	if (!rd || s->spec->ready_fd < 0)
+	if (!rd || s->spec->ready->ready_fd < 0)
 		return 0;
 	rv_ready_reset(s);
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
@@ -146,7 +149,7 @@ int rv_ready_before_spawn(struct rv_service *s, struct rv_spawn_fd *fds,
 	rd->watch.fd = p[0];
 	rd->pipe_wr = p[1];
 	fds[(*n)++] = (struct rv_spawn_fd){ .from = p[1],
-					    .to = s->spec->ready_fd };
+					    .to = s->spec->ready->ready_fd };
 	return 0;
 }
 
@@ -182,7 +185,8 @@ static void on_ready_fd(struct rv_loop *loop, struct rv_fdwatch *w,
 static void run_probe(struct rv_service *s, char **argv, int64_t timeout,
 		      int64_t now)
 {
-	int ret = rv_probe_run(&s->ready->probe, argv, s->envp, timeout, now);
+	int ret = rv_probe_run(&s->ready->probe, argv, rv_service_envp(s),
+			       timeout, now);
 
 	if (ret)
 		rv_log_svc(RV_LOG_ERROR, s->name, "probe_failed",
@@ -193,6 +197,7 @@ bool rv_ready_after_spawn(struct rv_service *s, int64_t now)
 {
 	struct rv_ready *rd = s->ready;
 	const struct rv_service_spec *sp = s->spec;
+	const struct rv_ready_spec *r = sp->ready;
 
 	if (!rd)
 		return true;
@@ -207,13 +212,13 @@ bool rv_ready_after_spawn(struct rv_service *s, int64_t now)
 			rv_log_svc(RV_LOG_ERROR, s->name,
 				   "ready_fd_watch_failed", "%s", "");
 	}
-	if (sp->type != RV_TYPE_NOTIFY && sp->ready_fd < 0 && !sp->ready_check)
+	if (sp->type != RV_TYPE_NOTIFY && r->ready_fd < 0 && !r->ready_check)
 		return true;
-	if (sp->ready_timeout_ns > 0)
+	if (r->ready_timeout_ns > 0)
 		rv_loop_timer_arm(s->sv->loop, &rd->timer,
-				  now + sp->ready_timeout_ns);
-	if (sp->ready_check)
-		run_probe(s, sp->ready_check, READY_CHECK_TIMEOUT_NS, now);
+				  now + r->ready_timeout_ns);
+	if (r->ready_check)
+		run_probe(s, r->ready_check, READY_CHECK_TIMEOUT_NS, now);
 	return false;
 }
 
@@ -221,37 +226,39 @@ void rv_ready_on_ready(struct rv_service *s, int64_t now)
 {
 	struct rv_ready *rd = s->ready;
 	const struct rv_service_spec *sp = s->spec;
+	const struct rv_ready_spec *r = sp->ready;
 
 	if (!rd)
 		return;
 	rd->ready = true;
 	rv_loop_timer_cancel(s->sv->loop, &rd->timer);
 	rv_loop_timer_cancel(s->sv->loop, &rd->check_timer);
-	if (sp->type == RV_TYPE_NOTIFY && sp->watchdog_ns > 0)
+	if (sp->type == RV_TYPE_NOTIFY && r->watchdog_ns > 0)
 		rv_loop_timer_arm(s->sv->loop, &rd->timer,
-				  now + sp->watchdog_ns);
-	if (sp->health_check)
+				  now + r->watchdog_ns);
+	if (r->health_check)
 		rv_loop_timer_arm(s->sv->loop, &rd->check_timer,
-				  now + sp->health_interval_ns);
+				  now + r->health_interval_ns);
 }
 
 static void on_timer(struct rv_loop *loop, struct rv_timer *t, int64_t now,
 		     void *ctx)
 {
 	struct rv_service *s = ctx;
+	const struct rv_ready_spec *r = s->spec->ready;
 	char d[32];
 
 	if (!s->ready->ready) {
 		rv_log_svc(RV_LOG_ERROR, s->name, "ready_timeout",
 			   " ready_timeout=%s pid=%d",
-			   rv_format_duration(s->spec->ready_timeout_ns, d,
+			   rv_format_duration(r->ready_timeout_ns, d,
 					      sizeof(d)), (int)s->child.pid);
 		rv_service_abort(s, RV_ABORT_TIMEOUT, s->spec->stop_signal, now);
 		return;
 	}
 	rv_log_svc(RV_LOG_ERROR, s->name, "watchdog",
 		   " watchdog=%s pid=%d signal=SIGABRT",
-		   rv_format_duration(s->spec->watchdog_ns, d, sizeof(d)),
+		   rv_format_duration(r->watchdog_ns, d, sizeof(d)),
 		   (int)s->child.pid);
 	/* as systemd: SIGABRT (a core for the post-mortem), then SIGKILL */
 	rv_service_abort(s, RV_ABORT_WATCHDOG, SIGABRT, now);
@@ -262,15 +269,16 @@ static void on_check_timer(struct rv_loop *loop, struct rv_timer *t,
 {
 	struct rv_service *s = ctx;
 	const struct rv_service_spec *sp = s->spec;
+	const struct rv_ready_spec *r = sp->ready;
 
 	if (!s->ready->ready) {
-		if (sp->ready_check)
-			run_probe(s, sp->ready_check, READY_CHECK_TIMEOUT_NS,
+		if (r->ready_check)
+			run_probe(s, r->ready_check, READY_CHECK_TIMEOUT_NS,
 				  now);
 		return;
 	}
-	if (sp->health_check)
-		run_probe(s, sp->health_check, sp->health_interval_ns, now);
+	if (r->health_check)
+		run_probe(s, r->health_check, r->health_interval_ns, now);
 }
 
 static void on_probe(void *ctx, enum rv_probe_result res, int code,
@@ -310,7 +318,7 @@ static void on_probe(void *ctx, enum rv_probe_result res, int code,
 		rv_log_svc(RV_LOG_WARN, s->name, "health_check",
 			   " result=%s code=%d failures=%u", names[res], code,
 			   rd->health_failures);
-		if (rd->health_failures >= s->spec->health_retries) {
+		if (rd->health_failures >= s->spec->ready->health_retries) {
 			rv_log_svc(RV_LOG_ERROR, s->name, "health_failed",
 				   " failures=%u pid=%d", rd->health_failures,
 				   (int)s->child.pid);
@@ -320,7 +328,7 @@ static void on_probe(void *ctx, enum rv_probe_result res, int code,
 		}
 	}
 	rv_loop_timer_arm(loop, &rd->check_timer,
-			  now + s->spec->health_interval_ns);
+			  now + s->spec->ready->health_interval_ns);
 }
 
 /* ---- the notify socket ---- */
@@ -382,9 +390,9 @@ static void on_notify(void *ctx, pid_t pid, uid_t uid,
 		rv_service_abort(s, RV_ABORT_WATCHDOG, SIGABRT, now);
 		return;
 	}
-	if (msg->watchdog && rd->ready && s->spec->watchdog_ns > 0)
+	if (msg->watchdog && rd->ready && s->spec->ready->watchdog_ns > 0)
 		rv_loop_timer_arm(sv->loop, &rd->timer,
-				  now + s->spec->watchdog_ns);
+				  now + s->spec->ready->watchdog_ns);
 }
 
 const char *rv_ready_status_text(const struct rv_service *s)

@@ -136,7 +136,7 @@ static void spawn(struct rv_service *s, int64_t now)
 	size_t n_fds = rv_iso_fds(s, fds);
 	struct rv_spawn_plan plan = {
 		.argv = s->argv,
-		.envp = s->envp,
+		.envp = rv_service_envp(s),
 		.new_session = !sv->exec_mode,
 		.foreground = sv->exec_mode,
 		.keep_fds = sv->exec_mode,

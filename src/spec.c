@@ -68,9 +68,25 @@ void rv_specs_init(struct rv_specs *s)
 	s->backend = RV_BACKEND_AUTO;
 }
 
+const struct rv_iso_spec rv_iso_spec_default = {
+	.umask = -1,
+	.stdout_kind = RV_OUTPUT_INHERIT,
+	.stderr_kind = RV_OUTPUT_INHERIT,
+};
+
+const struct rv_ready_spec rv_ready_spec_default = {
+	.ready_fd = -1,
+	.ready_timeout_ns = 0,
+	.health_interval_ns = SEC(10),
+	.health_retries = 3,
+	.watchdog_ns = 0,
+};
+
 void rv_service_spec_init(struct rv_service_spec *s)
 {
 	memset(s, 0, sizeof(*s));
+	s->iso = &rv_iso_spec_default;
+	s->ready = &rv_ready_spec_default;
 	s->type = RV_TYPE_SIMPLE;
 	s->instances = 1;
 	s->restart = RV_RESTART_ON_FAILURE;
@@ -86,46 +102,80 @@ void rv_service_spec_init(struct rv_service_spec *s)
 	s->stop_signal = SIGTERM;
 	s->stop_timeout_ns = SEC(10);
 	s->kill_mode = RV_KILL_GROUP;
-	s->ready_fd = -1;
-	s->ready_timeout_ns = 0;
-	s->health_interval_ns = SEC(10);
-	s->health_retries = 3;
-	s->watchdog_ns = 0;
-	s->umask = -1;
-	s->stdout_kind = RV_OUTPUT_INHERIT;
-	s->stderr_kind = RV_OUTPUT_INHERIT;
+}
+
+struct rv_iso_spec *rv_service_spec_iso(struct rv_service_spec *s)
+{
+	struct rv_iso_spec *own;
+
+	if (s->iso && s->iso != &rv_iso_spec_default)
+		return (struct rv_iso_spec *)s->iso;	/* ours: malloc'd */
+	own = malloc(sizeof(*own));
+	if (!own)
+		return NULL;
+	*own = rv_iso_spec_default;
+	s->iso = own;
+	return own;
+}
+
+struct rv_ready_spec *rv_service_spec_ready(struct rv_service_spec *s)
+{
+	struct rv_ready_spec *own;
+
+	if (s->ready && s->ready != &rv_ready_spec_default)
+		return (struct rv_ready_spec *)s->ready;	/* ours */
+	own = malloc(sizeof(*own));
+	if (!own)
+		return NULL;
+	*own = rv_ready_spec_default;
+	s->ready = own;
+	return own;
+}
+
+static void ready_spec_free(const struct rv_ready_spec *r)
+{
+	if (!r || r == &rv_ready_spec_default)
+		return;
+	rv_argv_free(r->ready_check);
+	rv_argv_free(r->health_check);
+	free((void *)r);
+}
+
+static void iso_spec_free(const struct rv_iso_spec *iso)
+{
+	if (!iso || iso == &rv_iso_spec_default)
+		return;
+	free(iso->user);
+	free(iso->group);
+	free(iso->capabilities);
+	free(iso->working_directory);
+	free(iso->environment_file);
+	free(iso->cpu_affinity);
+	free(iso->memory_max);
+	free(iso->pids_max);
+	free(iso->stdout_mode);
+	free(iso->stderr_mode);
+	free(iso->stdout_path);
+	free(iso->stderr_path);
+	rv_argv_free(iso->limits);
+	free((void *)iso);
 }
 
 void rv_service_spec_free(struct rv_service_spec *s)
 {
 	free(s->name);
-	free(s->file);
 	free(s->supervisor);
 	rv_argv_free(s->argv);
 	rv_argv_free(s->after);
-	rv_argv_free(s->ready_check);
-	rv_argv_free(s->health_check);
-	free(s->user);
-	free(s->group);
-	free(s->capabilities);
-	free(s->working_directory);
 	rv_argv_free(s->environment);
-	free(s->environment_file);
-	free(s->cpu_affinity);
-	free(s->memory_max);
-	free(s->pids_max);
-	free(s->stdout_mode);
-	free(s->stderr_mode);
-	free(s->stdout_path);
-	free(s->stderr_path);
-	rv_argv_free(s->limits);
+	iso_spec_free(s->iso);
+	ready_spec_free(s->ready);
 	memset(s, 0, sizeof(*s));
 }
 
 void rv_group_spec_free(struct rv_group_spec *g)
 {
 	free(g->name);
-	free(g->file);
 	free(g->supervisor);
 	rv_argv_free(g->after);
 	memset(g, 0, sizeof(*g));
@@ -136,6 +186,7 @@ void rv_specs_free(struct rv_specs *s)
 	size_t i;
 
 	rv_group_spec_free(&s->top);
+	free(s->file);
 	free(s->control_socket);
 	free(s->control_group);
 	for (i = 0; i < s->n_groups; i++)

@@ -3,7 +3,9 @@
  * Specs: what the config says, validated, in plain data.  The config parser
  * (config.c) fills these; the supervisor (tree.c, service.c) reads them and
  * never parses text.  All strings and arrays are owned by the spec and freed
- * by rv_specs_free().  Durations are nanoseconds.
+ * by rv_specs_free(), except `file`: one string for every section, owned
+ * by struct rv_specs (a spec built by hand points it at a literal).
+ * Durations are nanoseconds.
  *
  * Every char ** below is NULL-terminated, and its strings and the array are
  * malloc'd separately (free with rv_argv_free()); a spec built by hand, as
@@ -88,6 +90,9 @@ static inline bool rv_success_has_signal(const struct rv_success_spec *s,
 struct rv_service_lines {
 	int supervisor, after, type, instances, restart;
 	int restart_delay, restart_delay_max, backoff_multiplier;
+};
+
+struct rv_ready_lines {
 	int watchdog, ready_fd, ready_check, ready_timeout;
 };
 
@@ -95,52 +100,20 @@ struct rv_group_lines {
 	int supervisor, after;
 };
 
-struct rv_service_spec {
-	char *name;		/* section name, e.g. "web" */
-	char *file;		/* config file and line of its section */
-	int line;
-	char *supervisor;	/* parent [supervisor:NAME] or NULL = top */
-
-	char **argv;		/* split command, NULL-terminated */
-	int argc;
-	int command_line;	/* line of the command key, for messages (set
-				 * even when its value was rejected) */
-	enum rv_service_type type;
-	uint32_t instances;	/* >= 1; %i is expanded per instance */
-
-	enum rv_restart restart;
-	struct rv_success_spec success;
-	struct rv_backoff_spec backoff;
-	struct rv_intensity_spec intensity;
-	bool critical;
-	char **after;		/* names, NULL-terminated (may be empty) */
-	size_t n_after;
-
-	int stop_signal;
-	int64_t stop_timeout_ns;
-	enum rv_kill_mode kill_mode;
-
-	/* parsed and validated now, applied by later issues */
-	int ready_fd;		/* -1: none */
-	char **ready_check;	/* argv or NULL */
-	int64_t ready_timeout_ns;
-	char **health_check;
-	int64_t health_interval_ns;
-	uint32_t health_retries;
-	int64_t watchdog_ns;
+/*
+ * Isolation, resources and output of a service: keys most sections never
+ * set, so they live out of line.  A spec without any of them points at
+ * rv_iso_spec_default (shared, never written); the first such key gives
+ * the spec a copy of its own (rv_service_spec_iso()).
+ */
+struct rv_iso_spec {
 	char *user, *group;
 	char *capabilities;	/* raw list, NULL = unchanged */
 	uint64_t cap_mask;	/* the same, parsed: bit n = capability n;
 				 * 0 with capabilities set = "none" */
-	bool no_new_privileges;
 	char *working_directory;
-	char **environment;	/* KEY=VALUE, NULL-terminated */
-	size_t n_environment;
 	char *environment_file;
-	int umask;		/* -1: inherit */
 	char *cpu_affinity;	/* validated; rv_parse_cpu_list() it */
-	int nice;
-	bool nice_set;
 	/* normalized for cgroup v2: decimal ("536870912") or "max"; NULL: unset */
 	char *memory_max, *pids_max;
 	/* cgroup v2 cpu.max "QUOTA PERIOD" in us (quota -1: max; period 0:
@@ -148,13 +121,10 @@ struct rv_service_spec {
 	int64_t cpu_max_quota_us;
 	uint32_t cpu_max_period_us;
 	uint32_t cpu_weight;
-	int oom_score_adjust;		/* -1000..1000 */
-	bool oom_score_adjust_set;
-	bool clear_environment;		/* start from an empty environment */
 	/* as written in the config (NULL: default); use the fields below */
 	char *stdout_mode, *stderr_mode;
-	enum rv_output stdout_kind, stderr_kind;	/* default INHERIT */
 	char *stdout_path, *stderr_path;	/* RV_OUTPUT_FILE: absolute */
+	enum rv_output stdout_kind, stderr_kind;	/* default INHERIT */
 	/*
 	 * limit_<name> = soft[:hard], normalized to "name=soft:hard" (both
 	 * always present, each a number or "infinity"); parse the part after
@@ -162,6 +132,64 @@ struct rv_service_spec {
 	 */
 	char **limits;		/* "nofile=65536:65536" */
 	size_t n_limits;
+	int umask;		/* -1: inherit */
+	int nice;
+	int oom_score_adjust;		/* -1000..1000 */
+	bool nice_set;
+	bool oom_score_adjust_set;
+	bool no_new_privileges;
+	bool clear_environment;		/* start from an empty environment */
+};
+
+/* Every isolation key at its default. */
+extern const struct rv_iso_spec rv_iso_spec_default;
+
+/* Readiness and health keys: out of line like struct rv_iso_spec. */
+struct rv_ready_spec {
+	char **ready_check;	/* argv or NULL */
+	char **health_check;
+	int64_t ready_timeout_ns;
+	int64_t health_interval_ns;
+	int64_t watchdog_ns;
+	uint32_t health_retries;
+	int ready_fd;		/* -1: none */
+	struct rv_ready_lines lines;	/* never first (config_keys.c) */
+};
+
+extern const struct rv_ready_spec rv_ready_spec_default;
+
+/* Fields ordered to leave little padding: there is one per section. */
+struct rv_service_spec {
+	char *name;		/* section name, e.g. "web" */
+	const char *file;	/* config file (rv_specs.file) and line of
+				 * its section */
+	char *supervisor;	/* parent [supervisor:NAME] or NULL = top */
+
+	char **argv;		/* split command, NULL-terminated */
+	char **after;		/* names, NULL-terminated (may be empty) */
+	size_t n_after;
+	char **environment;	/* KEY=VALUE, NULL-terminated */
+	size_t n_environment;
+	/* never NULL after rv_service_spec_init(): the shared default or
+	 * the spec's own copy */
+	const struct rv_iso_spec *iso;
+	const struct rv_ready_spec *ready;
+
+	struct rv_success_spec success;
+	struct rv_backoff_spec backoff;
+	struct rv_intensity_spec intensity;
+	int64_t stop_timeout_ns;
+
+	int line;
+	int argc;
+	int command_line;	/* line of the command key, for messages (set
+				 * even when its value was rejected) */
+	enum rv_service_type type;
+	uint32_t instances;	/* >= 1; %i is expanded per instance */
+	enum rv_restart restart;
+	int stop_signal;
+	enum rv_kill_mode kill_mode;
+	bool critical;
 
 	struct rv_service_lines lines;
 	/* order-independent hash of the section's key = value pairs: reload
@@ -171,7 +199,7 @@ struct rv_service_spec {
 
 struct rv_group_spec {		/* [supervisor] and [supervisor:NAME] */
 	char *name;		/* NULL for the top level */
-	char *file;
+	const char *file;	/* rv_specs.file */
 	int line;
 	char *supervisor;	/* parent, NULL = top level */
 	enum rv_strategy strategy;
@@ -187,6 +215,7 @@ struct rv_group_spec {		/* [supervisor] and [supervisor:NAME] */
 };
 
 struct rv_specs {
+	char *file;		/* the config file: every section's ->file */
 	/* top-level [supervisor] */
 	struct rv_group_spec top;
 	int64_t shutdown_timeout_ns;
@@ -211,6 +240,10 @@ struct rv_specs {
  * specs, and twice. */
 void rv_specs_free(struct rv_specs *s);
 void rv_service_spec_free(struct rv_service_spec *s);
+/* The spec's own, writable isolation (readiness) keys, copied from the
+ * default on first use; NULL when out of memory. */
+struct rv_iso_spec *rv_service_spec_iso(struct rv_service_spec *s);
+struct rv_ready_spec *rv_service_spec_ready(struct rv_service_spec *s);
 void rv_group_spec_free(struct rv_group_spec *g);
 
 #endif

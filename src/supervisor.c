@@ -252,6 +252,16 @@ static int parse_backend(const char *name, enum rv_backend *out)
 	return 0;
 }
 
+/* Service instances of the specs: the children that may exit at once. */
+static uint32_t count_instances(const struct rv_specs *sp)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < sp->n_services; i++)
+		n += sp->services[i].instances;
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
 /* Everything after the specs: loop, spawner, tree.  0 or -errno. */
 static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 		 FILE *errors)
@@ -263,6 +273,9 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 		.wake_cb = on_wake,
 		.orphan_cb = on_orphan,
 		.ctx = sv,
+		/* a reload that adds many more services overflows the CQ
+		 * in a storm: handled by the kernel (NODROP), just slower */
+		.completions = count_instances(&sv->specs),
 	};
 	int ret;
 
@@ -428,8 +441,8 @@ static int exec_specs(struct rv_supervisor *sv, char *const argv[],
 		argc++;
 	s->argv = calloc(argc + 1, sizeof(*s->argv));
 	base = strdup(argv[0]);
-	s->file = strdup("exec");
-	if (!s->argv || !base || !s->file) {
+	s->file = "exec";
+	if (!s->argv || !base) {
 		free(base);
 		return -ENOMEM;
 	}
@@ -571,6 +584,7 @@ void rv_supervisor_free(struct rv_supervisor *sv)
 	sv->loop = NULL;	/* the tree's frees must not call it (isolation.c) */
 	rv_control_free(sv->control);
 	rv_free_tree(sv);
+	free(sv->env_scratch);
 	rv_spawner_free(sv->spawner);
 	rv_specs_free(&sv->specs);
 	rv_reload_free(sv);

@@ -33,6 +33,11 @@ struct rv_supervisor {
 	size_t n_nodes;
 	struct rv_service *svcs;
 	size_t n_svcs;
+	/* where rv_service_envp() joins an environment: sized by every tree
+	 * build for its largest join, never shrunk (an old tree may still
+	 * spawn during a reload) */
+	char **env_scratch;
+	size_t env_scratch_cap;
 
 	enum rv_sup_state state;
 	bool failing;			/* shutting down because of a failure */
@@ -66,6 +71,10 @@ struct rv_supervisor {
 };
 
 const char *rv_sup_state_name(enum rv_sup_state s);
+
+/* The complete environment of s's child, valid until the next call (it
+ * may live in sv->env_scratch).  Never allocates. */
+char *const *rv_service_envp(const struct rv_service *s);
 
 /* Graceful stop of everything; a second request kills what is left. */
 void rv_supervisor_shutdown(struct rv_supervisor *sv, int64_t now,

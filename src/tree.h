@@ -27,15 +27,15 @@ enum rv_member_kind { RV_MEMBER_SERVICE, RV_MEMBER_NODE };
 
 struct rv_member {
 	enum rv_member_kind kind;
+	uint32_t index;			/* position in parent->members */
 	const char *name;
 	struct rv_node *parent;		/* NULL for the top node */
-	uint32_t index;			/* position in parent->members */
 	uint64_t start_seq;		/* when last started: stop order */
-	bool critical;
 	struct rv_member **deps;	/* `after`, instances expanded */
-	size_t n_deps;
 	struct rv_member **dependents;	/* reverse edges of deps */
-	size_t n_dependents;
+	uint32_t n_deps;
+	uint32_t n_dependents;
+	bool critical;
 };
 
 /* Contract states (status JSON), plus WAITING shown as "starting". */
@@ -85,38 +85,43 @@ enum rv_exit_reason {
 	RV_END_NREASONS
 };
 
+/* Fields ordered to leave little padding: one per service instance. */
 struct rv_service {
 	struct rv_member m;
 	struct rv_supervisor *sv;
 	const struct rv_service_spec *spec;
 	char *name;			/* "web" or "web@2" */
 	char **argv;			/* %i expanded */
-	char **envp;			/* complete child environment */
-	size_t env_owned_from;		/* envp[i >= this] are ours */
-	int instance;			/* -1 without instances */
+	/* the child's environment: env_base, then env_own (env.h), joined
+	 * at spawn by rv_service_envp() */
+	char *const *env_base;		/* environ, a shared base, or NULL */
+	char **env_own;			/* own variables, or NULL */
 	struct rv_iso *iso;		/* isolation.h; NULL: nothing to do */
+	struct rv_ready *ready;		/* readiness/health; NULL: none */
 
-	enum rv_svc_state state;
 	struct rv_child child;		/* pid, pidfd while a process exists */
 	struct rv_timer timer;		/* backoff, or stop_timeout */
 	struct rv_window window;	/* per-service intensity */
-	uint32_t backoff_n;		/* restarts since the last reset */
-	uint32_t restarts;		/* total, for status */
 	int64_t started_ns;		/* last exec */
 	int64_t next_start_ns;		/* in BACKOFF */
-	struct rv_exit_info last_exit;
-	int spawn_err;			/* errno of a failed exec, pending */
+	int64_t due_ns;			/* restart due (latency metric) */
 	const char *spawn_step;
 	const char *fail_reason;
+	struct rv_exit_info last_exit;
+	int instance;			/* -1 without instances */
+	enum rv_svc_state state;
+	enum rv_abort abort;		/* why we are killing it, if we are */
+	int spawn_err;			/* errno of a failed exec, pending */
+	uint32_t backoff_n;		/* restarts since the last reset */
+	uint32_t restarts;		/* total, for status */
+	bool env_base_shared;		/* we hold a reference to env_base */
+	bool env_own_alloc;		/* env_own is ours (else the spec's) */
 	bool kill_sent;
 	bool held;			/* `stop`: stays down until `start` */
 	bool start_after_stop;		/* `restart` */
 	bool reload_stop;		/* stopped by a reload: replaced */
 	bool manual_start;		/* next start is `start`/`restart`: not
 					 * counted in `restarts` */
-	struct rv_ready *ready;		/* readiness/health; NULL: none */
-	enum rv_abort abort;		/* why we are killing it, if we are */
-	int64_t due_ns;			/* restart due (latency metric) */
 	uint64_t ends[RV_END_NREASONS];
 };
 

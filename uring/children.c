@@ -229,7 +229,7 @@ void rv_children_free(struct rv_loop *loop)
 	uint32_t i;
 
 	/* leave the caller's structs consistent: nothing is watched now */
-	for (i = 0; i < loop->children.cap; i++) {
+	for (i = 0; i < loop->children.used; i++) {
 		struct rv_child *c = loop->children.obj[i];
 
 		if (c)

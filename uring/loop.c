@@ -121,7 +121,8 @@ static int try_uring(struct rv_loop *loop, const struct rv_loop_config *cfg,
 	struct rv_uring_caps caps = { 0 };
 	int ret;
 
-	ret = rv_uring_setup(&loop->u.ring, &caps, err, errlen);
+	ret = rv_uring_setup(&loop->u.ring, &caps, cfg->completions, err,
+			     errlen);
 	if (ret)
 		return ret;
 	rv_uring_init(loop, &caps, cfg->no_waitid);
@@ -245,7 +246,7 @@ void rv_loop_free(struct rv_loop *loop)
 	/* leave the owners' structs saying "not armed" */
 	for (i = 0; i < loop->timers.heap.n; i++)
 		loop->timers.heap.v[i]->heap_index = RV_TIMER_UNARMED;
-	for (i = 0; i < loop->fds.cap; i++) {
+	for (i = 0; i < loop->fds.used; i++) {
 		struct rv_fdwatch *w = loop->fds.obj[i];
 
 		if (w)

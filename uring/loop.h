@@ -136,6 +136,14 @@ struct rv_loop_config {
 	/* io_uring only: skip IORING_OP_WAITID even when the kernel has it. */
 	bool no_waitid;
 	/*
+	 * io_uring only: how many requests may complete at once -- one per
+	 * watched child above all (a storm of exits) -- which sizes the
+	 * completion queue; 0: a default for up to ~7,000.  More than the
+	 * queue holds at once still works (the kernel keeps the overflow),
+	 * only more slowly.
+	 */
+	uint32_t completions;
+	/*
 	 * backend is an explicit choice (e.g. a command-line flag) that must
 	 * beat $RINGVISOR_BACKEND; by default the environment wins.
 	 */

@@ -184,7 +184,7 @@ struct rv_uring_caps {
  * returns -errno, leaves no ring behind and writes "step: error" into err.
  */
 int rv_uring_setup(struct io_uring *ring, struct rv_uring_caps *caps,
-		   char *err, size_t errlen);
+		   uint32_t completions, char *err, size_t errlen);
 /* "kernel.io_uring_disabled=N" or why it could not be read. */
 void rv_uring_disabled_str(char *buf, size_t len);
 

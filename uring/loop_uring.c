@@ -161,7 +161,7 @@ static void use_pidfd_polls(struct rv_loop *loop)
 	loop->child_mode = RV_CHILD_URING_POLL;
 	if (rv_signals_sigchld(loop, true))
 		rv_loop_warn("cannot put SIGCHLD back into the signalfd");
-	for (i = 0; i < loop->children.cap; i++) {
+	for (i = 0; i < loop->children.used; i++) {
 		struct rv_child *c = loop->children.obj[i];
 
 		/* without a poll the SIGCHLD sweep still reaps it */
@@ -324,7 +324,7 @@ static int uring_resync(struct rv_loop *loop)
 	}
 	reaper_arm(loop);
 	for (i = 0; loop->child_mode == RV_CHILD_URING_POLL &&
-		    i < loop->children.cap; i++) {
+		    i < loop->children.used; i++) {
 		struct rv_child *c = loop->children.obj[i];
 
 		if (!c)
@@ -332,7 +332,7 @@ static int uring_resync(struct rv_loop *loop)
 		uring_cancel(loop, rv_tag(RV_OP_CHILD, c->gen, c->slot));
 		child_poll(loop, c);
 	}
-	for (i = 0; i < loop->fds.cap; i++) {
+	for (i = 0; i < loop->fds.used; i++) {
 		struct rv_fdwatch *w = loop->fds.obj[i];
 		uint64_t tag;
 

@@ -17,12 +17,31 @@
 /*
  * The SQ only has to hold one turn's worth of new requests (and
  * rv_uring_sqe() submits early when it fills).  The CQ must hold every
- * request that can complete at once: with per-child pidfd polls that is
- * one per child.  NODROP (5.5+) keeps overflow in the kernel, but sizing
- * generously keeps us off that slow path.
+ * request that can complete at once: one per child (its WAITID or pidfd
+ * poll), plus what else is in flight (fd watches, control connections,
+ * the timeout).  NODROP (5.5+) keeps overflow in the kernel, but sizing
+ * generously keeps us off that slow path.  The rings are mapped and
+ * resident in full (16 bytes a CQE): sized from the caller's count when it
+ * gives one, so 1,000 services do not pay for 8,192 entries, nor do
+ * 10,000 overflow them.
  */
 #define RV_URING_SQ_ENTRIES	256
-#define RV_URING_CQ_ENTRIES	8192
+#define RV_URING_CQ_ENTRIES	8192	/* no count given */
+#define RV_URING_CQ_SLACK	1024	/* beyond the caller's count */
+#define RV_URING_CQ_MAX		65536	/* the kernel's limit (2 * 32768) */
+
+/* The CQ size for `completions` (0: the default), a power of two. */
+static uint32_t cq_entries(uint32_t completions)
+{
+	uint32_t n = 1024;
+
+	if (!completions)
+		return RV_URING_CQ_ENTRIES;
+	while (n < RV_URING_CQ_MAX &&
+	       n < (uint64_t)completions + RV_URING_CQ_SLACK)
+		n *= 2;
+	return n;
+}
 
 /*
  * SINGLE_ISSUER|DEFER_TASKRUN (6.1): task_work, including WAITID's reaping
@@ -118,7 +137,7 @@ static int check_ops(struct io_uring *ring, struct rv_uring_caps *caps,
 }
 
 int rv_uring_setup(struct io_uring *ring, struct rv_uring_caps *caps,
-		   char *err, size_t errlen)
+		   uint32_t completions, char *err, size_t errlen)
 {
 	struct io_uring_params p;
 	size_t i;
@@ -129,7 +148,7 @@ int rv_uring_setup(struct io_uring *ring, struct rv_uring_caps *caps,
 	for (i = 0;; i++) {
 		memset(&p, 0, sizeof(p));
 		p.flags = ladder[i].flags;
-		p.cq_entries = RV_URING_CQ_ENTRIES;
+		p.cq_entries = cq_entries(completions);
 		ret = io_uring_queue_init_params(RV_URING_SQ_ENTRIES, ring, &p);
 		if (ret != -EINVAL ||
 		    i + 1 == sizeof(ladder) / sizeof(ladder[0]))

@@ -20,8 +20,6 @@ static int grow_array(void **p, size_t n, size_t size)
 
 int rv_slots_grow(struct rv_slots *s, size_t cap)
 {
-	uint32_t i;
-
 	if (cap <= s->cap)
 		return 0;
 	if (cap > UINT32_MAX - 1)
@@ -29,17 +27,13 @@ int rv_slots_grow(struct rv_slots *s, size_t cap)
 	/*
 	 * Three separate reallocs: a failure half way leaves bigger arrays
 	 * behind, which is harmless because s->cap only moves at the end.
+	 * The new room is not initialised: rv_slots_take() does that for
+	 * each slot when it is first used.
 	 */
 	if (grow_array((void **)&s->obj, cap, sizeof(*s->obj)) ||
 	    grow_array((void **)&s->gen, cap, sizeof(*s->gen)) ||
 	    grow_array((void **)&s->freelist, cap, sizeof(*s->freelist)))
 		return -ENOMEM;
-	/* push new slots so that the lowest index is taken first */
-	for (i = (uint32_t)cap; i-- > s->cap;) {
-		s->obj[i] = NULL;
-		s->gen[i] = 0;
-		s->freelist[s->nfree++] = i;
-	}
 	s->cap = (uint32_t)cap;
 	return 0;
 }
@@ -67,8 +61,14 @@ void rv_slots_free_all(struct rv_slots *s)
 
 uint32_t rv_slots_take(struct rv_slots *s, void *obj)
 {
-	uint32_t slot = s->freelist[--s->nfree];
+	uint32_t slot;
 
+	if (s->nfree) {
+		slot = s->freelist[--s->nfree];
+	} else {
+		slot = s->used++;	/* first use: never written before */
+		s->gen[slot] = 0;
+	}
 	s->obj[slot] = obj;
 	return slot;
 }

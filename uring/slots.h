@@ -18,11 +18,17 @@
 #define RV_GEN_BITS	24
 #define RV_GEN_MASK	((1u << RV_GEN_BITS) - 1)
 
+/*
+ * Slots [0, used) have been taken at least once; the ones above were never
+ * written, not even initialised, so a generous reservation costs address
+ * space but no memory until it is used.  Walk obj[] up to used, not cap.
+ */
 struct rv_slots {
 	void **obj;		/* NULL = free */
 	uint32_t *gen;		/* bumped on every release */
-	uint32_t *freelist;	/* stack of free slot numbers */
+	uint32_t *freelist;	/* stack of released slot numbers */
 	uint32_t nfree;
+	uint32_t used;		/* high-water mark */
 	uint32_t cap;
 	size_t reserved;	/* sum of all reservations */
 };
@@ -39,7 +45,7 @@ void rv_slots_free_all(struct rv_slots *s);
 
 static inline bool rv_slots_full(const struct rv_slots *s)
 {
-	return s->nfree == 0;
+	return s->nfree == 0 && s->used == s->cap;
 }
 
 /* Takes a free slot for obj (the caller checked !rv_slots_full()). */
@@ -51,7 +57,7 @@ void rv_slots_release(struct rv_slots *s, uint32_t slot);
 static inline void *rv_slots_get(const struct rv_slots *s, uint32_t slot,
 				 uint32_t gen)
 {
-	if (slot >= s->cap || s->gen[slot] != gen)
+	if (slot >= s->used || s->gen[slot] != gen)
 		return NULL;
 	return s->obj[slot];
 }

@@ -44,7 +44,7 @@ static void check_specs(const struct rv_specs *s)
 		check_list(sp->argv, (size_t)sp->argc);
 		check_list(sp->after, sp->n_after);
 		check_list(sp->environment, sp->n_environment);
-		check_list(sp->limits, sp->n_limits);
+		check_list(sp->iso->limits, sp->iso->n_limits);
 		if (sp->instances < 1)
 			__builtin_trap();
 		if (sp->backoff.delay_max_ns < sp->backoff.delay_ns)

@@ -232,7 +232,7 @@ static void test_full_config(void **state)
 	assert_int_equal(db->argc, 3);
 	assert_int_equal(db->command_line, 23);
 	assert_int_equal(db->type, RV_TYPE_NOTIFY);
-	assert_int_equal(db->watchdog_ns, SEC(30));
+	assert_int_equal(db->ready->watchdog_ns, SEC(30));
 
 	web = find_service(&r.specs, "web");
 	assert_ptr_equal(web, &r.specs.services[1]);
@@ -270,39 +270,39 @@ static void test_full_config(void **state)
 	assert_int_equal(web->stop_signal, SIGINT);
 	assert_int_equal(web->stop_timeout_ns, MS(1500));
 	assert_int_equal(web->kill_mode, RV_KILL_PROCESS);
-	assert_int_equal(web->ready_fd, 3);
-	assert_null(web->ready_check);
-	assert_int_equal(web->ready_timeout_ns, SEC(5));
-	argv_equal(web->health_check, ARGV("/usr/local/bin/web-health",
+	assert_int_equal(web->ready->ready_fd, 3);
+	assert_null(web->ready->ready_check);
+	assert_int_equal(web->ready->ready_timeout_ns, SEC(5));
+	argv_equal(web->ready->health_check, ARGV("/usr/local/bin/web-health",
 					   "--quick"));
-	assert_int_equal(web->health_interval_ns, MS(500));
-	assert_int_equal(web->health_retries, 5);
-	assert_int_equal(web->watchdog_ns, 0);
-	assert_string_equal(web->user, "www-data");
-	assert_string_equal(web->group, "33");
-	assert_string_equal(web->capabilities,
+	assert_int_equal(web->ready->health_interval_ns, MS(500));
+	assert_int_equal(web->ready->health_retries, 5);
+	assert_int_equal(web->ready->watchdog_ns, 0);
+	assert_string_equal(web->iso->user, "www-data");
+	assert_string_equal(web->iso->group, "33");
+	assert_string_equal(web->iso->capabilities,
 			    "cap_net_bind_service, CAP_CHOWN");
-	assert_true(web->cap_mask == ((1ULL << 10) | (1ULL << 0)));
-	assert_true(web->no_new_privileges);
-	assert_string_equal(web->working_directory, "/srv/web");
+	assert_true(web->iso->cap_mask == ((1ULL << 10) | (1ULL << 0)));
+	assert_true(web->iso->no_new_privileges);
+	assert_string_equal(web->iso->working_directory, "/srv/web");
 	argv_equal(web->environment, ARGV("A=1", "B=two words", "PORT=808%i"));
 	assert_int_equal(web->n_environment, 3);
-	assert_string_equal(web->environment_file, "/etc/default/web");
-	assert_int_equal(web->umask, 022);
-	argv_equal(web->limits, ARGV("nofile=65536:65536",
+	assert_string_equal(web->iso->environment_file, "/etc/default/web");
+	assert_int_equal(web->iso->umask, 022);
+	argv_equal(web->iso->limits, ARGV("nofile=65536:65536",
 				     "core=0:infinity"));
-	assert_int_equal(web->n_limits, 2);
-	assert_string_equal(web->cpu_affinity, "0-3,5 7");
-	assert_int_equal(web->nice, -5);
-	assert_true(web->nice_set);
-	assert_string_equal(web->memory_max, "536870912");
-	assert_string_equal(web->pids_max, "256");
-	assert_string_equal(web->stdout_mode, "file:/var/log/web.log");
-	assert_int_equal(web->stdout_kind, RV_OUTPUT_FILE);
-	assert_string_equal(web->stdout_path, "/var/log/web.log");
-	assert_string_equal(web->stderr_mode, "stdout");
-	assert_int_equal(web->stderr_kind, RV_OUTPUT_STDOUT);
-	assert_null(web->stderr_path);
+	assert_int_equal(web->iso->n_limits, 2);
+	assert_string_equal(web->iso->cpu_affinity, "0-3,5 7");
+	assert_int_equal(web->iso->nice, -5);
+	assert_true(web->iso->nice_set);
+	assert_string_equal(web->iso->memory_max, "536870912");
+	assert_string_equal(web->iso->pids_max, "256");
+	assert_string_equal(web->iso->stdout_mode, "file:/var/log/web.log");
+	assert_int_equal(web->iso->stdout_kind, RV_OUTPUT_FILE);
+	assert_string_equal(web->iso->stdout_path, "/var/log/web.log");
+	assert_string_equal(web->iso->stderr_mode, "stdout");
+	assert_int_equal(web->iso->stderr_kind, RV_OUTPUT_STDOUT);
+	assert_null(web->iso->stderr_path);
 	assert_int_equal(web->lines.supervisor, 28);
 	assert_int_equal(web->lines.restart_delay, 35);
 	assert_int_equal(web->lines.after, 42);
@@ -311,14 +311,14 @@ static void test_full_config(void **state)
 	assert_int_equal(cache->line, 68);
 	argv_equal(cache->argv, ARGV("memcached", "-p", "11211"));
 	assert_int_equal(cache->type, RV_TYPE_ONESHOT);
-	assert_int_equal(cache->ready_timeout_ns, SEC(10));
+	assert_int_equal(cache->ready->ready_timeout_ns, SEC(10));
 	assert_int_equal(cache->backoff.kind, RV_BACKOFF_LINEAR);
-	assert_int_equal(cache->stdout_kind, RV_OUTPUT_NULL);
-	assert_int_equal(cache->stderr_kind, RV_OUTPUT_PREFIX);
-	assert_string_equal(cache->memory_max, "max");
-	assert_string_equal(cache->pids_max, "max");
-	assert_string_equal(cache->capabilities, "none");
-	assert_true(cache->cap_mask == 0);
+	assert_int_equal(cache->iso->stdout_kind, RV_OUTPUT_NULL);
+	assert_int_equal(cache->iso->stderr_kind, RV_OUTPUT_PREFIX);
+	assert_string_equal(cache->iso->memory_max, "max");
+	assert_string_equal(cache->iso->pids_max, "max");
+	assert_string_equal(cache->iso->capabilities, "none");
+	assert_true(cache->iso->cap_mask == 0);
 	result_free(&r);
 }
 
@@ -388,32 +388,32 @@ static void test_defaults(void **state)
 	assert_int_equal(s->stop_signal, SIGTERM);
 	assert_int_equal(s->stop_timeout_ns, SEC(10));
 	assert_int_equal(s->kill_mode, RV_KILL_GROUP);
-	assert_int_equal(s->ready_fd, -1);
-	assert_null(s->ready_check);
-	assert_int_equal(s->ready_timeout_ns, 0);
-	assert_null(s->health_check);
-	assert_int_equal(s->health_interval_ns, SEC(10));
-	assert_int_equal(s->health_retries, 3);
-	assert_int_equal(s->watchdog_ns, 0);
-	assert_null(s->user);
-	assert_null(s->group);
-	assert_null(s->capabilities);
-	assert_false(s->no_new_privileges);
-	assert_null(s->working_directory);
+	assert_int_equal(s->ready->ready_fd, -1);
+	assert_null(s->ready->ready_check);
+	assert_int_equal(s->ready->ready_timeout_ns, 0);
+	assert_null(s->ready->health_check);
+	assert_int_equal(s->ready->health_interval_ns, SEC(10));
+	assert_int_equal(s->ready->health_retries, 3);
+	assert_int_equal(s->ready->watchdog_ns, 0);
+	assert_null(s->iso->user);
+	assert_null(s->iso->group);
+	assert_null(s->iso->capabilities);
+	assert_false(s->iso->no_new_privileges);
+	assert_null(s->iso->working_directory);
 	assert_null(s->environment);
 	assert_int_equal(s->n_environment, 0);
-	assert_null(s->environment_file);
-	assert_int_equal(s->umask, -1);
-	assert_null(s->cpu_affinity);
-	assert_false(s->nice_set);
-	assert_null(s->memory_max);
-	assert_null(s->pids_max);
-	assert_null(s->stdout_mode);
-	assert_null(s->stderr_mode);
-	assert_int_equal(s->stdout_kind, RV_OUTPUT_INHERIT);
-	assert_int_equal(s->stderr_kind, RV_OUTPUT_INHERIT);
-	assert_null(s->limits);
-	assert_int_equal(s->n_limits, 0);
+	assert_null(s->iso->environment_file);
+	assert_int_equal(s->iso->umask, -1);
+	assert_null(s->iso->cpu_affinity);
+	assert_false(s->iso->nice_set);
+	assert_null(s->iso->memory_max);
+	assert_null(s->iso->pids_max);
+	assert_null(s->iso->stdout_mode);
+	assert_null(s->iso->stderr_mode);
+	assert_int_equal(s->iso->stdout_kind, RV_OUTPUT_INHERIT);
+	assert_int_equal(s->iso->stderr_kind, RV_OUTPUT_INHERIT);
+	assert_null(s->iso->limits);
+	assert_int_equal(s->iso->n_limits, 0);
 	result_free(&r);
 }
 
@@ -1096,8 +1096,9 @@ static void test_spec_set(void **state)
 					     "exec", 0, &d), 0);
 	assert_int_equal(rv_service_spec_set(&s, "limit_core", "infinity",
 					     "exec", 0, &d), 0);
-	argv_equal(s.limits, ARGV("nofile=20:30", "core=infinity:infinity"));
-	assert_int_equal(s.n_limits, 2);
+	argv_equal(s.iso->limits,
+		   ARGV("nofile=20:30", "core=infinity:infinity"));
+	assert_int_equal(s.iso->n_limits, 2);
 	assert_int_equal(rv_service_spec_set(&s, "environment", "A=1",
 					     "exec", 0, &d), 0);
 	assert_int_equal(rv_service_spec_set(&s, "environment", "B=2 C=3",
@@ -1107,7 +1108,7 @@ static void test_spec_set(void **state)
 					     0, &d), 0);
 	assert_int_equal(rv_service_spec_set(&s, "stdout", "file:/b", "exec",
 					     0, &d), 0);
-	assert_string_equal(s.stdout_path, "/b");
+	assert_string_equal(s.iso->stdout_path, "/b");
 	assert_int_equal(rv_service_spec_set(&s, "command", "sleep 1", "exec",
 					     0, &d), 0);
 	argv_equal(s.argv, ARGV("sleep", "1"));
@@ -1135,8 +1136,7 @@ static void test_spec_set(void **state)
 		"error: unknown key \"wat\"\n");
 	assert_int_equal(d.errors, 4);
 	/* the check reports at the spec's file and the key's line */
-	s.file = strdup("ringvisor.conf");
-	assert_non_null(s.file);
+	s.file = "ringvisor.conf";	/* borrowed, as from rv_specs.file */
 	free(out);
 	out = NULL;
 	d.out = open_memstream(&out, &len);
@@ -1307,7 +1307,7 @@ static void enomem_loop(const char *text, const char *path)
 			assert_int_equal(d.errors, 0);
 			assert_int_equal(specs.n_groups, 2);
 			assert_int_equal(specs.n_services, 3);
-			assert_int_equal(specs.services[1].n_limits, 2);
+			assert_int_equal(specs.services[1].iso->n_limits, 2);
 			assert_int_equal(specs.services[1].n_environment, 3);
 			assert_int_equal(specs.services[2].argc, 3);
 			rv_specs_free(&specs);

@@ -218,30 +218,34 @@ static void identity_caps_via_libcap(void **state)
 
 static void cgroup_needs(void **state)
 {
+	struct rv_iso_spec iso = rv_iso_spec_default;
 	struct rv_service_spec sp;
 
 	rv_service_spec_init(&sp);
+	sp.iso = &iso;
 	assert_false(rv_cgroup_required(&sp));
 	assert_int_equal(rv_cgroup_controllers(&sp), 0);
 	sp.kill_mode = RV_KILL_CGROUP;
 	assert_true(rv_cgroup_required(&sp));
 	assert_int_equal(rv_cgroup_controllers(&sp), 0);
 	sp.kill_mode = RV_KILL_GROUP;
-	sp.memory_max = "536870912";
-	sp.cpu_weight = 100;
+	iso.memory_max = "536870912";
+	iso.cpu_weight = 100;
 	assert_true(rv_cgroup_required(&sp));
 	assert_int_equal(rv_cgroup_controllers(&sp), RV_CG_MEMORY | RV_CG_CPU);
-	sp.memory_max = NULL;
+	iso.memory_max = NULL;
 }
 
 static void cgroup_check_names_what_is_missing(void **state)
 {
 	struct rv_cgroup_host h = { .mount = NULL, .why = "no cgroup2 here" };
+	struct rv_iso_spec iso = rv_iso_spec_default;
 	struct rv_service_spec sp;
 	char why[384];
 
 	rv_service_spec_init(&sp);
-	sp.pids_max = "10";
+	sp.iso = &iso;
+	iso.pids_max = "10";
 	assert_int_equal(rv_cgroup_host_check(&h, &sp, why, sizeof(why)),
 			 -EOPNOTSUPP);
 	assert_non_null(strstr(why, "pids_max needs cgroup v2"));
@@ -256,7 +260,7 @@ static void cgroup_check_names_what_is_missing(void **state)
 	assert_non_null(strstr(why, "/sys/fs/cgroup/x"));
 	strcpy(h.controllers, "cpu io pids");
 	assert_int_equal(rv_cgroup_host_check(&h, &sp, why, sizeof(why)), 0);
-	sp.pids_max = NULL;
+	iso.pids_max = NULL;
 }
 
 /* ---- the child's setup, through rv_spawn() ---- */
