@@ -106,6 +106,8 @@ class Reload(rvtest.Case):
         rv = self.start(cfg)
         c = self.wait_control(rv)
         a, = self.wait_stamps(1, tag="a")
+        # b too: stopped before its first stamp, it would never count 2
+        self.wait_stamps(1, tag="b")
         self.config(self.sections(a=("pause",), b=(("pause",),
                                                    "stop_timeout = 3s"),
                                   c=("pause",)))
