@@ -168,11 +168,13 @@ def restart_section(R, res, name="restart", bare=False):
     if steps:
         R.a("Where ringvisor's time goes, from its own log lines (CLOCK_REALTIME, "
             "1 us resolution, mapped to the kill time): *kill -> exit logged* is "
-            "kernel exit + wake-up + reap + bookkeeping up to the `event=exit` "
-            "line; *exit -> start logged* is the restart decision and the spawn "
-            "(clone returns once the child has exec'd); the rest of the latency "
-            "is the new process starting up (exec completion, the static "
-            "binary's first instruction).")
+            "kernel exit + wake-up up to the exit's completion being handled "
+            "(the `event=exit` line carries that time, though it is written "
+            "after the respawn); *exit -> start logged* is the restart "
+            "decision, up to the moment the spawn begins (the time the "
+            "`event=start` line carries); the rest of the latency is clone, "
+            "exec and the new process starting up (the static binary's first "
+            "instruction). `bench/phases.sh` splits the rest with ftrace.")
         R.a()
         R.a(row(["ringvisor step", "n", "p50 us", "p90 us", "max us"]))
         R.a("|---|---:|---:|---:|---:|")

@@ -10,10 +10,12 @@
  * block on inotify until a stamp of another pid appears;
  * latency = that stamp - t0.  The first --warmup rounds are not counted.
  *
- * For ringvisor, its own log splits each latency in two: kill -> the
- * `event=exit` line (kernel exit, wake-up, reap, bookkeeping) and that line
- * -> the `event=start` line (restart decision and spawn, which returns once
- * the child has exec'd).  Log times are CLOCK_REALTIME with microseconds;
+ * For ringvisor, its own log gives two steps: kill -> the time of the
+ * `event=exit` line (kernel exit and wake-up, up to the exit being handled)
+ * and that -> the time of the `event=start` line (the restart decision, up
+ * to the spawn's beginning; both lines are written after the respawn, with
+ * the times of the moments they describe).  The rest is clone, exec and
+ * the new process's start-up.  Log times are CLOCK_REALTIME with microseconds;
  * they are mapped to CLOCK_MONOTONIC with the offset read at the kill.
  */
 #include <errno.h>

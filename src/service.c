@@ -167,6 +167,11 @@ static void spawn(struct rv_service *s, int64_t now)
 		}
 	}
 	plan.n_fds = n_fds;
+	/* the start line's time: when the spawn began (rv_spawn() may yield
+	 * to the new process for a while, spawn.c) */
+	struct rv_log_mark start_mark;
+
+	rv_log_mark(&start_mark);
 	if (!ret)
 		ret = rv_spawn(sv->spawner, &plan, &res);
 	if (res.pid > 0) {
@@ -194,8 +199,9 @@ static void spawn(struct rv_service *s, int64_t now)
 					 rv_clock_now() - s->due_ns);
 			s->due_ns = 0;
 		}
-		rv_log_svc(RV_LOG_INFO, s->name, "start", " pid=%d restarts=%u",
-			   (int)res.pid, s->restarts);
+		rv_log_at(&start_mark, RV_LOG_INFO, "service", s->name,
+			  "start", " pid=%d restarts=%u", (int)res.pid,
+			  s->restarts);
 		if (!rv_ready_after_spawn(s, now)) {
 			/* notify, ready_fd, ready_check: not up yet */
 			rv_service_set_state(s, RV_SVC_STARTING);
