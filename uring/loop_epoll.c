@@ -43,17 +43,21 @@ static int set_timer(struct rv_loop *loop, int64_t deadline)
 	if (timerfd_settime(loop->e.tfd, TFD_TIMER_ABSTIME, &its, NULL))
 		return -errno;
 	loop->e.tfd_deadline = deadline;
+	loop->e.tfd_fired = false;	/* settime cleared the expiration */
 	return 0;
 }
 
+/*
+ * The timerfd expired.  It is not read here: the timers run first, and
+ * the next turn's timerfd_settime() (arm or disarm: one is due anyway,
+ * see tfd_fired) clears the expiration, so no read(2) stands between the
+ * wake-up and the timer callbacks.  Until then it stays readable, which
+ * only matters to a turn that does not wait.
+ */
 static int timer_event(struct rv_loop *loop)
 {
-	uint64_t expirations;
-
-	if (read(loop->e.tfd, &expirations, sizeof(expirations)) < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-	/* a one-shot timerfd that fired is disarmed in the kernel */
-	loop->e.tfd_deadline = RV_NO_DEADLINE;
+	loop->e.tfd_deadline = RV_NO_DEADLINE;	/* one-shot: disarmed */
+	loop->e.tfd_fired = true;
 	return 0;
 }
 
@@ -121,7 +125,7 @@ static int epoll_turn(struct rv_loop *loop, int64_t deadline,
 
 	if (deadline != RV_NO_DEADLINE && deadline <= rv_clock_now()) {
 		timeout = 0;	/* already due: no timer needed */
-	} else if (deadline != loop->e.tfd_deadline) {
+	} else if (deadline != loop->e.tfd_deadline || loop->e.tfd_fired) {
 		ret = set_timer(loop, deadline);
 		if (ret)
 			return ret;

@@ -122,6 +122,7 @@ struct rv_epoll_state {
 	int epfd;
 	int tfd;
 	int64_t tfd_deadline;	/* what the timerfd is set to */
+	bool tfd_fired;		/* expired, not yet re-armed (loop_epoll.c) */
 };
 
 struct rv_timers {
