@@ -45,4 +45,33 @@ static inline void rv_prep_waitid(struct io_uring_sqe *sqe, idtype_t idtype,
 }
 #endif
 
+#ifndef IORING_ENTER_ABS_TIMER
+#define IORING_ENTER_ABS_TIMER (1U << 5)	/* kernel 6.12 */
+#endif
+
+/*
+ * Waits for at least one completion or until the absolute CLOCK_MONOTONIC
+ * time abs (the ring's default clock), with IORING_ENTER_ABS_TIMER: the
+ * kernel arms the deadline itself, so the time between reading the clock
+ * and entering the kernel is not added to every wake-up as it is with a
+ * relative timeout.  liburing 2.3 has no call for it.  Submits nothing:
+ * the caller flushes the SQ first.  0, or -errno (-ETIME: the deadline
+ * came; -EINVAL: a kernel without the flag).
+ */
+static inline int rv_uring_wait_abs(struct io_uring *ring,
+				    const struct __kernel_timespec *abs)
+{
+	struct io_uring_getevents_arg arg = {
+		.sigmask_sz = _NSIG / 8,
+		.ts = (unsigned long)abs,
+	};
+	int ret = io_uring_enter2(ring->ring_fd, 0, 1,
+				  IORING_ENTER_GETEVENTS |
+				  IORING_ENTER_EXT_ARG |
+				  IORING_ENTER_ABS_TIMER,
+				  (sigset_t *)&arg, sizeof(arg));
+
+	return ret < 0 ? ret : 0;
+}
+
 #endif

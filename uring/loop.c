@@ -126,6 +126,7 @@ static int try_uring(struct rv_loop *loop, const struct rv_loop_config *cfg,
 	if (ret)
 		return ret;
 	rv_uring_init(loop, &caps, cfg->no_waitid);
+	loop->u.abs_timer = !cfg->no_abs_timer;
 	loop->ops = &rv_uring_ops;
 	loop->backend = RV_BACKEND_IO_URING;
 	snprintf(why, whylen, "io_uring %s (%s, %s)", source, caps.setup_name,

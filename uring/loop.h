@@ -135,6 +135,9 @@ struct rv_loop_config {
 	void *ctx;			/* passed to the three callbacks above */
 	/* io_uring only: skip IORING_OP_WAITID even when the kernel has it. */
 	bool no_waitid;
+	/* io_uring only: relative wait timeouts even where the kernel takes
+	 * absolute ones (IORING_ENTER_ABS_TIMER, 6.12); for tests. */
+	bool no_abs_timer;
 	/*
 	 * io_uring only: how many requests may complete at once -- one per
 	 * watched child above all (a storm of exits) -- which sizes the

@@ -107,6 +107,7 @@ struct rv_uring_state {
 	bool ring_ok;
 	unsigned int setup_flags;
 	bool poll_multishot;	/* cleared if the kernel says -EINVAL */
+	bool abs_timer;		/* IORING_ENTER_ABS_TIMER (6.12); likewise */
 	bool sig_armed;
 	bool wake_armed;
 	uint32_t sig_gen;

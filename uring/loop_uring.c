@@ -387,6 +387,25 @@ static int uring_drain(struct rv_loop *loop)
 	return ret;
 }
 
+/*
+ * The wait of a turn that has a deadline, absolute (IORING_ENTER_ABS_TIMER,
+ * compat.h): what is queued is submitted first (no system call when the
+ * SQ is empty), then one io_uring_enter() sleeps until a completion or
+ * until the deadline itself.  -EINVAL: the kernel predates the flag.
+ */
+static int wait_until_abs(struct rv_loop *loop, int64_t until)
+{
+	struct __kernel_timespec ts = {
+		.tv_sec = until / RV_NSEC_PER_SEC,
+		.tv_nsec = until % RV_NSEC_PER_SEC,
+	};
+	int ret = io_uring_submit(&loop->u.ring);
+
+	if (ret < 0 && ret != -EAGAIN && ret != -EBUSY && ret != -EINTR)
+		return ret;
+	return rv_uring_wait_abs(&loop->u.ring, &ts);
+}
+
 static int uring_wait(struct rv_loop *loop, int64_t deadline,
 		      int64_t max_wait_ns)
 {
@@ -398,6 +417,17 @@ static int uring_wait(struct rv_loop *loop, int64_t deadline,
 	arm_sources(loop);
 	if (loop->u.reaper_retry)
 		reaper_arm(loop);
+	if (deadline != RV_NO_DEADLINE && loop->u.abs_timer) {
+		int64_t until = deadline;
+
+		if (max_wait_ns >= 0 && rv_clock_now() + max_wait_ns < until)
+			until = rv_clock_now() + max_wait_ns;
+		loop->stats.waits++;
+		ret = wait_until_abs(loop, until);
+		if (ret != -EINVAL)
+			goto woken;
+		loop->u.abs_timer = false;	/* kernel < 6.12: relative */
+	}
 	if (deadline != RV_NO_DEADLINE) {
 		wait = deadline - rv_clock_now();
 		if (wait < 0)
@@ -413,6 +443,7 @@ static int uring_wait(struct rv_loop *loop, int64_t deadline,
 	loop->stats.waits++;
 	ret = io_uring_submit_and_wait_timeout(&loop->u.ring, &cqe, 1, tsp,
 					       NULL);
+woken:
 	loop->now = rv_clock_now();
 	switch (ret) {
 	case -ETIME:	/* the deadline came first */
@@ -516,6 +547,7 @@ int rv_uring_init(struct rv_loop *loop, const struct rv_uring_caps *caps,
 	u->ring_ok = true;
 	u->setup_flags = caps->setup_flags;
 	u->poll_multishot = true;
+	u->abs_timer = true;	/* until the kernel says -EINVAL */
 	if (caps->waitid && !no_waitid) {
 		loop->child_mode = RV_CHILD_WAITID;
 		u->reaper = RV_REAPER_IDLE;

@@ -98,6 +98,9 @@ static struct rv_loop *new_loop(struct rec *r)
 	struct rv_loop_config cfg = {
 		.backend = g_run->backend,
 		.no_waitid = g_run->no_waitid,
+		/* the pidfd-poll run also takes the relative wait timeouts
+		 * of kernels before 6.12 */
+		.no_abs_timer = g_run->no_waitid,
 		.signals = sigs,
 		.signal_cb = on_signal,
 		.wake_cb = on_wake,
