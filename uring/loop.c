@@ -126,6 +126,7 @@ static int try_uring(struct rv_loop *loop, const struct rv_loop_config *cfg,
 	if (ret)
 		return ret;
 	rv_uring_init(loop, &caps, cfg->no_waitid);
+	/* on until the kernel says -EINVAL (uring_wait) */
 	loop->u.abs_timer = !cfg->no_abs_timer;
 	loop->ops = &rv_uring_ops;
 	loop->backend = RV_BACKEND_IO_URING;

@@ -420,8 +420,12 @@ static int uring_wait(struct rv_loop *loop, int64_t deadline,
 	if (deadline != RV_NO_DEADLINE && loop->u.abs_timer) {
 		int64_t until = deadline;
 
-		if (max_wait_ns >= 0 && rv_clock_now() + max_wait_ns < until)
-			until = rv_clock_now() + max_wait_ns;
+		if (max_wait_ns >= 0) {
+			int64_t cap = rv_clock_now() + max_wait_ns;
+
+			if (cap < until)
+				until = cap;
+		}
 		loop->stats.waits++;
 		ret = wait_until_abs(loop, until);
 		if (ret != -EINVAL)
@@ -547,7 +551,6 @@ int rv_uring_init(struct rv_loop *loop, const struct rv_uring_caps *caps,
 	u->ring_ok = true;
 	u->setup_flags = caps->setup_flags;
 	u->poll_multishot = true;
-	u->abs_timer = true;	/* until the kernel says -EINVAL */
 	if (caps->waitid && !no_waitid) {
 		loop->child_mode = RV_CHILD_WAITID;
 		u->reaper = RV_REAPER_IDLE;

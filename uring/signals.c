@@ -3,10 +3,11 @@
  * Signals arrive through a signalfd (cfg->signals + SIGCHLD), read by the
  * loop like any fd.  SIGCHLD stays blocked always, but leaves the
  * signalfd while an IORING_OP_WAITID reaper reports every exit by itself
- * (rv_signals_sigchld): one completion per exit instead of three.  That only works if the signals are blocked in every
- * thread, which is why rv_loop_block_signals() must run before any thread
- * exists (URING_NOTES.md §5: a thread created earlier gets SIGTERM's
- * default action and kills the process).
+ * (rv_signals_sigchld): one completion per exit instead of three.
+ * That only works if the signals are blocked in every thread, which is
+ * why rv_loop_block_signals() must run before any thread exists
+ * (URING_NOTES.md §5: a thread created earlier gets SIGTERM's default
+ * action and kills the process).
  */
 #include <errno.h>
 #include <pthread.h>
