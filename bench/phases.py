@@ -5,7 +5,10 @@ Reads the trace that bench/phases.sh records during `ringvisor-bench
 restart` and splits every kill into kernel-observed steps:
 
   kill->exit   SIGKILL sent -> the victim starts exiting
-  exit->wake   -> its supervisor is woken (exit teardown + notification)
+  exit->waking -> the wake-up of its supervisor is issued (exit teardown +
+                  notification, on the victim's CPU)
+  waking->wake -> the supervisor is on a run queue (at once on the same
+                  CPU; after an IPI when it slept on the other one)
   wake->run    -> the supervisor is on a CPU
   run->fork    -> clone/vfork has created the replacement
   fork->crun   -> the replacement is on a CPU
@@ -23,7 +26,8 @@ import statistics
 import sys
 
 EVENT = re.compile(r'^\s*(.+?)-(\d+)\s+\[(\d+)\]\s+\S+\s+([\d.]+): (\w+): (.*)$')
-PHASES = [("kill", "exit"), ("exit", "wake"), ("wake", "run"),
+PHASES = [("kill", "exit"), ("exit", "waking"), ("waking", "wake"),
+          ("wake", "run"),
           ("run", "fork"), ("fork", "crun"), ("crun", "exec"),
           ("kill", "exec")]
 
@@ -58,9 +62,15 @@ def parse(path):
             if (name == "sched_process_exit" and pid == cur["victim"]
                     and "exit" not in cur):
                 cur["exit"] = ts
-            elif (name == "sched_wakeup" and "exit" in cur
+                cur["exit_cpu"] = cpu
+            elif (name == "sched_waking" and "exit" in cur
+                  and "waking" not in cur
+                  and field(rest, "pid") == cur["sup"]):
+                cur["waking"] = ts
+            elif (name == "sched_wakeup" and "waking" in cur
                   and "wake" not in cur and field(rest, "pid") == cur["sup"]):
                 cur["wake"] = ts
+                cur["wake_cpu"] = field(rest, "target_cpu")
             elif (name == "sched_switch" and "wake" in cur and "run" not in cur
                   and field(rest, "next_pid") == cur["sup"]):
                 cur["run"] = ts
@@ -96,6 +106,11 @@ def main():
                 print("  %-11s n=%3d  p50 %7.1f us  p90 %7.1f us" % (
                     a + "->" + b, len(v), statistics.median(v),
                     v[max(0, int(len(v) * 0.9) - 1)]))
+        woke = [k for k in ks if "wake_cpu" in k]
+        if woke:
+            same = sum(1 for k in woke if k["wake_cpu"] == k["exit_cpu"])
+            print("  supervisor woken on the victim's CPU: %d of %d" % (
+                same, len(woke)))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ echo 0 >"$T/tracing_on"
 echo >"$T/trace"
 echo 40000 >"$T/buffer_size_kb"
 for e in sched/sched_process_exit sched/sched_process_exec \
-	sched/sched_wakeup sched/sched_switch sched/sched_process_fork \
+	sched/sched_waking sched/sched_wakeup sched/sched_switch \
+	sched/sched_process_fork \
 	signal/signal_generate; do
 	echo 1 >"$T/events/$e/enable"
 done

@@ -2,45 +2,101 @@
 # The whole test suite, as CI runs it (README: "run the tests"):
 #   1. a -Werror build, then every test on the io_uring backend and again on
 #      the epoll backend (RINGVISOR_BACKEND forces the loop's choice);
-#   2. an ASan+UBSan build, every test once more.
+#   2. an ASan+UBSan build, every test once more;
+#   3. the valgrind scenario, static analysis and short fuzz runs.
+# A stage that fails does not stop the next ones; the summary at the end
+# names every failed stage and test with its assertion lines, because a
+# CI log is often read from its tail only.
+# Timeouts and upper bounds of the integration tests are scaled by
+# RV_TIME_SCALE (tests/integration/rvtest.py): 1.5 here, 2.5 under ASan,
+# for a loaded 2-core CI machine that runs two tests at a time; lower
+# bounds are never scaled.
 # Options via environment: BUILD_DIR (default build), JOBS, SKIP_SANITIZE=1,
-# SKIP_VALGRIND=1.
+# SKIP_VALGRIND=1, FUZZ_SECONDS, RV_TIME_SCALE (one value for every run).
 set -eu
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
 jobs=${JOBS:-$(nproc)}
 
+status=0
+failed=""	# "stage[:build dir]" words, for the summary
+fail() {
+	status=1
+	failed="$failed $1"
+}
+
+# ctest NAME DIR [VAR=value...]: every test of DIR, output kept in
+# DIR/ctest-NAME.log for the summary.
+run_ctest() {
+	name=$1 dir=$2
+	shift 2
+	rc_file="$dir/ctest-$name.rc"
+	rm -f "$dir/Testing/Temporary/LastTestsFailed.log"
+	{
+		rc=0
+		env "$@" ctest --test-dir "$dir" -j "$jobs" \
+			--output-on-failure || rc=$?
+		echo $rc >"$rc_file"
+	} 2>&1 | tee "$dir/ctest-$name.log"
+	if [ "$(cat "$rc_file")" != 0 ]; then
+		fail "ctest-$name:$dir"
+		cp "$dir/Testing/Temporary/LastTestsFailed.log" \
+			"$dir/ctest-$name.failed" 2>/dev/null || true
+	fi
+}
+
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "$jobs"
 
-status=0
 for backend in io_uring epoll; do
 	echo "=== tests on the $backend backend ==="
-	RINGVISOR_BACKEND=$backend ctest --test-dir "$build" -j "$jobs" \
-		--output-on-failure || status=1
+	run_ctest "$backend" "$build" RINGVISOR_BACKEND=$backend \
+		RV_TIME_SCALE="${RV_TIME_SCALE:-1.5}"
 done
 
 if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
 	echo "=== tests under ASan+UBSan (io_uring backend) ==="
 	cmake -S . -B "$build-asan" -DCMAKE_BUILD_TYPE=Debug -DRV_SANITIZE=ON >/dev/null
 	cmake --build "$build-asan" -j "$jobs"
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	RINGVISOR_BACKEND=io_uring ctest --test-dir "$build-asan" -j "$jobs" \
-		--output-on-failure || status=1
+	run_ctest asan "$build-asan" \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		RINGVISOR_BACKEND=io_uring RV_TIME_SCALE="${RV_TIME_SCALE:-2.5}"
 fi
 # 200 flapping services, reloads and control clients under valgrind
 # memcheck (~40 s): no error, no definite leak.  SKIP_VALGRIND=1 skips.
 if [ "${SKIP_VALGRIND:-0}" != 1 ]; then
 	echo "=== valgrind memcheck scenario (epoll backend) ==="
-	BUILD_DIR="$build" sh tests/valgrind/scenario.sh 20 || [ $? = 77 ] || status=1
+	BUILD_DIR="$build" sh tests/valgrind/scenario.sh 20 || [ $? = 77 ] ||
+		fail valgrind
 fi
 echo "=== static analysis (cppcheck, clang-tidy) ==="
-BUILD_DIR="$build-static" ./tests/static/run.sh || status=1
+BUILD_DIR="$build-static" ./tests/static/run.sh || fail static-analysis
 
 # Fuzz targets (every parser, listed in tests/fuzz/run.sh; about a minute
 # in all): a short bounded run; any crash input is kept in
 # build-fuzz/artifacts to add to the corpus.
 echo "=== fuzzing, ${FUZZ_SECONDS:-5}s per target ==="
-sh tests/fuzz/run.sh "${FUZZ_SECONDS:-5}" || status=1
-exit $status
+sh tests/fuzz/run.sh "${FUZZ_SECONDS:-5}" || fail fuzz
+
+echo
+echo "=== summary ==="
+if [ $status = 0 ]; then
+	echo "every stage passed"
+	exit 0
+fi
+for f in $failed; do
+	echo "FAILED: ${f%%:*}"
+	case $f in
+	ctest-*)
+		dir=${f#*:}
+		name=${f%%:*}
+		sed 's/^/  test: /' "$dir/$name.failed" 2>/dev/null || true
+		# the assertions: unittest's FAIL/ERROR blocks, cmocka's
+		# [ FAILED ] / file:line lines, sanitizer reports
+		grep -E -A6 '^(FAIL|ERROR): |^\[  (FAILED|ERROR) +\]|: error: |ERROR: (Address|Leak)Sanitizer|runtime error: ' \
+			"$dir/$name.log" 2>/dev/null | head -80 || true
+		;;
+	esac
+done
+exit 1

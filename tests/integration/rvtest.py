@@ -484,6 +484,7 @@ class Case(unittest.TestCase):
         self.stamp_path = os.path.join(self.tmp, "stamps")
         self.report_path = os.path.join(self.tmp, "report.json")
         self.procs = []
+        self.other_uid = False	# set: svc() fixtures run as another uid
         self.addCleanup(self._cleanup)
 
     def run(self, result=None):
@@ -553,6 +554,18 @@ class Case(unittest.TestCase):
         os.chmod(path, mode)
         return path
 
+    def public_copy(self, path):
+        """A copy of the executable path in our directory, which becomes
+        world-searchable: for what runs under another uid (setpriv, user =)
+        when the build directory may not be reachable by it (a clone under
+        /root, mode 0700).  Binaries link the project statically."""
+        os.chmod(self.tmp, os.stat(self.tmp).st_mode | 0o755)
+        dest = os.path.join(self.tmp, os.path.basename(path))
+        if not os.path.exists(dest):
+            shutil.copy(path, dest)
+            os.chmod(dest, 0o755)
+        return dest
+
     def config(self, body="", name="ringvisor.conf", **supervisor):
         """Writes a config: a [supervisor] section with test defaults (a
         control socket in our directory, a top-level intensity high enough
@@ -572,8 +585,11 @@ class Case(unittest.TestCase):
 
     def svc(self, *steps, tag=None, stamp=True, report_file=None,
             sig_file=None):
-        """A `command =` value running the svc fixture with these steps."""
-        argv = [fixture("svc")]
+        """A `command =` value running the svc fixture with these steps
+        (a public_copy when self.other_uid is set: it runs as someone
+        else)."""
+        exe = fixture("svc")
+        argv = [self.public_copy(exe) if self.other_uid else exe]
         if stamp:
             argv += ["--stamp", self.stamp_path]
         if tag is not None:

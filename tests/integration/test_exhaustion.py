@@ -211,10 +211,12 @@ class Exhaustion(rvtest.Case):
         # an unused uid: nothing else on the machine counts against it
         uid = 61000 + os.getpid() % 1000
         os.chmod(self.tmp, 0o777)	# stamps, socket and report
+        self.other_uid = True
         cfg = self.flapping()
         os.chmod(cfg, 0o644)
         argv = ["setpriv", f"--reuid={uid}", f"--regid={uid}",
-                "--clear-groups", rvtest.RV_BIN, "run", "-c", cfg,
+                "--clear-groups", self.public_copy(rvtest.RV_BIN), "run",
+                "-c", cfg,
                 "--report", self.report_path]
         rv = rvtest.Proc(self, argv)
         rv.wait_for("start", service="flap", count=3)

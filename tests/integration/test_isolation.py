@@ -468,7 +468,8 @@ class Isolation(rvtest.Case):
         env = rvtest.rv_env({"ASAN_OPTIONS": asan + ":detect_leaks=0"})
         rv = rvtest.Proc(self, ["setpriv", "--reuid=65534", "--regid=65534",
                                 "--clear-groups", "--", "prlimit",
-                                "--nproc=1", "--", RV_BIN, "run", "-c", cfg],
+                                "--nproc=1", "--", self.public_copy(RV_BIN),
+                                "run", "-c", cfg],
                          env=env)
         rv.wait_for("failed", service="noproc")
         fails = rv.find("spawn_failed", service="noproc")

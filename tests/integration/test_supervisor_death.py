@@ -32,6 +32,7 @@ class SupervisorDeath(rvtest.Case):
         if os.geteuid() == 0:
             try:
                 pwd.getpwnam("nobody")
+                self.other_uid = True
                 # nobody cannot write our stamp file: no stamp
                 other = ("command = " + self.svc("pause", stamp=False) +
                          "\nuser = nobody\n")
