@@ -30,6 +30,9 @@
 #define P_PIDFD 3	/* linux/wait.h; glibc 2.36 lacks it */
 #endif
 
+/* The soonest retry of a start that failed before it had a child. */
+#define RV_SHORTAGE_RETRY_NS (100 * 1000 * 1000LL)
+
 static const char *const svc_state_names[RV_SVC_NSTATES] = {
 	[RV_SVC_STOPPED] = "stopped",	[RV_SVC_WAITING] = "starting",
 	[RV_SVC_STARTING] = "starting",	[RV_SVC_RUNNING] = "running",
@@ -224,6 +227,7 @@ static void spawn(struct rv_service *s, int64_t now)
 	}
 	/* no child at all (clone failed): end the attempt right here */
 	struct rv_exit_info e = { .valid = true, .failed_start = true,
+				  .no_child = true,
 				  .code = rv_spawn_exec_status(res.err) };
 
 	s->spawn_err = res.err;
@@ -521,6 +525,15 @@ static void service_ended(struct rv_service *s, const struct rv_exit_info *e,
 		if (delay < 0)
 			delay = 0;
 	}
+	/*
+	 * No child at all means the supervisor itself is short of something
+	 * (descriptors, processes, memory: clone or pipe failed).  Retrying
+	 * at once cannot help and, under restart_delay = 0, would be a busy
+	 * loop that logs a spawn_failed per service per turn for as long as
+	 * the shortage lasts (tens of thousands a second).
+	 */
+	if (e->no_child && delay < RV_SHORTAGE_RETRY_NS)
+		delay = RV_SHORTAGE_RETRY_NS;
 	/* down and waiting for its restart, whoever decides its time */
 	s->next_start_ns = now + delay;
 	rv_service_set_state(s, RV_SVC_BACKOFF);

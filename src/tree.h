@@ -57,6 +57,7 @@ struct rv_exit_info {
 	int signal;
 	bool core_dumped;
 	bool failed_start;	/* never got to exec, or never got ready */
+	bool no_child;		/* failed before a child existed (clone, pipe) */
 	bool timeout;		/* ready_timeout */
 	bool watchdog;		/* watchdog lapse */
 	bool health;		/* health_check failed health_retries times */
