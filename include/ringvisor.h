@@ -49,8 +49,10 @@ struct rv_options {
 /*
  * Custom backoff: called instead of the configured formula for the n-th
  * restart (n >= 1) of service; computed is what the formula gives.
- * Returns the delay in ns (negative is taken as 0).  Runs on the loop
- * thread, on the restart path: keep it fast and non-blocking.
+ * Returns the delay in ns (negative is taken as 0).  A start that failed
+ * before it had a child (clone or a pipe: the supervisor is short of
+ * descriptors, processes or memory) still waits at least 100 ms.  Runs on
+ * the loop thread, on the restart path: keep it fast and non-blocking.
  */
 typedef int64_t rv_backoff_fn(void *ctx, const char *service, uint32_t n,
 			      int64_t computed_ns);
