@@ -537,8 +537,11 @@ class Readiness(rvtest.Case):
         self.wait_control(rv)
         for n in ("a", "b", "c", "d"):
             self.wait_stamps(1, tag=n)
-        st = {e["service"]: e for e in rv.find("start")}
-        rd = {e["service"]: e for e in rv.find("ready")}
+        # the lines of a loop turn are written at its end, after the
+        # spawns it made: a stamp may be read before "b ready" and
+        # "c start", which come from the turn that started c
+        st = {n: rv.wait_for("start", service=n)[0] for n in "abcd"}
+        rd = {n: rv.wait_for("ready", service=n)[0] for n in "ab"}
         self.assertLess(rd["a"].index, st["b"].index, "b before a ready")
         self.assertLess(rd["b"].index, st["c"].index, "c before b ready")
         self.assertGreaterEqual(st["b"].t - st["a"].t, 0.5 * 0.9)
