@@ -29,7 +29,18 @@
 
 #define CONN_MAX	4096		/* more are accepted and closed */
 #define IN_CHUNK	4096
-#define FOLLOW_BUF	(256 * 1024)	/* events queued for a slow reader */
+/*
+ * A follower may have FOLLOW_BUF bytes of events not yet sent before it is
+ * dropped as too slow.  Its buffer is twice that: while a send is in
+ * flight the kernel reads out + off, so the sent prefix cannot be
+ * reclaimed until the send completes, and a reader that keeps up with a
+ * stream that never pauses would otherwise see that prefix creep up to
+ * the limit and be dropped for bytes it has already read.  The prefix is
+ * reclaimed at a completion once it reaches FOLLOW_BUF (each byte is moved
+ * at most once per byte sent), so it is below FOLLOW_BUF while a send is
+ * in flight, and unsent bytes never exceed FOLLOW_BUF: the two fit.
+ */
+#define FOLLOW_BUF	(256 * 1024)
 #define IDLE_TIMEOUT_NS	(10LL * 1000000000)	/* to send a whole line */
 #define SEND_TIMEOUT_NS	(10LL * 1000000000)	/* reply not taken */
 #define RETRY_NS	(100LL * 1000000)	/* accept after EMFILE */
@@ -183,12 +194,22 @@ static void conn_error(struct conn *c, const char *msg, bool then_close)
 	conn_reply(c, text, strlen(text));
 }
 
+/* Only what is unsent stays; never while a send is in flight. */
+static void follow_compact(struct conn *c)
+{
+	if (!c->out_off)
+		return;
+	memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+	c->out_len -= c->out_off;
+	c->out_off = 0;
+}
+
 /* Called with nothing in flight: the reply (the acknowledgement) goes
  * first into the follower's fixed buffer, events follow it. */
 static void conn_follow(struct conn *c, char *reply)
 {
 	size_t len = strlen(reply);
-	char *out = malloc(FOLLOW_BUF + sizeof(drop_notice));
+	char *out = malloc(2 * FOLLOW_BUF + sizeof(drop_notice));
 
 	if (!out || len > FOLLOW_BUF) {
 		free(out);
@@ -204,7 +225,7 @@ static void conn_follow(struct conn *c, char *reply)
 	c->out = out;
 	c->out_len = len;
 	c->out_off = 0;
-	c->out_cap = FOLLOW_BUF;
+	c->out_cap = 2 * FOLLOW_BUF;
 	c->follower = true;
 	c->ctl->n_followers++;
 	rv_loop_timer_cancel(c->ctl->loop, &c->timer);
@@ -306,6 +327,8 @@ static void on_io(struct rv_loop *loop, struct rv_io *io, int res, void *ctx)
 	}
 	c->out_off += (size_t)res;
 	if (c->out_off < c->out_len) {
+		if (c->follower && c->out_off >= FOLLOW_BUF)
+			follow_compact(c);
 		conn_send(c);
 		return;
 	}
@@ -339,16 +362,9 @@ void rv_control_broadcast(struct rv_control *ctl, const char *line,
 		if (!c->follower || c->dead || c->closing)
 			continue;
 		idle = !rv_io_is_armed(&c->io);
-		if (idle && c->out_off) {
-			/* compact: only what is unsent stays (while a send
-			 * is in flight the kernel reads out + off: append
-			 * only, past out_len) */
-			memmove(c->out, c->out + c->out_off,
-				c->out_len - c->out_off);
-			c->out_len -= c->out_off;
-			c->out_off = 0;
-		}
-		if (c->out_cap - c->out_len < len) {
+		if (idle)	/* in flight, append only (see FOLLOW_BUF) */
+			follow_compact(c);
+		if (c->out_len - c->out_off + len > FOLLOW_BUF) {
 			/* too slow: tell it (the notice has its own room
 			 * past out_cap), give it a bounded time to read
 			 * that, then hang up */

@@ -330,7 +330,8 @@ class Events(rvtest.Case):
         slow = []
         for i in range(6):
             at = good.nbytes + 3001 * i + 37
-            wait_until(lambda: good.nbytes >= at, 10, "events")
+            wait_until(lambda: good.nbytes >= at or good.eof, 10, "events")
+            self.assertFalse(good.eof, "the reading follower was dropped")
             c = self.connect(timeout=30)
             self.assertEqual(c.request({"cmd": "events"}),
                              {"ok": True, "following": True})
@@ -342,6 +343,7 @@ class Events(rvtest.Case):
         wait_until(lambda: len(rv.find("follower_dropped", since=mark)) >= 6
                    or good.nbytes > (4 << 20), 30,
                    "the slow followers' buffers to fill")
+        self.assertFalse(good.eof, "the reading follower was dropped")
         # read what each slow one was sent, from now on (a dropped
         # follower has a bounded time to read its notice): whole event
         # lines, then the notice, then EOF
