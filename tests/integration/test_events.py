@@ -156,29 +156,16 @@ class BulkFollower(Follower):
                    lambda self, v: setattr(self, "_raw", v))
     bad = property(lambda self: self._get("_bad"),
                    lambda self, v: setattr(self, "_bad", v))
-
-    def wait(self, pred, timeout=10, what="events"):
-        deadline = time.monotonic() + T(timeout)
-        with self.cond:
-            while True:
-                self._absorb()
-                if pred(self._events):
-                    return list(self._events)
-                left = deadline - time.monotonic()
-                if left <= 0 or self.eof:
-                    raise AssertionError(
-                        f"{'EOF' if self.eof else 'timed out'} waiting for "
-                        f"{what}; have {self._raw[-10:]}")
-                self.cond.wait(min(left, 0.1))
+    # Follower.wait() and the rest read these under cond (reentrant)
 
 
 class Events(rvtest.Case):
 
-    def follow_raw(self):
+    def follow_raw(self, kind=Follower):
         c = self.connect(timeout=30)
         ack = c.request({"cmd": "events"})
         self.assertEqual(ack, {"ok": True, "following": True})
-        return Follower(self, conn=c)
+        return kind(self, conn=c)
 
     def follow_cli(self, *args):
         p = subprocess.Popen([rvtest.RV_BIN, "events", "-s",
@@ -406,10 +393,7 @@ class Events(rvtest.Case):
         # the reading follower moves bytes only, parsing later: a thread
         # that parses each line as it comes can fall behind the storm on
         # a loaded machine and be dropped, rightly
-        c = self.connect(timeout=30)
-        self.assertEqual(c.request({"cmd": "events"}),
-                         {"ok": True, "following": True})
-        good = BulkFollower(self, c)
+        good = self.follow_raw(BulkFollower)
         t0 = time.monotonic()
         slow = []
         for i in range(6):
