@@ -64,7 +64,7 @@ struct conn {
 	size_t discard;		/* an overlong line: skip to its newline */
 	int64_t line_deadline;	/* the line being read is due; 0: none yet */
 	char *out;
-	size_t out_len, out_off, out_cap;
+	size_t out_len, out_off;	/* a follower's is 2 * FOLLOW_BUF + notice */
 	bool follower;
 	bool closing;		/* close once out is written */
 	bool dead;		/* fd closed, waiting for a cancel CQE */
@@ -178,7 +178,6 @@ static void conn_reply(struct conn *c, char *text, size_t len)
 	c->out = text;
 	c->out_len = len;
 	c->out_off = 0;
-	c->out_cap = len;
 	conn_send(c);
 }
 
@@ -225,7 +224,6 @@ static void conn_follow(struct conn *c, char *reply)
 	c->out = out;
 	c->out_len = len;
 	c->out_off = 0;
-	c->out_cap = 2 * FOLLOW_BUF;
 	c->follower = true;
 	c->ctl->n_followers++;
 	rv_loop_timer_cancel(c->ctl->loop, &c->timer);
@@ -365,9 +363,9 @@ void rv_control_broadcast(struct rv_control *ctl, const char *line,
 		if (idle)	/* in flight, append only (see FOLLOW_BUF) */
 			follow_compact(c);
 		if (c->out_len - c->out_off + len > FOLLOW_BUF) {
-			/* too slow: tell it (the notice has its own room
-			 * past out_cap), give it a bounded time to read
-			 * that, then hang up */
+			/* too slow: tell it (the notice has its own
+			 * room past 2 * FOLLOW_BUF), give it a bounded
+			 * time to read that, then hang up */
 			memcpy(c->out + c->out_len, drop_notice,
 			       sizeof(drop_notice) - 1);
 			c->out_len += sizeof(drop_notice) - 1;

@@ -69,12 +69,18 @@ static bool drain(struct fixture *f)
 	}
 }
 
+static const char notice[] = "{\"event\":\"dropped\"";
+
+/* Where the drop notice starts in what was read; NULL: none came. */
+static const char *notice_at(const struct fixture *f)
+{
+	return f->got ? memmem(f->got, f->got_len, notice, sizeof(notice) - 1)
+		      : NULL;
+}
+
 static bool dropped(const struct fixture *f)
 {
-	static const char notice[] = "{\"event\":\"dropped\"";
-
-	return f->got_len >= sizeof(notice) - 1 &&
-	       memmem(f->got, f->got_len, notice, sizeof(notice) - 1);
+	return notice_at(f) != NULL;
 }
 
 /* Loads a supervisor on backend with a control socket, subscribes. */
@@ -143,53 +149,70 @@ static void make_line(char *buf, unsigned i)
 	memcpy(buf + LINE_LEN - 3, "\"}\n", 3);
 }
 
+/* The first n lines read are lines 0..n-1, whole and in order. */
+static void assert_lines(const struct fixture *f, size_t n)
+{
+	char line[LINE_LEN];
+
+	assert_true(f->got_len >= n * LINE_LEN);
+	for (size_t i = 0; i < n; i++) {
+		make_line(line, (unsigned)i);
+		assert_memory_equal(f->got + i * LINE_LEN, line, LINE_LEN);
+	}
+}
+
+/* Runs body on a fresh fixture for each backend this machine has. */
+static void on_each_backend(void (*body)(struct fixture *f,
+					 const char *backend))
+{
+	for (size_t b = 0; b < sizeof(backends) / sizeof(*backends); b++) {
+		struct fixture f;
+
+		if (setup_on(&f, backends[b]))
+			print_message("%s: not available here, skipped\n",
+				      backends[b]);
+		else
+			body(&f, backends[b]);
+		teardown_f(&f);
+	}
+}
+
 /*
  * A follower that reads everything after every turn, while two lines come
  * per turn: a send is always in flight, so its buffer is never found idle.
  * Sixteen times the buffer goes through it; it must get all of it, in
  * order, and no notice.
  */
+static void keeps_up(struct fixture *f, const char *backend)
+{
+	unsigned n = 16 * FOLLOW_BUF / LINE_LEN, sent = 0;
+	char line[LINE_LEN];
+
+	while (sent < n) {
+		for (int k = 0; k < 2; k++) {
+			make_line(line, sent++);
+			rv_control_broadcast(f->sv->control, line, LINE_LEN);
+		}
+		assert_true(rv_loop_run_once(f->sv->loop, 0) >= 0);
+		if (!drain(f) || dropped(f))
+			fail_msg("%s: dropped after reading all of %zu bytes",
+				 backend, f->got_len);
+	}
+	/* the rest in flight: a few turns */
+	for (int i = 0; i < 100 && f->got_len < (size_t)sent * LINE_LEN;
+	     i++) {
+		assert_true(rv_loop_run_once(f->sv->loop, 10 * 1000000LL) >= 0);
+		assert_true(drain(f));
+	}
+	assert_false(dropped(f));
+	assert_int_equal(f->got_len, (size_t)sent * LINE_LEN);
+	assert_lines(f, sent);
+}
+
 static void test_reader_that_keeps_up_is_never_dropped(void **state)
 {
 	(void)state;
-	for (size_t b = 0; b < 2; b++) {
-		struct fixture f;
-		unsigned n = 16 * FOLLOW_BUF / LINE_LEN, sent = 0;
-		char line[LINE_LEN];
-
-		if (setup_on(&f, backends[b])) {
-			print_message("%s: not available here, skipped\n",
-				      backends[b]);
-			teardown_f(&f);
-			continue;
-		}
-		while (sent < n) {
-			for (int k = 0; k < 2; k++) {
-				make_line(line, sent++);
-				rv_control_broadcast(f.sv->control, line,
-						     LINE_LEN);
-			}
-			assert_true(rv_loop_run_once(f.sv->loop, 0) >= 0);
-			if (!drain(&f) || dropped(&f))
-				fail_msg("%s: dropped after reading all of "
-					 "%zu bytes", backends[b], f.got_len);
-		}
-		/* the rest in flight: a few turns */
-		for (int i = 0; i < 100 && f.got_len < (size_t)sent * LINE_LEN;
-		     i++) {
-			assert_true(rv_loop_run_once(f.sv->loop,
-						     10 * 1000000LL) >= 0);
-			assert_true(drain(&f));
-		}
-		assert_false(dropped(&f));
-		assert_int_equal(f.got_len, (size_t)sent * LINE_LEN);
-		for (unsigned i = 0; i < sent; i++) {
-			make_line(line, i);
-			assert_memory_equal(f.got + (size_t)i * LINE_LEN, line,
-					    LINE_LEN);
-		}
-		teardown_f(&f);
-	}
+	on_each_backend(keeps_up);
 }
 
 /*
@@ -197,53 +220,41 @@ static void test_reader_that_keeps_up_is_never_dropped(void **state)
  * (plus what the socket holds) is waiting; then it gets every line it was
  * sent up to that point, the notice, and EOF.
  */
+static void reads_nothing(struct fixture *f, const char *backend)
+{
+	unsigned sent = 0, limit = 8 * FOLLOW_BUF / LINE_LEN;
+	char line[LINE_LEN];
+	size_t lines;
+
+	(void)backend;
+	/* eight buffers' worth offered, nothing read */
+	while (sent < limit) {
+		make_line(line, sent++);
+		rv_control_broadcast(f->sv->control, line, LINE_LEN);
+		assert_true(rv_loop_run_once(f->sv->loop, 0) >= 0);
+	}
+	/* now read, until EOF: lines 0..k-1 whole, then the notice */
+	for (int i = 0; i < 500; i++) {
+		assert_true(rv_loop_run_once(f->sv->loop, 10 * 1000000LL) >= 0);
+		if (!drain(f))
+			break;
+	}
+	assert_true(dropped(f));
+	lines = (size_t)(notice_at(f) - f->got);
+	assert_int_equal(lines % LINE_LEN, 0);
+	lines /= LINE_LEN;
+	/* at least the buffer's worth was kept for it, and it was dropped
+	 * before all was offered */
+	assert_true(lines * LINE_LEN >= FOLLOW_BUF - LINE_LEN);
+	assert_true(lines < limit);
+	assert_lines(f, lines);
+	assert_false(rv_control_has_followers(f->sv->control));
+}
+
 static void test_reader_that_reads_nothing_is_dropped(void **state)
 {
 	(void)state;
-	for (size_t b = 0; b < 2; b++) {
-		struct fixture f;
-		char line[LINE_LEN];
-		unsigned sent = 0, limit = 8 * FOLLOW_BUF / LINE_LEN;
-		size_t lines;
-
-		if (setup_on(&f, backends[b])) {
-			print_message("%s: not available here, skipped\n",
-				      backends[b]);
-			teardown_f(&f);
-			continue;
-		}
-		/* eight buffers' worth offered, nothing read */
-		while (sent < limit) {
-			make_line(line, sent++);
-			rv_control_broadcast(f.sv->control, line, LINE_LEN);
-			assert_true(rv_loop_run_once(f.sv->loop, 0) >= 0);
-		}
-		/* now read: lines 0..k-1 whole, the notice, EOF */
-		for (int i = 0; i < 500; i++) {
-			bool open;
-
-			assert_true(rv_loop_run_once(f.sv->loop,
-						     10 * 1000000LL) >= 0);
-			open = drain(&f);
-			if (!open)
-				break;
-		}
-		assert_true(dropped(&f));
-		lines = (size_t)(strstr(f.got, "{\"event\":\"dropped\"") - f.got);
-		assert_int_equal(lines % LINE_LEN, 0);
-		lines /= LINE_LEN;
-		/* at least the buffer's worth was kept for it, and no more
-		 * than the buffer and a socket's worth */
-		assert_true(lines * LINE_LEN >= FOLLOW_BUF - LINE_LEN);
-		assert_true(lines < limit);
-		for (size_t i = 0; i < lines; i++) {
-			make_line(line, (unsigned)i);
-			assert_memory_equal(f.got + i * LINE_LEN, line,
-					    LINE_LEN);
-		}
-		assert_false(rv_control_has_followers(f.sv->control));
-		teardown_f(&f);
-	}
+	on_each_backend(reads_nothing);
 }
 
 int main(void)
