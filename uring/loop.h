@@ -68,6 +68,7 @@ struct rv_child {
 	/* loop-private bookkeeping, do not touch */
 	uint32_t slot;		/* index in the loop's pid table */
 	uint32_t gen;
+	uint64_t turn;		/* the turn that watched it; 0: outside one */
 	bool watched;
 };
 

@@ -57,6 +57,8 @@ struct rec {
 	int sigchld_seen;	/* SIGCHLD must never reach signal_cb */
 	int wakes;
 	int fds;
+	int orphans_this_turn, max_orphans_in_turn;
+	uint64_t orphan_turn;
 	siginfo_t child_si;
 	siginfo_t orphan_si;
 	struct signalfd_siginfo sig;
@@ -87,9 +89,17 @@ static void on_wake(struct rv_loop *loop, void *ctx)
 static void on_orphan(struct rv_loop *loop, const siginfo_t *si, void *ctx)
 {
 	struct rec *r = ctx;
+	struct rv_loop_stats st;
 
 	r->orphans++;
 	r->orphan_si = *si;
+	rv_loop_get_stats(loop, &st);
+	if (st.turns != r->orphan_turn) {
+		r->orphan_turn = st.turns;
+		r->orphans_this_turn = 0;
+	}
+	if (++r->orphans_this_turn > r->max_orphans_in_turn)
+		r->max_orphans_in_turn = r->orphans_this_turn;
 }
 
 static struct rv_loop *new_loop(struct rec *r)
@@ -760,6 +770,127 @@ static void test_orphan_to_subreaper(void **state)
 	rv_loop_free(loop);
 }
 
+/*
+ * Services that exit at once, restarted from their exit callback: each
+ * callback starts the replacement and returns only once that one has
+ * exited too, so every waitid the loop makes finds a zombie.  Each
+ * watched child must still be reported at most once per turn, and the
+ * turns must end: a SIGCHLD sweep that went on reaping what the callbacks
+ * started kept the loop in one turn for as long as they kept exiting.
+ */
+#define FLAPPERS	2
+#define FLAPS		200
+
+struct flapper {
+	struct kid k;		/* first: the callback gets &k.c */
+	struct flaps *all;
+};
+
+struct flaps {
+	struct flapper f[FLAPPERS];
+	struct rec *r;
+	int reports;
+	uint64_t turn;
+	int in_turn, max_in_turn;
+};
+
+static void on_flap(struct rv_loop *loop, struct rv_child *c,
+		    const siginfo_t *si, void *ctx)
+{
+	struct flapper *f = (struct flapper *)c;
+	struct flaps *x = f->all;
+	uint64_t turn = turn_of(loop);
+	siginfo_t zombie;
+	pid_t pid;
+
+	assert_int_equal(si->si_pid, c->pid);
+	close(c->pidfd);
+	if (turn != x->turn) {
+		x->turn = turn;
+		x->in_turn = 0;
+	}
+	if (++x->in_turn > x->max_in_turn)
+		x->max_in_turn = x->in_turn;
+	if (++x->reports > FLAPS)
+		return;
+	pid = fork_exit(0, 0);
+	watch_kid(loop, &f->k, pid, x->r);
+	f->k.c.cb = on_flap;
+	f->k.c.ctx = x;
+	/* exited, not reaped: the loop's next waitid will see it */
+	assert_int_equal(waitid(P_PID, (id_t)pid, &zombie,
+				WEXITED | WNOWAIT), 0);
+}
+
+static void test_restarted_at_once_one_report_per_turn(void **state)
+{
+	struct rec r = { 0 };
+	struct rv_loop *loop = new_loop(&r);
+	struct flaps *x = calloc(1, sizeof(*x));
+	struct rv_loop_stats st;
+	int i;
+
+	assert_non_null(x);
+	x->r = &r;
+	assert_int_equal(rv_loop_child_reserve(loop, FLAPPERS), 0);
+	for (i = 0; i < FLAPPERS; i++) {
+		x->f[i].all = x;
+		watch_kid(loop, &x->f[i].k, fork_exit(0, 0), &r);
+		x->f[i].k.c.cb = on_flap;
+		x->f[i].k.c.ctx = x;
+	}
+	run_until(loop, &x->reports, FLAPS + FLAPPERS, 10000);
+	settle(loop, 20);
+	rv_loop_get_stats(loop, &st);
+	print_message("%d reports in %llu turns, at most %d in one turn, "
+		      "%llu sweeps\n", x->reports,
+		      (unsigned long long)st.turns, x->max_in_turn,
+		      (unsigned long long)st.sweeps);
+	assert_int_equal(x->reports, FLAPS + FLAPPERS);
+	assert_in_range(x->max_in_turn, 1, FLAPPERS);
+	assert_int_equal(r.orphans, 0);
+	assert_int_equal(r.sigchld_seen, 0);
+	rv_loop_free(loop);
+	free(x);
+}
+
+/*
+ * A child leaves 200 exited children behind, reparented to us: all are
+ * reported, but one sweep takes only a bounded share (the loop answers
+ * everything else in between), and the rest come in the next turns.
+ */
+#define ORPHANS 200
+
+static void test_orphan_flood_is_spread_over_turns(void **state)
+{
+	struct rec r = { 0 };
+	struct rv_loop *loop = new_loop(&r);
+	siginfo_t si;
+	pid_t pid;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		for (int i = 0; i < ORPHANS; i++)
+			if (fork() == 0)
+				_exit(0);
+		usleep(200 * 1000);	/* they are all zombies by now */
+		_exit(0);
+	}
+	/* it exited: its zombies are ours now */
+	assert_int_equal(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT),
+			 0);
+	usleep(20 * 1000);
+	run_until(loop, &r.orphans, ORPHANS + 1, 5000);
+	settle(loop, 20);
+	print_message("%d orphans, at most %d in one turn\n", r.orphans,
+		      r.max_orphans_in_turn);
+	assert_int_equal(r.orphans, ORPHANS + 1);
+	/* RV_SWEEP_ORPHANS (64) beyond one per watched child (none) */
+	assert_in_range(r.max_orphans_in_turn, 1, 64);
+	rv_loop_free(loop);
+}
+
 /* After rv_loop_unwatch_child() the exit goes to orphan_cb. */
 static void test_unwatch_child(void **state)
 {
@@ -1121,7 +1252,9 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_child_killed),
 	cmocka_unit_test(test_child_watched_after_exit),
 	cmocka_unit_test(test_children_1000),
+	cmocka_unit_test(test_restarted_at_once_one_report_per_turn),
 	cmocka_unit_test(test_orphan_to_subreaper),
+	cmocka_unit_test(test_orphan_flood_is_spread_over_turns),
 	cmocka_unit_test(test_unwatch_child),
 	cmocka_unit_test(test_watch_child_errors),
 	cmocka_unit_test(test_signal_delivery),
