@@ -41,6 +41,11 @@ TIMER_COUNT=${TIMER_COUNT:-8000}
 SCALE_COUNTS=${SCALE_COUNTS:-100,1000,10000}
 STORM_N=${STORM_N:-1000}
 T0=$(date +%s)
+# The tree measured, read before this run overwrites its own outputs
+# (which are tracked): +dirty only for changes outside them.
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff \
+	--quiet HEAD -- . ':!bench/RESULTS.md' ':!bench/results' 2>/dev/null ||
+	echo '+dirty')"
 CMDLINE="$0${*:+ $*}"
 
 say() { printf '== %s (%ss)\n' "$*" "$(($(date +%s) - T0))" >&2; }
@@ -220,7 +225,6 @@ run timers 100 timers --count "$TIMER_COUNT" --block 100 --spin "${SPIN:-200us}"
 say "report"
 versions=$(dpkg-query -W -f '${Package} ${Version}, ' s6 runit supervisor \
 	liburing-dev gnuplot-nox 2>/dev/null | sed 's/, $//')
-commit="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo '+dirty')"
 python3 - "$RES/meta.json" "$CMDLINE" "$(($(date +%s) - T0))" "$versions" "$commit" <<'PY'
 import json, sys
 json.dump(dict(zip(("command", "elapsed", "versions", "commit"), sys.argv[2:])),
