@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "loop.h"	/* rv_clock_now */
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
@@ -67,14 +68,6 @@ struct rv_spawner {
 #define YIELD_SLOW_NS	(2LL * 1000 * 1000)
 #define YIELD_PAUSE_NS	(250LL * 1000 * 1000)
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /*
  * The child has called execve() and let us go; its exec is not done yet
  * (~50 us more: the new image is still being loaded).  If it shares our
@@ -87,12 +80,12 @@ static int64_t mono_ns(void)
  */
 static void yield_to_child(struct rv_spawner *sp)
 {
-	int64_t t0 = mono_ns(), t1;
+	int64_t t0 = rv_clock_now(), t1;
 
 	if (t0 < sp->no_yield_until)
 		return;
 	sched_yield();
-	t1 = mono_ns();
+	t1 = rv_clock_now();
 	if (t1 - t0 > YIELD_SLOW_NS)
 		sp->no_yield_until = t1 + YIELD_PAUSE_NS;
 }

@@ -171,13 +171,14 @@ int rv_children_reap(struct rv_loop *loop, struct rv_child *c)
 }
 
 /*
- * si: a zombie child of ours, seen with WNOWAIT (from the WAITID CQE or
- * a sweep).  The report may be stale (already reaped through another
- * path); then nothing happens.  1 if something was reaped, 0 if not.
+ * known: a zombie child of ours, seen with WNOWAIT (from the WAITID CQE or
+ * a sweep), and slot: its pid looked up in the pid map (or NONE).  The
+ * report may be stale (already reaped through another path); then nothing
+ * happens.  1 if something was reaped, 0 if not.
  */
-int rv_children_reap_pid(struct rv_loop *loop, const siginfo_t *known)
+static int reap_pid_at(struct rv_loop *loop, uint32_t slot,
+		       const siginfo_t *known)
 {
-	uint32_t slot = rv_pidmap_find(&loop->pids, known->si_pid);
 	siginfo_t si;
 	int ret;
 
@@ -196,12 +197,25 @@ int rv_children_reap_pid(struct rv_loop *loop, const siginfo_t *known)
 	return 1;
 }
 
+int rv_children_reap_pid(struct rv_loop *loop, const siginfo_t *known)
+{
+	return reap_pid_at(loop, rv_pidmap_find(&loop->pids, known->si_pid),
+			   known);
+}
+
 /*
  * Orphans one sweep reaps at most, beyond one per watched child: a service
  * that keeps forking short-lived children into us (we are a subreaper)
  * must not hold the loop either.
  */
 #define RV_SWEEP_ORPHANS	64
+
+/* c->turn is 0 for a child watched outside a turn (rv_loop_watch_child) */
+static bool watched_this_turn(const struct rv_loop *loop,
+			      const struct rv_child *c)
+{
+	return loop->in_turn && c->turn == loop->stats.turns;
+}
 
 /*
  * The sweep ends early; its SIGCHLD is already consumed, so queue one to
@@ -244,13 +258,13 @@ int rv_children_sweep(struct rv_loop *loop)
 		if (si.si_pid == 0)
 			return 0;
 		slot = rv_pidmap_find(&loop->pids, si.si_pid);
-		if (slot != RV_PIDMAP_NONE && loop->in_turn &&
-		    ((struct rv_child *)loop->children.obj[slot])->turn ==
-		    loop->stats.turns && sweep_again_next_turn())
+		if (slot != RV_PIDMAP_NONE &&
+		    watched_this_turn(loop, loop->children.obj[slot]) &&
+		    sweep_again_next_turn())
 			return 0;
 		if (!budget-- && sweep_again_next_turn())
 			return 0;
-		ret = rv_children_reap_pid(loop, &si);
+		ret = reap_pid_at(loop, slot, &si);
 		if (ret <= 0) {
 			/*
 			 * A zombie we were just shown could not be reaped;
