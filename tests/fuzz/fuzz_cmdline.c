@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parse.h"
+#include "config/parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "parse.h"
+#include "config/config.h"
+#include "config/parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

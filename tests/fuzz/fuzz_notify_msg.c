@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "notify_msg.h"
+#include "control/notify_msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

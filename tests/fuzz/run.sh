@@ -22,13 +22,13 @@ targets() {
 # The project sources a target links besides its fuzz_NAME.c.
 sources() {
 	case $1 in
-	notify_msg) echo src/notify_msg.c ;;
-	request) echo src/request.c src/signals.c ;;
-	config) echo src/config.c src/config_keys.c src/spec.c src/parse.c \
-		src/duration.c src/cmdline.c src/signals.c ;;
-	cmdline) echo src/cmdline.c ;;
-	duration) echo src/duration.c ;;
-	signal) echo src/signals.c ;;
+	notify_msg) echo src/control/notify_msg.c ;;
+	request) echo src/control/request.c src/config/signals.c ;;
+	config) echo src/config/config.c src/config/config_keys.c src/config/spec.c src/config/parse.c \
+		src/config/duration.c src/config/cmdline.c src/config/signals.c ;;
+	cmdline) echo src/config/cmdline.c ;;
+	duration) echo src/config/duration.c ;;
+	signal) echo src/config/signals.c ;;
 	*) return 1 ;;
 	esac
 }

@@ -29,7 +29,7 @@ from rvtest import RV_BIN, T, fixture, service, slurp, wait_until  # noqa: E402
 
 PROBE = fixture("idprobe")
 CAP_CHOWN, CAP_NET_BIND_SERVICE = 0, 10
-LINE_MAX = 16384		# RV_OUT_LINE_MAX in src/output.h
+LINE_MAX = 16384		# RV_OUT_LINE_MAX in src/child/output.h
 
 
 def proc_status(pid):

@@ -9,7 +9,7 @@ kind of [section]; every key documented there is accepted; ringvisor-bench's
 completion knows every command and service key.
 
 Which keys the parser accepts is asked of the binary: candidates come from
-the key tables of src/config_keys.c, the rlimit names and the pages
+the key tables of src/config/config_keys.c, the rlimit names and the pages
 themselves, and `ringvisor check` on a probe config says, line by line,
 which of them are an "unknown key" in which kind of section.
 
@@ -37,7 +37,7 @@ RV_BIN = os.environ.get("RV_BIN") or os.path.join(REPO, "build", "ringvisor")
 MAN_SRC = os.environ.get("RV_MAN_SRC") or os.path.join(REPO, "docs", "man")
 INSTALLED = os.environ.get("RV_MAN_INSTALLED") == "1"
 COMPLETION = os.path.join(REPO, "packaging", "bash-completion", "ringvisor")
-KEYS_SOURCE = os.path.join(REPO, "src", "config_keys.c")
+KEYS_SOURCE = os.path.join(REPO, "src", "config", "config_keys.c")
 PARSE_SOURCE = os.path.join(REPO, "src", "parse.c")
 SKIP = 77
 
@@ -190,7 +190,7 @@ def help_env(text):
 
 
 def source_key_candidates():
-    """{kind: names} from the key tables of src/config_keys.c (where the
+    """{kind: names} from the key tables of src/config/config_keys.c (where the
     source is at hand); the binary has the last word."""
     out = {k: set() for k in KINDS}
     try:
@@ -360,7 +360,7 @@ class ManPages(unittest.TestCase):
         self.assertIn("limit_nofile", self.accepted["service"])
 
     def test_source_tables_match_the_binary(self):
-        """Every key of the tables in src/config_keys.c is accepted in its
+        """Every key of the tables in src/config/config_keys.c is accepted in its
         kind of section: if not, this scanner is out of date."""
         for kind, names in self.source_cands.items():
             stale = sorted(names - self.accepted[kind])

@@ -20,9 +20,9 @@
 #include <cmocka.h>
 #include <ini.h>
 
-#include "config.h"
-#include "parse.h"
-#include "spec.h"
+#include "config/config.h"
+#include "config/parse.h"
+#include "config/spec.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define SEC(n) ((int64_t)(n) * 1000000000)

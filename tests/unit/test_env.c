@@ -20,10 +20,10 @@
 
 #include <cmocka.h>
 
-#include "env.h"
-#include "spawn.h"
-#include "supervisor.h"
-#include "tree.h"
+#include "child/env.h"
+#include "child/spawn.h"
+#include "tree/supervisor.h"
+#include "tree/tree.h"
 
 extern char **environ;
 

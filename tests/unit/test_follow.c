@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Event followers of the control socket (src/control.c), on each backend
+ * Event followers of the control socket (src/control/control.c), on each backend
  * available: a supervisor is loaded (not run), a client subscribes with
  * {"cmd":"events"}, and the test drives the loop one turn at a time while
  * it broadcasts lines itself, so that what is in flight when is exact.
@@ -26,12 +26,12 @@
 
 #include <cmocka.h>
 
-#include "control.h"
+#include "control/control.h"
 #include "loop.h"
 #include "ringvisor.h"
-#include "supervisor.h"
+#include "tree/supervisor.h"
 
-#define FOLLOW_BUF	(256 * 1024)	/* as in src/control.c */
+#define FOLLOW_BUF	(256 * 1024)	/* as in src/control/control.c */
 #define LINE_LEN	200
 
 struct fixture {

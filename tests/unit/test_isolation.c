@@ -20,12 +20,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "cgroup.h"
-#include "config.h"
-#include "envfile.h"
-#include "identity.h"
-#include "parse.h"
-#include "spawn.h"
+#include "child/cgroup.h"
+#include "child/envfile.h"
+#include "child/identity.h"
+#include "child/spawn.h"
+#include "config/config.h"
+#include "config/parse.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3

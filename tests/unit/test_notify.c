@@ -30,9 +30,9 @@
 
 #include <cmocka.h>
 
+#include "control/notify.h"
+#include "control/sd_notify_self.h"
 #include "loop.h"
-#include "notify.h"
-#include "sd_notify_self.h"
 
 #define MS 1000000LL
 

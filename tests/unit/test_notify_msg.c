@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "notify_msg.h"
+#include "control/notify_msg.h"
 
 /* Parses a copy of s[0..len) in a buffer of exactly len + 1 bytes, so
  * that ASan sees any read or write past it. */

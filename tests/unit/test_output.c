@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "output.h"
+#include "child/output.h"
 
 #define P "web | "
 

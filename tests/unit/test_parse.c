@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "parse.h"
+#include "config/parse.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define UNTOUCHED 4242

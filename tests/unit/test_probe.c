@@ -27,9 +27,9 @@
 
 #include <cmocka.h>
 
+#include "child/probe.h"
+#include "child/spawn.h"
 #include "loop.h"
-#include "probe.h"
-#include "spawn.h"
 
 #define MS 1000000LL
 

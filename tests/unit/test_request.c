@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "request.h"
+#include "control/request.h"
 
 static int parse(const char *s, struct rv_request *r, char *err)
 {

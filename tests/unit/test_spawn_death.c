@@ -33,7 +33,7 @@
 
 #include <cmocka.h>
 
-#include "spawn.h"
+#include "child/spawn.h"
 
 static char dir[] = "/tmp/rv-spawn-death-XXXXXX";
 static char fifo[256], marker[256];

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "window.h"
+#include "tree/window.h"
 
 #define S 1000000000LL
 

@@ -1,0 +1,648 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Composition of a service's isolation at load (see isolation.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "child/cgroup.h"
+#include "child/envfile.h"
+#include "child/identity.h"
+#include "child/isolation.h"
+#include "child/output.h"
+#include "config/config.h"
+#include "config/parse.h"
+#include "tree/supervisor.h"
+#include "tree/tree.h"
+#include "util/log.h"
+
+extern char **environ;
+
+struct rv_iso {
+	struct rv_spawn_iso plan;	/* points into this struct */
+	struct rv_identity id;
+	struct rv_spawn_rlimit *rlimits;
+	cpu_set_t cpus;
+	char oom[16];
+	struct rv_cgroup cg;
+	struct rv_out_stream *out, *err;	/* err may be out (2>&1) */
+	int null_fd;
+	struct rv_spawn_fd fds[2];
+	size_t n_fds;
+	bool built_env;
+	/* the setup failure: every start fails with it */
+	int fail_err;
+	const char *fail_step;
+	char *fail_detail;
+};
+
+/* "setrlimit(nofile)": static strings, for the child's failure report */
+static const char *rlimit_step(int resource)
+{
+	static const struct {
+		int resource;
+		const char *step;
+	} steps[] = {
+		{ RLIMIT_AS, "setrlimit(as)" },
+		{ RLIMIT_CORE, "setrlimit(core)" },
+		{ RLIMIT_CPU, "setrlimit(cpu)" },
+		{ RLIMIT_DATA, "setrlimit(data)" },
+		{ RLIMIT_FSIZE, "setrlimit(fsize)" },
+		{ RLIMIT_LOCKS, "setrlimit(locks)" },
+		{ RLIMIT_MEMLOCK, "setrlimit(memlock)" },
+		{ RLIMIT_MSGQUEUE, "setrlimit(msgqueue)" },
+		{ RLIMIT_NICE, "setrlimit(nice)" },
+		{ RLIMIT_NOFILE, "setrlimit(nofile)" },
+		{ RLIMIT_NPROC, "setrlimit(nproc)" },
+		{ RLIMIT_RSS, "setrlimit(rss)" },
+		{ RLIMIT_RTPRIO, "setrlimit(rtprio)" },
+		{ RLIMIT_RTTIME, "setrlimit(rttime)" },
+		{ RLIMIT_SIGPENDING, "setrlimit(sigpending)" },
+		{ RLIMIT_STACK, "setrlimit(stack)" },
+	};
+
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		if (steps[i].resource == resource)
+			return steps[i].step;
+	return "setrlimit";
+}
+
+void rv_iso_builder_init(struct rv_iso_builder *b, struct rv_loop *loop,
+			 bool place_all)
+{
+	memset(b, 0, sizeof(*b));
+	b->loop = loop;
+	b->place_all = place_all;
+}
+
+void rv_iso_builder_fini(struct rv_iso_builder *b)
+{
+	rv_cgroup_host_put(b->cg);
+	rv_out_sink_put(b->stdout_sink);
+	b->cg = NULL;
+	b->stdout_sink = NULL;
+}
+
+static int builder_cgroup(struct rv_iso_builder *b)
+{
+	if (b->cg_probed)
+		return 0;
+	b->cg_probed = true;
+	return rv_cgroup_host_new(&b->cg);
+}
+
+static bool wants_output(enum rv_output k)
+{
+	return k != RV_OUTPUT_INHERIT && k != RV_OUTPUT_STDOUT;
+}
+
+/* Does the service change anything the child must apply? */
+static bool needs_iso(const struct rv_iso_builder *b,
+		      const struct rv_service_spec *sp)
+{
+	const struct rv_iso_spec *keys = sp->iso;
+
+	return keys->user || keys->group || keys->capabilities ||
+	       keys->no_new_privileges || keys->working_directory ||
+	       keys->environment_file || keys->clear_environment ||
+	       keys->umask >= 0 || keys->n_limits || keys->cpu_affinity ||
+	       keys->nice_set || keys->oom_score_adjust_set ||
+	       rv_cgroup_required(sp) ||
+	       (b->place_all && b->cg && b->cg->mount && b->cg->delegated) ||
+	       wants_output(keys->stdout_kind) ||
+	       keys->stderr_kind != RV_OUTPUT_INHERIT;
+}
+
+__attribute__((format(printf, 4, 5)))
+static int set_failure(struct rv_iso *iso, int err, const char *step,
+		       const char *fmt, ...)
+{
+	va_list ap;
+	char *msg = NULL;
+
+	if (iso->fail_err)
+		return 0;	/* the first problem is the one to fix */
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	iso->fail_err = err;
+	iso->fail_step = step;
+	iso->fail_detail = msg;
+	return msg ? 0 : -ENOMEM;
+}
+
+static int prepare_limits(struct rv_iso *iso, const struct rv_service_spec *sp)
+{
+	const struct rv_iso_spec *keys = sp->iso;
+
+	if (!keys->n_limits)
+		return 0;
+	iso->rlimits = calloc(keys->n_limits, sizeof(*iso->rlimits));
+	if (!iso->rlimits)
+		return -ENOMEM;
+	for (size_t i = 0; i < keys->n_limits; i++) {
+		const char *eq = strchr(keys->limits[i], '=');
+		char name[32];
+		struct rv_spawn_rlimit *r = &iso->rlimits[iso->plan.n_rlimits];
+		int res;
+
+		if (!eq || (size_t)(eq - keys->limits[i]) >= sizeof(name))
+			continue;	/* validated: cannot happen */
+		memcpy(name, keys->limits[i], (size_t)(eq - keys->limits[i]));
+		name[eq - keys->limits[i]] = '\0';
+		res = rv_rlimit_from_name(name);
+		if (res < 0 || rv_parse_rlimit(eq + 1, &r->limit))
+			continue;
+		r->resource = res;
+		r->step = rlimit_step(res);
+		iso->plan.n_rlimits++;
+	}
+	iso->plan.rlimits = iso->rlimits;
+	return 0;
+}
+
+static int prepare_cpus(struct rv_iso *iso, const struct rv_service *s)
+{
+	const char *list = s->spec->iso->cpu_affinity;
+	char *x = NULL;
+	int ret;
+
+	if (!list)
+		return 0;
+	if (s->instance >= 0 && strchr(list, '%') &&
+	    rv_expand_instance(list, (unsigned int)s->instance, &x))
+		return -ENOMEM;
+	ret = rv_parse_cpu_list(x ? x : list, &iso->cpus);
+	if (ret)
+		ret = set_failure(iso, EINVAL, "cpu_affinity",
+				  "cpu_affinity \"%s\" is not a CPU list",
+				  x ? x : list);
+	else {
+		iso->plan.cpus = &iso->cpus;
+		iso->plan.cpus_size = sizeof(iso->cpus);
+	}
+	free(x);
+	return ret;
+}
+
+static int prepare_identity(struct rv_iso *iso,
+			    const struct rv_service_spec *sp)
+{
+	const struct rv_iso_spec *keys = sp->iso;
+	char why[256];
+	int ret;
+
+	if (keys->user || keys->group) {
+		ret = rv_identity_resolve(&iso->id, keys->user, keys->group,
+					  why, sizeof(why));
+		if (ret == -ENOMEM)
+			return ret;
+		if (ret)
+			return set_failure(iso, -ret,
+					   keys->user ? "user" : "group", "%s",
+					   why);
+	}
+	if (keys->capabilities) {
+		ret = rv_identity_caps(&iso->id, keys->capabilities, why,
+				       sizeof(why));
+		if (ret)
+			return set_failure(iso, -ret, "capabilities", "%s",
+					   why);
+	}
+	iso->plan.set_uid = iso->id.set_uid;
+	iso->plan.uid = iso->id.uid;
+	iso->plan.set_gid = iso->id.set_gid;
+	iso->plan.gid = iso->id.gid;
+	iso->plan.set_groups = iso->id.set_groups;
+	iso->plan.groups = iso->id.groups;
+	iso->plan.n_groups = iso->id.n_groups;
+	iso->plan.set_caps = iso->id.set_caps;
+	iso->plan.caps = iso->id.caps;
+	iso->plan.last_cap = iso->id.last_cap;
+	return 0;
+}
+
+/*
+ * The environment, when it is not simply environ (+ `environment`, which
+ * build.c does): the layers, later ones winning, are environ (unless
+ * clear_environment), USER/LOGNAME/HOME/SHELL of `user`, the
+ * environment_file, then `environment` with %i expanded.
+ */
+static int prepare_env(struct rv_iso *iso, struct rv_service *s)
+{
+	const struct rv_service_spec *sp = s->spec;
+	const struct rv_iso_spec *keys = sp->iso;
+	char **user = NULL, **file = NULL, **own = NULL;
+	char *const *layers[4];
+	char why[320];
+	size_t n = 0;
+	int ret = 0;
+
+	if (!keys->clear_environment && !keys->environment_file &&
+	    !iso->id.name)
+		return 0;
+	if (iso->id.name) {
+		user = calloc(5, sizeof(*user));
+		if (!user ||
+		    asprintf(&user[0], "USER=%s", iso->id.name) < 0 ||
+		    asprintf(&user[1], "LOGNAME=%s", iso->id.name) < 0 ||
+		    asprintf(&user[2], "HOME=%s", iso->id.home) < 0 ||
+		    asprintf(&user[3], "SHELL=%s", iso->id.shell) < 0) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	if (keys->environment_file) {
+		ret = rv_envfile_read(keys->environment_file, &file, &n, why,
+				      sizeof(why));
+		if (ret == -ENOMEM)
+			goto out;
+		if (ret)
+			ret = set_failure(iso, -ret, "environment_file", "%s",
+					  why);
+		if (ret)
+			goto out;
+	}
+	if (sp->n_environment) {
+		own = calloc(sp->n_environment + 1, sizeof(*own));
+		if (!own) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < sp->n_environment; i++) {
+			unsigned int in = (unsigned int)s->instance;
+
+			if (s->instance >= 0)
+				ret = rv_expand_instance(sp->environment[i],
+							 in, &own[i]);
+			else if (!(own[i] = strdup(sp->environment[i])))
+				ret = -ENOMEM;
+			if (ret)
+				goto out;
+		}
+	}
+	layers[0] = keys->clear_environment ? NULL : environ;
+	layers[1] = user;
+	layers[2] = file;
+	layers[3] = own;
+	ret = rv_env_compose(layers, 4, &s->env_own);
+	if (!ret) {
+		s->env_own_alloc = true;	/* complete: no base */
+		iso->built_env = true;
+	}
+out:
+	rv_argv_free(user);
+	rv_argv_free(file);
+	rv_argv_free(own);
+	return ret;
+}
+
+static int prepare_stream(struct rv_iso_builder *b, struct rv_iso *iso,
+			  const struct rv_service *s, enum rv_output kind,
+			  const char *path, const char *step,
+			  struct rv_out_stream **out)
+{
+	char why[256] = "";
+	int ret;
+
+	if (kind == RV_OUTPUT_PREFIX && !b->stdout_sink) {
+		ret = rv_out_sink_stdout(b->loop, &b->stdout_sink);
+		if (ret == -ENOMEM)
+			return ret;
+		if (ret)
+			return set_failure(iso, -ret, step,
+					   "ringvisor's stdout cannot carry prefix output: %s",
+					   strerror(-ret));
+		/* POLLOUT on stdout */
+		ret = rv_loop_fd_reserve(b->loop, 1);
+		if (ret)
+			return ret;
+	}
+	ret = rv_out_stream_new(b->loop, kind == RV_OUTPUT_PREFIX ?
+				b->stdout_sink : NULL, s->name, path, out,
+				why, sizeof(why));
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret)
+		return set_failure(iso, -ret, step, "%s", why);
+	/* its pipe, and POLLOUT of a file sink */
+	return rv_loop_fd_reserve(b->loop, kind == RV_OUTPUT_FILE ? 2 : 1);
+}
+
+static int prepare_output(struct rv_iso_builder *b, struct rv_iso *iso,
+			  const struct rv_service *s)
+{
+	const struct rv_service_spec *sp = s->spec;
+	const struct rv_iso_spec *keys = sp->iso;
+	int ret = 0, out_fd = STDOUT_FILENO;
+
+	if (keys->stdout_kind == RV_OUTPUT_NULL ||
+	    keys->stderr_kind == RV_OUTPUT_NULL) {
+		iso->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (iso->null_fd < 0)
+			return set_failure(iso, errno, "stdout",
+					   "opening /dev/null: %s",
+					   strerror(errno));
+	}
+	switch (keys->stdout_kind) {
+	case RV_OUTPUT_NULL:
+		out_fd = iso->null_fd;
+		break;
+	case RV_OUTPUT_PREFIX:
+	case RV_OUTPUT_FILE:
+		ret = prepare_stream(b, iso, s, keys->stdout_kind,
+				     keys->stdout_path, "stdout", &iso->out);
+		if (ret || !iso->out)
+			return ret;
+		out_fd = rv_out_stream_child_fd(iso->out);
+		break;
+	default:
+		break;
+	}
+	if (out_fd != STDOUT_FILENO)
+		iso->fds[iso->n_fds++] = (struct rv_spawn_fd){ out_fd, 1 };
+	switch (keys->stderr_kind) {
+	case RV_OUTPUT_NULL:
+		iso->fds[iso->n_fds++] =
+			(struct rv_spawn_fd){ iso->null_fd, 2 };
+		break;
+	case RV_OUTPUT_STDOUT:
+		iso->fds[iso->n_fds++] = (struct rv_spawn_fd){ out_fd, 2 };
+		break;
+	case RV_OUTPUT_PREFIX:
+	case RV_OUTPUT_FILE:
+		ret = prepare_stream(b, iso, s, keys->stderr_kind,
+				     keys->stderr_path, "stderr", &iso->err);
+		if (ret || !iso->err)
+			return ret;
+		iso->fds[iso->n_fds++] = (struct rv_spawn_fd){
+			rv_out_stream_child_fd(iso->err), 2 };
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static int prepare_cgroup(struct rv_iso_builder *b, struct rv_iso *iso,
+			  const struct rv_service *s)
+{
+	const struct rv_service_spec *sp = s->spec;
+	bool required = rv_cgroup_required(sp);
+	char why[384];
+	int ret;
+
+	if (!b->cg || (!required && !b->place_all))
+		return 0;
+	ret = rv_cgroup_create(b->cg, s->name, sp, &iso->cg, why, sizeof(why));
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret && required)
+		return set_failure(iso, -ret, "cgroup", "%s", why);
+	if (ret) {
+		/* placement is a convenience here; say so and go on */
+		char q[400];
+
+		rv_log_svc(RV_LOG_WARN, s->name, "cgroup_unavailable",
+			   " error=%s", rv_log_quote(why, q, sizeof(q)));
+		return 0;
+	}
+	if (iso->cg.dirfd >= 0)
+		iso->plan.cgroup_fd = iso->cg.dirfd;
+	return 0;
+}
+
+int rv_iso_prepare(struct rv_iso_builder *b, struct rv_service *s)
+{
+	const struct rv_service_spec *sp = s->spec;
+	const struct rv_iso_spec *keys = sp->iso;
+	struct rv_iso *iso;
+	int ret;
+
+	ret = builder_cgroup(b);
+	if (ret)
+		return ret;
+	if (!needs_iso(b, sp))
+		return 0;
+	iso = calloc(1, sizeof(*iso));
+	if (!iso)
+		return -ENOMEM;
+	s->iso = iso;
+	iso->plan = (struct rv_spawn_iso)RV_SPAWN_ISO_INIT;
+	iso->null_fd = -1;
+	iso->cg.dirfd = -1;
+	iso->plan.umask = keys->umask;
+	iso->plan.cwd = keys->working_directory;
+	iso->plan.no_new_privs = keys->no_new_privileges;
+	iso->plan.set_nice = keys->nice_set;
+	iso->plan.nice = keys->nice;
+	if (keys->oom_score_adjust_set) {
+		snprintf(iso->oom, sizeof(iso->oom), "%d",
+			 keys->oom_score_adjust);
+		iso->plan.oom_score_adj = iso->oom;
+	}
+	ret = prepare_limits(iso, sp);
+	if (!ret)
+		ret = prepare_cpus(iso, s);
+	if (!ret)
+		ret = prepare_identity(iso, sp);
+	if (!ret)
+		ret = prepare_env(iso, s);
+	if (!ret)
+		ret = prepare_cgroup(b, iso, s);
+	if (!ret)
+		ret = prepare_output(b, iso, s);
+	return ret;
+}
+
+void rv_iso_adopt(struct rv_service *ns, struct rv_service *old)
+{
+	struct rv_iso *fresh = ns->iso;
+
+	if (old->child.pid <= 0)
+		return;	/* nothing runs: the fresh one (users, files re-read) */
+	/*
+	 * The running process writes into old's pipes and lives in old's
+	 * cgroup: the service keeps those.  The fresh iso (same spec) goes
+	 * with the old tree; its cgroup directory is the same one, held twice
+	 * (cgroup.c), so freeing it removes nothing.
+	 */
+	ns->iso = old->iso;
+	old->iso = fresh;
+	if (ns->iso)	/* the only pointer into the (old) spec */
+		ns->iso->plan.cwd = ns->spec->iso->working_directory;
+}
+
+bool rv_iso_built_env(const struct rv_service *s)
+{
+	return s->iso && s->iso->built_env;
+}
+
+void rv_iso_free(struct rv_service *s)
+{
+	struct rv_iso *iso = s->iso;
+	/* a reload frees trees while the loop runs; exit, after it is gone */
+	bool live = s->sv && s->sv->loop;
+
+	if (!iso)
+		return;
+	if (iso->err && iso->err != iso->out)
+		rv_out_stream_free(iso->err, live);
+	rv_out_stream_free(iso->out, live);
+	if (iso->null_fd >= 0)
+		close(iso->null_fd);
+	rv_cgroup_destroy(&iso->cg, s->spec->kill_mode == RV_KILL_CGROUP);
+	rv_identity_free(&iso->id);
+	free(iso->rlimits);
+	free(iso->fail_detail);
+	free(iso);
+	s->iso = NULL;
+}
+
+int rv_iso_setup_failure(const struct rv_service *s,
+			 struct rv_spawn_result *res)
+{
+	const struct rv_iso *iso = s->iso;
+
+	if (!iso || !iso->fail_err)
+		return 0;
+	res->pid = 0;
+	res->pidfd = -1;
+	res->err = iso->fail_err;
+	res->step = iso->fail_step;
+	return -iso->fail_err;
+}
+
+const char *rv_iso_failure_detail(const struct rv_service *s)
+{
+	return s->iso && s->iso->fail_err ? s->iso->fail_detail : NULL;
+}
+
+const struct rv_spawn_iso *rv_iso_plan(const struct rv_service *s)
+{
+	return s->iso ? &s->iso->plan : NULL;
+}
+
+size_t rv_iso_fds(const struct rv_service *s, struct rv_spawn_fd *fds)
+{
+	if (!s->iso)
+		return 0;
+	memcpy(fds, s->iso->fds, s->iso->n_fds * sizeof(*fds));
+	return s->iso->n_fds;
+}
+
+void rv_iso_exited(struct rv_service *s)
+{
+	struct rv_iso *iso = s->iso;
+
+	if (!iso)
+		return;
+	if (iso->out)
+		rv_out_stream_exited(iso->out);
+	if (iso->err)
+		rv_out_stream_exited(iso->err);
+	if (s->spec->kill_mode == RV_KILL_CGROUP && !s->sv->exec_mode &&
+	    iso->cg.host)
+		rv_cgroup_kill(&iso->cg);
+}
+
+int rv_iso_signal_cgroup(struct rv_service *s, int sig)
+{
+	struct rv_iso *iso = s->iso;
+	int ret;
+
+	if (!iso || !iso->cg.host)
+		return -ENOENT;
+	if (sig == SIGKILL)
+		return rv_cgroup_kill(&iso->cg);
+	ret = rv_cgroup_signal(&iso->cg, sig);
+	return ret < 0 ? ret : 0;
+}
+
+const char *rv_iso_cgroup_path(const struct rv_service *s)
+{
+	return s->iso ? s->iso->cg.path : NULL;
+}
+
+static void reopen_one(struct rv_service *s, struct rv_out_stream *st,
+		       const char *which)
+{
+	const char *path = st ? rv_out_stream_path(st) : NULL;
+	char q[300];
+	int ret;
+
+	if (!path)
+		return;
+	ret = rv_out_stream_reopen(st);
+	if (ret)
+		rv_log_svc(RV_LOG_ERROR, s->name, "output_reopen_failed",
+			   " stream=%s path=%s errno=%d error=%s", which, path,
+			   -ret, rv_log_quote(strerror(-ret), q, sizeof(q)));
+	else
+		rv_log_svc(RV_LOG_INFO, s->name, "output_reopened",
+			   " stream=%s path=%s", which, path);
+}
+
+void rv_iso_reopen_outputs(struct rv_supervisor *sv)
+{
+	for (size_t i = 0; i < sv->n_svcs; i++) {
+		struct rv_service *s = &sv->svcs[i];
+
+		if (!s->spec || !s->iso)
+			continue;
+		reopen_one(s, s->iso->out, "stdout");
+		if (s->iso->err != s->iso->out)
+			reopen_one(s, s->iso->err, "stderr");
+	}
+}
+
+void rv_iso_check_specs(const struct rv_specs *specs, struct rv_diag *d)
+{
+	struct rv_cgroup_host *h = NULL;
+	char why[384];
+
+	if (rv_cgroup_host_new(&h))
+		return;
+	for (size_t i = 0; i < specs->n_services; i++) {
+		const struct rv_service_spec *sp = &specs->services[i];
+		const struct rv_iso_spec *keys = sp->iso;
+		struct rv_identity id = { 0 };
+
+		if (rv_cgroup_host_check(h, sp, why, sizeof(why)))
+			rv_diag_warning(d, sp->file, sp->line,
+					"[service:%s] %s; it will fail to start here",
+					sp->name, why);
+		if ((keys->user || keys->group) &&
+		    rv_identity_resolve(&id, keys->user, keys->group, why,
+					sizeof(why)))
+			rv_diag_warning(d, sp->file, sp->line,
+					"[service:%s] %s on this machine",
+					sp->name, why);
+		if (keys->capabilities &&
+		    rv_identity_caps(&id, keys->capabilities, why, sizeof(why)))
+			rv_diag_warning(d, sp->file, sp->line,
+					"[service:%s] %s", sp->name, why);
+		rv_identity_free(&id);
+		if (keys->environment_file) {
+			char **env = NULL;
+			size_t n;
+
+			if (rv_envfile_read(keys->environment_file, &env, &n,
+					    why, sizeof(why)))
+				rv_diag_warning(d, sp->file, sp->line,
+						"[service:%s] environment_file: %s",
+						sp->name, why);
+			rv_argv_free(env);
+		}
+	}
+	rv_cgroup_host_put(h);
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A service's isolation, resources and output, composed at load time from
+ * its spec: identity (identity.c), rlimits, nice, CPU affinity,
+ * oom_score_adjust, cgroup (cgroup.c), environment (envfile.c) and the
+ * output streams (output.c).  The result is a struct rv_spawn_iso plus fd
+ * redirections that spawn() hands to rv_spawn() without allocating.
+ *
+ * A problem found at load that only concerns one service (an unknown
+ * user, an unreadable environment_file, a cgroup controller that is not
+ * there) does not stop the supervisor: it is kept as the service's setup
+ * failure, and every start of that service fails with it (logged as
+ * spawn_failed with step= and detail=), through the normal restart and
+ * backoff path.
+ */
+#ifndef RV_ISOLATION_H
+#define RV_ISOLATION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "child/spawn.h"
+
+struct rv_loop;
+struct rv_service;
+struct rv_supervisor;
+struct rv_specs;
+struct rv_diag;
+struct rv_iso;
+struct rv_cgroup_host;
+struct rv_out_sink;
+
+/* What one tree build shares between services (cgroup host, stdout). */
+struct rv_iso_builder {
+	struct rv_loop *loop;
+	bool place_all;			/* delegated: place every service */
+	struct rv_cgroup_host *cg;	/* probed on first use */
+	bool cg_probed;
+	struct rv_out_sink *stdout_sink;	/* opened on first use */
+};
+
+void rv_iso_builder_init(struct rv_iso_builder *b, struct rv_loop *loop,
+			 bool place_all);
+/* Drops the builder's references (services keep theirs). */
+void rv_iso_builder_fini(struct rv_iso_builder *b);
+
+/*
+ * Prepares s->iso (NULL when the service changes nothing) and, when the
+ * environment is ours to build, s->env_own (complete, every string owned,
+ * no base).  Call after s->name and s->instance are set.
+ * Returns 0 or -ENOMEM; per-service problems become its setup failure.
+ */
+int rv_iso_prepare(struct rv_iso_builder *b, struct rv_service *s);
+/* true: rv_iso_prepare() built s->env_own (build.c must not). */
+bool rv_iso_built_env(const struct rv_service *s);
+
+/*
+ * Frees s->iso.  While the loop runs (a reload), its watches are removed;
+ * once the loop is gone (s->sv->loop NULL), the loop is never called.
+ */
+void rv_iso_free(struct rv_service *s);
+/*
+ * Reload: ns (new tree) takes over old's running process, so it keeps
+ * old's pipes and cgroup (old gets ns's fresh ones, freed with the old
+ * tree).  Call before the child moves to ns.  Without a running process
+ * nothing moves: ns keeps what was just resolved.
+ */
+void rv_iso_adopt(struct rv_service *ns, struct rv_service *old);
+
+/* ---- spawn time: no allocation ---- */
+
+/*
+ * The load-time failure of s, if any: fills res (no child, err, step) and
+ * returns -err; 0 when s may be spawned.
+ */
+int rv_iso_setup_failure(const struct rv_service *s,
+			 struct rv_spawn_result *res);
+/* A sentence for the log (detail=), or NULL. */
+const char *rv_iso_failure_detail(const struct rv_service *s);
+/* The plan's isolation part, or NULL. */
+const struct rv_spawn_iso *rv_iso_plan(const struct rv_service *s);
+/* Writes the stdout/stderr redirections into fds (room for 2); count. */
+size_t rv_iso_fds(const struct rv_service *s, struct rv_spawn_fd *fds);
+
+/* ---- while it runs ---- */
+
+/* The service's main process was reaped (output: flush its last line;
+ * kill_mode = cgroup: kill what is left of the cgroup unless exec). */
+void rv_iso_exited(struct rv_service *s);
+/* kill_mode = cgroup: sig to every process of the service's cgroup
+ * (SIGKILL through cgroup.kill).  0, -ENOENT without a cgroup. */
+int rv_iso_signal_cgroup(struct rv_service *s, int sig);
+/* SIGUSR1: reopen every file: output.  Logs what it did. */
+void rv_iso_reopen_outputs(struct rv_supervisor *sv);
+
+/* The service's cgroup directory, or NULL. */
+const char *rv_iso_cgroup_path(const struct rv_service *s);
+
+/*
+ * `ringvisor check`: host-dependent warnings (cgroup v2 or a controller
+ * missing, unknown user or group, unreadable environment_file) for every
+ * service, at its section's line.  Never an error: the config may be
+ * meant for another machine.
+ */
+void rv_iso_check_specs(const struct rv_specs *specs, struct rv_diag *d);
+
+#endif

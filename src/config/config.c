@@ -1,0 +1,1110 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Config file: INI text -> struct rv_specs, through inih, then cross-checks.
+ *
+ * inih (Debian's libinih1 r55) is used through ini_parse_stream() with our
+ * own reader, because of how that build behaves:
+ *  - INI_MAX_LINE is 200 on the stack: a longer line is cut, silently, and
+ *    its rest parsed as the next line, which also shifts every later line
+ *    number.  Our reader reads whole lines (getline) and hands inih at most
+ *    a prefix; when it had to cut, the handler takes the value from our full
+ *    copy instead, with the same comment rule (below).
+ *  - The handler gets no line number (INI_HANDLER_LINENO is 0): the reader
+ *    counts physical lines, and inih calls the handler for a line before it
+ *    asks for the next one, so the reader's count is the key's line.
+ *  - It returns only the first syntax error: a key line the handler never
+ *    saw is one, and the reader reports each of them itself.
+ *  - Its section buffer is 50 bytes (longer names are cut) and it knows no
+ *    empty sections: the reader parses section headers itself and passes
+ *    inih only "key = value" lines.
+ *  - INI_ALLOW_MULTILINE is on: an indented line continues the previous
+ *    value, which would glue an indented "restart = always" onto the key
+ *    above.  The reader left-trims every line, so there are no
+ *    continuations: indentation means nothing.
+ * What inih does do is the key/value split and the comment rule of the
+ * contract, which its defaults implement (INI_ALLOW_INLINE_COMMENTS with
+ * prefix ";", INI_START_COMMENT_PREFIXES ";#"): a line starting with ';' or
+ * '#' is a comment, and in a value a ';' preceded by whitespace starts one,
+ * so `nginx -g "daemon off;"` keeps its semicolon.  tests/unit/test_config.c
+ * pins that behaviour, so an inih built differently fails there.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include <ini.h>
+
+#include "config/config.h"
+#include "config/config_keys.h"
+#include "config/parse.h"
+#include "config/spec.h"
+
+void rv_diag_vprint(struct rv_diag *d, bool error, const char *file,
+		    int line, const char *key, const char *fmt, va_list ap)
+{
+	if (!d)
+		return;
+	if (error)
+		d->errors++;
+	else
+		d->warnings++;
+	if (!d->out)
+		return;
+	flockfile(d->out);
+	if (file && line > 0)
+		fprintf(d->out, "%s:%d: ", file, line);
+	else if (file)
+		fprintf(d->out, "%s: ", file);
+	fputs(error ? "error: " : "warning: ", d->out);
+	if (key)
+		fprintf(d->out, "%s: ", key);
+	vfprintf(d->out, fmt, ap);
+	fputc('\n', d->out);
+	funlockfile(d->out);
+}
+
+void rv_diag_error(struct rv_diag *d, const char *file, int line,
+		   const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	rv_diag_vprint(d, true, file, line, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void rv_diag_warning(struct rv_diag *d, const char *file, int line,
+		     const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	rv_diag_vprint(d, false, file, line, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- reading ---- */
+
+enum sect_kind { SECT_NONE, SECT_TOP, SECT_GROUP, SECT_SERVICE, SECT_BAD };
+
+struct cfg {
+	const char *file;
+	struct rv_specs *specs;
+	struct rv_diag *diag;
+	int err;		/* sticky -ENOMEM / read -errno */
+
+	/* input: a FILE, or a string */
+	FILE *fp;
+	const char *text;
+	size_t text_len, text_pos;
+	bool eof;
+
+	/* the current physical line */
+	char *raw;
+	size_t raw_cap;
+	char *start;		/* raw, left-trimmed */
+	int lineno;
+	bool truncated;		/* inih got only a prefix of start */
+	bool pending;		/* start went to inih ... */
+	bool handled;		/* ... and came back to the handler */
+
+	/* the current section */
+	enum sect_kind kind;
+	size_t idx;		/* in groups[] or services[] */
+	int *seen;		/* line of each key slot, 0: not yet */
+	size_t n_seen;
+	int top_line;
+	size_t groups_cap, services_cap;
+};
+
+static void cfg_enomem(struct cfg *c)
+{
+	if (c->err != -ENOMEM)
+		rv_diag_error(c->diag, c->file, 0, "out of memory");
+	c->err = -ENOMEM;
+}
+
+static bool is_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' ||
+	       ch == '\v' || ch == '\f';
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (is_space(*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && is_space(end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+/* Next physical line into c->raw, without its newline: 1, 0 at EOF. */
+static int cfg_next_line(struct cfg *c)
+{
+	size_t len;
+
+	if (c->eof)
+		return 0;
+	if (c->fp) {
+		ssize_t n = getline(&c->raw, &c->raw_cap, c->fp);
+
+		if (n < 0) {
+			int e = errno;
+
+			c->eof = true;
+			if (feof(c->fp) && !ferror(c->fp))
+				return 0;
+			/* not EOF: a read error, or getline()'s own ENOMEM */
+			if (e == ENOMEM && !ferror(c->fp)) {
+				cfg_enomem(c);
+			} else {
+				c->err = -e;
+				rv_diag_error(c->diag, c->file, 0,
+					      "read error: %s", strerror(e));
+			}
+			return 0;
+		}
+		len = (size_t)n;
+		if (strlen(c->raw) != len) {
+			c->lineno++;
+			rv_diag_error(c->diag, c->file, c->lineno,
+				      "line contains a NUL byte");
+			c->raw[0] = '\0';
+			return 1;
+		}
+	} else {
+		const char *p = c->text + c->text_pos, *nl;
+
+		if (c->text_pos >= c->text_len) {
+			c->eof = true;
+			return 0;
+		}
+		nl = memchr(p, '\n', c->text_len - c->text_pos);
+		len = nl ? (size_t)(nl - p) + 1 : c->text_len - c->text_pos;
+		if (len + 1 > c->raw_cap) {
+			char *grown = realloc(c->raw, len + 1);
+
+			if (!grown) {
+				cfg_enomem(c);
+				c->eof = true;
+				return 0;
+			}
+			c->raw = grown;
+			c->raw_cap = len + 1;
+		}
+		memcpy(c->raw, p, len);
+		c->raw[len] = '\0';
+		c->text_pos += len;
+	}
+	c->lineno++;
+	if (c->lineno == 1 && !strncmp(c->raw, "\xEF\xBB\xBF", 3))
+		memmove(c->raw, c->raw + 3, strlen(c->raw + 3) + 1);
+	return 1;
+}
+
+static const char *sect_label(struct cfg *c, char *buf, size_t len)
+{
+	switch (c->kind) {
+	case SECT_TOP:
+		return "[supervisor]";
+	case SECT_GROUP:
+		snprintf(buf, len, "[supervisor:%s]",
+			 c->specs->groups[c->idx].name);
+		return buf;
+	case SECT_SERVICE:
+		snprintf(buf, len, "[service:%s]",
+			 c->specs->services[c->idx].name);
+		return buf;
+	default:
+		return "?";
+	}
+}
+
+/* Grows *array of elem-sized items to hold n + 1. */
+static int grow(void **array, size_t *cap, size_t n, size_t elem)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 8;
+	p = realloc(*array, ncap * elem);
+	if (!p)
+		return -ENOMEM;
+	*array = p;
+	*cap = ncap;
+	return 0;
+}
+
+static void open_section(struct cfg *c, enum sect_kind kind,
+			 const char *name)
+{
+	struct rv_specs *s = c->specs;
+	char *copy;
+
+	c->kind = SECT_BAD;
+	memset(c->seen, 0, c->n_seen * sizeof(*c->seen));
+	if (kind == SECT_TOP) {
+		if (c->top_line) {
+			rv_diag_error(c->diag, c->file, c->lineno,
+				      "duplicate section [supervisor] (first at line %d)",
+				      c->top_line);
+			return;
+		}
+		c->top_line = c->lineno;
+		s->top.line = c->lineno;
+		c->kind = SECT_TOP;
+		return;
+	}
+	copy = strdup(name);
+	if (!copy)
+		goto err_enomem;
+	if (kind == SECT_GROUP) {
+		struct rv_group_spec *g;
+
+		if (grow((void **)&s->groups, &c->groups_cap, s->n_groups,
+			 sizeof(*s->groups)))
+			goto err_enomem;
+		c->idx = s->n_groups++;
+		g = &s->groups[c->idx];
+		rv_group_spec_init(g);
+		g->name = copy;
+		g->file = s->file;
+		g->line = c->lineno;
+	} else {
+		struct rv_service_spec *v;
+
+		if (grow((void **)&s->services, &c->services_cap,
+			 s->n_services, sizeof(*s->services)))
+			goto err_enomem;
+		c->idx = s->n_services++;
+		v = &s->services[c->idx];
+		rv_service_spec_init(v);
+		v->name = copy;
+		v->file = s->file;
+		v->line = c->lineno;
+	}
+	c->kind = kind;
+	return;
+
+err_enomem:
+	free(copy);
+	cfg_enomem(c);
+}
+
+/* A line starting with '[' (left-trimmed). */
+static void parse_section(struct cfg *c, char *line)
+{
+	char *end = strchr(line, ']'), *inner, *rest, *colon, *type, *name;
+
+	c->kind = SECT_BAD;	/* until proven good: its keys are skipped */
+	if (!end) {
+		rv_diag_error(c->diag, c->file, c->lineno,
+			      "unterminated section header (missing ']')");
+		return;
+	}
+	rest = end + 1;
+	while (is_space(*rest))
+		rest++;
+	if (*rest && *rest != ';' && *rest != '#') {
+		rv_diag_error(c->diag, c->file, c->lineno,
+			      "unexpected text after section header");
+		return;
+	}
+	*end = '\0';
+	inner = trim(line + 1);
+	colon = strchr(inner, ':');
+	if (!colon) {
+		if (!strcmp(inner, "supervisor")) {
+			open_section(c, SECT_TOP, NULL);
+			return;
+		}
+		if (!strcmp(inner, "service")) {
+			rv_diag_error(c->diag, c->file, c->lineno,
+				      "section [service] needs a name: [service:NAME]");
+			return;
+		}
+		goto err_unknown;
+	}
+	*colon = '\0';
+	type = trim(inner);
+	name = trim(colon + 1);
+	if (strcmp(type, "supervisor") && strcmp(type, "service")) {
+		*colon = ':';
+		goto err_unknown;
+	}
+	if (!*name) {
+		rv_diag_error(c->diag, c->file, c->lineno,
+			      "section [%s:] needs a name", type);
+		return;
+	}
+	/* a bad name is reported by rv_specs_validate(); keep its keys */
+	open_section(c, strcmp(type, "service") ? SECT_GROUP : SECT_SERVICE,
+		     name);
+	return;
+
+err_unknown:
+	rv_diag_error(c->diag, c->file, c->lineno,
+		      "unknown section [%.60s] (use [supervisor], [supervisor:NAME] or [service:NAME])",
+		      inner);
+}
+
+/* A key line inih did not hand to the handler is a syntax error. */
+static void cfg_finish_line(struct cfg *c)
+{
+	if (c->pending && !c->handled && c->truncated &&
+	    strpbrk(c->start, "=:"))
+		rv_diag_error(c->diag, c->file, c->lineno, "key name too long");
+	else if (c->pending && !c->handled)
+		rv_diag_error(c->diag, c->file, c->lineno,
+			      "syntax error: expected \"key = value\", \"[section]\" or a comment");
+	c->pending = false;
+}
+
+static char *cfg_reader(char *buf, int num, void *stream)
+{
+	struct cfg *c = stream;
+	size_t len;
+
+	cfg_finish_line(c);
+	while (!c->err && cfg_next_line(c) > 0) {
+		c->start = trim(c->raw);
+		if (!*c->start || *c->start == ';' || *c->start == '#')
+			continue;
+		if (*c->start == '[') {
+			parse_section(c, c->start);
+			continue;
+		}
+		len = strlen(c->start);
+		c->truncated = len + 1 > (size_t)num;
+		if (c->truncated)
+			len = (size_t)num - 1;
+		memcpy(buf, c->start, len);
+		buf[len] = '\0';
+		c->pending = true;
+		c->handled = false;
+		return buf;
+	}
+	return NULL;
+}
+
+/*
+ * The value of a line inih only saw the start of, by inih's rules: after
+ * the first '=' or ':', up to a ';' that follows whitespace, trimmed.
+ */
+static const char *long_value(char *line)
+{
+	char *v = line + strcspn(line, "=:"), *p;
+	bool was_space = false;
+
+	if (*v)
+		v++;
+	for (p = v; *p; p++) {
+		if (was_space && *p == ';') {
+			*p = '\0';
+			break;
+		}
+		was_space = is_space(*p);
+	}
+	return trim(v);
+}
+
+static void unknown_key(struct cfg *c, enum rv_key_section sect,
+			const char *name)
+{
+	static const char *const owner[] = {
+		[RV_KEYS_TOP] = "[supervisor]",
+		[RV_KEYS_GROUP] = "[supervisor:NAME]",
+		[RV_KEYS_SERVICE] = "[service:NAME]",
+	};
+	static const enum rv_key_section others[] = {
+		RV_KEYS_GROUP, RV_KEYS_SERVICE, RV_KEYS_TOP };
+	const char *hint = rv_keys_suggest(sect, name);
+	char label[RV_NAME_MAX + 16];
+	const char *where = sect_label(c, label, sizeof(label));
+	size_t i;
+
+	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		if (rv_keys_lookup(others[i], name) >= 0) {
+			rv_diag_error(c->diag, c->file, c->lineno,
+				      "unknown key \"%s\" in %s (it belongs in %s)",
+				      name, where, owner[others[i]]);
+			return;
+		}
+	}
+	if (hint) {
+		rv_diag_error(c->diag, c->file, c->lineno,
+			      "unknown key \"%s\" in %s (did you mean %s?)",
+			      name, where, hint);
+		return;
+	}
+	if (sect == RV_KEYS_SERVICE && !strncmp(name, "limit_", 6)) {
+		rv_diag_error(c->diag, c->file, c->lineno,
+			      "unknown key \"%s\" in %s (limits: as, core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack)",
+			      name, where);
+		return;
+	}
+	rv_diag_error(c->diag, c->file, c->lineno,
+		      "unknown key \"%.60s\" in %s", name, where);
+}
+
+/*
+ * Sums an FNV-1a hash of each "key\0value" into the section's
+ * fingerprint: the order of keys does not matter, their values do.
+ */
+static void add_fingerprint(struct cfg *c, const char *name,
+			    const char *value)
+{
+	uint64_t h = 1469598103934665603ULL;
+	uint64_t *fp;
+
+	for (const char *p = name; ; p++) {
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		if (!*p)
+			break;
+	}
+	for (const char *p = value; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	switch (c->kind) {
+	case SECT_TOP:
+		fp = &c->specs->top.fingerprint;
+		break;
+	case SECT_GROUP:
+		fp = &c->specs->groups[c->idx].fingerprint;
+		break;
+	case SECT_SERVICE:
+		fp = &c->specs->services[c->idx].fingerprint;
+		break;
+	default:
+		return;
+	}
+	*fp += h;
+}
+
+static int cfg_handler(void *user, const char *section, const char *name,
+		       const char *value)
+{
+	struct cfg *c = user;
+	enum rv_key_section sect;
+	void *base;
+	int slot, ret;
+
+	(void)section;		/* ours is in c->kind: see the top */
+	c->handled = true;
+	if (c->truncated)
+		value = long_value(c->start);
+	if (!*name) {
+		rv_diag_error(c->diag, c->file, c->lineno,
+			      "missing key name before '='");
+		return 1;
+	}
+	switch (c->kind) {
+	case SECT_NONE:
+		rv_diag_error(c->diag, c->file, c->lineno,
+			      "key \"%.60s\" outside of any section (start with [supervisor] or [service:NAME])",
+			      name);
+		return 1;
+	case SECT_BAD:
+		return 1;	/* its header was reported */
+	case SECT_TOP:
+		sect = RV_KEYS_TOP;
+		base = c->specs;
+		break;
+	case SECT_GROUP:
+		sect = RV_KEYS_GROUP;
+		base = &c->specs->groups[c->idx];
+		break;
+	case SECT_SERVICE:
+	default:
+		sect = RV_KEYS_SERVICE;
+		base = &c->specs->services[c->idx];
+		break;
+	}
+	slot = rv_keys_lookup(sect, name);
+	if (slot < 0) {
+		unknown_key(c, sect, name);
+		return 1;
+	}
+	if (c->seen[slot]) {
+		rv_diag_error(c->diag, c->file, c->lineno,
+			      "%s: duplicate key (first set at line %d)",
+			      name, c->seen[slot]);
+		return 1;
+	}
+	c->seen[slot] = c->lineno;
+	add_fingerprint(c, name, value);
+	ret = rv_keys_apply(sect, slot, base, name, value, c->file,
+			    c->lineno, c->diag);
+	if (ret == -ENOMEM)
+		c->err = -ENOMEM;
+	/* always go on: every error of the file is wanted, not the first */
+	return 1;
+}
+
+static int cfg_load(struct cfg *c, struct rv_specs *out)
+{
+	size_t n_seen = rv_keys_count(RV_KEYS_SERVICE);
+	int before = c->diag->errors, ret;
+
+	if (rv_keys_count(RV_KEYS_GROUP) > n_seen)
+		n_seen = rv_keys_count(RV_KEYS_GROUP);
+	if (rv_keys_count(RV_KEYS_TOP) > n_seen)
+		n_seen = rv_keys_count(RV_KEYS_TOP);
+	memset(out, 0, sizeof(*out));
+	rv_specs_init(out);
+	c->specs = out;
+	c->seen = calloc(n_seen, sizeof(*c->seen));
+	c->n_seen = n_seen;
+	/* one copy of the file name for every section */
+	out->file = strdup(c->file);
+	out->top.file = out->file;
+	if (!c->seen || !out->file) {
+		cfg_enomem(c);
+		goto out;
+	}
+	/*
+	 * A build with INI_STOP_ON_FIRST_ERROR returns at the first syntax
+	 * error; the reader keeps its place, so just go on from there.
+	 */
+	do {
+		ret = ini_parse_stream(cfg_reader, c, cfg_handler, c);
+		if (ret == -2)
+			cfg_enomem(c);
+	} while (ret > 0 && !c->eof && !c->err);
+	cfg_finish_line(c);
+	if (c->err)
+		goto out;
+	if (!out->control_socket) {
+		out->control_socket = strdup(RV_DEFAULT_CONTROL_SOCKET);
+		if (!out->control_socket) {
+			cfg_enomem(c);
+			goto out;
+		}
+	}
+	ret = rv_specs_validate(out, c->diag);
+	if (ret == -ENOMEM)
+		c->err = -ENOMEM;
+out:
+	free(c->seen);
+	free(c->raw);
+	if (c->err || c->diag->errors > before) {
+		rv_specs_free(out);
+		return c->err ? c->err : -EINVAL;
+	}
+	return 0;
+}
+
+int rv_config_load_file(const char *path, struct rv_specs *out,
+			struct rv_diag *diag)
+{
+	struct rv_diag quiet = { 0 };
+	struct cfg c = { 0 };
+	int ret;
+
+	if (!diag)
+		diag = &quiet;
+	memset(out, 0, sizeof(*out));
+	c.file = path;
+	c.diag = diag;
+	c.fp = fopen(path, "re");
+	if (!c.fp) {
+		ret = -errno;
+		rv_diag_error(diag, path, 0, "cannot open: %s", strerror(-ret));
+		return ret;
+	}
+	ret = cfg_load(&c, out);
+	fclose(c.fp);
+	return ret;
+}
+
+int rv_config_load_string(const char *text, const char *name,
+			  struct rv_specs *out, struct rv_diag *diag)
+{
+	struct rv_diag quiet = { 0 };
+	struct cfg c = { 0 };
+
+	if (!diag)
+		diag = &quiet;
+	c.file = name;
+	c.diag = diag;
+	c.text = text;
+	c.text_len = strlen(text);
+	return cfg_load(&c, out);
+}
+
+/* ---- cross-checks ---- */
+
+struct name_ref {
+	const char *name;
+	bool is_group;
+	size_t idx;
+	int line;
+};
+
+static int name_ref_cmp(const void *a, const void *b)
+{
+	const struct name_ref *x = a, *y = b;
+	int r = strcmp(x->name, y->name);
+
+	if (r)
+		return r;
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+static const struct name_ref *find_name(const struct name_ref *refs,
+					size_t n, const char *name)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(refs[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && !strcmp(refs[lo].name, name) ? &refs[lo] : NULL;
+}
+
+static void check_name(struct rv_diag *d, const char *file, int line,
+		       const char *kind, const char *name)
+{
+	if (strchr(name, '@'))
+		rv_diag_error(d, file, line,
+			      "invalid name \"%.60s\" in [%s:%.60s] ('@' is reserved for instances, as in web@0)",
+			      name, kind, name);
+	else if (!rv_is_valid_name(name))
+		rv_diag_error(d, file, line,
+			      "invalid name \"%.60s\" in [%s:%.60s] (use letters, digits, '_', '.' and '-')",
+			      name, kind, name);
+	else if (strlen(name) >= RV_NAME_MAX)
+		rv_diag_error(d, file, line,
+			      "name too long in [%s:%.60s...] (max %d characters)",
+			      kind, name, RV_NAME_MAX - 1);
+}
+
+/* Graph nodes: services [0, ns), group starts [ns, ns + ng), group "up"
+ * [ns + ng, ns + 2 ng).  An edge u -> v: u cannot start (or be up) before
+ * v is up. */
+struct edge {
+	size_t from, to;
+	const char *file;
+	int line;
+	const char *key;	/* "after" or "supervisor" */
+	ssize_t member_of;	/* edges of membership: the supervisor, ... */
+	size_t child;		/* ... and the child's node; else -1 */
+};
+
+struct graph {
+	size_t ns, ng, n_nodes;
+	struct edge *edges;
+	size_t n_edges, cap;
+	size_t *first;		/* u's edges: [first[u], first[u + 1]) */
+	struct edge *sorted;
+};
+
+#define START(gr, g) ((gr)->ns + (g))
+#define UP(gr, g) ((gr)->ns + (gr)->ng + (g))
+
+static int add_edge(struct graph *gr, size_t from, size_t to,
+		    const char *file, int line, const char *key,
+		    ssize_t member_of, size_t child)
+{
+	if (grow((void **)&gr->edges, &gr->cap, gr->n_edges,
+		 sizeof(*gr->edges)))
+		return -ENOMEM;
+	gr->edges[gr->n_edges++] = (struct edge){ from, to, file, line, key,
+						  member_of, child };
+	return 0;
+}
+
+static const char *node_name(const struct rv_specs *s,
+			     const struct graph *gr, size_t u)
+{
+	if (u < gr->ns)
+		return s->services[u].name;
+	if (u < gr->ns + gr->ng)
+		return s->groups[u - gr->ns].name;
+	return s->groups[u - gr->ns - gr->ng].name;
+}
+
+/* Edges from `after` names; unknown names are reported here. */
+static int add_after_edges(struct graph *gr, const struct name_ref *refs,
+			   size_t n_refs, size_t from, char **after,
+			   size_t n_after,
+			   const char *file, int line, struct rv_diag *d)
+{
+	size_t i;
+
+	for (i = 0; i < n_after; i++) {
+		const struct name_ref *r = find_name(refs, n_refs, after[i]);
+		size_t to;
+
+		if (!r) {
+			rv_diag_error(d, file, line,
+				      "after: unknown service or supervisor \"%s\"",
+				      after[i]);
+			continue;
+		}
+		to = r->is_group ? UP(gr, r->idx) : r->idx;
+		if (add_edge(gr, from, to, file, line, "after", -1, 0))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int build_csr(struct graph *gr)
+{
+	size_t i, *pos;
+
+	gr->first = calloc(gr->n_nodes + 1, sizeof(*gr->first));
+	gr->sorted = malloc((gr->n_edges + 1) * sizeof(*gr->sorted));
+	pos = calloc(gr->n_nodes + 1, sizeof(*pos));
+	if (!gr->first || !gr->sorted || !pos) {
+		free(pos);
+		return -ENOMEM;
+	}
+	for (i = 0; i < gr->n_edges; i++)
+		gr->first[gr->edges[i].from + 1]++;
+	for (i = 0; i < gr->n_nodes; i++)
+		gr->first[i + 1] += gr->first[i];
+	memcpy(pos, gr->first, (gr->n_nodes + 1) * sizeof(*pos));
+	/* stable: a node's edges stay in config order, so do the messages */
+	for (i = 0; i < gr->n_edges; i++)
+		gr->sorted[pos[gr->edges[i].from]++] = gr->edges[i];
+	free(pos);
+	return 0;
+}
+
+struct frame {
+	size_t node, next;
+	const struct edge *in;	/* the edge that led here */
+};
+
+static void report_cycle(const struct rv_specs *s, const struct graph *gr,
+			 const struct frame *stack, size_t top,
+			 const struct edge *back, struct rv_diag *d)
+{
+	const struct edge *at = NULL, *member = NULL;
+	size_t i, k, m, first, pos = top, len = 0, prev_u = 0, names = 0;
+	char path[512];
+
+	while (stack[pos].node != back->to)
+		pos--;
+	m = top - pos + 1;	/* nodes on the cycle: stack[pos..top] */
+	/*
+	 * Report at the first `after` key on the cycle, the thing to change
+	 * (every cycle has one: membership edges alone form a tree), and
+	 * start the path at the node that has that key.
+	 */
+	for (i = pos + 1; i <= top + 1; i++) {
+		const struct edge *e = i <= top ? stack[i].in : back;
+
+		/* back is the edge that closed the cycle, never NULL */
+		// NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
+		if (!at && !strcmp(e->key, "after"))
+			at = e;
+		if (!member && e->member_of >= 0)
+			member = e;
+	}
+	if (!at)
+		at = back;
+	for (first = 0; first < m; first++)
+		if (stack[pos + first].node == at->from)
+			break;
+	path[0] = '\0';
+	for (k = 0; k <= m && len < sizeof(path); k++) {
+		size_t u = stack[pos + (first + k) % m].node;
+
+		/* start and up of one supervisor are one name */
+		if (k && u >= gr->ns && prev_u >= gr->ns &&
+		    (u - gr->ns) % gr->ng == (prev_u - gr->ns) % gr->ng) {
+			prev_u = u;
+			continue;
+		}
+		len += (size_t)snprintf(path + len, sizeof(path) - len, "%s%s",
+					k ? " -> " : "", node_name(s, gr, u));
+		prev_u = u;
+		names++;
+	}
+	/* [supervisor:g] after = g */
+	if (names == 1 && len < sizeof(path))
+		snprintf(path + len, sizeof(path) - len, " -> %s",
+			 node_name(s, gr, at->from));
+	if (member)
+		rv_diag_error(d, at->file, at->line,
+			      "%s: dependency cycle: %s (%s runs under supervisor %s)",
+			      at->key, path, node_name(s, gr, member->child),
+			      s->groups[member->member_of].name);
+	else
+		rv_diag_error(d, at->file, at->line, "%s: dependency cycle: %s",
+			      at->key, path);
+}
+
+static int find_cycles(const struct rv_specs *s, const struct graph *gr,
+		       struct rv_diag *d)
+{
+	unsigned char *color = calloc(gr->n_nodes, 1);
+	struct frame *stack = malloc((gr->n_nodes + 1) * sizeof(*stack));
+	size_t root, top;
+
+	if (!color || !stack) {
+		free(color);
+		free(stack);
+		return -ENOMEM;
+	}
+	/* iterative: a chain of 10000 `after`s must not need 10000 frames */
+	for (root = 0; root < gr->n_nodes; root++) {
+		if (color[root])
+			continue;
+		top = 0;
+		stack[0] = (struct frame){ root, gr->first[root], NULL };
+		color[root] = 1;
+		for (;;) {
+			struct frame *f = &stack[top];
+			const struct edge *e;
+
+			if (f->next == gr->first[f->node + 1]) {
+				color[f->node] = 2;
+				if (!top)
+					break;
+				top--;
+				continue;
+			}
+			e = &gr->sorted[f->next++];
+			if (color[e->to] == 1) {
+				report_cycle(s, gr, stack, top, e, d);
+			} else if (!color[e->to]) {
+				color[e->to] = 1;
+				stack[++top] = (struct frame){
+					e->to, gr->first[e->to], e };
+			}
+		}
+	}
+	free(color);
+	free(stack);
+	return 0;
+}
+
+/*
+ * Parent chains of nested supervisors (parent[]: group index or -1) must
+ * end at the top level.  *ok tells whether they do.  0 or -ENOMEM.
+ */
+static int check_tree(const struct rv_specs *s, const ssize_t *parent,
+		      bool *ok, struct rv_diag *d)
+{
+	size_t *walk = calloc(s->n_groups ? s->n_groups : 1, sizeof(*walk));
+	size_t g;
+
+	*ok = true;
+	if (!walk)
+		return -ENOMEM;
+	for (g = 0; g < s->n_groups; g++) {
+		ssize_t x = (ssize_t)g;
+		char path[512];
+		size_t len;
+
+		while (x >= 0 && !walk[x]) {
+			walk[x] = g + 1;
+			x = parent[x];
+		}
+		if (x < 0 || walk[x] != g + 1)
+			continue;	/* reached the top, or an old walk */
+		*ok = false;
+		len = (size_t)snprintf(path, sizeof(path), "%s",
+				       s->groups[x].name);
+		for (ssize_t y = parent[x]; len < sizeof(path); y = parent[y]) {
+			len += (size_t)snprintf(path + len, sizeof(path) - len,
+						" -> %s", s->groups[y].name);
+			if (y == x)
+				break;
+		}
+		rv_diag_error(d, s->groups[x].file,
+			      s->groups[x].lines.supervisor,
+			      "supervisor: cycle in the supervisor tree: %s",
+			      path);
+	}
+	free(walk);
+	return 0;
+}
+
+/* Resolves a `supervisor =` to a group index, -1 for none or unknown. */
+static ssize_t resolve_parent(const struct name_ref *refs, size_t n,
+			      const char *name, const char *file, int line,
+			      struct rv_diag *d)
+{
+	const struct name_ref *r;
+
+	if (!name)
+		return -1;
+	r = find_name(refs, n, name);
+	if (!r) {
+		rv_diag_error(d, file, line,
+			      "supervisor: no [supervisor:%s] section", name);
+		return -1;
+	}
+	if (!r->is_group) {
+		rv_diag_error(d, file, line,
+			      "supervisor: \"%s\" is a service, not a [supervisor:NAME]",
+			      name);
+		return -1;
+	}
+	return (ssize_t)r->idx;
+}
+
+static int digits(uint32_t v)
+{
+	int n = 1;
+
+	while (v >= 10) {
+		v /= 10;
+		n++;
+	}
+	return n;
+}
+
+int rv_specs_validate(struct rv_specs *s, struct rv_diag *d)
+{
+	struct rv_diag quiet = { 0 };
+	size_t ns = s->n_services, ng = s->n_groups, n_refs = ns + ng, i, first;
+	struct graph gr = { .ns = ns, .ng = ng, .n_nodes = ns + 2 * ng };
+	struct name_ref *refs;
+	ssize_t *svc_parent, *grp_parent;
+	int before, ret = 0;
+	bool tree_ok;
+
+	if (!d)
+		d = &quiet;
+	before = d->errors;
+	refs = calloc(n_refs + 1, sizeof(*refs));
+	svc_parent = calloc(ns + 1, sizeof(*svc_parent));
+	grp_parent = calloc(ng + 1, sizeof(*grp_parent));
+	if (!refs || !svc_parent || !grp_parent)
+		goto err_enomem;
+
+	for (i = 0; i < ng; i++) {
+		const struct rv_group_spec *g = &s->groups[i];
+
+		check_name(d, g->file, g->line, "supervisor", g->name);
+		/* the log calls the top level supervisor=main */
+		if (!strcmp(g->name, "main"))
+			rv_diag_error(d, g->file, g->line,
+				      "the name \"main\" is reserved for the top-level supervisor");
+		refs[i] = (struct name_ref){ g->name, true, i, g->line };
+	}
+	for (i = 0; i < ns; i++) {
+		const struct rv_service_spec *v = &s->services[i];
+
+		check_name(d, v->file, v->line, "service", v->name);
+		if (v->instances > 1 && strlen(v->name) < RV_NAME_MAX &&
+		    strlen(v->name) + 1 + (size_t)digits(v->instances - 1) >=
+		    RV_NAME_MAX)
+			rv_diag_error(d, v->file, v->lines.instances,
+				      "instances: name too long for %s@%u (max %d characters)",
+				      v->name, v->instances - 1,
+				      RV_NAME_MAX - 1);
+		if (!v->argv && !v->command_line)
+			rv_diag_error(d, v->file, v->line,
+				      "missing required key \"command\" in [service:%s]",
+				      v->name);
+		refs[ng + i] = (struct name_ref){ v->name, false, i, v->line };
+	}
+	qsort(refs, n_refs, sizeof(*refs), name_ref_cmp);
+	for (i = 1, first = 0; i < n_refs; i++) {
+		const struct name_ref *a, *b = &refs[i];
+		const char *file = b->is_group ? s->groups[b->idx].file :
+				   s->services[b->idx].file;
+
+		if (strcmp(refs[first].name, b->name)) {
+			first = i;
+			continue;
+		}
+		a = &refs[first];	/* point at the first definition */
+		rv_diag_error(d, file, b->line,
+			      "duplicate name \"%s\" (already used by [%s:%s] at line %d)",
+			      b->name, a->is_group ? "supervisor" : "service",
+			      a->name, a->line);
+	}
+
+	for (i = 0; i < ng; i++) {
+		const struct rv_group_spec *g = &s->groups[i];
+
+		grp_parent[i] = resolve_parent(refs, n_refs, g->supervisor,
+					       g->file, g->lines.supervisor, d);
+	}
+	for (i = 0; i < ns; i++) {
+		const struct rv_service_spec *v = &s->services[i];
+
+		svc_parent[i] = resolve_parent(refs, n_refs, v->supervisor,
+					       v->file, v->lines.supervisor, d);
+	}
+	if (check_tree(s, grp_parent, &tree_ok, d))
+		goto err_enomem;
+
+	for (i = 0; i < ns; i++)
+		rv_service_spec_check(&s->services[i], d);
+
+	/* the graph: `after` edges, and (with a sound tree) membership */
+	for (i = 0; i < ns; i++) {
+		const struct rv_service_spec *v = &s->services[i];
+		ssize_t p = svc_parent[i];
+
+		if (add_after_edges(&gr, refs, n_refs, i, v->after,
+				    v->n_after, v->file, v->lines.after, d))
+			goto err_enomem;
+		if (p < 0 || !tree_ok)
+			continue;
+		/* a child starts after its supervisor, which is up after it */
+		if (add_edge(&gr, i, START(&gr, p), v->file,
+			     v->lines.supervisor, "supervisor", p, i) ||
+		    add_edge(&gr, UP(&gr, p), i, v->file, v->lines.supervisor,
+			     "supervisor", p, i))
+			goto err_enomem;
+	}
+	for (i = 0; i < ng; i++) {
+		const struct rv_group_spec *g = &s->groups[i];
+		ssize_t p = grp_parent[i];
+
+		if (add_after_edges(&gr, refs, n_refs, START(&gr, i),
+				    g->after, g->n_after, g->file,
+				    g->lines.after, d) ||
+		    add_edge(&gr, UP(&gr, i), START(&gr, i), g->file, g->line,
+			     "supervisor", -1, 0))
+			goto err_enomem;
+		if (p < 0 || !tree_ok)
+			continue;
+		if (add_edge(&gr, START(&gr, i), START(&gr, p), g->file,
+			     g->lines.supervisor, "supervisor", p,
+			     START(&gr, i)) ||
+		    add_edge(&gr, UP(&gr, p), UP(&gr, i), g->file,
+			     g->lines.supervisor, "supervisor", p, UP(&gr, i)))
+			goto err_enomem;
+	}
+	if (build_csr(&gr) || find_cycles(s, &gr, d))
+		goto err_enomem;
+	goto out;
+
+err_enomem:
+	rv_diag_error(d, s->top.file, 0, "out of memory");
+	ret = -ENOMEM;
+out:
+	free(gr.edges);
+	free(gr.first);
+	free(gr.sorted);
+	free(refs);
+	free(svc_parent);
+	free(grp_parent);
+	if (ret)
+		return ret;
+	return d->errors > before ? -EINVAL : 0;
+}

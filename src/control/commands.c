@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+#include "control/commands.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/parse.h"
+#include "tree/reload.h"
+#include "tree/supervisor.h"
+#include "util/log.h"
+
+char *rv_commands_line(json_t *j)
+{
+	char *text, *line = NULL;
+
+	if (!j)
+		return NULL;
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (text && asprintf(&line, "%s\n", text) < 0)
+		line = NULL;
+	free(text);
+	return line;
+}
+
+char *rv_commands_error(const char *msg)
+{
+	return rv_commands_line(json_pack("{s:b, s:s}", "ok", 0, "error", msg));
+}
+
+/*
+ * Resolves names to services: "web@1" is one instance, "web" all of its
+ * instances.  All or nothing: the first unknown name is the error.
+ * *out is malloc'd (the caller frees).
+ */
+static int resolve(struct rv_supervisor *sv, const struct rv_request *req,
+		   struct rv_service ***out, size_t *n_out, char **err)
+{
+	struct rv_service **v = calloc(sv->n_svcs ? sv->n_svcs : 1,
+				       sizeof(*v));
+	size_t n = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < req->n_names; i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < sv->n_svcs; k++) {
+			struct rv_service *s = &sv->svcs[k];
+			bool dup = false;
+
+			if (strcmp(s->name, req->names[i]) &&
+			    strcmp(s->spec->name, req->names[i]))
+				continue;
+			found = true;
+			for (size_t j = 0; j < n; j++)
+				dup |= v[j] == s;
+			if (!dup)
+				v[n++] = s;
+		}
+		if (!found) {
+			free(v);
+			if (asprintf(err, "unknown service: %s",
+				     req->names[i]) < 0)
+				*err = NULL;
+			return -ENOENT;
+		}
+	}
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+static json_t *names_json(struct rv_service **v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]->name));
+	return a;
+}
+
+static char *do_kill(struct rv_supervisor *sv, struct rv_service **v,
+		     size_t n, int sig)
+{
+	json_t *sent = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		bool group = v[i]->spec->kill_mode != RV_KILL_PROCESS &&
+			     !sv->exec_mode;
+
+		if (rv_service_signal(v[i], sig, group) == 0) {
+			json_array_append_new(sent, json_string(v[i]->name));
+			rv_log_svc(RV_LOG_INFO, v[i]->name, "kill_requested",
+				   " signal=%s pid=%d", rv_signal_name(sig),
+				   (int)v[i]->child.pid);
+		}
+	}
+	if (!json_array_size(sent)) {
+		json_decref(sent);
+		return rv_commands_error(n == 1 ? "service is not running" :
+					 "no such service is running");
+	}
+	return rv_commands_line(json_pack("{s:b, s:o, s:s}", "ok", 1, "services",
+				   sent, "signal", rv_signal_name(sig)));
+}
+
+int rv_commands_handle(struct rv_supervisor *sv, const struct rv_request *req,
+		       char **reply, bool *follow)
+{
+	int64_t now = rv_loop_now(sv->loop);
+	struct rv_service **v = NULL;
+	size_t n = 0;
+	char *err = NULL;
+	int ret;
+
+	*follow = false;
+	*reply = NULL;
+	if (req->n_names) {
+		ret = resolve(sv, req, &v, &n, &err);
+		if (ret == -ENOENT) {
+			*reply = rv_commands_error(err ? err : "unknown service");
+			free(err);
+			return *reply ? 0 : -ENOMEM;
+		}
+		if (ret)
+			return ret;
+	}
+	switch (req->cmd) {
+	case RV_CMD_STATUS:
+		*reply = rv_commands_line(json_pack("{s:b, s:o}", "ok", 1, "status",
+					     rv_status_json(sv, v, n)));
+		break;
+	case RV_CMD_START:
+	case RV_CMD_STOP:
+	case RV_CMD_RESTART:
+		rv_log_sup(RV_LOG_INFO, "main", "control_command",
+			   " cmd=%s services=%zu", rv_cmd_name(req->cmd), n);
+		for (size_t i = 0; i < n; i++) {
+			if (req->cmd == RV_CMD_START)
+				rv_service_admin_start(v[i], now);
+			else if (req->cmd == RV_CMD_STOP)
+				rv_service_admin_stop(v[i], now);
+			else
+				rv_service_admin_restart(v[i], now);
+		}
+		*reply = rv_commands_line(json_pack("{s:b, s:o}", "ok", 1, "services",
+					     names_json(v, n)));
+		break;
+	case RV_CMD_KILL:
+		*reply = do_kill(sv, v, n, req->signal);
+		break;
+	case RV_CMD_RELOAD:
+		*reply = rv_reload_request(sv, now);
+		break;
+	case RV_CMD_SHUTDOWN:
+		*reply = rv_commands_line(json_pack("{s:b}", "ok", 1));
+		rv_supervisor_shutdown(sv, now, "control");
+		break;
+	case RV_CMD_METRICS: {
+		char *text = rv_metrics_text(sv);
+
+		if (text)
+			*reply = rv_commands_line(json_pack("{s:b, s:s}", "ok", 1,
+						     "metrics", text));
+		free(text);
+		break;
+	}
+	case RV_CMD_EVENTS:
+		*reply = rv_commands_line(json_pack("{s:b, s:b}", "ok", 1,
+					     "following", 1));
+		*follow = true;
+		break;
+	}
+	free(v);
+	return *reply ? 0 : -ENOMEM;
+}

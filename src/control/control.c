@@ -1,0 +1,726 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Control socket mechanics: accepting, authenticating, reading request
+ * lines, writing replies and event streams, timeouts.  What a request
+ * does is commands.c's business.
+ *
+ * A connection has one operation in flight at a time (the epoll backend
+ * allows one watch per fd): it reads until a line is complete, writes the
+ * reply, then reads again.  Its buffers are freed only once nothing is in
+ * flight, since on io_uring the kernel writes into them until the
+ * completion (see rv_loop_io_cancel()).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "control/commands.h"
+#include "control/control.h"
+#include "control/request.h"
+#include "tree/supervisor.h"
+#include "util/log.h"
+
+#define CONN_MAX	4096		/* more are accepted and closed */
+#define IN_CHUNK	4096
+/*
+ * A follower may have FOLLOW_BUF bytes of events not yet sent before it is
+ * dropped as too slow.  Its buffer is twice that: while a send is in
+ * flight the kernel reads out + off, so the sent prefix cannot be
+ * reclaimed until the send completes, and a reader that keeps up with a
+ * stream that never pauses would otherwise see that prefix creep up to
+ * the limit and be dropped for bytes it has already read.  The prefix is
+ * reclaimed at a completion once it reaches FOLLOW_BUF (each byte is moved
+ * at most once per byte sent), so it is below FOLLOW_BUF while a send is
+ * in flight, and unsent bytes never exceed FOLLOW_BUF: the two fit.
+ */
+#define FOLLOW_BUF	(256 * 1024)
+#define IDLE_TIMEOUT_NS	(10LL * 1000000000)	/* to send a whole line */
+#define SEND_TIMEOUT_NS	(10LL * 1000000000)	/* reply not taken */
+#define RETRY_NS	(100LL * 1000000)	/* accept after EMFILE */
+#define DROP_TIMEOUT_NS	(2LL * 1000000000)	/* a dropped follower's
+						 * time to read the notice */
+
+static const char drop_notice[] =
+	"{\"event\":\"dropped\",\"reason\":\"follower too slow: events "
+	"were not read in time\"}\n";
+
+struct conn {
+	struct rv_control *ctl;
+	struct conn *prev, *next;
+	int fd;
+	pid_t pid;
+	uid_t uid;
+	struct rv_io io;
+	struct rv_timer timer;
+	char *in;		/* request bytes, up to RV_REQUEST_MAX + 1 */
+	size_t in_len, in_cap;
+	size_t discard;		/* an overlong line: skip to its newline */
+	int64_t line_deadline;	/* the line being read is due; 0: none yet */
+	char *out;
+	size_t out_len, out_off;	/* a follower's is 2 * FOLLOW_BUF + notice */
+	bool follower;
+	bool closing;		/* close once out is written */
+	bool dead;		/* fd closed, waiting for a cancel CQE */
+};
+
+struct rv_control {
+	struct rv_supervisor *sv;
+	struct rv_loop *loop;
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	int fd;
+	gid_t gid;
+	bool has_group;
+	struct rv_io accept_io;
+	struct rv_timer retry;
+	struct conn *conns;
+	size_t n_conns;
+	size_t n_followers;
+};
+
+static void conn_next(struct conn *c);
+
+static void conn_free(struct conn *c)
+{
+	struct rv_control *ctl = c->ctl;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		ctl->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	ctl->n_conns--;
+	if (c->follower)
+		ctl->n_followers--;
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+static void conn_close(struct conn *c)
+{
+	if (c->dead)
+		return;
+	rv_loop_timer_cancel(c->ctl->loop, &c->timer);
+	c->dead = true;
+	close(c->fd);
+	c->fd = -1;
+	/* freed now, or by the callback of the operation still in flight */
+	if (rv_loop_io_cancel(c->ctl->loop, &c->io))
+		conn_free(c);
+}
+
+static void on_conn_timer(struct rv_loop *loop, struct rv_timer *t,
+			  int64_t now, void *ctx)
+{
+	struct conn *c = ctx;
+
+	rv_log_sup(RV_LOG_INFO, "main", "control_timeout", " pid=%d uid=%u",
+		   (int)c->pid, (unsigned)c->uid);
+	conn_close(c);
+}
+
+static void on_io(struct rv_loop *loop, struct rv_io *io, int res,
+		  void *ctx);
+
+static void conn_send(struct conn *c)
+{
+	c->io.buf = c->out + c->out_off;
+	c->io.len = c->out_len - c->out_off;
+	if (!c->follower)
+		rv_loop_timer_arm(c->ctl->loop, &c->timer,
+				  rv_loop_now(c->ctl->loop) + SEND_TIMEOUT_NS);
+	if (rv_loop_send(c->ctl->loop, &c->io))
+		conn_close(c);
+}
+
+static void conn_recv(struct conn *c)
+{
+	if (c->in_cap - c->in_len < IN_CHUNK && c->in_cap < RV_REQUEST_MAX + 1) {
+		size_t cap = c->in_cap * 2 > RV_REQUEST_MAX + 1 ?
+			RV_REQUEST_MAX + 1 : c->in_cap * 2;
+		char *in = realloc(c->in, cap);
+
+		if (!in) {
+			conn_close(c);
+			return;
+		}
+		c->in = in;
+		c->in_cap = cap;
+	}
+	c->io.buf = c->in + c->in_len;
+	c->io.len = c->in_cap - c->in_len;
+	/*
+	 * A line is due IDLE_TIMEOUT_NS after we start waiting for it, not
+	 * after its last byte: a client trickling bytes (or an endless
+	 * overlong line) cannot hold a connection for ever.
+	 */
+	if (!c->line_deadline)
+		c->line_deadline = rv_loop_now(c->ctl->loop) + IDLE_TIMEOUT_NS;
+	rv_loop_timer_arm(c->ctl->loop, &c->timer, c->line_deadline);
+	if (rv_loop_recv(c->ctl->loop, &c->io))
+		conn_close(c);
+}
+
+/* Replaces the output with text (taking ownership) and sends it. */
+static void conn_reply(struct conn *c, char *text, size_t len)
+{
+	free(c->out);
+	c->out = text;
+	c->out_len = len;
+	c->out_off = 0;
+	conn_send(c);
+}
+
+static void conn_error(struct conn *c, const char *msg, bool then_close)
+{
+	char *text = rv_commands_error(msg);
+
+	if (!text) {
+		conn_close(c);
+		return;
+	}
+	c->closing = then_close;
+	conn_reply(c, text, strlen(text));
+}
+
+/* Only what is unsent stays; never while a send is in flight. */
+static void follow_compact(struct conn *c)
+{
+	if (!c->out_off)
+		return;
+	memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+	c->out_len -= c->out_off;
+	c->out_off = 0;
+}
+
+/* Called with nothing in flight: the reply (the acknowledgement) goes
+ * first into the follower's fixed buffer, events follow it. */
+static void conn_follow(struct conn *c, char *reply)
+{
+	size_t len = strlen(reply);
+	char *out = malloc(2 * FOLLOW_BUF + sizeof(drop_notice));
+
+	if (!out || len > FOLLOW_BUF) {
+		free(out);
+		free(reply);
+		conn_close(c);
+		return;
+	}
+	/* socket output, not a C string */
+	// NOLINTNEXTLINE(bugprone-not-null-terminated-result)
+	memcpy(out, reply, len);
+	free(reply);
+	free(c->out);
+	c->out = out;
+	c->out_len = len;
+	c->out_off = 0;
+	c->follower = true;
+	c->ctl->n_followers++;
+	rv_loop_timer_cancel(c->ctl->loop, &c->timer);
+	conn_send(c);
+}
+
+/* A complete line is in c->in[0..n): run it and answer. */
+static void conn_handle_line(struct conn *c, size_t n)
+{
+	struct rv_request req;
+	char err[256];
+	char *reply = NULL;
+	bool follow = false;
+	int ret;
+
+	if (n && c->in[n - 1] == '\r')
+		n--;
+	ret = rv_request_parse(c->in, n, &req, err, sizeof(err));
+	if (ret) {
+		conn_error(c, ret == -ENOMEM ? "out of memory" : err, false);
+		return;
+	}
+	ret = rv_commands_handle(c->ctl->sv, &req, &reply, &follow);
+	rv_request_free(&req);
+	if (ret || !reply) {
+		conn_error(c, "out of memory", false);
+		return;
+	}
+	if (follow)
+		conn_follow(c, reply);
+	else
+		conn_reply(c, reply, strlen(reply));
+}
+
+/* Consumes one buffered line if there is one; else reads more. */
+static void conn_next(struct conn *c)
+{
+	char *nl = memchr(c->in, '\n', c->in_len);
+	size_t n;
+
+	if (c->closing) {
+		conn_close(c);
+		return;
+	}
+	if (!nl) {
+		if (c->in_len > RV_REQUEST_MAX) {
+			/* answer now; skip the rest of the line later */
+			c->discard = 1;
+			c->in_len = 0;
+			conn_error(c, "request too large (max 65536 bytes "
+				   "per line)", false);
+			return;
+		}
+		conn_recv(c);
+		return;
+	}
+	n = (size_t)(nl - c->in);
+	c->line_deadline = 0;	/* the next line has its own */
+	conn_handle_line(c, n);
+	if (c->dead)
+		return;
+	memmove(c->in, nl + 1, c->in_len - n - 1);
+	c->in_len -= n + 1;
+}
+
+static void on_io(struct rv_loop *loop, struct rv_io *io, int res, void *ctx)
+{
+	struct conn *c = ctx;
+
+	if (c->dead) {
+		conn_free(c);
+		return;
+	}
+	if (io->op == RV_IO_RECV) {
+		if (res <= 0) {
+			conn_close(c);	/* EOF or error */
+			return;
+		}
+		if (c->discard) {
+			char *nl = memchr(c->in, '\n', (size_t)res);
+
+			if (!nl) {	/* still inside the overlong line */
+				conn_recv(c);
+				return;
+			}
+			c->discard = 0;
+			c->line_deadline = 0;
+			c->in_len = (size_t)res - (size_t)(nl + 1 - c->in);
+			memmove(c->in, nl + 1, c->in_len);
+		} else {
+			c->in_len += (size_t)res;
+		}
+		conn_next(c);
+		return;
+	}
+	if (res < 0) {
+		conn_close(c);
+		return;
+	}
+	c->out_off += (size_t)res;
+	if (c->out_off < c->out_len) {
+		if (c->follower && c->out_off >= FOLLOW_BUF)
+			follow_compact(c);
+		conn_send(c);
+		return;
+	}
+	c->out_off = c->out_len = 0;
+	rv_loop_timer_cancel(loop, &c->timer);
+	if (c->follower) {
+		if (c->closing)
+			conn_close(c);
+		return;	/* wait for the next event */
+	}
+	conn_next(c);
+}
+
+bool rv_control_has_followers(const struct rv_control *c)
+{
+	return c && c->n_followers > 0;
+}
+
+size_t rv_control_connections(const struct rv_control *c)
+{
+	return c ? c->n_conns : 0;
+}
+
+void rv_control_broadcast(struct rv_control *ctl, const char *line,
+			  size_t len)
+{
+	for (struct conn *c = ctl->conns, *next; c; c = next) {
+		bool idle;
+
+		next = c->next;
+		if (!c->follower || c->dead || c->closing)
+			continue;
+		idle = !rv_io_is_armed(&c->io);
+		if (idle)	/* in flight, append only (see FOLLOW_BUF) */
+			follow_compact(c);
+		if (c->out_len - c->out_off + len > FOLLOW_BUF) {
+			/* too slow: tell it (the notice has its own
+			 * room past 2 * FOLLOW_BUF), give it a bounded
+			 * time to read that, then hang up */
+			memcpy(c->out + c->out_len, drop_notice,
+			       sizeof(drop_notice) - 1);
+			c->out_len += sizeof(drop_notice) - 1;
+			c->closing = true;
+			rv_loop_timer_arm(ctl->loop, &c->timer,
+					  rv_loop_now(ctl->loop) +
+					  DROP_TIMEOUT_NS);
+			rv_log_sup(RV_LOG_WARN, "main", "follower_dropped",
+				   " pid=%d reason=slow", (int)c->pid);
+		} else {
+			memcpy(c->out + c->out_len, line, len);
+			c->out_len += len;
+		}
+		if (idle) {
+			c->io.buf = c->out + c->out_off;
+			c->io.len = c->out_len - c->out_off;
+			if (rv_loop_send(ctl->loop, &c->io))
+				conn_close(c);
+		}
+	}
+}
+
+bool rv_control_flushing(const struct rv_control *ctl)
+{
+	for (const struct conn *c = ctl ? ctl->conns : NULL; c; c = c->next)
+		if (!c->dead && !c->follower && rv_io_is_armed(&c->io) &&
+		    c->io.op == RV_IO_SEND)
+			return true;
+	return false;
+}
+
+/* root, our own uid, or a member of control_group */
+static bool peer_allowed(struct rv_control *ctl, int fd, struct ucred *cr)
+{
+	socklen_t len = sizeof(*cr);
+	gid_t groups[256];
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cr, &len) < 0)
+		return false;
+	if (cr->uid == 0 || cr->uid == geteuid())
+		return true;
+	if (!ctl->has_group)
+		return false;
+	if (cr->gid == ctl->gid)
+		return true;
+	len = sizeof(groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false;
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == ctl->gid)
+			return true;
+	return false;
+}
+
+static void arm_accept(struct rv_control *ctl);
+
+static void on_retry(struct rv_loop *loop, struct rv_timer *t, int64_t now,
+		     void *ctx)
+{
+	arm_accept(ctx);
+}
+
+static void refuse(int fd, const struct ucred *cr, const char *why)
+{
+	static const char msg[] =
+		"{\"ok\":false,\"error\":\"permission denied\"}\n";
+
+	rv_log_sup(RV_LOG_WARN, "main", "control_refused",
+		   " pid=%d uid=%u reason=%s", (int)cr->pid,
+		   (unsigned)cr->uid, why);
+	/* best effort, non-blocking: the peer may read why */
+	if (!strcmp(why, "permission"))
+		(void)send(fd, msg, sizeof(msg) - 1,
+			   MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(fd);
+}
+
+static void on_accept(struct rv_loop *loop, struct rv_io *io, int res,
+		      void *ctx)
+{
+	struct rv_control *ctl = ctx;
+	struct ucred cr = { 0 };
+	struct conn *c;
+
+	if (ctl->fd < 0)
+		return;		/* closing down */
+	if (res < 0) {
+		rv_log_sup(RV_LOG_WARN, "main", "control_accept_failed",
+			   " errno=%d error=\"%s\"", -res, strerror(-res));
+		/* out of fds or memory: breathe, the loop must go on */
+		rv_loop_timer_arm(loop, &ctl->retry,
+				  rv_loop_now(loop) + RETRY_NS);
+		return;
+	}
+	arm_accept(ctl);
+	if (!peer_allowed(ctl, res, &cr)) {
+		refuse(res, &cr, "permission");
+		return;
+	}
+	if (ctl->n_conns >= CONN_MAX) {
+		refuse(res, &cr, "too_many_connections");
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c)
+		c->in = malloc(IN_CHUNK);
+	if (!c || !c->in) {
+		if (c)
+			free(c);
+		refuse(res, &cr, "out_of_memory");
+		return;
+	}
+	c->in_cap = IN_CHUNK;
+	c->ctl = ctl;
+	c->fd = res;
+	c->pid = cr.pid;
+	c->uid = cr.uid;
+	c->io.fd = res;
+	c->io.cb = on_io;
+	c->io.ctx = c;
+	rv_timer_init(&c->timer, on_conn_timer, c);
+	c->next = ctl->conns;
+	if (c->next)
+		c->next->prev = c;
+	ctl->conns = c;
+	ctl->n_conns++;
+	conn_recv(c);
+}
+
+static void arm_accept(struct rv_control *ctl)
+{
+	int ret = rv_loop_accept(ctl->loop, &ctl->accept_io);
+
+	if (ret) {
+		rv_log_sup(RV_LOG_ERROR, "main", "control_accept_failed",
+			   " errno=%d error=\"%s\"", -ret, strerror(-ret));
+		rv_loop_timer_arm(ctl->loop, &ctl->retry,
+				  rv_loop_now(ctl->loop) + RETRY_NS);
+	}
+}
+
+/*
+ * Whether the process that listens on the socket fd is connected to (the
+ * one that called listen(), SO_PEERCRED) still lives.  A supervisor
+ * SIGKILLed on io_uring leaves its listening socket open for a few
+ * milliseconds after its death (the ring is torn down asynchronously and
+ * the accept in flight holds the file): connect() then succeeds into the
+ * backlog of nobody.  An unknown pid (another pid namespace) counts as
+ * alive, and so does a pid we cannot check: refusing is the safe side.
+ */
+static bool listener_alive(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int sfd;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 ||
+	    cr.pid <= 0)
+		return true;
+	if (kill(cr.pid, 0) < 0 && errno == ESRCH)
+		return false;
+	/* a zombie (not reaped yet by its parent) is dead too */
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)cr.pid);
+	sfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (sfd < 0)
+		return errno != ENOENT;
+	n = read(sfd, buf, sizeof(buf) - 1);
+	close(sfd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* after "pid (comm" */
+	return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+}
+
+/* An existing socket file: refuse if someone listens, else remove it. */
+static int clear_stale(const char *path, const struct sockaddr_un *sa,
+		       FILE *errors)
+{
+	struct stat st;
+	int fd, ret;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		fprintf(errors, "ringvisor: control socket %s exists and is "
+			"not a socket; refusing to remove it\n", path);
+		return -EEXIST;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	ret = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	if (ret < 0)
+		ret = -errno;
+	else if (!listener_alive(fd))
+		ret = -ECONNREFUSED;	/* the socket of a dead supervisor */
+	close(fd);
+	if (ret == 0) {
+		fprintf(errors, "ringvisor: another supervisor is listening "
+			"on %s (ringvisor status -s %s)\n", path, path);
+		return -EADDRINUSE;
+	}
+	if (ret != -ECONNREFUSED)
+		return ret;
+	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+static int make_parent_dir(const char *path)
+{
+	char *dir = strdup(path), *slash;
+	int ret = 0;
+
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			ret = -errno;
+	}
+	free(dir);
+	return ret;
+}
+
+int rv_control_open(struct rv_control **out, struct rv_supervisor *sv,
+		    const char *path, const char *group, FILE *errors)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct rv_control *ctl;
+	struct stat st;
+	mode_t old_umask;
+	int ret;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(errors, "ringvisor: control socket path too long "
+			"(max %zu bytes): %s\n", sizeof(sa.sun_path) - 1, path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	ctl = calloc(1, sizeof(*ctl));
+	if (!ctl || !(ctl->path = strdup(path))) {
+		free(ctl);
+		return -ENOMEM;
+	}
+	ctl->sv = sv;
+	ctl->loop = sv->loop;
+	ctl->fd = -1;
+	rv_timer_init(&ctl->retry, on_retry, ctl);
+	if (group) {
+		struct group *gr = getgrnam(group);
+
+		if (!gr) {
+			fprintf(errors, "ringvisor: control_group %s: no such "
+				"group\n", group);
+			ret = -ENOENT;
+			goto err;
+		}
+		ctl->gid = gr->gr_gid;
+		ctl->has_group = true;
+	}
+	ret = make_parent_dir(path);
+	if (!ret)
+		ret = clear_stale(path, &sa, errors);
+	if (ret)
+		goto err_msg;
+	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			 0);
+	if (ctl->fd < 0) {
+		ret = -errno;
+		goto err_msg;
+	}
+	/* created 0600 from the start: no window where others may connect */
+	old_umask = umask(0177);
+	ret = bind(ctl->fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_umask);
+	if (ret < 0) {
+		ret = -errno;
+		goto err_msg;
+	}
+	if (group && (chown(path, (uid_t)-1, ctl->gid) < 0 ||
+		      chmod(path, 0660) < 0)) {
+		ret = -errno;
+		goto err_msg;
+	}
+	if (stat(path, &st) == 0) {
+		ctl->dev = st.st_dev;
+		ctl->ino = st.st_ino;
+	}
+	if (listen(ctl->fd, 512) < 0) {
+		ret = -errno;
+		goto err_msg;
+	}
+	/* every connection has a timer and an I/O in flight: room for all
+	 * of them now, so accepting never grows the loop's tables */
+	ret = rv_loop_timer_reserve(ctl->loop, CONN_MAX + 1);
+	if (!ret)
+		ret = rv_loop_io_reserve(ctl->loop, CONN_MAX + 1);
+	if (ret)
+		goto err_msg;
+	ctl->accept_io.fd = ctl->fd;
+	ctl->accept_io.cb = on_accept;
+	ctl->accept_io.ctx = ctl;
+	ret = rv_loop_accept(ctl->loop, &ctl->accept_io);
+	if (ret)
+		goto err_msg;
+	*out = ctl;
+	return 0;
+err_msg:
+	if (ret != -EEXIST && ret != -EADDRINUSE)
+		fprintf(errors, "ringvisor: cannot create control socket %s: "
+			"%s (set control_socket in [supervisor])\n", path,
+			strerror(-ret));
+err:
+	if (ctl->fd >= 0) {
+		close(ctl->fd);
+		unlink(path);
+	}
+	free(ctl->path);
+	free(ctl);
+	return ret;
+}
+
+void rv_control_close(struct rv_control *ctl)
+{
+	struct stat st;
+
+	if (!ctl || ctl->fd < 0)
+		return;
+	for (struct conn *c = ctl->conns, *next; c; c = next) {
+		next = c->next;
+		conn_close(c);	/* may free c */
+	}
+	rv_loop_timer_cancel(ctl->loop, &ctl->retry);
+	rv_loop_io_cancel(ctl->loop, &ctl->accept_io);
+	/* remove the file only if it is still the one we created */
+	if (stat(ctl->path, &st) == 0 && st.st_dev == ctl->dev &&
+	    st.st_ino == ctl->ino)
+		unlink(ctl->path);
+	close(ctl->fd);
+	ctl->fd = -1;
+}
+
+void rv_control_free(struct rv_control *ctl)
+{
+	if (!ctl)
+		return;
+	rv_control_close(ctl);
+	/* what is left had operations in flight; the loop is gone now */
+	while (ctl->conns)
+		/* conn_free() unlinks the connection before freeing it */
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
+		conn_free(ctl->conns);
+	free(ctl->path);
+	free(ctl);
+}

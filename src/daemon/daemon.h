@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The composition root: what ties the tree, the control plane and the
+ * loop together (supervisor.c sets them up; signals.c dispatches what the
+ * loop delivers).  Nothing under src/tree/ includes this.
+ */
+#ifndef RV_DAEMON_H
+#define RV_DAEMON_H
+
+#include <signal.h>
+#include <sys/signalfd.h>
+
+#include "loop.h"
+
+/* Signals taken through the loop's signalfd (plus SIGCHLD); 0-ended. */
+extern const int rv_daemon_signals[];
+
+void rv_daemon_on_signal(struct rv_loop *loop, int signo,
+			 const struct signalfd_siginfo *si, void *ctx);
+void rv_daemon_on_wake(struct rv_loop *loop, void *ctx);
+void rv_daemon_on_orphan(struct rv_loop *loop, const siginfo_t *info,
+			 void *ctx);
+
+#endif

@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The supervisor's life cycle and the public API of include/ringvisor.h:
+ * load (config -> specs -> tree, loop and spawner set up before anything
+ * starts), run (start the top node, turn the loop), rv_cancel(), free.
+ * The life cycle itself is tree/lifecycle.c; signals are signals.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "child/isolation.h"
+#include "config/config.h"
+#include "config/parse.h"
+#include "control/control.h"
+#include "control/sd_notify_self.h"
+#include "daemon/daemon.h"
+#include "tree/build.h"
+#include "tree/readiness.h"
+#include "tree/reload.h"
+#include "tree/supervisor.h"
+#include "util/log.h"
+
+
+static int parse_backend(const char *name, enum rv_backend *out)
+{
+	if (!strcmp(name, "auto"))
+		*out = RV_BACKEND_AUTO;
+	else if (!strcmp(name, "io_uring"))
+		*out = RV_BACKEND_IO_URING;
+	else if (!strcmp(name, "epoll"))
+		*out = RV_BACKEND_EPOLL;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* Service instances of the specs: the children that may exit at once. */
+static uint32_t count_instances(const struct rv_specs *sp)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < sp->n_services; i++)
+		n += sp->services[i].instances;
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+/* Everything after the specs: loop, spawner, tree.  0 or -errno. */
+static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
+		 FILE *errors)
+{
+	struct rv_loop_config lc = {
+		.backend = sv->specs.backend,
+		.signals = rv_daemon_signals,
+		.signal_cb = rv_daemon_on_signal,
+		.wake_cb = rv_daemon_on_wake,
+		.orphan_cb = rv_daemon_on_orphan,
+		.ctx = sv,
+		/* a reload that adds many more services overflows the CQ
+		 * in a storm: handled by the kernel (NODROP), just slower */
+		.completions = count_instances(&sv->specs),
+	};
+	int ret;
+
+	if (opts && opts->log_fd > 0)
+		rv_log_set_fd(opts->log_fd);
+	/* under systemd: keep NOTIFY_SOCKET for ourselves, out of the
+	 * environment every child inherits */
+	if (rv_sd_notify_self_init() < 0)
+		rv_log_sup(RV_LOG_WARN, "main", "sd_notify_unusable",
+			   " reason=\"NOTIFY_SOCKET is not a usable address\"");
+	rv_log_level_from_env();
+	if (opts && opts->backend &&
+	    parse_backend(opts->backend, &lc.backend)) {
+		fprintf(errors, "ringvisor: unknown backend \"%s\" "
+			"(use auto, io_uring or epoll)\n", opts->backend);
+		return -EINVAL;
+	}
+	/* a --backend flag beats RINGVISOR_BACKEND, which beats the config */
+	lc.ignore_backend_env = opts && opts->backend;
+	if (opts && opts->report_path) {
+		sv->report_path = strdup(opts->report_path);
+		if (!sv->report_path)
+			return -ENOMEM;
+	}
+	/* Writes to a closed pipe must be errors, not our death; children
+	 * get SIG_DFL back before exec. */
+	signal(SIGPIPE, SIG_IGN);
+	ret = rv_loop_new(&sv->loop, &lc, sv->backend_why,
+			  sizeof(sv->backend_why));
+	if (ret) {
+		fprintf(errors, "ringvisor: %s\n", sv->backend_why);
+		return ret;
+	}
+	/* timer_precision, realtime_priority (SCHED_RESET_ON_FORK) */
+	ret = rv_loop_set_timer_spin(sv->loop, sv->specs.timer_spin_ns);
+	if (!ret && sv->specs.realtime_priority)
+		ret = rv_loop_set_realtime(sv->specs.realtime_priority);
+	if (ret) {
+		fprintf(errors, "ringvisor: realtime_priority = %d: %s\n",
+			sv->specs.realtime_priority, strerror(-ret));
+		return ret;
+	}
+	ret = rv_spawner_new(&sv->spawner);
+	if (!ret)
+		ret = rv_ready_socket_path(sv);
+	if (!ret)
+		ret = rv_build_tree(sv);
+	if (!ret)
+		ret = rv_loop_timer_reserve(sv->loop,
+					    sv->n_svcs + sv->n_nodes + 1);
+	if (!ret)
+		ret = rv_loop_child_reserve(sv->loop, sv->n_svcs);
+	if (ret) {
+		fprintf(errors, "ringvisor: setup failed: %s\n",
+			strerror(-ret));
+		return ret;
+	}
+	rv_supervisor_lifecycle_init(sv);
+	/* exec (a container's init) has a control socket only if asked */
+	if (!sv->exec_mode || (opts && opts->control_socket)) {
+		ret = rv_control_open(&sv->control, sv,
+				      opts && opts->control_socket ?
+				      opts->control_socket :
+				      sv->specs.control_socket,
+				      sv->specs.control_group, errors);
+		if (ret)
+			return ret;
+	}
+	ret = rv_ready_open_socket(sv, errors);
+	if (ret)
+		return ret;
+	if (getrandom(&sv->rng, sizeof(sv->rng), GRND_NONBLOCK) !=
+	    sizeof(sv->rng))
+		sv->rng = (uint64_t)rv_clock_now() ^ (uint64_t)getpid();
+	/*
+	 * Not PID 1: become the subreaper, so grandchildren orphaned by a
+	 * service are reaped here (and never outlive a stop unnoticed).
+	 */
+	if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		rv_log_sup(RV_LOG_WARN, "main", "subreaper_failed",
+			   " errno=%d", errno);
+	return 0;
+}
+
+static struct rv_supervisor *sv_alloc(void)
+{
+	struct rv_supervisor *sv = calloc(1, sizeof(*sv));
+
+	if (sv)
+		atomic_init(&sv->cancel, 0);
+	return sv;
+}
+
+static int load_common(struct rv_supervisor **out, struct rv_supervisor *sv,
+		       int ret, const struct rv_options *opts, FILE *errors)
+{
+	if (!ret)
+		ret = setup(sv, opts, errors);
+	if (ret) {
+		rv_supervisor_free(sv);
+		return ret;
+	}
+	*out = sv;
+	return 0;
+}
+
+int rv_supervisor_load(struct rv_supervisor **out, const char *config_path,
+		       const struct rv_options *opts, FILE *errors)
+{
+	struct rv_supervisor *sv = sv_alloc();
+	struct rv_diag d = { .out = errors };
+
+	if (!sv)
+		return -ENOMEM;
+	sv->config_path = strdup(config_path);	/* for reload */
+	if (!sv->config_path) {
+		free(sv);
+		return -ENOMEM;
+	}
+	return load_common(out, sv,
+			   rv_config_load_file(config_path, &sv->specs, &d),
+			   opts, errors);
+}
+
+int rv_supervisor_load_string(struct rv_supervisor **out, const char *text,
+			      const char *name, const struct rv_options *opts,
+			      FILE *errors)
+{
+	struct rv_supervisor *sv = sv_alloc();
+	struct rv_diag d = { .out = errors };
+
+	if (!sv)
+		return -ENOMEM;
+	return load_common(out, sv,
+			   rv_config_load_string(text, name, &sv->specs, &d),
+			   opts, errors);
+}
+
+/* `exec`: one service built from argv and "key=value" options. */
+static int exec_specs(struct rv_supervisor *sv, char *const argv[],
+		      const char *const keys[], FILE *errors)
+{
+	struct rv_specs *sp = &sv->specs;
+	struct rv_service_spec *s;
+	struct rv_diag d = { .out = errors };
+	size_t argc = 0;
+	bool nomem = false;
+	char *base;
+
+	rv_specs_init(sp);
+	if (!argv || !argv[0] || !*argv[0]) {
+		fprintf(errors, "ringvisor: exec: no command given\n");
+		return -EINVAL;
+	}
+	sp->services = calloc(1, sizeof(*sp->services));
+	if (!sp->services)
+		return -ENOMEM;
+	sp->n_services = 1;
+	s = sp->services;
+	rv_service_spec_init(s);
+	s->restart = RV_RESTART_NEVER;	/* tini: run once */
+	while (argv[argc])
+		argc++;
+	s->argv = calloc(argc + 1, sizeof(*s->argv));
+	base = strdup(argv[0]);
+	s->file = "exec";
+	if (!s->argv || !base) {
+		free(base);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < argc; i++)
+		if (!(s->argv[i] = strdup(argv[i])))
+			return free(base), -ENOMEM;
+	s->argc = (int)argc;
+	s->name = strdup(basename(base));
+	free(base);
+	if (!s->name)
+		return -ENOMEM;
+	for (size_t i = 0; keys && keys[i]; i++) {
+		char *kv = strdup(keys[i]), *eq;
+
+		if (!kv)
+			return -ENOMEM;
+		eq = strchr(kv, '=');
+		if (!eq) {
+			rv_diag_error(&d, "exec", 0, "option --%s needs a value",
+				      kv);
+		} else {
+			*eq = '\0';
+			if (!strcmp(kv, "stop_timeout"))
+				sv->exec_escalate = true;
+			/* out of memory is no usage error: say so */
+			if (rv_service_spec_set(s, kv, eq + 1, "exec", 0,
+						&d) == -ENOMEM)
+				nomem = true;
+		}
+		free(kv);
+	}
+	/* only the service's own checks: its name comes from argv[0], not
+	 * from a config, so any basename is fine */
+	if (!d.errors)
+		rv_service_spec_check(s, &d);
+	if (nomem)
+		return -ENOMEM;
+	return d.errors ? -EINVAL : 0;
+}
+
+int rv_supervisor_new_exec(struct rv_supervisor **out, char *const argv[],
+			   const char *const keys[],
+			   const struct rv_options *opts, FILE *errors)
+{
+	struct rv_supervisor *sv = sv_alloc();
+
+	if (!sv)
+		return -ENOMEM;
+	sv->exec_mode = true;
+	/* a container init is quiet, as tini is: warnings and errors only,
+	 * unless RINGVISOR_LOG_LEVEL says otherwise */
+	rv_log_set_level(RV_LOG_WARN);
+	return load_common(out, sv, exec_specs(sv, argv, keys, errors), opts,
+			   errors);
+}
+
+void rv_supervisor_set_backoff(struct rv_supervisor *sv, rv_backoff_fn *fn,
+			       void *ctx)
+{
+	sv->backoff_fn = fn;
+	sv->backoff_ctx = ctx;
+}
+
+const char *rv_supervisor_backend(const struct rv_supervisor *sv)
+{
+	return rv_loop_backend_name(sv->loop);
+}
+
+int rv_supervisor_run(struct rv_supervisor *sv)
+{
+	char q[600];
+	int ret;
+
+	rv_log_sup(RV_LOG_INFO, "main", "backend",
+		   " backend=%s child_exits=%s reason=%s",
+		   rv_loop_backend_name(sv->loop),
+		   rv_log_quote(rv_loop_child_method(sv->loop), q, 200),
+		   rv_log_quote(sv->backend_why, q + 200, 400));
+	sv->started_ns = rv_clock_now();
+	sv->state = RV_SUP_STARTING;
+	if (atomic_load(&sv->cancel)) {
+		rv_supervisor_finish(sv, false, RV_EXIT_COMPLETED);
+	} else {
+		rv_node_start(&sv->nodes[0], sv->started_ns);
+		sv->initial_start_done = true;
+		rv_supervisor_maybe_alive(sv);
+	}
+	while (!sv->finished) {
+		/* a turn's log lines go out together when it ends (log.h) */
+		rv_log_batch_begin();
+		ret = rv_loop_run_once(sv->loop, -1);
+		rv_log_batch_end();
+		if (ret < 0 && ret != -EINTR) {
+			rv_log_sup(RV_LOG_ERROR, "main", "loop_failed",
+				   " errno=%d error=%s", -ret,
+				   rv_log_quote(strerror(-ret), q, sizeof(q)));
+			sv->fail_reason = "loop_failed";
+			sv->failing = true;
+			rv_supervisor_kill_all(sv);
+			rv_supervisor_finish(sv, true, RV_EXIT_FAILED);
+		}
+	}
+	/* the last replies (the `shutdown` that ended us) still go out,
+	 * for at most a second */
+	for (int64_t end = rv_clock_now() + 1000000000LL;
+	     rv_control_flushing(sv->control) && rv_clock_now() < end;)
+		rv_loop_run_once(sv->loop, 100000000LL);
+	rv_control_close(sv->control);
+	if (sv->report_path) {
+		ret = rv_report_write(sv, sv->report_path);
+		if (ret)
+			rv_log_sup(RV_LOG_ERROR, "main", "report_failed",
+				   " path=%s error=%s", sv->report_path,
+				   rv_log_quote(strerror(-ret), q, sizeof(q)));
+	}
+	return sv->exit_code;
+}
+
+void rv_cancel(struct rv_supervisor *sv)
+{
+	atomic_store(&sv->cancel, 1);
+	if (sv->loop)
+		rv_loop_wake(sv->loop);
+}
+
+void rv_supervisor_free(struct rv_supervisor *sv)
+{
+	if (!sv)
+		return;
+	for (size_t i = 0; sv->svcs && i < sv->n_svcs; i++)
+		if (sv->svcs[i].spec && sv->svcs[i].child.pid > 0)
+			close(sv->svcs[i].child.pidfd);
+	/* stop serving, then the loop: it still points at timers, children
+	 * and buffers that live in the tree and the control connections */
+	rv_control_close(sv->control);
+	rv_ready_close_socket(sv);
+	if (sv->loop)
+		rv_loop_free(sv->loop);
+	sv->loop = NULL;	/* the tree's frees must not call it (isolation.c) */
+	rv_control_free(sv->control);
+	rv_free_tree(sv);
+	free(sv->env_scratch);
+	rv_spawner_free(sv->spawner);
+	rv_specs_free(&sv->specs);
+	rv_reload_free(sv);
+	free(sv->report_path);
+	free(sv->config_path);
+	free(sv->notify_path);
+	free(sv);
+}
+
+int rv_config_check(const char *path, FILE *out)
+{
+	struct rv_specs specs;
+	struct rv_diag d = { .out = out };
+	int ret = rv_config_load_file(path, &specs, &d);
+
+	if (ret == 0) {
+		/* what this machine cannot give (cgroups, users): warnings */
+		rv_iso_check_specs(&specs, &d);
+		rv_specs_free(&specs);
+	}
+	if (ret && ret != -EINVAL && d.errors == 0)
+		return ret;
+	return d.errors;
+}

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The supervisor object behind include/ringvisor.h: the tree, the loop and
+ * the life cycle (starting, alive, shutting_down, completed, failed).
+ */
+#ifndef RV_SUPERVISOR_H
+#define RV_SUPERVISOR_H
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "child/spawn.h"
+#include "config/spec.h"
+#include "ringvisor.h"
+#include "tree/tree.h"
+#include "util/histogram.h"
+
+enum rv_sup_state {
+	RV_SUP_STARTING,
+	RV_SUP_ALIVE,
+	RV_SUP_SHUTTING_DOWN,
+	RV_SUP_COMPLETED,
+	RV_SUP_FAILED,
+};
+
+struct rv_supervisor {
+	struct rv_specs specs;
+	struct rv_loop *loop;
+	struct rv_spawner *spawner;
+	struct rv_node *nodes;		/* nodes[0] is the top level */
+	size_t n_nodes;
+	struct rv_service *svcs;
+	size_t n_svcs;
+	/* where rv_service_envp() joins an environment: sized by every tree
+	 * build for its largest join, never shrunk (an old tree may still
+	 * spawn during a reload) */
+	char **env_scratch;
+	size_t env_scratch_cap;
+
+	enum rv_sup_state state;
+	bool failing;			/* shutting down because of a failure */
+	bool finished;			/* the loop may return */
+	const char *fail_reason;
+	int exit_code;
+	uint64_t seq;			/* start order */
+	uint64_t rng;			/* jitter */
+	int64_t started_ns;
+	uint32_t n_waiting;		/* services in RV_SVC_WAITING */
+	bool initial_start_done;
+	struct rv_timer shutdown_timer;
+	atomic_int cancel;		/* rv_cancel() */
+
+	char *report_path;
+	char *config_path;		/* NULL: nothing to reload */
+	struct rv_reload *reload;	/* a reload waiting for stops */
+	char backend_why[512];
+	rv_backoff_fn *backoff_fn;
+	void *backoff_ctx;
+
+	struct rv_control *control;	/* NULL under exec without one */
+	struct rv_notify *notify;	/* NULL: no notify service */
+	char *notify_path;		/* NOTIFY_SOCKET of notify services */
+	struct rv_histogram restart_latency;	/* restart due -> exec'd */
+
+	/* exec (tini mode) */
+	bool exec_mode;
+	bool exec_escalate;		/* --stop-timeout given: SIGKILL after */
+	int exec_stop_signal;		/* the signal that asked us to stop */
+};
+
+const char *rv_sup_state_name(enum rv_sup_state s);
+
+/* The complete environment of s's child, valid until the next call (it
+ * may live in sv->env_scratch).  Never allocates. */
+char *const *rv_service_envp(const struct rv_service *s);
+
+/* Graceful stop of everything; a second request kills what is left. */
+void rv_supervisor_shutdown(struct rv_supervisor *sv, int64_t now,
+			    const char *reason);
+/* Shut down and end `failed` (exit 1). */
+void rv_supervisor_fail(struct rv_supervisor *sv, int64_t now,
+			const char *reason);
+/* The top node finished stopping. */
+void rv_supervisor_top_down(struct rv_supervisor *sv, int64_t now);
+/* Every service ended on its own: completed (0) or failed (1). */
+void rv_supervisor_top_terminal(struct rv_supervisor *sv, bool failed,
+				int64_t now);
+/* Starting -> alive once nothing waits for dependencies any more. */
+void rv_supervisor_maybe_alive(struct rv_supervisor *sv);
+/* The shutdown timer; once, before anything starts. */
+void rv_supervisor_lifecycle_init(struct rv_supervisor *sv);
+/* End the run: the loop returns, run() exits with code. */
+void rv_supervisor_finish(struct rv_supervisor *sv, bool failed, int code);
+/* SIGKILL to every process left (shutdown timeout, second signal). */
+void rv_supervisor_kill_all(struct rv_supervisor *sv);
+/* The exit status `exec` passes on (child's status, 128+N, 126/127). */
+int rv_supervisor_exec_status(const struct rv_supervisor *sv);
+
+/* report.c: the status document of the contract (json_t *; NULL on
+ * allocation failure), for all services or only some. */
+struct json_t;
+struct json_t *rv_status_json(struct rv_supervisor *sv,
+			      struct rv_service *const *only, size_t n_only);
+/* The exit report (the same document, final states).  0 or -errno. */
+int rv_report_write(struct rv_supervisor *sv, const char *path);
+/* Caller frees with free(); NULL on allocation failure. */
+char *rv_report_dump(struct rv_supervisor *sv);
+
+#endif
