@@ -595,7 +595,7 @@ static void reopen_one(struct rv_service *s, struct rv_out_stream *st,
 void rv_iso_reopen_outputs(struct rv_supervisor *sv)
 {
 	for (size_t i = 0; i < sv->n_svcs; i++) {
-		struct rv_service *s = &sv->svcs[i];
+		struct rv_service *s = sv->svcs[i];
 
 		if (!s->spec || !s->iso)
 			continue;

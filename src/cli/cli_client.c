@@ -210,6 +210,7 @@ static const char *state_colour(const char *st)
 	if (!strcmp(st, "failed"))
 		return "\033[31m";
 	if (!strcmp(st, "backoff") || !strcmp(st, "starting") ||
+	    !strcmp(st, "waiting") ||
 	    !strcmp(st, "stopping") || !strcmp(st, "shutting_down"))
 		return "\033[33m";
 	return "\033[2m";
@@ -286,6 +287,18 @@ static void print_table(json_t *st)
 		fmt_secs(json_object_get(s, "uptime_s"), upt, sizeof(upt));
 		fmt_secs(json_object_get(s, "next_restart_in_s"), next,
 			 sizeof(next));
+		if (json_is_array(json_object_get(s, "waiting_for"))) {
+			/* NEXT of a waiting service: what it waits for */
+			json_t *w8 = json_object_get(s, "waiting_for"), *d;
+			size_t k, o = 0;
+
+			o += (size_t)snprintf(next, sizeof(next), "after");
+			json_array_foreach(w8, k, d)
+				if (o < sizeof(next))
+					o += (size_t)snprintf(next + o,
+						sizeof(next) - o, " %s",
+						json_string_value(d));
+		}
 		printf("%-*s  %s%-10s%s %-8s %8lld  %-8s %-14s %s\n", w,
 		       json_string_value(json_object_get(s, "name")),
 		       colour ? state_colour(state) : "", state,

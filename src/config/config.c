@@ -460,12 +460,18 @@ static void unknown_key(struct cfg *c, enum rv_key_section sect,
 /*
  * Sums an FNV-1a hash of each "key\0value" into the section's
  * fingerprint: the order of keys does not matter, their values do.
+ * A service's `instances` is left out: a reload compares instances one
+ * by one, so scaling from 3 to 2 stops web@2 and leaves web@0 and web@1
+ * running.
  */
 static void add_fingerprint(struct cfg *c, const char *name,
 			    const char *value)
 {
 	uint64_t h = 1469598103934665603ULL;
 	uint64_t *fp;
+
+	if (c->kind == SECT_SERVICE && !strcmp(name, "instances"))
+		return;
 
 	for (const char *p = name; ; p++) {
 		h = (h ^ (unsigned char)*p) * 1099511628211ULL;

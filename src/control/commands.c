@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,7 +50,7 @@ static int resolve(struct rv_supervisor *sv, const struct rv_request *req,
 		bool found = false;
 
 		for (size_t k = 0; k < sv->n_svcs; k++) {
-			struct rv_service *s = &sv->svcs[k];
+			struct rv_service *s = sv->svcs[k];
 			bool dup = false;
 
 			if (strcmp(s->name, req->names[i]) &&
@@ -74,13 +75,24 @@ static int resolve(struct rv_supervisor *sv, const struct rv_request *req,
 	return 0;
 }
 
-static json_t *names_json(struct rv_service **v, size_t n)
+static char *refuse(const char *text, int n_errors)
 {
-	json_t *a = json_array();
+	json_t *errs = json_array();
+	char msg[128];
+	const char *p = text;
 
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, json_string(v[i]->name));
-	return a;
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (len)
+			json_array_append_new(errs, json_stringn(p, len));
+		p = nl ? nl + 1 : NULL;
+	}
+	snprintf(msg, sizeof(msg), "config has %d error%s; nothing was "
+		 "changed", n_errors, n_errors == 1 ? "" : "s");
+	return rv_commands_line(json_pack("{s:b, s:s, s:o}", "ok", 0,
+					  "error", msg, "errors", errs));
 }
 
 static char *do_kill(struct rv_supervisor *sv, struct rv_service **v,
@@ -106,6 +118,103 @@ static char *do_kill(struct rv_supervisor *sv, struct rv_service **v,
 	}
 	return rv_commands_line(json_pack("{s:b, s:o, s:s}", "ok", 1, "services",
 				   sent, "signal", rv_signal_name(sig)));
+}
+
+/*
+ * start, stop, restart: one job per service (tree/job.h); the reply says
+ * which were refused (a service being removed, a supervisor shutting
+ * down) instead of pretending.
+ */
+static char *admin_jobs(struct rv_supervisor *sv, enum rv_cmd cmd,
+			struct rv_service **v, size_t n, int64_t now)
+{
+	json_t *done = json_array(), *refused = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		struct rv_member *m = &v[i]->m;
+		enum rv_job_type job = cmd == RV_CMD_START ? RV_JOB_START :
+				       cmd == RV_CMD_STOP ? RV_JOB_STOP :
+				       RV_JOB_RESTART;
+		enum rv_job_verdict verdict;
+
+		if (job == RV_JOB_STOP) {
+			rv_member_set_held(m, true);
+		} else if (m->job != RV_JOB_REMOVE &&
+			   m->job != RV_JOB_SHUTDOWN) {
+			/* an admin start is a fresh decision: not counted
+			 * as a restart, and no longer held down */
+			rv_member_set_held(m, false);
+			v[i]->manual_start = true;
+		}
+		verdict = rv_member_request(m, job, now);
+		json_array_append_new(verdict == RV_JOB_REFUSED ? refused :
+				      done, json_string(v[i]->name));
+	}
+	if (n && !json_array_size(done)) {
+		json_decref(done);
+		json_decref(refused);
+		return rv_commands_error(sv->state == RV_SUP_SHUTTING_DOWN ?
+					 "shutting down" :
+					 "being removed by a reload");
+	}
+	return rv_commands_line(json_pack("{s:b, s:o, s:o}", "ok", 1,
+					  "services", done, "refused",
+					  refused));
+}
+
+static json_t *names_array(char **v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+/* The reply of `reload`: what it did, or why it did nothing. */
+static char *reload_reply(struct rv_supervisor *sv, int64_t now)
+{
+	struct rv_reload_result res;
+	char *reply = NULL;
+	json_t *warnings;
+
+	rv_reload_request(sv, now, &res);
+	switch (res.outcome) {
+	case RV_RELOAD_APPLIED:
+		warnings = json_array();
+		if (res.needs_restart)
+			json_array_append_new(warnings, json_string(
+				"backend, control_socket, control_group, "
+				"timer_precision and realtime_priority take "
+				"effect when ringvisor restarts"));
+		reply = rv_commands_line(json_pack(
+			"{s:b, s:o, s:o, s:o, s:o}", "ok", 1,
+			"restarted", names_array(res.restarted,
+						 res.n_restarted),
+			"started", names_array(res.started, res.n_started),
+			"stopped", names_array(res.stopped, res.n_stopped),
+			"warnings", warnings));
+		break;
+	case RV_RELOAD_QUEUED:
+		reply = rv_commands_line(json_pack("{s:b, s:b}", "ok", 1,
+						   "queued", 1));
+		break;
+	case RV_RELOAD_REFUSED:
+		reply = refuse(res.errors, res.n_errors);
+		break;
+	case RV_RELOAD_NO_CONFIG:
+		reply = rv_commands_error("nothing to reload: no config file");
+		break;
+	case RV_RELOAD_SHUTTING_DOWN:
+		reply = rv_commands_error("shutting down: reload refused");
+		break;
+	case RV_RELOAD_NOMEM:
+	default:
+		reply = rv_commands_error("out of memory: nothing was changed");
+		break;
+	}
+	rv_reload_result_free(&res);
+	return reply;
 }
 
 int rv_commands_handle(struct rv_supervisor *sv, const struct rv_request *req,
@@ -139,22 +248,13 @@ int rv_commands_handle(struct rv_supervisor *sv, const struct rv_request *req,
 	case RV_CMD_RESTART:
 		rv_log_sup(RV_LOG_INFO, "main", "control_command",
 			   " cmd=%s services=%zu", rv_cmd_name(req->cmd), n);
-		for (size_t i = 0; i < n; i++) {
-			if (req->cmd == RV_CMD_START)
-				rv_service_admin_start(v[i], now);
-			else if (req->cmd == RV_CMD_STOP)
-				rv_service_admin_stop(v[i], now);
-			else
-				rv_service_admin_restart(v[i], now);
-		}
-		*reply = rv_commands_line(json_pack("{s:b, s:o}", "ok", 1, "services",
-					     names_json(v, n)));
+		*reply = admin_jobs(sv, req->cmd, v, n, now);
 		break;
 	case RV_CMD_KILL:
 		*reply = do_kill(sv, v, n, req->signal);
 		break;
 	case RV_CMD_RELOAD:
-		*reply = rv_reload_request(sv, now);
+		*reply = reload_reply(sv, now);
 		break;
 	case RV_CMD_SHUTDOWN:
 		*reply = rv_commands_line(json_pack("{s:b}", "ok", 1));

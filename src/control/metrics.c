@@ -90,34 +90,31 @@ char *rv_metrics_text(struct rv_supervisor *sv)
 	     "Restarts of the service.");
 	for (size_t i = 0; i < sv->n_svcs; i++)
 		fprintf(f, "ringvisor_service_restarts_total{service=\"%s\"}"
-			" %u\n", sv->svcs[i].name, sv->svcs[i].restarts);
+			" %u\n", sv->svcs[i]->name, sv->svcs[i]->restarts);
 	head(f, "ringvisor_service_exits_total", "counter",
 	     "Ends of the service's processes, by reason.");
 	for (size_t i = 0; i < sv->n_svcs; i++)
 		for (int r = 0; r < RV_END_NREASONS; r++)
 			fprintf(f, "ringvisor_service_exits_total{service="
 				"\"%s\",reason=\"%s\"} %llu\n",
-				sv->svcs[i].name, end_names[r],
-				(unsigned long long)sv->svcs[i].ends[r]);
+				sv->svcs[i]->name, end_names[r],
+				(unsigned long long)sv->svcs[i]->ends[r]);
 	head(f, "ringvisor_service_state", "gauge",
 	     "1 for the state the service is in.");
 	for (size_t i = 0; i < sv->n_svcs; i++) {
-		const struct rv_service *s = &sv->svcs[i];
+		const struct rv_service *s = sv->svcs[i];
 
 		for (int k = RV_SVC_STOPPED; k < RV_SVC_NSTATES; k++) {
-			if (k == RV_SVC_WAITING)
-				continue;	/* shown as starting */
 			fprintf(f, "ringvisor_service_state{service=\"%s\","
 				"state=\"%s\"} %d\n", s->name,
 				rv_svc_state_name((enum rv_svc_state)k),
-				rv_svc_state_name(s->state) ==
-				rv_svc_state_name((enum rv_svc_state)k));
+				s->state == (enum rv_svc_state)k);
 		}
 	}
 	head(f, "ringvisor_service_uptime_seconds", "gauge",
 	     "Time since the service's process started (0 when down).");
 	for (size_t i = 0; i < sv->n_svcs; i++) {
-		const struct rv_service *s = &sv->svcs[i];
+		const struct rv_service *s = sv->svcs[i];
 
 		fprintf(f, "ringvisor_service_uptime_seconds{service=\"%s\"}"
 			" %.3f\n", s->name, s->child.pid > 0 ?

@@ -33,6 +33,20 @@ static json_t *exit_json(const struct rv_exit_info *e)
 	return json_pack("{s:i}", "code", e->code);
 }
 
+/* What a waiting member waits for: its dependencies that are not up,
+ * and the member it replaces (a reload moved it) while that one lives. */
+static json_t *waiting_for(const struct rv_member *m)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < m->n_deps; i++)
+		if (!rv_member_is_up(m->deps[i]))
+			json_array_append_new(a, json_string(m->deps[i]->name));
+	if (m->replaces)
+		json_array_append_new(a, json_string(m->replaces->name));
+	return a;
+}
+
 static json_t *service_json(const struct rv_service *s, int64_t now)
 {
 	bool alive = s->child.pid > 0;
@@ -62,6 +76,8 @@ static json_t *service_json(const struct rv_service *s, int64_t now)
 			 "reason", s->state == RV_SVC_FAILED ?
 					s->fail_reason : NULL);
 
+	if (j && s->state == RV_SVC_WAITING)
+		json_object_set_new(j, "waiting_for", waiting_for(&s->m));
 	if (j && rv_ready_status_text(s))
 		json_object_set_new(j, "status_text",
 				    json_string(rv_ready_status_text(s)));
@@ -81,12 +97,12 @@ json_t *rv_status_json(struct rv_supervisor *sv,
 	} else {
 		for (size_t i = 0; i < sv->n_svcs; i++)
 			json_array_append_new(services,
-					      service_json(&sv->svcs[i], now));
+					      service_json(sv->svcs[i], now));
 	}
 	for (size_t i = 1; i < sv->n_nodes; i++) {
-		const struct rv_node *n = &sv->nodes[i];
+		const struct rv_node *n = sv->nodes[i];
 
-		json_array_append_new(nodes, json_pack(
+		json_t *j = json_pack(
 			"{s:s, s:s, s:s, s:s, s:i, s:i}",
 			"name", n->m.name,
 			"parent", n->m.parent->m.name,
@@ -94,7 +110,12 @@ json_t *rv_status_json(struct rv_supervisor *sv,
 			"strategy", strategy_names[n->spec->strategy],
 			"restarts", (int)n->restarts,
 			"restarts_in_window",
-			(int)rv_window_count(&n->window, now)));
+			(int)rv_window_count(&n->window, now));
+
+		if (j && n->state == RV_NODE_WAITING)
+			json_object_set_new(j, "waiting_for",
+					    waiting_for(&n->m));
+		json_array_append_new(nodes, j);
 	}
 	root = json_pack("{s:{s:s, s:i, s:f, s:s, s:s, s:i, s:i, s:s?}, "
 			 "s:o, s:o}",
@@ -104,9 +125,9 @@ json_t *rv_status_json(struct rv_supervisor *sv,
 			 "uptime_s", (double)(now - sv->started_ns) / 1e9,
 			 "backend", rv_loop_backend_name(sv->loop),
 			 "strategy",
-			 strategy_names[sv->nodes[0].spec->strategy],
+			 strategy_names[sv->nodes[0]->spec->strategy],
 			 "restarts_in_window",
-			 (int)rv_window_count(&sv->nodes[0].window, now),
+			 (int)rv_window_count(&sv->nodes[0]->window, now),
 			 "exit_code", (int)sv->exit_code,
 			 "reason", sv->fail_reason,
 			 "services", services, "supervisors", nodes);

@@ -30,7 +30,7 @@ void rv_daemon_on_signal(struct rv_loop *loop, int signo,
 	if (sv->exec_mode) {
 		/* tini: pass it on; TERM/INT/QUIT also mean "do not
 		 * restart, end with the child's own status" */
-		struct rv_service *s = &sv->svcs[0];
+		struct rv_service *s = sv->svcs[0];
 		bool stop = signo == SIGTERM || signo == SIGINT ||
 			    signo == SIGQUIT;
 
@@ -52,9 +52,13 @@ void rv_daemon_on_signal(struct rv_loop *loop, int signo,
 	case SIGQUIT:
 		rv_supervisor_shutdown(sv, now, "signal");
 		break;
-	case SIGHUP:
-		free(rv_reload_request(sv, now));	/* it logs the outcome */
+	case SIGHUP: {
+		struct rv_reload_result res;
+
+		rv_reload_request(sv, now, &res);	/* it logs the outcome */
+		rv_reload_result_free(&res);
 		break;
+	}
 	case SIGUSR1:
 		/* logrotate: reopen every file: output */
 		rv_iso_reopen_outputs(sv);

@@ -20,9 +20,11 @@
 #include "config/config.h"
 #include "config/parse.h"
 #include "control/control.h"
+#include "control/observe.h"
 #include "control/sd_notify_self.h"
 #include "daemon/daemon.h"
 #include "tree/build.h"
+#include "tree/specset.h"
 #include "tree/readiness.h"
 #include "tree/reload.h"
 #include "tree/supervisor.h"
@@ -57,7 +59,7 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 		 FILE *errors)
 {
 	struct rv_loop_config lc = {
-		.backend = sv->specs.backend,
+		.backend = sv->specs->backend,
 		.signals = rv_daemon_signals,
 		.signal_cb = rv_daemon_on_signal,
 		.wake_cb = rv_daemon_on_wake,
@@ -65,7 +67,7 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 		.ctx = sv,
 		/* a reload that adds many more services overflows the CQ
 		 * in a storm: handled by the kernel (NODROP), just slower */
-		.completions = count_instances(&sv->specs),
+		.completions = count_instances(sv->specs),
 	};
 	int ret;
 
@@ -100,12 +102,12 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 		return ret;
 	}
 	/* timer_precision, realtime_priority (SCHED_RESET_ON_FORK) */
-	ret = rv_loop_set_timer_spin(sv->loop, sv->specs.timer_spin_ns);
-	if (!ret && sv->specs.realtime_priority)
-		ret = rv_loop_set_realtime(sv->specs.realtime_priority);
+	ret = rv_loop_set_timer_spin(sv->loop, sv->specs->timer_spin_ns);
+	if (!ret && sv->specs->realtime_priority)
+		ret = rv_loop_set_realtime(sv->specs->realtime_priority);
 	if (ret) {
 		fprintf(errors, "ringvisor: realtime_priority = %d: %s\n",
-			sv->specs.realtime_priority, strerror(-ret));
+			sv->specs->realtime_priority, strerror(-ret));
 		return ret;
 	}
 	ret = rv_spawner_new(&sv->spawner);
@@ -115,7 +117,7 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 		ret = rv_build_tree(sv);
 	if (!ret)
 		ret = rv_loop_timer_reserve(sv->loop,
-					    sv->n_svcs + sv->n_nodes + 1);
+					    sv->n_svcs + sv->n_nodes + 2);
 	if (!ret)
 		ret = rv_loop_child_reserve(sv->loop, sv->n_svcs);
 	if (ret) {
@@ -124,13 +126,15 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 		return ret;
 	}
 	rv_supervisor_lifecycle_init(sv);
+	rv_reload_init(sv);
+	rv_control_observe(sv);
 	/* exec (a container's init) has a control socket only if asked */
 	if (!sv->exec_mode || (opts && opts->control_socket)) {
 		ret = rv_control_open(&sv->control, sv,
 				      opts && opts->control_socket ?
 				      opts->control_socket :
-				      sv->specs.control_socket,
-				      sv->specs.control_group, errors);
+				      sv->specs->control_socket,
+				      sv->specs->control_group, errors);
 		if (ret)
 			return ret;
 	}
@@ -154,8 +158,15 @@ static struct rv_supervisor *sv_alloc(void)
 {
 	struct rv_supervisor *sv = calloc(1, sizeof(*sv));
 
-	if (sv)
-		atomic_init(&sv->cancel, 0);
+	if (!sv)
+		return NULL;
+	atomic_init(&sv->cancel, 0);
+	sv->set = rv_specset_new();
+	if (!sv->set) {
+		free(sv);
+		return NULL;
+	}
+	sv->specs = &sv->set->specs;
 	return sv;
 }
 
@@ -182,11 +193,11 @@ int rv_supervisor_load(struct rv_supervisor **out, const char *config_path,
 		return -ENOMEM;
 	sv->config_path = strdup(config_path);	/* for reload */
 	if (!sv->config_path) {
-		free(sv);
+		rv_supervisor_free(sv);
 		return -ENOMEM;
 	}
 	return load_common(out, sv,
-			   rv_config_load_file(config_path, &sv->specs, &d),
+			   rv_config_load_file(config_path, sv->specs, &d),
 			   opts, errors);
 }
 
@@ -200,7 +211,7 @@ int rv_supervisor_load_string(struct rv_supervisor **out, const char *text,
 	if (!sv)
 		return -ENOMEM;
 	return load_common(out, sv,
-			   rv_config_load_string(text, name, &sv->specs, &d),
+			   rv_config_load_string(text, name, sv->specs, &d),
 			   opts, errors);
 }
 
@@ -208,7 +219,7 @@ int rv_supervisor_load_string(struct rv_supervisor **out, const char *text,
 static int exec_specs(struct rv_supervisor *sv, char *const argv[],
 		      const char *const keys[], FILE *errors)
 {
-	struct rv_specs *sp = &sv->specs;
+	struct rv_specs *sp = sv->specs;
 	struct rv_service_spec *s;
 	struct rv_diag d = { .out = errors };
 	size_t argc = 0;
@@ -316,7 +327,11 @@ int rv_supervisor_run(struct rv_supervisor *sv)
 	if (atomic_load(&sv->cancel)) {
 		rv_supervisor_finish(sv, false, RV_EXIT_COMPLETED);
 	} else {
-		rv_node_start(&sv->nodes[0], sv->started_ns);
+		/* every service keeps it `starting` until it is up */
+		for (size_t i = 0; i < sv->n_svcs; i++)
+			rv_member_update_settled(&sv->svcs[i]->m);
+		rv_member_request(&sv->nodes[0]->m, RV_JOB_START,
+				  sv->started_ns);
 		sv->initial_start_done = true;
 		rv_supervisor_maybe_alive(sv);
 	}
@@ -331,7 +346,7 @@ int rv_supervisor_run(struct rv_supervisor *sv)
 				   rv_log_quote(strerror(-ret), q, sizeof(q)));
 			sv->fail_reason = "loop_failed";
 			sv->failing = true;
-			rv_supervisor_kill_all(sv);
+			rv_supervisor_kill_all(sv, RV_KILL_SHUTDOWN_TIMEOUT);
 			rv_supervisor_finish(sv, true, RV_EXIT_FAILED);
 		}
 	}
@@ -363,8 +378,8 @@ void rv_supervisor_free(struct rv_supervisor *sv)
 	if (!sv)
 		return;
 	for (size_t i = 0; sv->svcs && i < sv->n_svcs; i++)
-		if (sv->svcs[i].spec && sv->svcs[i].child.pid > 0)
-			close(sv->svcs[i].child.pidfd);
+		if (sv->svcs[i] && sv->svcs[i]->child.pid > 0)
+			close(sv->svcs[i]->child.pidfd);
 	/* stop serving, then the loop: it still points at timers, children
 	 * and buffers that live in the tree and the control connections */
 	rv_control_close(sv->control);
@@ -376,8 +391,7 @@ void rv_supervisor_free(struct rv_supervisor *sv)
 	rv_free_tree(sv);
 	free(sv->env_scratch);
 	rv_spawner_free(sv->spawner);
-	rv_specs_free(&sv->specs);
-	rv_reload_free(sv);
+	rv_specset_put(sv->set);
 	free(sv->report_path);
 	free(sv->config_path);
 	free(sv->notify_path);

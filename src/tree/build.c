@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * From validated specs to the runtime tree: one rv_node per supervisor
- * section, one rv_service per service instance, members in config order,
- * `after` resolved to member pointers (with reverse edges), per-instance
- * argv/environment with %i expanded.  Everything the hot path needs is
- * allocated here, once.
+ * From validated specs to tree members: one rv_node per supervisor
+ * section, one rv_service per service instance, with per-instance argv and
+ * environment (%i expanded), isolation and readiness.  Everything the hot
+ * path needs is allocated here, at load or when a reload is planned, never
+ * while a service restarts.
+ *
+ * `after` is resolved to member pointers (with reverse edges) in two steps,
+ * plan and apply, so that a reload can allocate every new array before it
+ * changes anything (links.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,11 +19,10 @@
 #include "child/envfile.h"
 #include "child/isolation.h"
 #include "tree/build.h"
+#include "tree/links.h"
 #include "tree/readiness.h"
+#include "tree/specset.h"
 #include "tree/supervisor.h"
-
-void rv_service_init_timer(struct rv_service *s);
-void rv_node_init_timer(struct rv_node *n);
 
 static char *expand_instance(const char *in, int instance)
 {
@@ -95,7 +98,7 @@ static int build_env(struct rv_service *s, const struct rv_service_spec *sp,
 	return ret;
 }
 
-static void rv_service_free_env(struct rv_service *s)
+static void free_env(struct rv_service *s)
 {
 	if (s->env_base_shared)
 		rv_env_base_put(s->env_base);
@@ -130,35 +133,57 @@ static int add_ready_env(struct rv_service *s)
 	rv_argv_free(extra);
 	if (ret)
 		return ret;
-	rv_service_free_env(s);
+	free_env(s);
 	s->env_own = env;
 	s->env_own_alloc = true;
 	return 0;
 }
 
-void rv_service_free_strings(struct rv_service *s)
+/* Room in sv->env_scratch for the largest join of a build. */
+static int reserve_env_scratch(struct rv_supervisor *sv, size_t n)
 {
-	if (s->argv && s->argv != s->spec->argv)
-		rv_argv_free(s->argv);
-	rv_service_free_env(s);
-	if (s->name != s->spec->name)
-		free(s->name);
+	char **grown;
+
+	if (n <= sv->env_scratch_cap)
+		return 0;
+	grown = realloc(sv->env_scratch, n * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	sv->env_scratch = grown;
+	sv->env_scratch_cap = n;
+	return 0;
 }
 
-static int build_service(struct rv_supervisor *sv, struct rv_service *s,
-			 const struct rv_service_spec *sp, int instance,
-			 struct rv_iso_builder *iso,
-			 struct rv_env_builder *envb)
+void rv_build_begin(struct rv_build *b, struct rv_supervisor *sv)
+{
+	b->sv = sv;
+	rv_iso_builder_init(&b->iso, sv->loop, !sv->exec_mode);
+	rv_env_builder_init(&b->envb);
+}
+
+int rv_build_end(struct rv_build *b)
+{
+	int ret = reserve_env_scratch(b->sv, b->envb.max_join);
+
+	rv_env_builder_fini(&b->envb);
+	rv_iso_builder_fini(&b->iso);
+	return ret;
+}
+
+int rv_service_build(struct rv_build *b, struct rv_service *s,
+		     const struct rv_service_spec *sp, struct rv_specset *set,
+		     int instance)
 {
 	int ret;
 
+	rv_service_init(s);
 	s->m.kind = RV_MEMBER_SERVICE;
-	s->sv = sv;
+	s->sv = b->sv;
 	s->spec = sp;
+	s->set = rv_specset_get(set);
 	s->instance = instance;
 	s->state = RV_SVC_STOPPED;
 	s->m.critical = sp->critical;
-	rv_service_init_timer(s);
 	if (instance >= 0) {
 		if (asprintf(&s->name, "%s@%d", sp->name, instance) < 0) {
 			s->name = NULL;
@@ -175,9 +200,9 @@ static int build_service(struct rv_supervisor *sv, struct rv_service *s,
 	if (!s->argv)
 		return -ENOMEM;
 	/* user, groups, caps, rlimits, cgroup, output, and maybe envp */
-	ret = rv_iso_prepare(iso, s);
+	ret = rv_iso_prepare(&b->iso, s);
 	if (!ret && !rv_iso_built_env(s))
-		ret = build_env(s, sp, envb);
+		ret = build_env(s, sp, &b->envb);
 	if (!ret)
 		ret = rv_ready_init(s);
 	if (!ret && sp->type == RV_TYPE_NOTIFY)
@@ -188,290 +213,228 @@ static int build_service(struct rv_supervisor *sv, struct rv_service *s,
 			      sp->intensity.window_ns);
 }
 
-/* Name lookup for `after` and `supervisor =`: sorted, then bsearch. */
-struct name_ref {
-	const char *name;
-	struct rv_member *first;	/* a service's instances follow */
-	size_t count;
-	struct rv_node *node;
-};
-
-static int cmp_ref(const void *a, const void *b)
+struct rv_service *rv_service_new(struct rv_build *b,
+				  const struct rv_service_spec *sp,
+				  struct rv_specset *set, int instance)
 {
-	return strcmp(((const struct name_ref *)a)->name,
-		      ((const struct name_ref *)b)->name);
-}
+	struct rv_service *s = calloc(1, sizeof(*s));
 
-static const struct name_ref *find_ref(const struct name_ref *refs, size_t n,
-				       const char *name)
-{
-	struct name_ref key = { .name = name };
-
-	return bsearch(&key, refs, n, sizeof(*refs), cmp_ref);
-}
-
-static struct rv_node *parent_of(struct rv_supervisor *sv,
-				 const struct name_ref *refs, size_t n_refs,
-				 const char *name)
-{
-	const struct name_ref *r;
-
-	if (!name)
-		return &sv->nodes[0];
-	r = find_ref(refs, n_refs, name);
-	return r && r->node ? r->node : &sv->nodes[0];
-}
-
-/* A member's section line, to order members as the config lists them. */
-static int member_line(const struct rv_member *m)
-{
-	if (m->kind == RV_MEMBER_SERVICE)
-		return ((const struct rv_service *)m)->spec->line;
-	return ((const struct rv_node *)m)->spec->line;
-}
-
-static int cmp_member_line(const void *a, const void *b)
-{
-	const struct rv_member *x = *(struct rv_member *const *)a;
-	const struct rv_member *y = *(struct rv_member *const *)b;
-	int lx = member_line(x), ly = member_line(y);
-
-	if (lx != ly)
-		return lx < ly ? -1 : 1;
-	/* instances of one section share its line: keep instance order */
-	return x < y ? -1 : x > y;
-}
-
-static int add_deps(struct rv_member *m, char *const *after, size_t n_after,
-		    const struct name_ref *refs, size_t n_refs)
-{
-	size_t n = 0, o = 0;
-
-	for (size_t i = 0; i < n_after; i++) {
-		const struct name_ref *r = find_ref(refs, n_refs, after[i]);
-
-		if (r)
-			n += r->node ? 1 : r->count;
+	if (!s)
+		return NULL;
+	if (rv_service_build(b, s, sp, set, instance)) {
+		rv_service_destroy(s);
+		return NULL;
 	}
-	if (!n)
-		return 0;
-	m->deps = calloc(n, sizeof(*m->deps));
-	if (!m->deps)
-		return -ENOMEM;
-	for (size_t i = 0; i < n_after; i++) {
-		const struct name_ref *r = find_ref(refs, n_refs, after[i]);
-
-		if (!r)
-			continue;	/* validated: cannot happen */
-		if (r->node) {
-			m->deps[o++] = &r->node->m;
-			continue;
-		}
-		for (size_t k = 0; k < r->count; k++)
-			m->deps[o++] = &((struct rv_service *)r->first)[k].m;
-	}
-	m->n_deps = (uint32_t)o;	/* bounded by the member count */
-	return 0;
+	return s;
 }
 
-static int add_dependents(struct rv_supervisor *sv)
+/* What rv_service_build() made; the member itself stays. */
+static void unbuild(struct rv_service *s)
 {
-	size_t total = sv->n_nodes + sv->n_svcs;
-
-	/* two passes over every member: count, then fill */
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < total; i++) {
-			struct rv_member *m = i < sv->n_nodes ?
-				&sv->nodes[i].m : &sv->svcs[i - sv->n_nodes].m;
-
-			for (size_t k = 0; k < m->n_deps; k++) {
-				struct rv_member *d = m->deps[k];
-
-				if (pass == 0)
-					d->n_dependents++;
-				else
-					d->dependents[d->n_dependents++] = m;
-			}
-		}
-		if (pass)
-			break;
-		for (size_t i = 0; i < total; i++) {
-			struct rv_member *m = i < sv->n_nodes ?
-				&sv->nodes[i].m : &sv->svcs[i - sv->n_nodes].m;
-
-			if (!m->n_dependents)
-				continue;
-			m->dependents = calloc(m->n_dependents,
-					       sizeof(*m->dependents));
-			if (!m->dependents)
-				return -ENOMEM;
-			m->n_dependents = 0;
-		}
-	}
-	return 0;
+	if (s->argv && (!s->spec || s->argv != s->spec->argv))
+		rv_argv_free(s->argv);
+	s->argv = NULL;
+	free_env(s);
+	if (s->name && (!s->spec || s->name != s->spec->name))
+		free(s->name);
+	s->name = NULL;
+	rv_iso_free(s);
+	rv_ready_free(s);
+	rv_window_free(&s->window);
+	rv_specset_put(s->set);
+	s->set = NULL;
+	s->spec = NULL;
 }
 
-static int build_members(struct rv_supervisor *sv)
+void rv_service_destroy(struct rv_service *s)
 {
-	size_t total = sv->n_nodes - 1 + sv->n_svcs;
-	struct rv_member **all = calloc(total ? total : 1, sizeof(*all));
-	size_t o = 0;
-
-	if (!all)
-		return -ENOMEM;
-	for (size_t i = 1; i < sv->n_nodes; i++)
-		all[o++] = &sv->nodes[i].m;
-	for (size_t i = 0; i < sv->n_svcs; i++)
-		all[o++] = &sv->svcs[i].m;
-	qsort(all, total, sizeof(*all), cmp_member_line);
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < total; i++) {
-			struct rv_node *p = all[i]->parent;
-
-			if (pass == 0) {
-				p->n_members++;
-				continue;
-			}
-			all[i]->index = (uint32_t)p->n_members;
-			p->members[p->n_members++] = all[i];
-		}
-		if (pass)
-			break;
-		for (size_t i = 0; i < sv->n_nodes; i++) {
-			struct rv_node *n = &sv->nodes[i];
-
-			n->members = calloc(n->n_members ? n->n_members : 1,
-					    sizeof(*n->members));
-			if (!n->members) {
-				free(all);
-				return -ENOMEM;
-			}
-			n->n_members = 0;
-		}
-	}
-	free(all);
-	return 0;
+	if (!s)
+		return;
+	if (s->next_build)
+		rv_service_destroy(s->next_build);
+	s->next_build = NULL;
+	unbuild(s);
+	free(s->m.deps);
+	free(s->m.dependents);
+	s->m.deps = s->m.dependents = NULL;
+	s->m.n_deps = s->m.n_dependents = 0;
+	if (!s->in_block)
+		free(s);
 }
 
-static int build_node(struct rv_supervisor *sv, struct rv_node *n,
-		      const struct rv_group_spec *g, const char *name)
+#define SWAP(a, b) do { __typeof__(a) t_ = (a); (a) = (b); (b) = t_; } while (0)
+
+void rv_service_swap_build(struct rv_service *s, struct rv_service *fresh)
 {
+	/* the name is the same text; m.name follows the pointer */
+	SWAP(s->spec, fresh->spec);
+	SWAP(s->set, fresh->set);
+	SWAP(s->name, fresh->name);
+	SWAP(s->argv, fresh->argv);
+	SWAP(s->env_base, fresh->env_base);
+	SWAP(s->env_own, fresh->env_own);
+	SWAP(s->env_base_shared, fresh->env_base_shared);
+	SWAP(s->env_own_alloc, fresh->env_own_alloc);
+	SWAP(s->iso, fresh->iso);
+	SWAP(s->ready, fresh->ready);
+	SWAP(s->window, fresh->window);
+	s->m.name = s->name;
+	fresh->m.name = fresh->name;
+	s->m.critical = s->spec->critical;
+	/* readiness's timers and probe call back with their service */
+	rv_ready_rebind(s);
+	rv_ready_rebind(fresh);
+}
+
+int rv_node_build(struct rv_build *b, struct rv_node *n,
+		  const struct rv_group_spec *g, struct rv_specset *set,
+		  const char *name)
+{
+	rv_node_init(n);
 	n->m.kind = RV_MEMBER_NODE;
 	n->m.name = name;
 	n->m.critical = g->critical;
-	n->sv = sv;
+	n->sv = b->sv;
 	n->spec = g;
+	n->set = rv_specset_get(set);
 	n->state = RV_NODE_STOPPED;
-	rv_node_init_timer(n);
 	return rv_window_init(&n->window, g->intensity.max_restarts,
 			      g->intensity.window_ns);
 }
 
-/* Room in sv->env_scratch for the largest join of this build. */
-static int reserve_env_scratch(struct rv_supervisor *sv, size_t n)
+struct rv_node *rv_node_new(struct rv_build *b, const struct rv_group_spec *g,
+			    struct rv_specset *set, const char *name)
 {
-	char **grown;
+	struct rv_node *n = calloc(1, sizeof(*n));
 
-	if (n <= sv->env_scratch_cap)
-		return 0;
-	grown = realloc(sv->env_scratch, n * sizeof(*grown));
-	if (!grown)
-		return -ENOMEM;
-	sv->env_scratch = grown;
-	sv->env_scratch_cap = n;
-	return 0;
+	if (!n)
+		return NULL;
+	if (rv_node_build(b, n, g, set, name)) {
+		rv_node_destroy(n);
+		return NULL;
+	}
+	return n;
+}
+
+void rv_node_destroy(struct rv_node *n)
+{
+	if (!n)
+		return;
+	rv_window_free(&n->window);
+	free(n->members);
+	free(n->m.deps);
+	free(n->m.dependents);
+	rv_specset_put(n->set);
+	free(n);
+}
+
+/* Parent of a section: its `supervisor =`, else the top level. */
+struct rv_node *rv_build_find_node(struct rv_node *const *nodes, size_t n,
+				   const char *name)
+{
+	if (!name)
+		return nodes[0];
+	for (size_t i = 1; i < n; i++)
+		if (!strcmp(nodes[i]->m.name, name))
+			return nodes[i];
+	return nodes[0];
 }
 
 int rv_build_tree(struct rv_supervisor *sv)
 {
-	struct rv_iso_builder iso;
-	struct rv_env_builder envb;
-	struct rv_specs *sp = &sv->specs;
-	struct name_ref *refs;
-	size_t n_refs = 0, k = 0;
-	int ret;
+	struct rv_specs *sp = sv->specs;
+	struct rv_build b;
+	size_t n_svcs = 0, k = 0;
+	int ret = 0;
 
-	rv_iso_builder_init(&iso, sv->loop, !sv->exec_mode);
-	rv_env_builder_init(&envb);
-	sv->n_nodes = 1 + sp->n_groups;
+	rv_build_begin(&b, sv);
 	for (size_t i = 0; i < sp->n_services; i++)
-		sv->n_svcs += sp->services[i].instances;
-	sv->nodes = calloc(sv->n_nodes, sizeof(*sv->nodes));
-	sv->svcs = calloc(sv->n_svcs ? sv->n_svcs : 1, sizeof(*sv->svcs));
-	refs = calloc(sp->n_groups + sp->n_services + 1, sizeof(*refs));
-	if (!sv->nodes || !sv->svcs || !refs) {
+		n_svcs += sp->services[i].instances;
+	sv->nodes = calloc(1 + sp->n_groups, sizeof(*sv->nodes));
+	sv->svcs = calloc(n_svcs ? n_svcs : 1, sizeof(*sv->svcs));
+	if (!sv->nodes || !sv->svcs) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = build_node(sv, &sv->nodes[0], &sp->top, "main");
-	for (size_t i = 0; !ret && i < sp->n_groups; i++) {
-		ret = build_node(sv, &sv->nodes[1 + i], &sp->groups[i],
-				 sp->groups[i].name);
-		refs[n_refs++] = (struct name_ref){ .name = sp->groups[i].name,
-						    .node = &sv->nodes[1 + i] };
+	sv->cap_nodes = 1 + sp->n_groups;
+	sv->cap_svcs = n_svcs ? n_svcs : 1;
+	for (size_t i = 0; !ret && i <= sp->n_groups; i++) {
+		const struct rv_group_spec *g = i ? &sp->groups[i - 1] : &sp->top;
+		struct rv_node *n = rv_node_new(&b, g, sv->set,
+						i ? g->name : "main");
+
+		if (!n) {
+			ret = -ENOMEM;
+			break;
+		}
+		sv->nodes[sv->n_nodes++] = n;
 	}
 	for (size_t i = 0; !ret && i < sp->n_services; i++) {
 		const struct rv_service_spec *ss = &sp->services[i];
 		bool multi = ss->instances > 1;
 
-		refs[n_refs++] = (struct name_ref){ .name = ss->name,
-						    .first = &sv->svcs[k].m,
-						    .count = ss->instances };
-		for (uint32_t in = 0; !ret && in < ss->instances; in++)
-			ret = build_service(sv, &sv->svcs[k++], ss,
-					    multi ? (int)in : -1, &iso, &envb);
+		for (uint32_t in = 0; !ret && in < ss->instances; in++) {
+			struct rv_service *s = rv_service_new(&b, ss, sv->set,
+							      multi ? (int)in :
+							      -1);
+
+			if (!s) {
+				ret = -ENOMEM;
+				break;
+			}
+			sv->svcs[k++] = s;
+			sv->n_svcs = k;
+		}
 	}
-	if (!ret)
-		ret = reserve_env_scratch(sv, envb.max_join);
-	if (ret)
-		goto out;
-	qsort(refs, n_refs, sizeof(*refs), cmp_ref);
-	for (size_t i = 1; i < sv->n_nodes; i++)
-		sv->nodes[i].m.parent = parent_of(sv, refs, n_refs,
-						  sp->groups[i - 1].supervisor);
-	for (size_t i = 0; i < sv->n_svcs; i++)
-		sv->svcs[i].m.parent = parent_of(sv, refs, n_refs,
-						 sv->svcs[i].spec->supervisor);
-	ret = build_members(sv);
-	for (size_t i = 1; !ret && i < sv->n_nodes; i++)
-		ret = add_deps(&sv->nodes[i].m, sp->groups[i - 1].after,
-			       sp->groups[i - 1].n_after, refs, n_refs);
-	for (size_t i = 0; !ret && i < sv->n_svcs; i++)
-		ret = add_deps(&sv->svcs[i].m, sv->svcs[i].spec->after,
-			       sv->svcs[i].spec->n_after, refs, n_refs);
-	if (!ret)
-		ret = add_dependents(sv);
 out:
-	rv_env_builder_fini(&envb);
-	rv_iso_builder_fini(&iso);
-	free(refs);
+	if (rv_build_end(&b) && !ret)
+		ret = -ENOMEM;
+	if (ret)
+		return ret;
+	/* parents, config order, `after` */
+	for (size_t i = 1; i < sv->n_nodes; i++)
+		sv->nodes[i]->m.parent = rv_build_find_node(
+			sv->nodes, sv->n_nodes, sv->nodes[i]->spec->supervisor);
+	for (size_t i = 0; i < sv->n_svcs; i++)
+		sv->svcs[i]->m.parent = rv_build_find_node(
+			sv->nodes, sv->n_nodes, sv->svcs[i]->spec->supervisor);
+	ret = rv_links_initial(sv);
 	return ret;
 }
 
 void rv_free_tree(struct rv_supervisor *sv)
 {
-	for (size_t i = 0; sv->svcs && i < sv->n_svcs; i++) {
-		struct rv_service *s = &sv->svcs[i];
-
-		if (!s->spec)
-			continue;
-		rv_service_free_strings(s);
-		rv_iso_free(s);
-		rv_ready_free(s);
-		rv_window_free(&s->window);
-		free(s->m.deps);
-		free(s->m.dependents);
-	}
-	for (size_t i = 0; sv->nodes && i < sv->n_nodes; i++) {
-		struct rv_node *n = &sv->nodes[i];
-
-		rv_window_free(&n->window);
-		free(n->members);
-		free(n->m.deps);
-		free(n->m.dependents);
-	}
+	for (size_t i = 0; sv->svcs && i < sv->n_svcs; i++)
+		rv_service_destroy(sv->svcs[i]);
+	for (size_t i = 0; sv->nodes && i < sv->n_nodes; i++)
+		rv_node_destroy(sv->nodes[i]);
 	free(sv->svcs);
 	free(sv->nodes);
 	sv->svcs = NULL;
 	sv->nodes = NULL;
+	sv->n_svcs = sv->n_nodes = 0;
+}
+
+void rv_tree_remove_service(struct rv_supervisor *sv, struct rv_service *s)
+{
+	for (size_t i = 0; i < sv->n_svcs; i++) {
+		if (sv->svcs[i] != s)
+			continue;
+		memmove(&sv->svcs[i], &sv->svcs[i + 1],
+			(sv->n_svcs - i - 1) * sizeof(*sv->svcs));
+		sv->n_svcs--;
+		return;
+	}
+}
+
+void rv_tree_remove_node(struct rv_supervisor *sv, struct rv_node *n)
+{
+	for (size_t i = 1; i < sv->n_nodes; i++) {
+		if (sv->nodes[i] != n)
+			continue;
+		memmove(&sv->nodes[i], &sv->nodes[i + 1],
+			(sv->n_nodes - i - 1) * sizeof(*sv->nodes));
+		sv->n_nodes--;
+		return;
+	}
 }

@@ -8,10 +8,8 @@
 #include <stdio.h>
 
 #include "config/parse.h"
-#include "control/sd_notify_self.h"
 #include "tree/supervisor.h"
 #include "util/log.h"
-
 
 static const char *const sup_state_names[] = {
 	[RV_SUP_STARTING] = "starting", [RV_SUP_ALIVE] = "alive",
@@ -27,36 +25,32 @@ const char *rv_sup_state_name(enum rv_sup_state s)
 static void sup_set_state(struct rv_supervisor *sv, enum rv_sup_state to,
 			  const char *reason)
 {
+	enum rv_sup_state from = sv->state;
 	char q[128];
 
-	if (sv->state == to)
+	if (from == to)
 		return;
 	rv_log_sup(to == RV_SUP_FAILED ? RV_LOG_ERROR : RV_LOG_INFO, "main",
 		   "supervisor_state", " from=%s to=%s%s%s",
-		   rv_sup_state_name(sv->state), rv_sup_state_name(to),
+		   rv_sup_state_name(from), rv_sup_state_name(to),
 		   reason ? " reason=" : "",
 		   reason ? rv_log_quote(reason, q, sizeof(q)) : "");
 	sv->state = to;
+	if (sv->observer.supervisor_state)
+		sv->observer.supervisor_state(sv->observer.ctx, sv, (int)from,
+					      (int)to);
 }
 
-/* Initial services still waiting for readiness (not on the hot path:
- * only until the supervisor is alive). */
-static bool any_starting(const struct rv_supervisor *sv)
-{
-	for (size_t i = 0; i < sv->n_svcs; i++)
-		if (sv->svcs[i].state == RV_SVC_STARTING &&
-		    !sv->svcs[i].spawn_err)
-			return true;
-	return false;
-}
-
+/*
+ * Alive once every member that must start is up: no service keeps it
+ * `starting` any more (member.c counts them: not up yet, not held down,
+ * not ended for good), and the initial start has run.  Only ever once.
+ */
 void rv_supervisor_maybe_alive(struct rv_supervisor *sv)
 {
 	if (sv->state == RV_SUP_STARTING && sv->initial_start_done &&
-	    sv->n_waiting == 0 && !any_starting(sv)) {
+	    sv->n_unsettled == 0)
 		sup_set_state(sv, RV_SUP_ALIVE, NULL);
-		rv_sd_notify_self("READY=1\nSTATUS=supervising");
-	}
 }
 
 void rv_supervisor_finish(struct rv_supervisor *sv, bool failed, int code)
@@ -72,7 +66,7 @@ void rv_supervisor_finish(struct rv_supervisor *sv, bool failed, int code)
 
 int rv_supervisor_exec_status(const struct rv_supervisor *sv)
 {
-	const struct rv_service *s = &sv->svcs[0];
+	const struct rv_service *s = sv->svcs[0];
 	const struct rv_exit_info *e = &s->last_exit;
 
 	if (!e->valid)
@@ -103,10 +97,10 @@ void rv_supervisor_top_terminal(struct rv_supervisor *sv, bool failed,
 		rv_supervisor_finish(sv, failed, failed ? RV_EXIT_FAILED : RV_EXIT_COMPLETED);
 }
 
-void rv_supervisor_kill_all(struct rv_supervisor *sv)
+void rv_supervisor_kill_all(struct rv_supervisor *sv, enum rv_kill_reason why)
 {
 	for (size_t i = 0; i < sv->n_svcs; i++)
-		rv_service_kill_now(&sv->svcs[i]);
+		rv_service_kill_now(sv->svcs[i], why);
 }
 
 static void on_shutdown_timeout(struct rv_loop *loop, struct rv_timer *t,
@@ -117,9 +111,9 @@ static void on_shutdown_timeout(struct rv_loop *loop, struct rv_timer *t,
 
 	rv_log_sup(RV_LOG_WARN, "main", "shutdown_timeout",
 		   " shutdown_timeout=%s",
-		   rv_format_duration(sv->specs.shutdown_timeout_ns, d,
+		   rv_format_duration(sv->specs->shutdown_timeout_ns, d,
 				      sizeof(d)));
-	rv_supervisor_kill_all(sv);
+	rv_supervisor_kill_all(sv, RV_KILL_SHUTDOWN_TIMEOUT);
 }
 
 void rv_supervisor_shutdown(struct rv_supervisor *sv, int64_t now,
@@ -129,16 +123,15 @@ void rv_supervisor_shutdown(struct rv_supervisor *sv, int64_t now,
 		return;
 	if (sv->state == RV_SUP_SHUTTING_DOWN) {
 		/* asked twice: stop waiting politely */
-		rv_supervisor_kill_all(sv);
+		rv_supervisor_kill_all(sv, RV_KILL_SECOND_SIGNAL);
 		return;
 	}
 	sup_set_state(sv, RV_SUP_SHUTTING_DOWN, reason);
-	rv_sd_notify_self("STOPPING=1");
-	if (sv->specs.shutdown_timeout_ns > 0 && !sv->exec_mode)
+	if (sv->specs->shutdown_timeout_ns > 0 && !sv->exec_mode)
 		rv_loop_timer_arm(sv->loop, &sv->shutdown_timer,
-				  now + sv->specs.shutdown_timeout_ns);
-	if (rv_node_stop(&sv->nodes[0], now))
-		rv_supervisor_top_down(sv, now);
+				  now + sv->specs->shutdown_timeout_ns);
+	/* final: no later job brings anything back (job.c) */
+	rv_member_request(&sv->nodes[0]->m, RV_JOB_SHUTDOWN, now);
 }
 
 void rv_supervisor_fail(struct rv_supervisor *sv, int64_t now,

@@ -1,26 +1,33 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A supervisor node: strategies, restart intensity and escalation, OTP
- * style.  Every restart a node performs counts against its intensity; a
- * node that exceeds it stops all its members and fails as a unit to its
- * parent, whose own strategy and intensity decide what happens next.  The
- * top node failing fails the whole supervisor.
+ * style, as a state x event table like a service's (service.c).  Every
+ * restart a node performs counts against its intensity; a node that
+ * exceeds it stops all its members and fails as a unit to its parent,
+ * whose own strategy and intensity decide what happens next.  The top
+ * node failing fails the whole supervisor.
  *
- * Group operations (one_for_all / rest_for_one restarts, stops, failures)
- * are asynchronous: node_advance() stops one member at a time, newest
- * start first, and runs again whenever a member goes down.  This path may
- * scan the node's own members; the one_for_one hot path never does.
+ * A node acts on its members only through their jobs (job.h): a group
+ * operation (its strategy's restart, its own stop, its failure) gives
+ * each member concerned a queued job, then advance() runs them one at a
+ * time, newest start first, and runs again whenever a member goes down.
+ * This path may scan the node's own members; the one_for_one hot path
+ * never does.
  */
+#include <assert.h>
 #include <stdio.h>
 
 #include "config/parse.h"
+#include "tree/build.h"
+#include "tree/reload.h"
 #include "tree/supervisor.h"
 #include "tree/tree.h"
 #include "util/log.h"
 
-static const char *const node_state_names[] = {
-	[RV_NODE_STOPPED] = "stopped", [RV_NODE_RUNNING] = "running",
-	[RV_NODE_COMPLETED] = "completed", [RV_NODE_FAILED] = "failed",
+static const char *const node_state_names[RV_NODE_NSTATES] = {
+	[RV_NODE_STOPPED] = "stopped", [RV_NODE_WAITING] = "waiting",
+	[RV_NODE_RUNNING] = "running", [RV_NODE_COMPLETED] = "completed",
+	[RV_NODE_FAILED] = "failed",
 };
 
 static const char *const strategy_names[] = {
@@ -30,7 +37,7 @@ static const char *const strategy_names[] = {
 
 const char *rv_node_state_name(enum rv_node_state s)
 {
-	return node_state_names[s];
+	return s < RV_NODE_NSTATES ? node_state_names[s] : "unknown";
 }
 
 static bool node_state_terminal(enum rv_node_state s)
@@ -50,11 +57,8 @@ static void node_set_state(struct rv_node *n, enum rv_node_state to)
 		p->n_terminal--;
 	if (p && !node_state_terminal(from) && node_state_terminal(to))
 		p->n_terminal++;
-}
-
-bool rv_node_in_op_set(const struct rv_node *n, const struct rv_member *m)
-{
-	return n->op != RV_OP_NONE && m->index >= n->op_from;
+	if (n->sv->observer.node_state)
+		n->sv->observer.node_state(n->sv->observer.ctx, n, from, to);
 }
 
 bool rv_node_is_down(const struct rv_node *n)
@@ -65,119 +69,79 @@ bool rv_node_is_down(const struct rv_node *n)
 	return true;
 }
 
-static bool member_is_stopping(const struct rv_member *m)
+bool rv_node_is_up(const struct rv_node *n)
 {
-	if (m->kind == RV_MEMBER_SERVICE)
-		return ((const struct rv_service *)m)->state ==
-		       RV_SVC_STOPPING;
-	const struct rv_node *n = (const struct rv_node *)m;
-
-	return n->op == RV_OP_STOP || n->op == RV_OP_FAIL;
+	if (n->state == RV_NODE_COMPLETED)
+		return true;
+	if (n->state != RV_NODE_RUNNING || n->op != RV_OP_NONE)
+		return false;
+	for (size_t i = 0; i < n->n_members; i++)
+		if (!rv_member_is_up(n->members[i]))
+			return false;
+	return true;
 }
 
-static bool member_stop(struct rv_member *m, int64_t now)
+/* ---- events ---- */
+
+enum node_event {
+	EV_JOB,			/* a job was requested or changed */
+	EV_MEMBER_DOWN,		/* a member went down as it was asked */
+	EV_WANTS_RESTART,	/* a member ended; its policy wants a restart */
+	EV_MEMBER_TERMINAL,	/* a member completed or failed for good */
+	EV_TIMER,		/* a group restart's delay is over */
+	EV_DEPS,		/* a dependency came up or failed */
+	EV_N
+};
+
+struct node_ev {
+	enum node_event type;
+	int64_t now;
+	struct rv_member *m;	/* the member concerned, if any */
+	int64_t delay;		/* EV_WANTS_RESTART */
+	const char *why;	/* EV_WANTS_RESTART */
+	bool failed;		/* EV_MEMBER_TERMINAL */
+};
+
+typedef void node_action(struct rv_node *n, const struct node_ev *ev);
+
+static void dispatch(struct rv_node *n, const struct node_ev *ev);
+static void advance(struct rv_node *n, int64_t now);
+static void start(struct rv_node *n, int64_t now);
+
+/* The job a group stop of n gives each member. */
+static enum rv_job_type member_job_for(enum rv_job_type node_job)
 {
-	if (m->kind == RV_MEMBER_SERVICE)
-		return rv_service_stop((struct rv_service *)m, now);
-	return rv_node_stop((struct rv_node *)m, now);
+	if (node_job == RV_JOB_SHUTDOWN)
+		return RV_JOB_SHUTDOWN;
+	if (node_job == RV_JOB_REMOVE)
+		return RV_JOB_REMOVE;
+	return RV_JOB_STOP_GROUP;
 }
 
-static void member_start(struct rv_member *m, int64_t now)
+/*
+ * Give every member (or those in_op) a queued job that takes it down.
+ * A member that is down already reaches its job's end at once, and a
+ * REMOVE forgets it (leaves members[]): backwards, so that shifting the
+ * array never skips one, and with advance() held off until all are
+ * queued (it runs right after).
+ */
+static void queue_member_jobs(struct rv_node *n, enum rv_job_type job,
+			      bool only_in_op, int64_t now)
 {
-	if (m->kind == RV_MEMBER_SERVICE)
-		rv_service_start((struct rv_service *)m, now);
-	else
-		rv_node_start((struct rv_node *)m, now);
-}
+	bool was = n->advancing;
 
-static void node_child_failed(struct rv_node *p, struct rv_node *n,
-			      int64_t now);
-
-/* Starts members [from..] again once a RESTART's stop phase is over. */
-static void restart_set(struct rv_node *n, int64_t now)
-{
-	uint32_t from = n->op_from;
-
-	n->op = RV_OP_NONE;
-	for (size_t i = from; i < n->n_members; i++) {
-		struct rv_member *m = n->members[i];
-
-		if (rv_member_is_terminal(m))
-			continue;	/* completed/failed stay so */
-		member_start(m, now);
-		if (n->op != RV_OP_NONE)
-			break;	/* a start failed into a new group op */
-	}
-}
-
-static void node_advance(struct rv_node *n, int64_t now)
-{
-	struct rv_supervisor *sv = n->sv;
-
-	if (n->advancing)
-		return;
 	n->advancing = true;
-	while (n->op != RV_OP_NONE) {
-		struct rv_member *best = NULL;
-		bool busy = false;
-		uint32_t from = n->op == RV_OP_RESTART ? n->op_from : 0;
+	for (size_t i = n->n_members; i-- > 0;) {
+		struct rv_member *m;
 
-		for (size_t i = from; i < n->n_members; i++) {
-			struct rv_member *m = n->members[i];
-
-			if (rv_member_is_down(m))
-				continue;
-			if (member_is_stopping(m)) {
-				busy = true;
-				break;
-			}
-			if (!best || m->start_seq > best->start_seq)
-				best = m;
-		}
-		if (busy)
-			break;
-		if (best) {
-			if (!member_stop(best, now))
-				break;	/* wait for it to go down */
+		if (i >= n->n_members)
+			continue;	/* forgotten meanwhile */
+		m = n->members[i];
+		if (only_in_op && !m->in_op)
 			continue;
-		}
-		/* everything in the set is down */
-		if (n->op == RV_OP_RESTART) {
-			if (n->op_deadline_ns > now) {
-				rv_loop_timer_arm(sv->loop, &n->timer,
-						  n->op_deadline_ns);
-				break;
-			}
-			restart_set(n, now);
-			continue;
-		}
-		enum rv_node_op op = n->op;
-
-		n->op = RV_OP_NONE;
-		if (!node_state_terminal(n->state))
-			node_set_state(n, RV_NODE_STOPPED);
-		n->advancing = false;
-		if (!n->m.parent)
-			rv_supervisor_top_down(sv, now);
-		else if (op == RV_OP_FAIL)
-			node_child_failed(n->m.parent, n, now);
-		else
-			rv_node_member_down(n->m.parent, &n->m, now);
-		return;
+		rv_member_request_queued(m, job, now);
 	}
-	n->advancing = false;
-}
-
-static void on_node_timer(struct rv_loop *loop, struct rv_timer *t,
-			  int64_t now, void *ctx)
-{
-	node_advance(ctx, now);
-}
-
-void rv_node_init_timer(struct rv_node *n);
-void rv_node_init_timer(struct rv_node *n)
-{
-	rv_timer_init(&n->timer, on_node_timer, n);
+	n->advancing = was;
 }
 
 static void reset_subtree(struct rv_node *n)
@@ -192,13 +156,45 @@ static void reset_subtree(struct rv_node *n)
 	}
 }
 
-void rv_node_start(struct rv_node *n, int64_t now)
+/* Every member ended on its own, or the node has none. */
+static void node_finished(struct rv_node *n, int64_t now)
+{
+	struct rv_supervisor *sv = n->sv;
+
+	node_set_state(n, n->any_failed ? RV_NODE_FAILED : RV_NODE_COMPLETED);
+	rv_log_sup(n->any_failed ? RV_LOG_WARN : RV_LOG_INFO, n->m.name,
+		   n->any_failed ? "failed" : "completed", "%s",
+		   n->any_failed ? " reason=services_failed" : "");
+	if (!n->m.parent)
+		rv_supervisor_top_terminal(sv, n->any_failed, now);
+	else
+		rv_node_member_terminal(n->m.parent, &n->m, n->any_failed,
+					now);
+}
+
+static bool may_start(const struct rv_node *n)
+{
+	const struct rv_supervisor *sv = n->sv;
+	const struct rv_node *p = n->m.parent;
+
+	if (sv->state == RV_SUP_SHUTTING_DOWN || sv->finished)
+		return false;
+	if (n->m.held || rv_job_goes_down(n->m.job))
+		return false;
+	return !p || (p->state == RV_NODE_RUNNING && p->op != RV_OP_STOP &&
+		      p->op != RV_OP_FAIL && !rv_job_goes_down(p->m.job));
+}
+
+static void start(struct rv_node *n, int64_t now)
 {
 	const struct rv_member *bad = NULL;
 	int deps;
 
-	if (n->sv->state == RV_SUP_SHUTTING_DOWN)
+	if (!may_start(n)) {
+		if (n->state == RV_NODE_WAITING)
+			node_set_state(n, RV_NODE_STOPPED);
 		return;
+	}
 	deps = n->m.parent ? rv_member_deps_state(&n->m, &bad) : 1;
 	if (deps < 0) {
 		n->fail_reason = "dependency failed";
@@ -210,46 +206,196 @@ void rv_node_start(struct rv_node *n, int64_t now)
 		return;
 	}
 	if (deps == 0) {
-		n->waiting = true;	/* see rv_member_notify_dependents() */
+		node_set_state(n, RV_NODE_WAITING);
 		return;
 	}
-	n->waiting = false;
 	rv_loop_timer_cancel(n->sv->loop, &n->timer);
 	n->op = RV_OP_NONE;
 	n->m.start_seq = ++n->sv->seq;
 	reset_subtree(n);
 	node_set_state(n, RV_NODE_RUNNING);
 	for (size_t i = 0; i < n->n_members; i++) {
-		member_start(n->members[i], now);
+		struct rv_member *m = n->members[i];
+
+		if (!m->held)
+			rv_member_request(m, RV_JOB_START, now);
 		if (n->state != RV_NODE_RUNNING || n->op != RV_OP_NONE ||
 		    n->sv->state == RV_SUP_SHUTTING_DOWN)
 			break;	/* a start failed all the way up */
 	}
-	if (n->n_members == 0 && n->state == RV_NODE_RUNNING) {
-		node_set_state(n, RV_NODE_COMPLETED);
+	if (n->n_members == 0 && n->state == RV_NODE_RUNNING)
+		node_finished(n, now);
+}
+
+static void forget(struct rv_node *n, int64_t now);
+
+/* Every member is down and n's job takes it down: the job is done. */
+static void job_reached_down(struct rv_node *n, int64_t now)
+{
+	enum rv_job_type job = n->m.job;
+	struct rv_node *p = n->m.parent;
+
+	if (job == RV_JOB_REMOVE) {
+		forget(n, now);
+		return;
+	}
+	rv_member_job_done(&n->m);
+	if (!node_state_terminal(n->state))
+		node_set_state(n, RV_NODE_STOPPED);
+	if (job == RV_JOB_RESTART)
+		rv_member_request(&n->m, RV_JOB_START, now);
+	if (!p)
+		rv_supervisor_top_down(n->sv, now);
+	else
+		rv_node_member_down(p, &n->m, now);
+}
+
+static void node_child_failed(struct rv_node *p, struct rv_node *n,
+			      int64_t now);
+
+/* Starts the members of a group restart once they are all down. */
+static void restart_set(struct rv_node *n, int64_t now)
+{
+	n->op = RV_OP_NONE;
+	for (size_t i = 0; i < n->n_members; i++) {
+		struct rv_member *m = n->members[i];
+
+		if (!m->in_op)
+			continue;
+		m->in_op = false;
+		if (m->held || rv_member_is_terminal(m))
+			continue;	/* held, completed, failed stay so */
+		rv_member_request(m, RV_JOB_START, now);
+		if (n->op != RV_OP_NONE)
+			break;	/* a start failed into a new group op */
+	}
+	for (size_t i = 0; i < n->n_members; i++)
+		if (n->op == RV_OP_NONE)
+			n->members[i]->in_op = false;
+}
+
+static bool considered(const struct rv_node *n, const struct rv_member *m)
+{
+	return n->op != RV_OP_RESTART || m->in_op;
+}
+
+/* Serial stops of a group operation, then what the operation is for. */
+static void advance(struct rv_node *n, int64_t now)
+{
+	struct rv_supervisor *sv = n->sv;
+
+	if (n->advancing || (n->m.queued && n->op == RV_OP_STOP))
+		return;
+	n->advancing = true;
+	while (n->op != RV_OP_NONE) {
+		struct rv_member *best = NULL;
+		bool busy = false;
+
+		for (size_t i = 0; i < n->n_members; i++) {
+			struct rv_member *m = n->members[i];
+
+			if (!considered(n, m) || rv_member_is_down(m))
+				continue;
+			if (rv_member_is_stopping(m)) {
+				busy = true;
+				break;
+			}
+			if (!best || m->start_seq > best->start_seq)
+				best = m;
+		}
+		if (busy)
+			break;
+		if (best) {
+			if (!rv_job_goes_down(best->job))
+				rv_member_request_queued(best,
+					member_job_for(n->m.job), now);
+			if (!rv_member_run_queued(best, now))
+				break;	/* wait for it to go down */
+			continue;
+		}
+		/* everything concerned is down */
+		if (n->op == RV_OP_RESTART) {
+			if (n->op_deadline_ns > now) {
+				rv_loop_timer_arm(sv->loop, &n->timer,
+						  n->op_deadline_ns);
+				break;
+			}
+			restart_set(n, now);
+			continue;
+		}
+		enum rv_node_op op = n->op;
+
+		if (op == RV_OP_STOP && n->m.job == RV_JOB_REMOVE &&
+		    n->n_members)
+			break;	/* its members are forgetting themselves */
+		n->op = RV_OP_NONE;
+		n->advancing = false;
+		if (op == RV_OP_FAIL) {
+			node_set_state(n, RV_NODE_FAILED);
+			node_child_failed(n->m.parent, n, now);
+		} else {
+			job_reached_down(n, now);
+		}
+		return;
+	}
+	n->advancing = false;
+}
+
+/* ---- actions ---- */
+
+/* EV_JOB: carry out the pending job as far as the state allows. */
+static void run_job(struct rv_node *n, const struct node_ev *ev)
+{
+	enum rv_job_type job = n->m.job;
+
+	if (job == RV_JOB_NONE)
+		return;
+	if (rv_job_goes_down(job)) {
+		if (n->op != RV_OP_STOP) {
+			/* a group restart or failure in progress becomes
+			 * this stop: every member goes down */
+			rv_loop_timer_cancel(n->sv->loop, &n->timer);
+			for (size_t i = 0; i < n->n_members; i++)
+				n->members[i]->in_op = false;
+			n->op = RV_OP_STOP;
+			if (n->state == RV_NODE_WAITING)
+				node_set_state(n, RV_NODE_STOPPED);
+		}
+		queue_member_jobs(n, member_job_for(job), false, ev->now);
+		advance(n, ev->now);
+		return;
+	}
+	/* RV_JOB_START */
+	rv_member_job_done(&n->m);
+	switch (n->state) {
+	case RV_NODE_COMPLETED:
+	case RV_NODE_FAILED:
+		node_set_state(n, RV_NODE_STOPPED);
 		if (n->m.parent)
-			rv_node_member_terminal(n->m.parent, &n->m, false,
-						now);
-		else
-			rv_supervisor_top_terminal(n->sv, false, now);
+			rv_node_member_unterminal(n->m.parent, &n->m);
+		start(n, ev->now);
+		return;
+	case RV_NODE_STOPPED:
+		start(n, ev->now);
+		return;
+	case RV_NODE_WAITING:
+	case RV_NODE_RUNNING:
+	default:
+		return;		/* on its way up already */
 	}
 }
 
-bool rv_node_stop(struct rv_node *n, int64_t now)
+static void member_down(struct rv_node *n, const struct node_ev *ev)
 {
-	if (n->op == RV_OP_STOP || n->op == RV_OP_FAIL)
-		return false;
-	n->waiting = false;
-	rv_loop_timer_cancel(n->sv->loop, &n->timer);
-	n->op = RV_OP_STOP;
-	n->op_from = 0;
-	node_advance(n, now);
-	return n->op == RV_OP_NONE;
+	advance(n, ev->now);
 }
 
-void rv_node_member_down(struct rv_node *n, struct rv_member *m, int64_t now)
+static void on_node_timer(struct rv_loop *loop, struct rv_timer *t,
+			  int64_t now, void *ctx)
 {
-	node_advance(n, now);
+	struct node_ev ev = { .type = EV_TIMER, .now = now };
+
+	dispatch(ctx, &ev);
 }
 
 /* Intensity exceeded: stop everything, then fail to the parent. */
@@ -269,8 +415,10 @@ static void node_fail(struct rv_node *n, int64_t now)
 	n->fail_reason = "intensity_exceeded";
 	rv_loop_timer_cancel(n->sv->loop, &n->timer);
 	n->op = RV_OP_FAIL;
-	n->op_from = 0;
-	node_advance(n, now);
+	for (size_t i = 0; i < n->n_members; i++)
+		n->members[i]->in_op = false;
+	queue_member_jobs(n, RV_JOB_STOP_GROUP, false, now);
+	advance(n, now);
 }
 
 /* A subtree failed as a unit and is down: its parent decides. */
@@ -280,7 +428,6 @@ static void node_child_failed(struct rv_node *p, struct rv_node *n,
 	rv_log_sup(RV_LOG_ERROR, n->m.name, "failed", " reason=%s parent=%s",
 		   n->fail_reason ? n->fail_reason : "failed", p->m.name);
 	if (n->m.critical) {
-		node_set_state(n, RV_NODE_FAILED);
 		rv_log_sup(RV_LOG_ERROR, n->m.name, "critical_failed", "%s",
 			   "");
 		rv_supervisor_fail(n->sv, now, "critical_failed");
@@ -290,35 +437,42 @@ static void node_child_failed(struct rv_node *p, struct rv_node *n,
 }
 
 static void group_restart(struct rv_node *n, struct rv_member *cause,
-			  uint32_t from, int64_t deadline, int64_t now)
+			  int64_t deadline, int64_t now)
 {
-	if (n->op == RV_OP_RESTART) {
-		if (from > n->op_from)
-			from = n->op_from;
-		if (deadline < n->op_deadline_ns)
-			deadline = n->op_deadline_ns;
-	}
+	bool rest = n->spec->strategy == RV_REST_FOR_ONE;
+
+	if (n->op == RV_OP_RESTART && deadline < n->op_deadline_ns)
+		deadline = n->op_deadline_ns;
 	rv_log_sup(RV_LOG_WARN, n->m.name, "group_restart",
 		   " strategy=%s cause=%s delay_ms=%.3f",
 		   strategy_names[n->spec->strategy], cause->name,
 		   (double)(deadline - now) / 1e6);
 	rv_loop_timer_cancel(n->sv->loop, &n->timer);
 	n->op = RV_OP_RESTART;
-	n->op_from = from;
 	n->op_deadline_ns = deadline;
-	node_advance(n, now);
+	/* rest_for_one: the cause and the members after it (an op in
+	 * progress keeps its members: sets only grow) */
+	for (size_t i = rest ? cause->index : 0; i < n->n_members; i++)
+		n->members[i]->in_op = true;
+	queue_member_jobs(n, RV_JOB_STOP_GROUP, true, now);
+	advance(n, now);
 }
 
-void rv_node_member_wants_restart(struct rv_node *n, struct rv_member *m,
-				  int64_t delay, const char *why, int64_t now)
+/* EV_WANTS_RESTART while running: the strategy decides. */
+static void strategy(struct rv_node *n, const struct node_ev *ev)
 {
+	struct rv_member *m = ev->m;
+	int64_t now = ev->now;
+
 	if (n->op == RV_OP_STOP || n->op == RV_OP_FAIL ||
+	    rv_job_goes_down(n->m.job) ||
 	    n->sv->state == RV_SUP_SHUTTING_DOWN) {
-		rv_node_member_down(n, m, now);
+		advance(n, now);	/* going down anyway: no restart */
 		return;
 	}
 	if (!rv_window_admit(&n->window, now)) {
-		/* the member that broke its parent's intensity ends failed */
+		/* the member that broke its parent's intensity ends failed
+		 * (with the node: no `completed`/`failed` of its own) */
 		if (m->kind == RV_MEMBER_SERVICE) {
 			((struct rv_service *)m)->fail_reason =
 				"supervisor_intensity_exceeded";
@@ -340,92 +494,205 @@ void rv_node_member_wants_restart(struct rv_node *n, struct rv_member *m,
 			char ms[32];
 
 			rv_log_mark(&mark);
-			rv_service_restart_after(s, delay, now);
+			rv_service_restart_after(s, ev->delay, now);
 			rv_log_at(&mark, RV_LOG_INFO, "service", s->name,
 				  "restart_scheduled",
 				  " delay_ms=%s restarts=%u reason=%s",
-				  rv_format_fixed3(delay, 1000000, ms,
+				  rv_format_fixed3(ev->delay, 1000000, ms,
 						   sizeof(ms)),
-				  nth, why);
+				  nth, ev->why);
 		} else {
 			rv_log_sup(RV_LOG_WARN, n->m.name, "group_restart",
 				   " strategy=%s cause=%s subtree=%s"
 				   " delay_ms=0 reason=%s",
 				   strategy_names[n->spec->strategy], m->name,
-				   m->name, why);
-			rv_node_start((struct rv_node *)m, now);
+				   m->name, ev->why);
+			rv_member_request(m, RV_JOB_START, now);
 		}
 		return;
 	}
-	group_restart(n, m,
-		      n->spec->strategy == RV_ONE_FOR_ALL ? 0 : m->index,
-		      now + delay, now);
+	group_restart(n, m, now + ev->delay, now);
+}
+
+/* EV_WANTS_RESTART while not running: nothing restarts it now. */
+static void no_restart(struct rv_node *n, const struct node_ev *ev)
+{
+	advance(n, ev->now);
+}
+
+/* EV_MEMBER_TERMINAL. */
+static void member_terminal(struct rv_node *n, const struct node_ev *ev)
+{
+	struct rv_supervisor *sv = n->sv;
+	struct rv_member *m = ev->m;
+
+	if (ev->failed)
+		n->any_failed = true;
+	if (ev->failed && m->critical) {
+		rv_log(RV_LOG_ERROR, m->kind == RV_MEMBER_SERVICE ?
+		       "service" : "supervisor", m->name, "critical_failed",
+		       "%s", "");
+		rv_supervisor_fail(sv, ev->now, "critical_failed");
+		return;
+	}
+	rv_member_notify_dependents(m, ev->now);
+	if (n->op != RV_OP_NONE) {
+		advance(n, ev->now);
+		return;
+	}
+	if (n->n_terminal < n->n_members || n->state != RV_NODE_RUNNING ||
+	    rv_job_goes_down(n->m.job) || sv->state == RV_SUP_SHUTTING_DOWN)
+		return;
+	node_finished(n, ev->now);	/* every member ended on its own */
+}
+
+static void timer_due(struct rv_node *n, const struct node_ev *ev)
+{
+	advance(n, ev->now);
+}
+
+static void deps_changed(struct rv_node *n, const struct node_ev *ev)
+{
+	start(n, ev->now);
+}
+
+static void ignore(struct rv_node *n, const struct node_ev *ev)
+{
+}
+
+static void impossible(struct rv_node *n, const struct node_ev *ev)
+{
+	rv_log_sup(RV_LOG_ERROR, n->m.name, "state_machine_bug",
+		   " state=%s event=%d", rv_node_state_name(n->state),
+		   (int)ev->type);
+	assert(!"impossible node state x event");
+}
+
+/*
+ * The table.  A member may report down or terminal in any state (a
+ * reload's removal, a dependency failing while the node waits); only a
+ * running node restarts anything.
+ */
+static node_action *const table[RV_NODE_NSTATES][EV_N] = {
+	[RV_NODE_STOPPED] = {
+		run_job, member_down, no_restart, member_terminal, timer_due,
+		ignore },
+	[RV_NODE_WAITING] = {
+		run_job, member_down, no_restart, member_terminal, impossible,
+		deps_changed },
+	[RV_NODE_RUNNING] = {
+		run_job, member_down, strategy, member_terminal, timer_due,
+		ignore },
+	[RV_NODE_COMPLETED] = {
+		run_job, member_down, no_restart, member_terminal, timer_due,
+		ignore },
+	[RV_NODE_FAILED] = {
+		run_job, member_down, no_restart, member_terminal, timer_due,
+		ignore },
+};
+
+static void dispatch(struct rv_node *n, const struct node_ev *ev)
+{
+	table[n->state][ev->type](n, ev);
+}
+
+bool rv_node_table_complete(void)
+{
+	for (int st = 0; st < RV_NODE_NSTATES; st++)
+		for (int ev = 0; ev < EV_N; ev++)
+			if (!table[st][ev])
+				return false;
+	return true;
+}
+
+/* ---- entry points ---- */
+
+void rv_node_init(struct rv_node *n)
+{
+	rv_timer_init(&n->timer, on_node_timer, n);
+}
+
+void rv_node_run_job(struct rv_node *n, int64_t now)
+{
+	struct node_ev ev = { .type = EV_JOB, .now = now };
+
+	dispatch(n, &ev);
+}
+
+void rv_node_member_down(struct rv_node *n, struct rv_member *m, int64_t now)
+{
+	struct node_ev ev = { .type = EV_MEMBER_DOWN, .now = now, .m = m };
+
+	dispatch(n, &ev);
+}
+
+void rv_node_member_wants_restart(struct rv_node *n, struct rv_member *m,
+				  int64_t delay, const char *why, int64_t now)
+{
+	struct node_ev ev = { .type = EV_WANTS_RESTART, .now = now, .m = m,
+			      .delay = delay, .why = why };
+
+	dispatch(n, &ev);
 }
 
 void rv_node_member_terminal(struct rv_node *n, struct rv_member *m,
 			     bool failed, int64_t now)
 {
-	struct rv_supervisor *sv = n->sv;
+	struct node_ev ev = { .type = EV_MEMBER_TERMINAL, .now = now, .m = m,
+			      .failed = failed };
 
-	if (failed)
-		n->any_failed = true;
-	if (failed && m->critical) {
-		rv_log(RV_LOG_ERROR, m->kind == RV_MEMBER_SERVICE ?
-		       "service" : "supervisor", m->name, "critical_failed",
-		       "%s", "");
-		rv_supervisor_fail(sv, now, "critical_failed");
-		return;
-	}
-	rv_member_notify_dependents(m, now);
-	if (n->op != RV_OP_NONE) {
-		node_advance(n, now);
-		return;
-	}
-	if (n->n_terminal < n->n_members || n->state != RV_NODE_RUNNING ||
-	    sv->state == RV_SUP_SHUTTING_DOWN)
-		return;
-	/* every member ended on its own: so does the node */
-	node_set_state(n, n->any_failed ? RV_NODE_FAILED : RV_NODE_COMPLETED);
-	rv_log_sup(n->any_failed ? RV_LOG_WARN : RV_LOG_INFO, n->m.name,
-		   n->any_failed ? "failed" : "completed", "%s",
-		   n->any_failed ? " reason=services_failed" : "");
-	if (!n->m.parent)
-		rv_supervisor_top_terminal(sv, n->any_failed, now);
-	else
-		rv_node_member_terminal(n->m.parent, &n->m, n->any_failed,
-					now);
+	dispatch(n, &ev);
+}
+
+void rv_node_deps_changed(struct rv_node *n, int64_t now)
+{
+	struct node_ev ev = { .type = EV_DEPS, .now = now };
+
+	dispatch(n, &ev);
 }
 
 void rv_node_member_unterminal(struct rv_node *n, struct rv_member *m)
 {
 	/* a member of a finished subtree runs again: so does the subtree */
-	if (n->state != RV_NODE_COMPLETED && n->state != RV_NODE_FAILED)
+	if (!node_state_terminal(n->state))
 		return;
 	node_set_state(n, RV_NODE_RUNNING);
 	if (n->m.parent)
 		rv_node_member_unterminal(n->m.parent, &n->m);
 }
 
-void rv_node_resume(struct rv_node *n, int64_t now)
+void rv_node_unlink(struct rv_node *n, struct rv_member *m)
 {
-	n->m.start_seq = ++n->sv->seq;
-	node_set_state(n, RV_NODE_RUNNING);
 	for (size_t i = 0; i < n->n_members; i++) {
-		struct rv_member *m = n->members[i];
-		struct rv_service *s = rv_member_service(m);
-
-		if (!s) {
-			rv_node_resume((struct rv_node *)m, now);
+		if (n->members[i] != m)
 			continue;
+		if (rv_member_is_terminal(m))
+			n->n_terminal--;
+		for (size_t k = i + 1; k < n->n_members; k++) {
+			n->members[k - 1] = n->members[k];
+			n->members[k - 1]->index = (uint32_t)(k - 1);
 		}
-		if (s->held || rv_service_is_terminal(s))
-			continue;
-		if (s->state == RV_SVC_STOPPING)
-			s->start_after_stop = true;	/* group op lost */
-		else if (s->state == RV_SVC_STOPPED ||
-			 s->state == RV_SVC_WAITING ||
-			 (s->state == RV_SVC_BACKOFF &&
-			  !rv_timer_is_armed(&s->timer)))
-			rv_service_start(s, now);
+		n->n_members--;
+		return;
 	}
+}
+
+/* Reload removed n and every member is gone: out of the tree. */
+static void forget(struct rv_node *n, int64_t now)
+{
+	struct rv_supervisor *sv = n->sv;
+	struct rv_node *p = n->m.parent;
+	struct rv_member *succ = n->m.replaced_by;
+
+	rv_log_sup(RV_LOG_INFO, n->m.name, "removed", "%s", "");
+	rv_loop_timer_cancel(sv->loop, &n->timer);
+	rv_node_unlink(p, &n->m);
+	rv_tree_remove_node(sv, n);
+	rv_reload_job_done(sv, now);
+	if (succ)
+		succ->replaces = NULL;
+	rv_node_destroy(n);
+	rv_node_member_down(p, NULL, now);
+	if (succ)
+		rv_member_deps_changed(succ, now);
 }

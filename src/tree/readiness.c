@@ -78,6 +78,19 @@ int rv_ready_init(struct rv_service *s)
 	return 0;
 }
 
+void rv_ready_rebind(struct rv_service *s)
+{
+	struct rv_ready *rd = s->ready;
+
+	if (!rd)
+		return;
+	/* nothing is armed: the service has no process (build.c) */
+	rd->timer.ctx = s;
+	rd->check_timer.ctx = s;
+	rd->probe.ctx = s;
+	rd->watch.ctx = s;
+}
+
 void rv_ready_free(struct rv_service *s)
 {
 	if (!s->ready)
@@ -340,7 +353,7 @@ static struct rv_service *sender(struct rv_supervisor *sv, pid_t pid)
 	pid_t pg = -1;
 
 	for (size_t i = 0; i < sv->n_svcs; i++) {
-		struct rv_service *s = &sv->svcs[i];
+		struct rv_service *s = sv->svcs[i];
 
 		if (!s->ready || s->spec->type != RV_TYPE_NOTIFY ||
 		    s->child.pid <= 0)
@@ -404,8 +417,8 @@ int rv_ready_socket_path(struct rv_supervisor *sv)
 {
 	bool any = false;
 
-	for (size_t i = 0; i < sv->specs.n_services; i++)
-		any |= sv->specs.services[i].type == RV_TYPE_NOTIFY;
+	for (size_t i = 0; i < sv->specs->n_services; i++)
+		any |= sv->specs->services[i].type == RV_TYPE_NOTIFY;
 	if (!any || sv->notify_path)
 		return 0;
 	/* beside the control socket; abstract under exec without one */
@@ -413,7 +426,7 @@ int rv_ready_socket_path(struct rv_supervisor *sv)
 		return asprintf(&sv->notify_path, "@ringvisor/%d/notify",
 				(int)getpid()) < 0 ? -ENOMEM : 0;
 	return asprintf(&sv->notify_path, "%s.notify",
-			sv->specs.control_socket) < 0 ? -ENOMEM : 0;
+			sv->specs->control_socket) < 0 ? -ENOMEM : 0;
 }
 
 int rv_ready_open_socket(struct rv_supervisor *sv, FILE *errors)

@@ -29,6 +29,8 @@ bool rv_ready_needed(const struct rv_service_spec *sp);
  * 0 or -ENOMEM. */
 int rv_ready_init(struct rv_service *s);
 void rv_ready_free(struct rv_service *s);
+/* s->ready moved to s (a reload's new build): callbacks follow it. */
+void rv_ready_rebind(struct rv_service *s);
 /* The environment a notify service gets (NOTIFY_SOCKET, WATCHDOG_USEC);
  * NULL-terminated, malloc'd (rv_argv_free()), NULL on ENOMEM. */
 char **rv_ready_env(const struct rv_service *s, const char *notify_path);

@@ -1,34 +1,88 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `reload` and SIGHUP.  A config with errors is refused with all of them
- * and nothing running is touched.  Otherwise, by instance name:
- *   - unchanged services (same section fingerprint, same supervisor) keep
- *     running: the new tree adopts their processes, timers and history;
- *   - changed and removed services are stopped gracefully first;
- *   - once those are down, the new tree replaces the old one and starts
- *     the changed and new services (honouring `after`).
- * Supervisor sections take effect with the new tree (fresh intensity
- * windows).  backend, control_socket and control_group need a restart of
- * ringvisor; a change to them is reported as a warning.
+ * `reload` and SIGHUP: a diff applied to the live tree, in place.
+ *
+ * A config with errors is refused with all of them and nothing is
+ * touched.  Otherwise each instance of the old tree is matched by name
+ * against the new config:
+ *   - unchanged (same section fingerprint, `instances` aside, same
+ *     supervisor): nothing at all happens to it; its object, process,
+ *     readiness in progress, timers, counters and backoff stay;
+ *   - changed: a RESTART job carrying its new build (built now, swapped in
+ *     when it is down, service.c);
+ *   - removed (or an instance above the new count): a REMOVE job (stop,
+ *     then forget);
+ *   - moved to another supervisor: a REMOVE of the old member plus a new
+ *     member that starts once the old one is gone (`replaces`);
+ *   - new: a new member with a START job (honouring `after`).
+ * Supervisor sections: unchanged or changed in place (strategy,
+ * intensity, critical, after: state kept), removed (REMOVE once its
+ * members are gone), moved (remove plus add, its members with it), new.
+ *
+ * Everything that needs memory (specs, builds, link arrays) is made
+ * before anything changes, so running out of memory refuses the reload
+ * and leaves the tree as it was.
+ *
+ * A reload requested while the jobs of another are pending is queued and
+ * runs, re-reading the file, when they are done (several coalesce into
+ * one); during shutdown it is refused.  backend, control_socket,
+ * control_group, timer_precision and realtime_priority need a restart of
+ * ringvisor: a change to them is reported.
  */
+#include "tree/reload.h"
+
 #include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config/config.h"
-#include "control/commands.h"
 #include "tree/build.h"
-#include "tree/reload.h"
+#include "tree/links.h"
+#include "tree/specset.h"
 #include "tree/supervisor.h"
 #include "util/log.h"
 
-struct rv_reload {
-	struct rv_specs specs;		/* the new config */
-	struct rv_service **stops;	/* old services being replaced */
-	size_t n_stops;
+enum fate { KEEP, CHANGE, REMOVE, MOVE };
+
+struct svc_plan {
+	struct rv_service *s;
+	enum fate fate;
+	const struct rv_service_spec *nspec;	/* KEEP, CHANGE, MOVE */
+	struct rv_service *fresh;		/* CHANGE: the new build */
+	struct rv_service *succ;		/* MOVE: the new member */
 };
+
+struct node_plan {
+	struct rv_node *n;
+	enum fate fate;				/* KEEP or REMOVE/MOVE */
+	const struct rv_group_spec *ng;		/* KEEP */
+	struct rv_window window;		/* KEEP, intensity changed */
+	bool new_window;
+	struct rv_node *succ;			/* MOVE */
+	int depth;
+};
+
+struct plan {
+	struct rv_specset *set;
+	struct svc_plan *svcs;			/* one per old service */
+	struct node_plan *nodes;		/* one per old node */
+	struct rv_service **added;		/* new services */
+	size_t n_added;
+	struct rv_node **new_nodes;
+	size_t n_new_nodes;
+	struct rv_node **fnodes;		/* future nodes: old kept,
+						 * new, leaving */
+	size_t n_fnodes;
+	struct rv_service **fsvcs;		/* future sv->svcs */
+	size_t n_fsvcs;
+	struct rv_links links;
+};
+
+static bool same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
 
 static const struct rv_service_spec *find_spec(const struct rv_specs *sp,
 					       const char *name)
@@ -39,278 +93,679 @@ static const struct rv_service_spec *find_spec(const struct rv_specs *sp,
 	return NULL;
 }
 
-static bool same_str(const char *a, const char *b)
+static const struct rv_group_spec *find_group(const struct rv_specs *sp,
+					      const char *name)
 {
-	return (!a && !b) || (a && b && !strcmp(a, b));
+	for (size_t i = 0; i < sp->n_groups; i++)
+		if (!strcmp(sp->groups[i].name, name))
+			return &sp->groups[i];
+	return NULL;
 }
 
-/* Does instance `s` of the old tree exist in the new config, unchanged? */
-static int fate(const struct rv_service *s, const struct rv_specs *nsp)
+static int node_depth(const struct rv_node *n)
 {
-	const struct rv_service_spec *n = find_spec(nsp, s->spec->name);
-	bool exists;
+	int d = 0;
 
-	if (!n)
-		return -1;	/* removed */
-	exists = s->instance < 0 ? n->instances == 1 :
-		 n->instances > 1 && (uint32_t)s->instance < n->instances;
-	if (!exists)
-		return -1;
-	if (n->fingerprint != s->spec->fingerprint ||
-	    !same_str(n->supervisor, s->spec->supervisor))
-		return 1;	/* changed */
-	return 0;
+	for (; n->m.parent; n = n->m.parent)
+		d++;
+	return d;
 }
 
-static bool old_has(const struct rv_supervisor *sv, const char *name)
+static struct node_plan *node_plan_of(struct plan *p, size_t n_old,
+				      struct rv_supervisor *sv,
+				      const struct rv_node *n)
 {
-	for (size_t i = 0; i < sv->n_svcs; i++)
-		if (!strcmp(sv->svcs[i].name, name))
+	for (size_t i = 0; i < n_old; i++)
+		if (sv->nodes[i] == n)
+			return &p->nodes[i];
+	return NULL;
+}
+
+/* The node a section names in the future tree (kept or new), else top. */
+static struct rv_node *future_parent(struct plan *p, struct rv_supervisor *sv,
+				     size_t n_old, const char *name)
+{
+	if (!name)
+		return sv->nodes[0];
+	for (size_t i = 1; i < n_old; i++)
+		if (p->nodes[i].fate == KEEP &&
+		    !strcmp(sv->nodes[i]->m.name, name))
+			return sv->nodes[i];
+	for (size_t i = 0; i < p->n_new_nodes; i++)
+		if (!strcmp(p->new_nodes[i]->m.name, name))
+			return p->new_nodes[i];
+	return sv->nodes[0];
+}
+
+/* Fates of the old nodes: parents first (a moved parent moves its
+ * children too). */
+static void plan_node_fates(struct plan *p, struct rv_supervisor *sv)
+{
+	const struct rv_specs *nsp = &p->set->specs;
+	bool changed = true;
+
+	p->nodes[0] = (struct node_plan){ .n = sv->nodes[0], .fate = KEEP,
+					  .ng = &nsp->top };
+	for (size_t i = 1; i < sv->n_nodes; i++) {
+		struct rv_node *n = sv->nodes[i];
+		const struct rv_group_spec *g = find_group(nsp, n->m.name);
+
+		p->nodes[i] = (struct node_plan){ .n = n, .ng = g,
+						  .depth = node_depth(n) };
+		if (!g)
+			p->nodes[i].fate = REMOVE;
+		else if (!same_str(g->supervisor, n->spec->supervisor))
+			p->nodes[i].fate = MOVE;
+		else
+			p->nodes[i].fate = KEEP;
+	}
+	/* a node under a node that leaves leaves too (moves along) */
+	while (changed) {
+		changed = false;
+		for (size_t i = 1; i < sv->n_nodes; i++) {
+			struct node_plan *np = &p->nodes[i];
+			struct node_plan *pp = node_plan_of(p, sv->n_nodes, sv,
+							    np->n->m.parent);
+
+			if (np->fate == KEEP && pp && pp->fate != KEEP) {
+				np->fate = MOVE;
+				changed = true;
+			}
+		}
+	}
+}
+
+static bool old_node_kept(struct plan *p, struct rv_supervisor *sv,
+			  const char *name)
+{
+	for (size_t i = 1; i < sv->n_nodes; i++)
+		if (p->nodes[i].fate == KEEP &&
+		    !strcmp(sv->nodes[i]->m.name, name))
 			return true;
 	return false;
 }
 
-static void free_reload(struct rv_reload *r)
+static int plan_nodes(struct plan *p, struct rv_supervisor *sv,
+		      struct rv_build *b)
 {
-	if (!r)
-		return;
-	rv_specs_free(&r->specs);
-	free(r->stops);
-	free(r);
-}
+	const struct rv_specs *nsp = &p->set->specs;
 
-void rv_reload_free(struct rv_supervisor *sv)
-{
-	free_reload(sv->reload);
-	sv->reload = NULL;
-}
+	plan_node_fates(p, sv);
+	/* new node objects: sections not kept (new or moved) */
+	p->new_nodes = calloc(nsp->n_groups + 1, sizeof(*p->new_nodes));
+	if (!p->new_nodes)
+		return -ENOMEM;
+	for (size_t i = 0; i < nsp->n_groups; i++) {
+		const struct rv_group_spec *g = &nsp->groups[i];
+		struct rv_node *n;
 
-static int cmp_svc_name(const void *a, const void *b)
-{
-	return strcmp((*(struct rv_service *const *)a)->name,
-		      (*(struct rv_service *const *)b)->name);
-}
-
-/* The replaced services are down: swap the trees. */
-static void apply(struct rv_supervisor *sv, int64_t now)
-{
-	struct rv_reload *r = sv->reload;
-	struct rv_specs old_specs = sv->specs;
-	struct rv_node *old_nodes = sv->nodes;
-	struct rv_service *old_svcs = sv->svcs;
-	size_t old_n_nodes = sv->n_nodes, old_n_svcs = sv->n_svcs;
-	struct rv_service **byname;
-	int ret;
-
-	sv->reload = NULL;
-	sv->specs = r->specs;
-	memset(&r->specs, 0, sizeof(r->specs));
-	sv->nodes = NULL;
-	sv->svcs = NULL;
-	sv->n_nodes = sv->n_svcs = 0;
-	byname = calloc(old_n_svcs ? old_n_svcs : 1, sizeof(*byname));
-	ret = byname ? rv_build_tree(sv) : -ENOMEM;
-	if (!ret && sv->n_svcs + sv->n_nodes > old_n_svcs + old_n_nodes)
-		ret = rv_loop_timer_reserve(sv->loop, sv->n_svcs +
-					    sv->n_nodes - old_n_svcs -
-					    old_n_nodes);
-	if (!ret && sv->n_svcs > old_n_svcs)
-		ret = rv_loop_child_reserve(sv->loop,
-					    sv->n_svcs - old_n_svcs);
-	if (ret) {
-		/* keep the old tree; bring back what we stopped */
-		rv_free_tree(sv);
-		rv_specs_free(&sv->specs);
-		sv->specs = old_specs;
-		sv->nodes = old_nodes;
-		sv->svcs = old_svcs;
-		sv->n_nodes = old_n_nodes;
-		sv->n_svcs = old_n_svcs;
-		rv_log_sup(RV_LOG_ERROR, "main", "reload_failed",
-			   " error=\"%s\"", strerror(-ret));
-		for (size_t i = 0; i < r->n_stops; i++) {
-			/* stops[0..n_stops) are all set */
-			// NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
-			r->stops[i]->reload_stop = false;
-			rv_service_admin_start(r->stops[i], now);
-		}
-		free(byname);
-		free_reload(r);
-		return;
-	}
-	for (size_t i = 0; i < old_n_svcs; i++)
-		byname[i] = &old_svcs[i];
-	qsort(byname, old_n_svcs, sizeof(*byname), cmp_svc_name);
-	sv->n_waiting = 0;
-	for (size_t i = 0; i < sv->n_svcs; i++) {
-		struct rv_service *ns = &sv->svcs[i], key = { .name = ns->name };
-		struct rv_service *kp = &key, **hit;
-
-		hit = bsearch(&kp, byname, old_n_svcs, sizeof(*byname),
-			      cmp_svc_name);
-		if (hit && !(*hit)->reload_stop)
-			rv_service_adopt(ns, *hit);
-		if (ns->state == RV_SVC_WAITING)
-			sv->n_waiting++;
-	}
-	free(byname);
-	/* the old tree holds nothing the loop still points at */
-	for (size_t i = 0; i < old_n_nodes; i++)
-		rv_loop_timer_cancel(sv->loop, &old_nodes[i].timer);
-	for (size_t i = 0; i < old_n_svcs; i++)
-		rv_loop_timer_cancel(sv->loop, &old_svcs[i].timer);
-	{
-		struct rv_specs tmp_specs = sv->specs;
-		struct rv_node *tn = sv->nodes;
-		struct rv_service *ts = sv->svcs;
-		size_t tnn = sv->n_nodes, tns = sv->n_svcs;
-
-		sv->nodes = old_nodes;
-		sv->svcs = old_svcs;
-		sv->n_nodes = old_n_nodes;
-		sv->n_svcs = old_n_svcs;
-		rv_free_tree(sv);
-		sv->specs = tmp_specs;
-		sv->nodes = tn;
-		sv->svcs = ts;
-		sv->n_nodes = tnn;
-		sv->n_svcs = tns;
-	}
-	rv_specs_free(&old_specs);
-	free_reload(r);
-	rv_log_sup(RV_LOG_INFO, "main", "reload_applied", " services=%zu",
-		   sv->n_svcs);
-	rv_node_resume(&sv->nodes[0], now);
-}
-
-void rv_reload_service_down(struct rv_supervisor *sv, int64_t now)
-{
-	struct rv_reload *r = sv->reload;
-
-	if (!r)
-		return;
-	for (size_t i = 0; i < r->n_stops; i++)
-		if (!rv_service_is_down(r->stops[i]))
-			return;
-	apply(sv, now);
-}
-
-static char *refuse(const char *text, int n_errors)
-{
-	json_t *errs = json_array();
-	char msg[128];
-	const char *p = text;
-
-	while (p && *p) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-
-		if (len)
-			json_array_append_new(errs, json_stringn(p, len));
-		p = nl ? nl + 1 : NULL;
-	}
-	snprintf(msg, sizeof(msg), "config has %d error%s; nothing was "
-		 "changed", n_errors, n_errors == 1 ? "" : "s");
-	return rv_commands_line(json_pack("{s:b, s:s, s:o}", "ok", 0, "error", msg,
-				   "errors", errs));
-}
-
-char *rv_reload_request(struct rv_supervisor *sv, int64_t now)
-{
-	struct rv_diag d = { 0 };
-	struct rv_reload *r;
-	json_t *restarted, *started, *stopped, *warnings;
-	char *text = NULL;
-	size_t text_len = 0;
-	int ret;
-
-	if (!sv->config_path)
-		return rv_commands_error("nothing to reload: no config file");
-	if (sv->state == RV_SUP_SHUTTING_DOWN || sv->finished)
-		return rv_commands_error("shutting down");
-	if (sv->reload)
-		return rv_commands_error("a reload is in progress");
-	r = calloc(1, sizeof(*r));
-	d.out = open_memstream(&text, &text_len);
-	if (!r || !d.out) {
-		free(r);
-		if (d.out)
-			fclose(d.out);
-		free(text);
-		return NULL;
-	}
-	ret = rv_config_load_file(sv->config_path, &r->specs, &d);
-	fclose(d.out);
-	if (ret) {
-		char *reply = refuse(text, d.errors ? d.errors : 1);
-
-		rv_log_sup(RV_LOG_ERROR, "main", "reload_refused",
-			   " errors=%d config=%s", d.errors, sv->config_path);
-		free(text);
-		free(r);
-		return reply;
-	}
-	free(text);
-	r->stops = calloc(sv->n_svcs ? sv->n_svcs : 1, sizeof(*r->stops));
-	if (!r->stops) {
-		free_reload(r);
-		return NULL;
-	}
-	restarted = json_array();
-	started = json_array();
-	stopped = json_array();
-	warnings = json_array();
-	for (size_t i = 0; i < sv->n_svcs; i++) {
-		struct rv_service *s = &sv->svcs[i];
-		int f = fate(s, &r->specs);
-
-		if (f == 0)
+		if (old_node_kept(p, sv, g->name))
 			continue;
-		json_array_append_new(f > 0 ? restarted : stopped,
-				      json_string(s->name));
-		r->stops[r->n_stops++] = s;
+		n = rv_node_new(b, g, p->set, g->name);
+		if (!n)
+			return -ENOMEM;
+		p->new_nodes[p->n_new_nodes++] = n;
 	}
-	for (size_t i = 0; i < r->specs.n_services; i++) {
-		const struct rv_service_spec *n = &r->specs.services[i];
+	/* intensity changed in place: a new window, swapped at apply */
+	for (size_t i = 0; i < sv->n_nodes; i++) {
+		struct node_plan *np = &p->nodes[i];
+
+		if (np->fate != KEEP ||
+		    (np->ng->intensity.max_restarts ==
+		     np->n->spec->intensity.max_restarts &&
+		     np->ng->intensity.window_ns ==
+		     np->n->spec->intensity.window_ns))
+			continue;
+		np->new_window = true;
+		if (rv_window_init(&np->window, np->ng->intensity.max_restarts,
+				   np->ng->intensity.window_ns))
+			return -ENOMEM;
+	}
+	/* parents of new nodes: in the future tree */
+	for (size_t i = 0; i < p->n_new_nodes; i++)
+		p->new_nodes[i]->m.parent = future_parent(
+			p, sv, sv->n_nodes, p->new_nodes[i]->spec->supervisor);
+	for (size_t i = 1; i < sv->n_nodes; i++) {
+		struct node_plan *np = &p->nodes[i];
+
+		if (np->fate != MOVE)
+			continue;
+		for (size_t k = 0; k < p->n_new_nodes; k++)
+			if (!strcmp(p->new_nodes[k]->m.name, np->n->m.name))
+				np->succ = p->new_nodes[k];
+	}
+	return 0;
+}
+
+/* Does instance `s` of the old tree exist in the new config? */
+static bool instance_exists(const struct rv_service *s,
+			    const struct rv_service_spec *n)
+{
+	return s->instance < 0 ? n->instances == 1 :
+	       n->instances > 1 && (uint32_t)s->instance < n->instances;
+}
+
+static struct rv_service *find_old_service(struct rv_supervisor *sv,
+					   const char *name)
+{
+	for (size_t i = 0; i < sv->n_svcs; i++)
+		if (!strcmp(sv->svcs[i]->name, name))
+			return sv->svcs[i];
+	return NULL;
+}
+
+static struct svc_plan *svc_plan_of(struct plan *p, struct rv_supervisor *sv,
+				    const struct rv_service *s)
+{
+	for (size_t i = 0; i < sv->n_svcs; i++)
+		if (sv->svcs[i] == s)
+			return &p->svcs[i];
+	return NULL;
+}
+
+static int plan_services(struct plan *p, struct rv_supervisor *sv,
+			 struct rv_build *b)
+{
+	const struct rv_specs *nsp = &p->set->specs;
+	size_t n_new = 0;
+
+	for (size_t i = 0; i < sv->n_svcs; i++) {
+		struct rv_service *s = sv->svcs[i];
+		const struct rv_service_spec *n = find_spec(nsp, s->spec->name);
+		struct svc_plan *sp = &p->svcs[i];
+		struct node_plan *pp = node_plan_of(p, sv->n_nodes, sv,
+						    s->m.parent);
+
+		*sp = (struct svc_plan){ .s = s, .nspec = n };
+		if (!n || !instance_exists(s, n))
+			sp->fate = REMOVE;
+		else if (!same_str(n->supervisor, s->spec->supervisor) ||
+			 (pp && pp->fate != KEEP))
+			sp->fate = MOVE;
+		else if (n->fingerprint != s->spec->fingerprint)
+			sp->fate = CHANGE;
+		else
+			sp->fate = KEEP;
+		if (sp->fate == CHANGE) {
+			sp->fresh = rv_service_new(b, n, p->set, s->instance);
+			if (!sp->fresh)
+				return -ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < nsp->n_services; i++)
+		n_new += nsp->services[i].instances;
+	p->added = calloc(n_new ? n_new : 1, sizeof(*p->added));
+	if (!p->added)
+		return -ENOMEM;
+	for (size_t i = 0; i < nsp->n_services; i++) {
+		const struct rv_service_spec *n = &nsp->services[i];
+		bool multi = n->instances > 1;
 
 		for (uint32_t k = 0; k < n->instances; k++) {
 			char name[RV_NAME_MAX + 16];
+			struct rv_service *old, *s;
+			struct svc_plan *op;
 
-			if (n->instances > 1)
+			if (multi)
 				snprintf(name, sizeof(name), "%s@%u", n->name,
 					 k);
 			else
 				snprintf(name, sizeof(name), "%s", n->name);
-			if (!old_has(sv, name))
-				json_array_append_new(started,
-						      json_string(name));
+			old = find_old_service(sv, name);
+			op = old ? svc_plan_of(p, sv, old) : NULL;
+			if (op && (op->fate == KEEP || op->fate == CHANGE))
+				continue;
+			s = rv_service_new(b, n, p->set, multi ? (int)k : -1);
+			if (!s)
+				return -ENOMEM;
+			s->m.parent = future_parent(p, sv, sv->n_nodes,
+						    n->supervisor);
+			p->added[p->n_added++] = s;
+			if (op && op->fate == MOVE)
+				op->succ = s;
 		}
 	}
-	if (r->specs.backend != sv->specs.backend ||
-	    !same_str(r->specs.control_socket, sv->specs.control_socket) ||
-	    !same_str(r->specs.control_group, sv->specs.control_group) ||
-	    r->specs.timer_spin_ns != sv->specs.timer_spin_ns ||
-	    r->specs.realtime_priority != sv->specs.realtime_priority)
-		json_array_append_new(warnings, json_string(
-			"backend, control_socket, control_group, "
-			"timer_precision and realtime_priority take effect "
-			"when ringvisor restarts"));
-	rv_log_sup(RV_LOG_INFO, "main", "reload",
-		   " restarted=%zu started=%zu stopped=%zu",
-		   json_array_size(restarted), json_array_size(started),
-		   json_array_size(stopped));
-	text = rv_commands_line(json_pack("{s:b, s:o, s:o, s:o, s:o}", "ok", 1,
-				   "restarted", restarted, "started", started,
-				   "stopped", stopped, "warnings", warnings));
-	sv->reload = r;
-	/* stop what is replaced; the swap happens once all of it is down */
-	for (size_t i = 0; i < r->n_stops; i++) {
-		/* stops[0..n_stops) are all set */
-		// NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
-		r->stops[i]->reload_stop = true;
-		r->stops[i]->held = true;
-		rv_service_stop(r->stops[i], now);
+	return 0;
+}
+
+/* Future member arrays and links (with the leaving members in them). */
+static int plan_links(struct plan *p, struct rv_supervisor *sv)
+{
+	struct rv_links *l = &p->links;
+	size_t cap_n = sv->n_nodes + p->n_new_nodes;
+	size_t cap_s = sv->n_svcs + p->n_added;
+	size_t o = 0;
+
+	p->fnodes = calloc(cap_n, sizeof(*p->fnodes));
+	p->fsvcs = calloc(cap_s ? cap_s : 1, sizeof(*p->fsvcs));
+	l->v = calloc(cap_n + cap_s, sizeof(*l->v));
+	if (!p->fnodes || !p->fsvcs || !l->v)
+		return -ENOMEM;
+	/* nodes: kept (top first), new, then leaving ones */
+	for (size_t i = 0; i < sv->n_nodes; i++)
+		if (p->nodes[i].fate == KEEP)
+			p->fnodes[p->n_fnodes++] = sv->nodes[i];
+	for (size_t i = 0; i < p->n_new_nodes; i++)
+		p->fnodes[p->n_fnodes++] = p->new_nodes[i];
+	for (size_t i = 1; i < sv->n_nodes; i++)
+		if (p->nodes[i].fate != KEEP)
+			p->fnodes[p->n_fnodes++] = sv->nodes[i];
+	for (size_t i = 1; i < sv->n_nodes; i++) {
+		struct node_plan *np = &p->nodes[i];
+		struct rv_link_member *lm = &l->v[o++];
+
+		if (np->fate == KEEP) {
+			rv_links_fill_node(lm, np->n, np->ng,
+					   future_parent(p, sv, sv->n_nodes,
+							 np->ng->supervisor));
+		} else {
+			rv_links_fill_node(lm, np->n, np->n->spec,
+					   np->n->m.parent);
+			lm->leaving = true;
+		}
 	}
-	rv_reload_service_down(sv, now);
-	return text;
+	for (size_t i = 0; i < p->n_new_nodes; i++)
+		rv_links_fill_node(&l->v[o++], p->new_nodes[i],
+				   p->new_nodes[i]->spec,
+				   p->new_nodes[i]->m.parent);
+	/* services: in the order of the new config, leaving ones last */
+	for (size_t i = 0; i < sv->n_svcs; i++) {
+		struct svc_plan *sp = &p->svcs[i];
+		struct rv_link_member *lm = &l->v[o++];
+
+		if (sp->fate == KEEP || sp->fate == CHANGE) {
+			rv_links_fill_service(lm, sp->s, sp->nspec,
+					      sp->s->m.parent);
+			p->fsvcs[p->n_fsvcs++] = sp->s;
+		} else {
+			rv_links_fill_service(lm, sp->s, sp->s->spec,
+					      sp->s->m.parent);
+			lm->leaving = true;
+		}
+	}
+	for (size_t i = 0; i < p->n_added; i++) {
+		rv_links_fill_service(&l->v[o++], p->added[i],
+				      p->added[i]->spec,
+				      p->added[i]->m.parent);
+		p->fsvcs[p->n_fsvcs++] = p->added[i];
+	}
+	for (size_t i = 0; i < sv->n_svcs; i++)
+		if (p->svcs[i].fate == REMOVE || p->svcs[i].fate == MOVE)
+			p->fsvcs[p->n_fsvcs++] = p->svcs[i].s;
+	l->n = o;
+	l->nodes = p->fnodes;
+	l->n_nodes = p->n_fnodes;
+	return rv_links_plan(l);
+}
+
+static void plan_free(struct plan *p, struct rv_supervisor *sv, size_t n_svcs,
+		      size_t n_nodes, bool applied)
+{
+	if (!applied) {
+		for (size_t i = 0; p->svcs && i < n_svcs; i++)
+			rv_service_destroy(p->svcs[i].fresh);
+		for (size_t i = 0; p->added && i < p->n_added; i++)
+			rv_service_destroy(p->added[i]);
+		for (size_t i = 0; p->new_nodes && i < p->n_new_nodes; i++)
+			rv_node_destroy(p->new_nodes[i]);
+		for (size_t i = 0; p->nodes && i < n_nodes; i++)
+			if (p->nodes[i].new_window)
+				rv_window_free(&p->nodes[i].window);
+		free(p->fnodes);
+		free(p->fsvcs);
+		rv_specset_put(p->set);
+	}
+	rv_links_free(&p->links);
+	free(p->svcs);
+	free(p->nodes);
+	free(p->added);
+	free(p->new_nodes);
+}
+
+static char *dup_name(const char *name)
+{
+	return strdup(name);
+}
+
+static int note(char ***v, size_t *n, const char *name)
+{
+	char **grown = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (!grown)
+		return -ENOMEM;
+	*v = grown;
+	grown[*n] = dup_name(name);
+	if (!grown[*n])
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+/* The reply's lists; made before anything changes. */
+static int plan_report(struct plan *p, struct rv_supervisor *sv,
+		       struct rv_reload_result *res)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < sv->n_svcs; i++) {
+		struct svc_plan *sp = &p->svcs[i];
+
+		if (sp->fate == CHANGE || (sp->fate == MOVE && sp->succ))
+			ret = note(&res->restarted, &res->n_restarted,
+				   sp->s->name);
+		else if (sp->fate == REMOVE || sp->fate == MOVE)
+			ret = note(&res->stopped, &res->n_stopped,
+				   sp->s->name);
+	}
+	for (size_t i = 0; !ret && i < p->n_added; i++) {
+		bool moved = false;
+
+		for (size_t k = 0; k < sv->n_svcs; k++)
+			moved |= p->svcs[k].succ == p->added[i];
+		if (!moved)
+			ret = note(&res->started, &res->n_started,
+				   p->added[i]->name);
+	}
+	return ret;
+}
+
+/* Deepest first: a removed node's removed children are gone before it. */
+static void remove_nodes(struct plan *p, size_t n_old, int64_t now)
+{
+	int max_depth = 0;
+
+	for (size_t i = 1; i < n_old; i++)
+		if (p->nodes[i].fate != KEEP &&
+		    p->nodes[i].depth > max_depth)
+			max_depth = p->nodes[i].depth;
+	for (int d = max_depth; d > 0; d--)
+		for (size_t i = 1; i < n_old; i++)
+			if (p->nodes[i].fate != KEEP &&
+			    p->nodes[i].depth == d)
+				rv_member_request(&p->nodes[i].n->m,
+						  RV_JOB_REMOVE, now);
+}
+
+static void start_new_member(struct rv_member *m, int64_t now)
+{
+	/* a new member of a finished subtree makes it run again */
+	if (m->parent && rv_member_is_terminal(&m->parent->m))
+		rv_node_member_unterminal(m->parent, m);
+	rv_member_request(m, RV_JOB_START, now);
+}
+
+/* No allocation from here on: the plan holds everything. */
+static void apply(struct plan *p, struct rv_supervisor *sv, int64_t now)
+{
+	size_t n_old_svcs = sv->n_svcs, n_old_nodes = sv->n_nodes;
+	struct rv_specset *old_set = sv->set;
+	uint32_t jobs = 0;
+
+	sv->set = p->set;
+	sv->specs = &p->set->specs;
+	p->set = NULL;
+	rv_specset_put(old_set);	/* members keep their own refs */
+	for (size_t i = 0; i < n_old_nodes; i++) {
+		struct node_plan *np = &p->nodes[i];
+		struct rv_node *n = np->n;
+
+		if (np->fate != KEEP)
+			continue;
+		rv_specset_put(n->set);
+		n->set = rv_specset_get(sv->set);
+		n->spec = np->ng;
+		if (i)
+			n->m.name = np->ng->name;
+		n->m.critical = np->ng->critical;
+		if (np->new_window) {
+			rv_window_free(&n->window);
+			n->window = np->window;
+			np->new_window = false;
+		}
+	}
+	free(sv->svcs);
+	free(sv->nodes);
+	sv->svcs = p->fsvcs;
+	sv->n_svcs = sv->cap_svcs = p->n_fsvcs;
+	sv->nodes = p->fnodes;
+	sv->n_nodes = sv->cap_nodes = p->n_fnodes;
+	p->fsvcs = NULL;
+	p->fnodes = NULL;
+	rv_links_apply(&p->links);
+	for (size_t i = 0; i < n_old_svcs; i++) {
+		struct svc_plan *sp = &p->svcs[i];
+
+		if (sp->succ) {
+			sp->succ->m.replaces = &sp->s->m;
+			sp->s->m.replaced_by = &sp->succ->m;
+		}
+		jobs += sp->fate != KEEP;
+	}
+	for (size_t i = 1; i < n_old_nodes; i++) {
+		if (p->nodes[i].succ) {
+			p->nodes[i].succ->m.replaces = &p->nodes[i].n->m;
+			p->nodes[i].n->m.replaced_by = &p->nodes[i].succ->m;
+		}
+		jobs += p->nodes[i].fate != KEEP;
+	}
+	for (size_t i = 0; i < p->n_added; i++)
+		rv_member_update_settled(&p->added[i]->m);
+	sv->reload_jobs = jobs;
+	rv_log_sup(RV_LOG_INFO, "main", "reload_applied",
+		   " services=%zu jobs=%u", sv->n_svcs, jobs);
+	/* the jobs: replaced and removed services, removed nodes, then
+	 * what is new (which may wait for what it replaces) */
+	for (size_t i = 0; i < n_old_svcs; i++) {
+		struct svc_plan *sp = &p->svcs[i];
+
+		if (sp->fate == CHANGE) {
+			sp->s->next_build = sp->fresh;
+			sp->fresh = NULL;
+			rv_member_request(&sp->s->m, RV_JOB_RESTART, now);
+		}
+	}
+	for (size_t i = 0; i < n_old_svcs; i++) {
+		struct svc_plan *sp = &p->svcs[i];
+
+		if (sp->fate == REMOVE || sp->fate == MOVE)
+			rv_member_request(&sp->s->m, RV_JOB_REMOVE, now);
+	}
+	remove_nodes(p, n_old_nodes, now);
+	for (size_t i = 0; i < p->n_new_nodes; i++)
+		start_new_member(&p->new_nodes[i]->m, now);
+	for (size_t i = 0; i < p->n_added; i++)
+		start_new_member(&p->added[i]->m, now);
+	/* `after` may name other members now */
+	for (size_t i = 0; i < sv->n_svcs; i++)
+		if (sv->svcs[i]->state == RV_SVC_WAITING)
+			rv_member_deps_changed(&sv->svcs[i]->m, now);
+	for (size_t i = 1; i < sv->n_nodes; i++)
+		if (sv->nodes[i]->state == RV_NODE_WAITING)
+			rv_member_deps_changed(&sv->nodes[i]->m, now);
+	rv_supervisor_maybe_alive(sv);
+	if (!sv->reload_jobs)
+		rv_log_sup(RV_LOG_INFO, "main", "reload_done", "%s", "");
+}
+
+static bool needs_restart(const struct rv_specs *a, const struct rv_specs *b)
+{
+	return a->backend != b->backend ||
+	       !same_str(a->control_socket, b->control_socket) ||
+	       !same_str(a->control_group, b->control_group) ||
+	       a->timer_spin_ns != b->timer_spin_ns ||
+	       a->realtime_priority != b->realtime_priority;
+}
+
+static void refuse(struct rv_supervisor *sv, struct rv_reload_result *res,
+		   enum rv_reload_outcome why, const char *what)
+{
+	res->outcome = why;
+	rv_log_sup(RV_LOG_WARN, "main", "reload_refused", " reason=%s", what);
+}
+
+/* The config as the file says now: 0, or a refusal in res. */
+static int load(struct rv_supervisor *sv, struct rv_specset *set,
+		struct rv_reload_result *res)
+{
+	struct rv_diag d = { 0 };
+	size_t text_len = 0;
+	int ret;
+
+	d.out = open_memstream(&res->errors, &text_len);
+	if (!d.out)
+		return -ENOMEM;
+	ret = rv_config_load_file(sv->config_path, &set->specs, &d);
+	fclose(d.out);
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret) {
+		char q[256];
+
+		res->n_errors = d.errors ? d.errors : 1;
+		res->outcome = RV_RELOAD_REFUSED;
+		/* the errors themselves, so a SIGHUP can be diagnosed */
+		for (const char *l = res->errors; l && *l;) {
+			const char *nl = strchr(l, '\n');
+			size_t len = nl ? (size_t)(nl - l) : strlen(l);
+			char line[512];
+
+			snprintf(line, sizeof(line), "%.*s", (int)len, l);
+			rv_log_sup(RV_LOG_ERROR, "main", "reload_error",
+				   " error=%s", rv_log_quote(line, q,
+							     sizeof(q)));
+			l = nl ? nl + 1 : NULL;
+		}
+		rv_log_sup(RV_LOG_ERROR, "main", "reload_refused",
+			   " errors=%d config=%s", res->n_errors,
+			   sv->config_path);
+		return 1;
+	}
+	free(res->errors);
+	res->errors = NULL;
+	return 0;
+}
+
+void rv_reload_request(struct rv_supervisor *sv, int64_t now,
+		       struct rv_reload_result *res)
+{
+	size_t n_svcs = sv->n_svcs, n_nodes = sv->n_nodes;
+	struct plan p = { 0 };
+	struct rv_build b;
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	if (!sv->config_path) {
+		refuse(sv, res, RV_RELOAD_NO_CONFIG, "no_config_file");
+		return;
+	}
+	if (sv->state == RV_SUP_SHUTTING_DOWN || sv->finished) {
+		refuse(sv, res, RV_RELOAD_SHUTTING_DOWN, "shutting_down");
+		return;
+	}
+	if (sv->reload_jobs) {
+		/* after the one in progress, from the file as it is then */
+		res->outcome = RV_RELOAD_QUEUED;
+		sv->reload_queued = true;
+		rv_log_sup(RV_LOG_INFO, "main", "reload_queued",
+			   " pending_jobs=%u", sv->reload_jobs);
+		return;
+	}
+	p.set = rv_specset_new();
+	if (!p.set) {
+		res->outcome = RV_RELOAD_NOMEM;
+		return;
+	}
+	ret = load(sv, p.set, res);
+	if (ret) {
+		rv_specset_put(p.set);
+		if (ret < 0) {
+			res->outcome = RV_RELOAD_NOMEM;
+			rv_log_sup(RV_LOG_ERROR, "main", "reload_failed",
+				   " error=\"%s\"", strerror(-ret));
+		}
+		return;
+	}
+	p.svcs = calloc(n_svcs ? n_svcs : 1, sizeof(*p.svcs));
+	p.nodes = calloc(n_nodes, sizeof(*p.nodes));
+	rv_build_begin(&b, sv);
+	ret = p.svcs && p.nodes ? 0 : -ENOMEM;
+	if (!ret)
+		ret = plan_nodes(&p, sv, &b);
+	if (!ret)
+		ret = plan_services(&p, sv, &b);
+	if (rv_build_end(&b) && !ret)
+		ret = -ENOMEM;
+	if (!ret)
+		ret = plan_links(&p, sv);
+	if (!ret && p.n_added + p.n_new_nodes)
+		ret = rv_loop_timer_reserve(sv->loop,
+					    p.n_added + p.n_new_nodes);
+	if (!ret && p.n_added)
+		ret = rv_loop_child_reserve(sv->loop, p.n_added);
+	if (!ret)
+		ret = plan_report(&p, sv, res);
+	if (ret) {
+		plan_free(&p, sv, n_svcs, n_nodes, false);
+		rv_reload_result_free(res);
+		memset(res, 0, sizeof(*res));
+		res->outcome = RV_RELOAD_NOMEM;
+		rv_log_sup(RV_LOG_ERROR, "main", "reload_failed",
+			   " error=\"%s\"", strerror(-ret));
+		return;
+	}
+	res->outcome = RV_RELOAD_APPLIED;
+	res->needs_restart = needs_restart(&p.set->specs, sv->specs);
+	rv_log_sup(RV_LOG_INFO, "main", "reload",
+		   " restarted=%zu started=%zu stopped=%zu%s",
+		   res->n_restarted, res->n_started, res->n_stopped,
+		   res->needs_restart ? " needs_restart=true" : "");
+	apply(&p, sv, now);
+	plan_free(&p, sv, n_svcs, n_nodes, true);
+}
+
+static void free_names(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void rv_reload_result_free(struct rv_reload_result *res)
+{
+	free(res->errors);
+	free_names(res->restarted, res->n_restarted);
+	free_names(res->started, res->n_started);
+	free_names(res->stopped, res->n_stopped);
+	res->errors = NULL;
+	res->restarted = res->started = res->stopped = NULL;
+	res->n_restarted = res->n_started = res->n_stopped = 0;
+}
+
+static void on_queued_reload(struct rv_loop *loop, struct rv_timer *t,
+			     int64_t now, void *ctx)
+{
+	struct rv_supervisor *sv = ctx;
+	struct rv_reload_result res;
+
+	sv->reload_queued = false;
+	rv_reload_request(sv, now, &res);
+	rv_reload_result_free(&res);
+}
+
+void rv_reload_job_done(struct rv_supervisor *sv, int64_t now)
+{
+	if (!sv->reload_jobs)
+		return;		/* not a reload's job (shutdown, startup) */
+	if (--sv->reload_jobs)
+		return;
+	rv_log_sup(RV_LOG_INFO, "main", "reload_done", "%s", "");
+	/* on a fresh loop turn: this runs deep inside an exit */
+	if (sv->reload_queued && sv->state != RV_SUP_SHUTTING_DOWN &&
+	    !sv->finished)
+		rv_loop_timer_arm(sv->loop, &sv->reload_timer, now);
+}
+
+void rv_reload_init(struct rv_supervisor *sv)
+{
+	rv_timer_init(&sv->reload_timer, on_queued_reload, sv);
 }

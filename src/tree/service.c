@@ -1,12 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One service's state machine.  Events (start, stop, exit, timer) arrive
- * here; what a restart means for siblings is the node's business
- * (node.c), so an exit that wants a restart is handed up with its delay.
+ * One service's state machine: a state x event table of small named
+ * actions (s6-supervise style), in one place.  docs/state-machine.md
+ * draws it; unit/test_service_table checks that every cell is filled.
  *
- * Hot path (one_for_one): exit callback -> policy -> two O(1) intensity
- * checks -> backoff -> spawn.  No allocation, no scan of other services.
+ * Events are what happens to the service: a job was requested (job.h,
+ * through rv_member_request), its process exited, its timer fired, it
+ * became ready, its readiness failed, a dependency changed, or the
+ * supervisor wants everything killed at once.  What an exit means for the
+ * siblings is the node's business (node.c): an exit that wants a restart
+ * is handed up with its delay.
+ *
+ * Hot path (one_for_one): exit callback -> table -> policy -> two O(1)
+ * intensity checks -> backoff -> spawn.  No allocation, no scan of other
+ * services.
  */
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,10 +26,11 @@
 
 #include "child/isolation.h"
 #include "config/parse.h"
-#include "control/events.h"
 #include "tree/backoff.h"
 #include "tree/readiness.h"
 #include "tree/reload.h"
+#include "tree/build.h"
+#include "tree/service_exit.h"
 #include "tree/supervisor.h"
 #include "tree/tree.h"
 #include "util/histogram.h"
@@ -34,7 +44,7 @@
 #define RV_SHORTAGE_RETRY_NS (100 * 1000 * 1000LL)
 
 static const char *const svc_state_names[RV_SVC_NSTATES] = {
-	[RV_SVC_STOPPED] = "stopped",	[RV_SVC_WAITING] = "starting",
+	[RV_SVC_STOPPED] = "stopped",	[RV_SVC_WAITING] = "waiting",
 	[RV_SVC_STARTING] = "starting",	[RV_SVC_RUNNING] = "running",
 	[RV_SVC_STOPPING] = "stopping",	[RV_SVC_BACKOFF] = "backoff",
 	[RV_SVC_COMPLETED] = "completed", [RV_SVC_FAILED] = "failed",
@@ -50,6 +60,12 @@ static bool state_is_terminal(enum rv_svc_state s)
 	return s == RV_SVC_COMPLETED || s == RV_SVC_FAILED;
 }
 
+static bool state_has_process(enum rv_svc_state s)
+{
+	return s == RV_SVC_STARTING || s == RV_SVC_RUNNING ||
+	       s == RV_SVC_STOPPING;
+}
+
 bool rv_service_is_terminal(const struct rv_service *s)
 {
 	return state_is_terminal(s->state);
@@ -59,8 +75,14 @@ bool rv_service_is_down(const struct rv_service *s)
 {
 	/* down = no process of ours exists (a pending exec failure counts
 	 * as a process until it is reaped) */
-	return s->child.pid <= 0 && s->state != RV_SVC_STOPPING &&
-	       s->state != RV_SVC_RUNNING && s->state != RV_SVC_STARTING;
+	return !state_has_process(s->state);
+}
+
+bool rv_service_is_up(const struct rv_service *s)
+{
+	if (s->state == RV_SVC_COMPLETED)
+		return true;
+	return s->state == RV_SVC_RUNNING && s->spec->type != RV_TYPE_ONESHOT;
 }
 
 /* Every state change goes through here, so the counters stay exact. */
@@ -72,17 +94,17 @@ void rv_service_set_state(struct rv_service *s, enum rv_svc_state to)
 	if (from == to)
 		return;
 	s->state = to;
-	if (from == RV_SVC_WAITING)
-		s->sv->n_waiting--;
-	if (to == RV_SVC_WAITING)
-		s->sv->n_waiting++;
 	if (state_is_terminal(from) && !state_is_terminal(to))
 		p->n_terminal--;
 	if (!state_is_terminal(from) && state_is_terminal(to))
 		p->n_terminal++;
+	if (rv_service_is_up(s))
+		s->m.was_up = true;
+	rv_member_update_settled(&s->m);
 	rv_log_svc(RV_LOG_DEBUG, s->name, "state", " from=%s to=%s",
 		   rv_svc_state_name(from), rv_svc_state_name(to));
-	rv_events_service(s->sv, s, from, to);
+	if (s->sv->observer.service_state)
+		s->sv->observer.service_state(s->sv->observer.ctx, s, from, to);
 }
 
 void rv_service_reset(struct rv_service *s)
@@ -114,8 +136,37 @@ int rv_service_signal(struct rv_service *s, int sig, bool group)
 	return 0;
 }
 
+/* ---- events ---- */
+
+enum svc_event {
+	EV_JOB,		/* a job was requested or changed: carry it out */
+	EV_EXIT,	/* the process was reaped */
+	EV_TIMER,	/* the service's timer: backoff due, or stop_timeout */
+	EV_READY,	/* readiness reached */
+	EV_ABORT,	/* readiness failed for good: end the process */
+	EV_DEPS,	/* a dependency came up or failed; a replaced member
+			 * is gone */
+	EV_KILL,	/* SIGKILL now: second signal, shutdown timeout */
+	EV_N
+};
+
+struct svc_ev {
+	enum svc_event type;
+	int64_t now;
+	const siginfo_t *info;		/* EV_EXIT */
+	enum rv_abort abort;		/* EV_ABORT */
+	int sig;			/* EV_ABORT */
+	enum rv_kill_reason kill;	/* EV_KILL */
+};
+
+typedef void svc_action(struct rv_service *s, const struct svc_ev *ev);
+
+static void dispatch(struct rv_service *s, const struct svc_ev *ev);
+
 static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
 		       const siginfo_t *info, void *ctx);
+
+/* ---- starting ---- */
 
 static void log_spawn_failure(struct rv_service *s, int err, const char *step)
 {
@@ -129,8 +180,15 @@ static void log_spawn_failure(struct rv_service *s, int err, const char *step)
 		   detail ? rv_log_quote(detail, d, sizeof(d)) : "");
 }
 
-static void service_ended(struct rv_service *s, const struct rv_exit_info *e,
-			  int64_t now);
+static void policy(struct rv_service *s, const struct rv_exit_info *e,
+		   int64_t now);
+
+/* The service is up: dependents may start, the supervisor may be alive. */
+static void became_up(struct rv_service *s, int64_t now)
+{
+	rv_ready_on_ready(s, now);
+	rv_member_notify_dependents(&s->m, now);
+}
 
 static void spawn(struct rv_service *s, int64_t now)
 {
@@ -147,6 +205,7 @@ static void spawn(struct rv_service *s, int64_t now)
 		.iso = rv_iso_plan(s),
 	};
 	struct rv_spawn_result res;
+	struct rv_log_mark start_mark;
 	int ret;
 
 	if (s->m.start_seq && !s->manual_start)
@@ -155,7 +214,6 @@ static void spawn(struct rv_service *s, int64_t now)
 	s->m.start_seq = ++sv->seq;
 	s->spawn_err = 0;
 	s->kill_sent = false;
-	s->started_ns = now;
 	/* a problem found at load (unknown user, no cgroup controller, ...)
 	 * is a failed start without a child, every time */
 	s->abort = RV_ABORT_NONE;
@@ -172,11 +230,12 @@ static void spawn(struct rv_service *s, int64_t now)
 	plan.n_fds = n_fds;
 	/* the start line's time: when the spawn began (rv_spawn() may yield
 	 * to the new process for a while, spawn.c) */
-	struct rv_log_mark start_mark;
-
 	rv_log_mark(&start_mark);
 	if (!ret)
 		ret = rv_spawn(sv->spawner, &plan, &res);
+	/* this process's own start: a batch of spawns in one loop turn
+	 * shares `now`, and each spawn may yield to its child */
+	s->started_ns = rv_clock_now();
 	if (res.pid > 0) {
 		s->child.pid = res.pid;
 		s->child.pidfd = res.pidfd;
@@ -199,7 +258,7 @@ static void spawn(struct rv_service *s, int64_t now)
 	if (ret == 0) {
 		if (s->due_ns) {
 			rv_histogram_add(&sv->restart_latency,
-					 rv_clock_now() - s->due_ns);
+					 s->started_ns - s->due_ns);
 			s->due_ns = 0;
 		}
 		rv_log_at(&start_mark, RV_LOG_INFO, "service", s->name,
@@ -211,9 +270,7 @@ static void spawn(struct rv_service *s, int64_t now)
 			return;
 		}
 		rv_service_set_state(s, RV_SVC_RUNNING);
-		rv_ready_on_ready(s, now);
-		rv_member_notify_dependents(&s->m, now);
-		rv_supervisor_maybe_alive(sv);
+		became_up(s, now);
 		return;
 	}
 	log_spawn_failure(s, res.err, res.step);
@@ -230,22 +287,40 @@ static void spawn(struct rv_service *s, int64_t now)
 				  .no_child = true,
 				  .code = rv_spawn_exec_status(res.err) };
 
-	s->spawn_err = res.err;
-	rv_service_set_state(s, RV_SVC_STARTING);
-	service_ended(s, &e, now);
+	s->spawn_err = 0;
+	s->last_exit = e;
+	s->ends[RV_END_FAILED_START]++;
+	policy(s, &e, now);
 }
 
-void rv_service_start(struct rv_service *s, int64_t now)
+/* May this service start now?  The one guard every start passes. */
+static bool may_start(const struct rv_service *s)
+{
+	const struct rv_supervisor *sv = s->sv;
+	const struct rv_node *p = s->m.parent;
+
+	if (sv->state == RV_SUP_SHUTTING_DOWN || sv->finished)
+		return false;
+	if (s->m.held || rv_job_goes_down(s->m.job))
+		return false;
+	/* its supervisor is being stopped (or is not running): it starts
+	 * with it, not on its own */
+	return p->state == RV_NODE_RUNNING && p->op != RV_OP_STOP &&
+	       p->op != RV_OP_FAIL && !rv_job_goes_down(p->m.job);
+}
+
+/* Start now if its dependencies are up, else wait for them. */
+static void start(struct rv_service *s, int64_t now)
 {
 	const struct rv_member *bad = NULL;
 	int deps;
 
-	if (s->sv->state == RV_SUP_SHUTTING_DOWN || s->held)
-		return;
-	if (s->state == RV_SVC_RUNNING || s->state == RV_SVC_STARTING ||
-	    s->state == RV_SVC_STOPPING)
-		return;		/* already has a process */
 	rv_loop_timer_cancel(s->sv->loop, &s->timer);
+	if (!may_start(s)) {
+		if (s->state == RV_SVC_WAITING || s->state == RV_SVC_BACKOFF)
+			rv_service_set_state(s, RV_SVC_STOPPED);
+		return;
+	}
 	deps = rv_member_deps_state(&s->m, &bad);
 	if (deps < 0) {
 		s->fail_reason = "dependency failed";
@@ -263,239 +338,178 @@ void rv_service_start(struct rv_service *s, int64_t now)
 	spawn(s, now);
 }
 
-void rv_service_restart_after(struct rv_service *s, int64_t delay, int64_t now)
+/* A start from completed/failed (admin, reload): fresh counters. */
+static void make_fresh(struct rv_service *s)
 {
-	if (delay < 0)
-		delay = 0;
-	s->due_ns = now + delay;
-	/*
-	 * A failed start is retried on the next turn at the soonest, never
-	 * from inside its own failure: when clone() itself fails (EMFILE,
-	 * EAGAIN) there is no child, the failure comes back at once, and
-	 * with no delay that recursion has no bottom while the shortage
-	 * lasts (a stack overflow under restart_delay = 0).
-	 */
-	if (delay == 0 && !s->last_exit.failed_start) {
-		rv_service_start(s, now);
-		return;
-	}
-	s->next_start_ns = now + delay;
-	rv_service_set_state(s, RV_SVC_BACKOFF);
-	rv_loop_timer_arm(s->sv->loop, &s->timer, s->next_start_ns);
+	rv_service_reset(s);
+	s->restarts = 0;
+	s->fail_reason = NULL;
+	rv_service_set_state(s, RV_SVC_STOPPED);
+	rv_node_member_unterminal(s->m.parent, &s->m);
 }
 
-bool rv_service_stop(struct rv_service *s, int64_t now)
+/* ---- stopping ---- */
+
+static int kill_group(const struct rv_service *s)
+{
+	return s->spec->kill_mode != RV_KILL_PROCESS && !s->sv->exec_mode;
+}
+
+/* The graceful stop: stop_signal now, SIGKILL after stop_timeout. */
+static void begin_stop(struct rv_service *s, int64_t now)
 {
 	const struct rv_service_spec *sp = s->spec;
 	struct rv_supervisor *sv = s->sv;
-	bool group = sp->kill_mode != RV_KILL_PROCESS;
 	int sig = sp->stop_signal;
 
-	switch (s->state) {
-	case RV_SVC_RUNNING:
-	case RV_SVC_STARTING:
-		if (sv->exec_mode && sv->exec_stop_signal)
-			sig = sv->exec_stop_signal;
-		rv_ready_reset(s);
-		rv_service_set_state(s, RV_SVC_STOPPING);
-		if (s->spawn_err)
-			return false;	/* already exiting */
-		rv_log_svc(RV_LOG_INFO, s->name, "stop",
-			   " signal=%s pid=%d", rv_signal_name(sig),
-			   (int)s->child.pid);
-		rv_service_signal(s, sig, group && !sv->exec_mode);
-		/* a stopped (SIGSTOP) process must run to handle the signal;
-		 * `exec` forwards exactly what it got, as tini does */
-		if (sig != SIGKILL && sig != SIGCONT && !sv->exec_mode)
-			rv_service_signal(s, SIGCONT, group);
-		if (!sv->exec_mode || sv->exec_escalate)
-			rv_loop_timer_arm(sv->loop, &s->timer,
-					  now + sp->stop_timeout_ns);
-		return false;
-	case RV_SVC_STOPPING:
-		return false;
-	case RV_SVC_BACKOFF:
-	case RV_SVC_WAITING:
-		rv_loop_timer_cancel(sv->loop, &s->timer);
-		rv_service_set_state(s, RV_SVC_STOPPED);
-		return true;
-	case RV_SVC_STOPPED:
-	case RV_SVC_COMPLETED:
-	case RV_SVC_FAILED:
-	default:
-		return true;
-	}
+	if (sv->exec_mode && sv->exec_stop_signal)
+		sig = sv->exec_stop_signal;
+	rv_ready_reset(s);
+	rv_service_set_state(s, RV_SVC_STOPPING);
+	if (s->spawn_err)
+		return;	/* already exiting */
+	rv_log_svc(RV_LOG_INFO, s->name, "stop", " signal=%s pid=%d",
+		   rv_signal_name(sig), (int)s->child.pid);
+	rv_service_signal(s, sig, kill_group(s));
+	/* a stopped (SIGSTOP) process must run to handle the signal;
+	 * `exec` forwards exactly what it got, as tini does */
+	if (sig != SIGKILL && sig != SIGCONT && !sv->exec_mode)
+		rv_service_signal(s, SIGCONT, kill_group(s));
+	if (!sv->exec_mode || sv->exec_escalate)
+		rv_loop_timer_arm(sv->loop, &s->timer,
+				  now + sp->stop_timeout_ns);
 }
 
-void rv_service_kill_now(struct rv_service *s)
+static const char *const kill_reasons[] = {
+	[RV_KILL_STOP_TIMEOUT] = "stop_timeout",
+	[RV_KILL_SHUTDOWN_TIMEOUT] = "shutdown_timeout",
+	[RV_KILL_SECOND_SIGNAL] = "second_signal",
+};
+
+static void send_kill(struct rv_service *s, enum rv_kill_reason why)
 {
+	char d[32];
+
 	if (s->child.pid <= 0 || s->kill_sent)
 		return;
 	s->kill_sent = true;
-	rv_log_svc(RV_LOG_WARN, s->name, "kill",
-		   " signal=SIGKILL pid=%d reason=shutdown_timeout",
-		   (int)s->child.pid);
-	rv_service_signal(s, SIGKILL, !s->sv->exec_mode);
-}
-
-static void on_timer(struct rv_loop *loop, struct rv_timer *t, int64_t now,
-		     void *ctx)
-{
-	struct rv_service *s = ctx;
-
-	if (s->state == RV_SVC_BACKOFF) {
-		rv_service_start(s, now);
-	} else if ((s->state == RV_SVC_STOPPING || s->abort) &&
-		   s->child.pid > 0) {
-		char d[32];
-
-		s->kill_sent = true;
+	if (why == RV_KILL_STOP_TIMEOUT)
 		rv_log_svc(RV_LOG_WARN, s->name, "kill",
 			   " signal=SIGKILL pid=%d reason=stop_timeout"
 			   " stop_timeout=%s", (int)s->child.pid,
 			   rv_format_duration(s->spec->stop_timeout_ns, d,
 					      sizeof(d)));
-		rv_service_signal(s, SIGKILL,
-				  s->spec->kill_mode != RV_KILL_PROCESS &&
-				  !s->sv->exec_mode);
-	}
-}
-
-void rv_service_init_timer(struct rv_service *s);
-void rv_service_init_timer(struct rv_service *s)
-{
-	rv_timer_init(&s->timer, on_timer, s);
-	s->child.pid = 0;
-	s->child.pidfd = -1;
-}
-
-/* Success per the contract: exit 0, a clean stop signal, or listed. */
-static bool exit_is_success(const struct rv_service_spec *sp,
-			    const struct rv_exit_info *e)
-{
-	if (e->failed_start || e->timeout || e->watchdog || e->health)
-		return false;
-	if (e->signal) {
-		if (e->signal < 64 && (sp->success.signals >> e->signal) & 1)
-			return true;
-		return e->signal == SIGTERM || e->signal == SIGINT ||
-		       e->signal == SIGHUP || e->signal == SIGPIPE;
-	}
-	if (e->code == 0)
-		return true;
-	return (sp->success.codes[e->code / 64] >> (e->code % 64)) & 1;
-}
-
-/* on-abnormal: signals that are not clean stops (timeouts and watchdog
- * lapses come with readiness). */
-static bool exit_is_abnormal(const struct rv_service_spec *sp,
-			     const struct rv_exit_info *e)
-{
-	if (e->timeout || e->watchdog || e->health)
-		return true;
-	return e->signal && !exit_is_success(sp, e);
-}
-
-static bool wants_restart(const struct rv_service_spec *sp,
-			  const struct rv_exit_info *e, bool success)
-{
-	if (sp->type == RV_TYPE_ONESHOT && success)
-		return false;	/* done: `completed` */
-	switch (sp->restart) {
-	case RV_RESTART_ALWAYS:
-		return true;
-	case RV_RESTART_ON_FAILURE:
-		return !success;
-	case RV_RESTART_ON_ABNORMAL:
-		return exit_is_abnormal(sp, e);
-	case RV_RESTART_NEVER:
-	default:
-		return false;
-	}
-}
-
-/* The `exit` line, in the place and with the time of mark (log.h). */
-static void log_exit(const struct rv_log_mark *mark, const char *name,
-		     pid_t pid, const struct rv_exit_info *e, bool success,
-		     int64_t runtime_ns)
-{
-	enum rv_log_level lvl = success ? RV_LOG_INFO : RV_LOG_WARN;
-	char run[32];
-
-	rv_format_fixed3(runtime_ns, 1000000000, run, sizeof(run));
-	if (e->signal)
-		rv_log_at(mark, lvl, "service", name, "exit",
-			  " pid=%d signal=%s core_dumped=%s runtime_s=%s",
-			  (int)pid, rv_signal_name(e->signal),
-			  e->core_dumped ? "true" : "false", run);
 	else
-		rv_log_at(mark, lvl, "service", name, "exit",
-			  " pid=%d code=%d runtime_s=%s%s", (int)pid,
-			  e->code, run,
-			  e->failed_start ? " failed_start=true" : "");
+		rv_log_svc(RV_LOG_WARN, s->name, "kill",
+			   " signal=SIGKILL pid=%d reason=%s",
+			   (int)s->child.pid, kill_reasons[why]);
+	rv_service_signal(s, SIGKILL, kill_group(s));
 }
 
-static void fail_for_good(struct rv_service *s, const char *reason,
-			  const char *detail, int64_t now)
+/* ---- jobs ---- */
+
+static void forget(struct rv_service *s, int64_t now);
+
+/*
+ * s has no process and its job takes it down: the job is done.  A reload's
+ * new build is swapped in here, the one moment nothing runs.
+ */
+static void job_reached_down(struct rv_service *s, int64_t now)
 {
-	s->fail_reason = reason;
-	rv_log_svc(RV_LOG_ERROR, s->name, "failed", " reason=%s%s", reason,
-		   detail ? detail : "");
-	rv_service_set_state(s, RV_SVC_FAILED);
-	rv_node_member_terminal(s->m.parent, &s->m, true, now);
+	enum rv_job_type job = s->m.job;
+	struct rv_node *p = s->m.parent;
+
+	if (s->next_build && job != RV_JOB_REMOVE) {
+		struct rv_service *fresh = s->next_build;
+
+		s->next_build = NULL;
+		rv_service_swap_build(s, fresh);
+		rv_service_destroy(fresh);
+		/* new intensity and backoff: a new service, in effect */
+		rv_service_reset(s);
+		rv_reload_job_done(s->sv, now);
+	}
+	rv_member_job_done(&s->m);
+	switch (job) {
+	case RV_JOB_RESTART:
+		s->manual_start = true;
+		if (state_is_terminal(s->state))
+			make_fresh(s);
+		start(s, now);
+		break;
+	case RV_JOB_REMOVE:
+		forget(s, now);
+		return;		/* s is gone */
+	case RV_JOB_STOP:
+	case RV_JOB_STOP_GROUP:
+	case RV_JOB_SHUTDOWN:
+	default:
+		break;
+	}
+	rv_node_member_down(p, &s->m, now);
 }
 
-static enum rv_exit_reason end_reason(const struct rv_exit_info *e,
-				      bool success)
+/* EV_JOB: carry out the pending job as far as the state allows. */
+static void run_job(struct rv_service *s, const struct svc_ev *ev)
 {
-	if (e->watchdog)
-		return RV_END_WATCHDOG;
-	if (e->health)
-		return RV_END_HEALTH;
-	if (e->timeout)
-		return RV_END_TIMEOUT;
-	if (e->failed_start)
-		return RV_END_FAILED_START;
-	if (success)
-		return RV_END_SUCCESS;
-	return e->signal ? RV_END_SIGNAL : RV_END_EXIT_CODE;
+	enum rv_job_type job = s->m.job;
+
+	if (job == RV_JOB_NONE)
+		return;
+	if (rv_job_goes_down(job)) {
+		if (s->state == RV_SVC_STOPPING)
+			return;		/* its exit finishes the job */
+		if (state_has_process(s->state)) {
+			if (!s->m.queued)
+				begin_stop(s, ev->now);
+			return;
+		}
+		rv_loop_timer_cancel(s->sv->loop, &s->timer);
+		if (s->state == RV_SVC_WAITING || s->state == RV_SVC_BACKOFF)
+			rv_service_set_state(s, RV_SVC_STOPPED);
+		job_reached_down(s, ev->now);
+		return;
+	}
+	/* RV_JOB_START */
+	switch (s->state) {
+	case RV_SVC_STOPPING:
+		return;		/* started again once it is down */
+	case RV_SVC_COMPLETED:
+	case RV_SVC_FAILED:
+		rv_member_job_done(&s->m);
+		make_fresh(s);
+		start(s, ev->now);
+		return;
+	case RV_SVC_STOPPED:
+	case RV_SVC_BACKOFF:
+		rv_member_job_done(&s->m);
+		start(s, ev->now);
+		return;
+	case RV_SVC_WAITING:
+	case RV_SVC_STARTING:
+	case RV_SVC_RUNNING:
+	default:
+		rv_member_job_done(&s->m);	/* on its way up already */
+		return;
+	}
 }
+
+/* ---- exits ---- */
 
 /* The process is gone (reaped, or never created): decide what next. */
-static void service_ended(struct rv_service *s, const struct rv_exit_info *e,
-			  int64_t now)
+static void policy(struct rv_service *s, const struct rv_exit_info *e,
+		   int64_t now)
 {
 	const struct rv_service_spec *sp = s->spec;
 	struct rv_supervisor *sv = s->sv;
 	struct rv_node *p = s->m.parent;
-	bool success = exit_is_success(sp, e);
+	bool success = rv_exit_is_success(sp, e);
 	int64_t delay;
 
-	s->last_exit = *e;
-	s->spawn_err = 0;
-	rv_loop_timer_cancel(sv->loop, &s->timer);
-	if (s->state == RV_SVC_STOPPING ||
-	    sv->state == RV_SUP_SHUTTING_DOWN ||
-	    (p->op != RV_OP_NONE && rv_node_in_op_set(p, &s->m))) {
-		/* we asked for this (or are about to): it is simply down */
-		s->ends[RV_END_STOPPED]++;
-		rv_service_set_state(s, RV_SVC_STOPPED);
-		rv_node_member_down(p, &s->m, now);
-		if (s->reload_stop) {
-			rv_reload_service_down(sv, now);
-			return;	/* s may be gone now */
-		}
-		if (s->start_after_stop) {
-			s->start_after_stop = false;
-			rv_service_start(s, now);
-		}
-		return;
-	}
-	s->ends[end_reason(e, success)]++;
-	if (!wants_restart(sp, e, success)) {
+	if (!rv_exit_wants_restart(sp, e, success)) {
 		if (!success) {
-			fail_for_good(s, e->failed_start ? "failed_start" :
-				      "exit", NULL, now);
+			rv_service_fail(s, e->failed_start ? "failed_start" :
+					"exit", NULL, now);
 			return;
 		}
 		rv_log_svc(RV_LOG_INFO, s->name, "completed", "%s", "");
@@ -514,7 +528,7 @@ static void service_ended(struct rv_service *s, const struct rv_exit_info *e,
 			 sp->intensity.max_restarts,
 			 rv_format_duration(sp->intensity.window_ns, w,
 					    sizeof(w)));
-		fail_for_good(s, "max_restarts", detail, now);
+		rv_service_fail(s, "max_restarts", detail, now);
 		return;
 	}
 	s->backoff_n++;
@@ -542,14 +556,51 @@ static void service_ended(struct rv_service *s, const struct rv_exit_info *e,
 				     now);
 }
 
-static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
-		       const siginfo_t *info, void *ctx)
+void rv_service_restart_after(struct rv_service *s, int64_t delay,
+			      int64_t now)
 {
-	struct rv_service *s = ctx;
+	if (delay < 0)
+		delay = 0;
+	s->due_ns = now + delay;
+	/*
+	 * A failed start is retried on the next turn at the soonest, never
+	 * from inside its own failure: when clone() itself fails (EMFILE,
+	 * EAGAIN) there is no child, the failure comes back at once, and
+	 * with no delay that recursion has no bottom while the shortage
+	 * lasts (a stack overflow under restart_delay = 0).
+	 */
+	if (delay == 0 && !s->last_exit.failed_start) {
+		start(s, now);
+		return;
+	}
+	s->next_start_ns = now + delay;
+	rv_service_set_state(s, RV_SVC_BACKOFF);
+	rv_loop_timer_arm(s->sv->loop, &s->timer, s->next_start_ns);
+}
+
+void rv_service_fail(struct rv_service *s, const char *reason,
+		     const char *detail, int64_t now)
+{
+	s->fail_reason = reason;
+	rv_log_svc(RV_LOG_ERROR, s->name, "failed", " reason=%s%s", reason,
+		   detail ? detail : "");
+	rv_service_set_state(s, RV_SVC_FAILED);
+	rv_node_member_terminal(s->m.parent, &s->m, true, now);
+}
+
+/* EV_EXIT in a state with a process. */
+static void exited(struct rv_service *s, const struct svc_ev *ev)
+{
+	const siginfo_t *info = ev->info;
 	struct rv_exit_info e = { .valid = true };
-	int64_t now = rv_loop_now(loop);
-	pid_t pid = c->pid;
-	int pidfd = c->pidfd;
+	int64_t now = ev->now;
+	pid_t pid = s->child.pid;
+	int pidfd = s->child.pidfd;
+	bool group = s->spec->kill_mode == RV_KILL_GROUP && !s->sv->exec_mode;
+	const char *name = s->name;
+	struct rv_log_mark mark;
+	bool success, stopped;
+	int64_t runtime;
 
 	if (info->si_code == CLD_EXITED) {
 		e.code = info->si_status;
@@ -564,32 +615,41 @@ static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
 	e.watchdog = s->abort == RV_ABORT_WATCHDOG;
 	e.health = s->abort == RV_ABORT_HEALTH;
 	s->abort = RV_ABORT_NONE;
+	s->spawn_err = 0;
 	rv_ready_reset(s);
-	bool kill_group = s->spec->kill_mode == RV_KILL_GROUP &&
-			  !s->sv->exec_mode;
-
+	rv_loop_timer_cancel(s->sv->loop, &s->timer);
 	/* its last output line; kill_mode = cgroup: cgroup.kill */
 	rv_iso_exited(s);
-	c->pid = 0;
-	c->pidfd = -1;
-	bool success = exit_is_success(s->spec, &e);
-	int64_t runtime = now - s->started_ns;
-	struct rv_log_mark mark;
-
+	s->child.pid = 0;
+	s->child.pidfd = -1;
+	s->last_exit = e;
+	success = rv_exit_is_success(s->spec, &e);
+	runtime = rv_clock_now() - s->started_ns;
 	rv_log_mark(&mark);
-	if (s->reload_stop) {
-		/* service_ended() may free s: the line goes out first */
-		log_exit(&mark, s->name, pid, &e, success, runtime);
-		service_ended(s, &e, now);
+	stopped = rv_job_goes_down(s->m.job);
+	if (stopped) {
+		/* we asked for this: it is simply down */
+		s->ends[RV_END_STOPPED]++;
+		/* the line first: the job may forget s (reload remove) */
+		rv_service_log_exit(&mark, name, pid, &e, success, runtime);
+		rv_service_set_state(s, RV_SVC_STOPPED);
+		job_reached_down(s, now);
 	} else {
 		/*
 		 * The respawn first, the line after, in its place: s stays
-		 * (only a reload frees services) but its name is read now.
+		 * (only a job forgets services) but its name is read now.
 		 */
-		const char *name = s->name;
-
-		service_ended(s, &e, now);
-		log_exit(&mark, name, pid, &e, success, runtime);
+		s->ends[rv_exit_reason_of(&e, success)]++;
+		if (s->m.job == RV_JOB_START) {
+			/* started while it was being aborted: a fresh start */
+			rv_member_job_done(&s->m);
+			rv_service_set_state(s, RV_SVC_STOPPED);
+			s->manual_start = true;
+			start(s, now);
+		} else {
+			policy(s, &e, now);
+		}
+		rv_service_log_exit(&mark, name, pid, &e, success, runtime);
 	}
 	/*
 	 * Whatever the leader left in its process group dies with it, so a
@@ -599,130 +659,209 @@ static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
 	 * unreaped leader keeps the group id reserved (loop.h).  Closing the
 	 * old pidfd is not on the way to the respawn either.
 	 */
-	if (kill_group)
+	if (group)
 		kill(-pid, SIGKILL);
 	close(pidfd);
 }
 
-void rv_service_admin_stop(struct rv_service *s, int64_t now)
+static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
+		       const siginfo_t *info, void *ctx)
 {
-	s->held = true;
-	s->start_after_stop = false;
-	rv_service_stop(s, now);
+	struct svc_ev ev = { .type = EV_EXIT, .now = rv_loop_now(loop),
+			     .info = info };
+
+	dispatch(ctx, &ev);
 }
 
-void rv_service_admin_start(struct rv_service *s, int64_t now)
+/* ---- the other events ---- */
+
+/* EV_TIMER in BACKOFF: the restart is due. */
+static void backoff_due(struct rv_service *s, const struct svc_ev *ev)
 {
-	s->held = false;
-	s->manual_start = true;
-	switch (s->state) {
-	case RV_SVC_STOPPING:
-		s->start_after_stop = true;
-		return;
-	case RV_SVC_COMPLETED:
-	case RV_SVC_FAILED:
-		/* a manual start is a fresh start */
-		rv_service_reset(s);
-		s->fail_reason = NULL;
-		rv_service_set_state(s, RV_SVC_STOPPED);
-		rv_node_member_unterminal(s->m.parent, &s->m);
-		break;
-	default:
-		break;
-	}
-	rv_service_start(s, now);	/* BACKOFF: at once */
+	start(s, ev->now);
 }
 
-void rv_service_admin_restart(struct rv_service *s, int64_t now)
+/* EV_TIMER while stopping: stop_timeout is over. */
+static void stop_timeout(struct rv_service *s, const struct svc_ev *ev)
 {
-	s->held = false;
-	s->manual_start = true;
-	if (s->child.pid > 0) {
-		s->start_after_stop = true;
-		rv_service_stop(s, now);
-		return;
-	}
-	rv_service_admin_start(s, now);
+	send_kill(s, RV_KILL_STOP_TIMEOUT);
+}
+
+/* EV_READY in STARTING. */
+static void got_ready(struct rv_service *s, const struct svc_ev *ev)
+{
+	if (s->spawn_err)
+		return;		/* the exec failed: its exit is coming */
+	rv_log_svc(RV_LOG_INFO, s->name, "ready", " pid=%d startup_s=%.3f",
+		   (int)s->child.pid,
+		   (double)(ev->now - s->started_ns) / 1e9);
+	rv_service_set_state(s, RV_SVC_RUNNING);
+	became_up(s, ev->now);
+}
+
+/* EV_ABORT in STARTING or RUNNING: readiness says the process must end;
+ * its exit goes through the policy as a failure of that kind. */
+static void abort_process(struct rv_service *s, const struct svc_ev *ev)
+{
+	s->abort = ev->abort;
+	rv_ready_reset(s);
+	rv_service_set_state(s, RV_SVC_STOPPING);
+	rv_service_signal(s, ev->sig, kill_group(s));
+	if (ev->sig != SIGKILL)
+		rv_loop_timer_arm(s->sv->loop, &s->timer,
+				  ev->now + s->spec->stop_timeout_ns);
+}
+
+/* EV_DEPS in WAITING: try again. */
+static void deps_changed(struct rv_service *s, const struct svc_ev *ev)
+{
+	start(s, ev->now);
+}
+
+/* EV_KILL with a process. */
+static void kill_now(struct rv_service *s, const struct svc_ev *ev)
+{
+	send_kill(s, ev->kill);
+}
+
+static void ignore(struct rv_service *s, const struct svc_ev *ev)
+{
+}
+
+/* A pair that cannot happen: a bug in the table or its callers. */
+static void impossible(struct rv_service *s, const struct svc_ev *ev)
+{
+	rv_log_svc(RV_LOG_ERROR, s->name, "state_machine_bug",
+		   " state=%s event=%d", rv_svc_state_name(s->state),
+		   (int)ev->type);
+	assert(!"impossible service state x event");
 }
 
 /*
- * Reload: ns (new tree) takes over old's process, timer and history
- * without a restart.  Counters of the new tree are adjusted as a state
- * change would, but no event is emitted: nothing happened to the service.
+ * The table.  Rows: states; columns: events.  `ignore` is a decision
+ * (the event means nothing in that state), `impossible` a claim (no code
+ * path produces it; a debug build aborts).
  */
-void rv_service_adopt(struct rv_service *ns, struct rv_service *old)
-{
-	struct rv_loop *loop = ns->sv->loop;
+static svc_action *const table[RV_SVC_NSTATES][EV_N] = {
+	[RV_SVC_STOPPED] = {
+		run_job, impossible, impossible, ignore, ignore,
+		ignore, ignore },
+	[RV_SVC_WAITING] = {
+		run_job, impossible, impossible, ignore, ignore,
+		deps_changed, ignore },
+	[RV_SVC_STARTING] = {
+		run_job, exited, impossible, got_ready, abort_process,
+		ignore, kill_now },
+	[RV_SVC_RUNNING] = {
+		run_job, exited, impossible, ignore, abort_process,
+		ignore, kill_now },
+	[RV_SVC_STOPPING] = {
+		run_job, exited, stop_timeout, ignore, ignore,
+		ignore, kill_now },
+	[RV_SVC_BACKOFF] = {
+		run_job, impossible, backoff_due, ignore, ignore,
+		ignore, ignore },
+	[RV_SVC_COMPLETED] = {
+		run_job, impossible, impossible, ignore, ignore,
+		ignore, ignore },
+	[RV_SVC_FAILED] = {
+		run_job, impossible, impossible, ignore, ignore,
+		ignore, ignore },
+};
 
-	/* a running process keeps its output pipes and cgroup */
-	rv_iso_adopt(ns, old);
-	ns->restarts = old->restarts;
-	ns->backoff_n = old->backoff_n;
-	ns->started_ns = old->started_ns;
-	ns->next_start_ns = old->next_start_ns;
-	ns->last_exit = old->last_exit;
-	ns->spawn_err = old->spawn_err;
-	ns->spawn_step = old->spawn_step;
-	ns->fail_reason = old->fail_reason;
-	ns->kill_sent = old->kill_sent;
-	ns->held = old->held;
-	ns->start_after_stop = old->start_after_stop;
-	ns->due_ns = old->due_ns;
-	ns->m.start_seq = old->m.start_seq;
-	memcpy(ns->ends, old->ends, sizeof(ns->ends));
-	if (ns->window.max == old->window.max && ns->window.stamps) {
-		memcpy(ns->window.stamps, old->window.stamps,
-		       sizeof(*ns->window.stamps) * old->window.max);
-		ns->window.head = old->window.head;
-		ns->window.count = old->window.count;
-	}
-	ns->state = old->state;
-	if (state_is_terminal(ns->state))
-		ns->m.parent->n_terminal++;
-	if (old->child.pid > 0) {
-		rv_loop_unwatch_child(loop, &old->child);
-		ns->child.pid = old->child.pid;
-		ns->child.pidfd = old->child.pidfd;
-		ns->child.cb = on_exit_cb;
-		ns->child.ctx = ns;
-		old->child.pid = 0;
-		old->child.pidfd = -1;
-		if (rv_loop_watch_child(loop, &ns->child) < 0)
-			rv_log_svc(RV_LOG_ERROR, ns->name, "reload_watch_failed",
-				   " pid=%d", (int)ns->child.pid);
-	}
-	if (rv_timer_is_armed(&old->timer)) {
-		rv_loop_timer_arm(loop, &ns->timer, old->timer.deadline_ns);
-		rv_loop_timer_cancel(loop, &old->timer);
-	}
-	/* readiness restarts its clocks: watchdog and health from now */
-	rv_ready_reset(old);
-	if (ns->state == RV_SVC_RUNNING)
-		rv_ready_on_ready(ns, rv_loop_now(loop));
+static void dispatch(struct rv_service *s, const struct svc_ev *ev)
+{
+	table[s->state][ev->type](s, ev);
+}
+
+bool rv_service_table_complete(void)
+{
+	for (int st = 0; st < RV_SVC_NSTATES; st++)
+		for (int ev = 0; ev < EV_N; ev++)
+			if (!table[st][ev])
+				return false;
+	return true;
+}
+
+static void on_timer(struct rv_loop *loop, struct rv_timer *t, int64_t now,
+		     void *ctx)
+{
+	struct svc_ev ev = { .type = EV_TIMER, .now = now };
+
+	dispatch(ctx, &ev);
+}
+
+void rv_service_init(struct rv_service *s)
+{
+	rv_timer_init(&s->timer, on_timer, s);
+	s->child.pid = 0;
+	s->child.pidfd = -1;
+}
+
+/* ---- entry points ---- */
+
+void rv_service_run_job(struct rv_service *s, int64_t now)
+{
+	struct svc_ev ev = { .type = EV_JOB, .now = now };
+
+	dispatch(s, &ev);
 }
 
 void rv_service_ready(struct rv_service *s, int64_t now)
 {
-	if (s->state != RV_SVC_STARTING || s->spawn_err || s->abort)
-		return;
-	rv_log_svc(RV_LOG_INFO, s->name, "ready", " pid=%d startup_s=%.3f",
-		   (int)s->child.pid, (double)(now - s->started_ns) / 1e9);
-	rv_service_set_state(s, RV_SVC_RUNNING);
-	rv_ready_on_ready(s, now);
-	rv_member_notify_dependents(&s->m, now);
-	rv_supervisor_maybe_alive(s->sv);
+	struct svc_ev ev = { .type = EV_READY, .now = now };
+
+	if (s->abort)
+		return;		/* too late: it is being ended */
+	dispatch(s, &ev);
 }
 
 void rv_service_abort(struct rv_service *s, enum rv_abort why, int sig,
 		      int64_t now)
 {
-	if (s->child.pid <= 0 || s->abort || s->state == RV_SVC_STOPPING)
-		return;
-	s->abort = why;
-	rv_ready_reset(s);
-	rv_service_signal(s, sig, s->spec->kill_mode != RV_KILL_PROCESS &&
-			  !s->sv->exec_mode);
-	if (sig != SIGKILL)
-		rv_loop_timer_arm(s->sv->loop, &s->timer,
-				  now + s->spec->stop_timeout_ns);
+	struct svc_ev ev = { .type = EV_ABORT, .now = now, .abort = why,
+			     .sig = sig };
+
+	dispatch(s, &ev);
+}
+
+void rv_service_deps_changed(struct rv_service *s, int64_t now)
+{
+	struct svc_ev ev = { .type = EV_DEPS, .now = now };
+
+	dispatch(s, &ev);
+}
+
+void rv_service_kill_now(struct rv_service *s, enum rv_kill_reason why)
+{
+	struct svc_ev ev = { .type = EV_KILL, .kill = why };
+
+	dispatch(s, &ev);
+}
+
+/* Reload removed s and it is down: out of the tree, and freed. */
+static void forget(struct rv_service *s, int64_t now)
+{
+	struct rv_supervisor *sv = s->sv;
+	struct rv_member *succ = s->m.replaced_by;
+	struct rv_node *p = s->m.parent;
+
+	rv_log_svc(RV_LOG_INFO, s->name, "removed", "%s", "");
+	if (s->m.unsettled) {
+		s->m.unsettled = false;
+		sv->n_unsettled--;
+	}
+	rv_node_unlink(p, &s->m);
+	rv_tree_remove_service(sv, s);
+	rv_reload_job_done(sv, now);
+	if (succ) {
+		succ->replaces = NULL;
+		s->m.replaced_by = NULL;
+	}
+	rv_service_destroy(s);
+	/* the parent may have been waiting for it (stop, removal) */
+	rv_node_member_down(p, NULL, now);
+	if (succ)
+		rv_member_deps_changed(succ, now);
+	rv_supervisor_maybe_alive(sv);
 }

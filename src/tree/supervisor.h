@@ -14,6 +14,7 @@
 #include "child/spawn.h"
 #include "config/spec.h"
 #include "ringvisor.h"
+#include "tree/observer.h"
 #include "tree/tree.h"
 #include "util/histogram.h"
 
@@ -26,18 +27,21 @@ enum rv_sup_state {
 };
 
 struct rv_supervisor {
-	struct rv_specs specs;
+	struct rv_specset *set;		/* the current config */
+	struct rv_specs *specs;		/* &set->specs */
 	struct rv_loop *loop;
 	struct rv_spawner *spawner;
-	struct rv_node *nodes;		/* nodes[0] is the top level */
-	size_t n_nodes;
-	struct rv_service *svcs;
-	size_t n_svcs;
-	/* where rv_service_envp() joins an environment: sized by every tree
-	 * build for its largest join, never shrunk (an old tree may still
-	 * spawn during a reload) */
+	/* members in config order; nodes[0] is the top level.  Arrays of
+	 * pointers: a reload adds and removes members in place */
+	struct rv_node **nodes;
+	size_t n_nodes, cap_nodes;
+	struct rv_service **svcs;
+	size_t n_svcs, cap_svcs;
+	/* where rv_service_envp() joins an environment: sized by every
+	 * build for its largest join, never shrunk */
 	char **env_scratch;
 	size_t env_scratch_cap;
+	struct rv_observer observer;
 
 	enum rv_sup_state state;
 	bool failing;			/* shutting down because of a failure */
@@ -47,14 +51,18 @@ struct rv_supervisor {
 	uint64_t seq;			/* start order */
 	uint64_t rng;			/* jitter */
 	int64_t started_ns;
-	uint32_t n_waiting;		/* services in RV_SVC_WAITING */
+	/* members that keep the supervisor `starting` (lifecycle.c) */
+	uint32_t n_unsettled;
 	bool initial_start_done;
 	struct rv_timer shutdown_timer;
 	atomic_int cancel;		/* rv_cancel() */
 
 	char *report_path;
 	char *config_path;		/* NULL: nothing to reload */
-	struct rv_reload *reload;	/* a reload waiting for stops */
+	/* reload.c: jobs of the reload being applied, a queued one */
+	uint32_t reload_jobs;
+	bool reload_queued;
+	struct rv_timer reload_timer;	/* runs a queued reload */
 	char backend_why[512];
 	rv_backoff_fn *backoff_fn;
 	void *backoff_ctx;
@@ -87,14 +95,15 @@ void rv_supervisor_top_down(struct rv_supervisor *sv, int64_t now);
 /* Every service ended on its own: completed (0) or failed (1). */
 void rv_supervisor_top_terminal(struct rv_supervisor *sv, bool failed,
 				int64_t now);
-/* Starting -> alive once nothing waits for dependencies any more. */
+/* Starting -> alive once every member that must start is up. */
 void rv_supervisor_maybe_alive(struct rv_supervisor *sv);
 /* The shutdown timer; once, before anything starts. */
 void rv_supervisor_lifecycle_init(struct rv_supervisor *sv);
 /* End the run: the loop returns, run() exits with code. */
 void rv_supervisor_finish(struct rv_supervisor *sv, bool failed, int code);
 /* SIGKILL to every process left (shutdown timeout, second signal). */
-void rv_supervisor_kill_all(struct rv_supervisor *sv);
+void rv_supervisor_kill_all(struct rv_supervisor *sv,
+			    enum rv_kill_reason why);
 /* The exit status `exec` passes on (child's status, 128+N, 126/127). */
 int rv_supervisor_exec_status(const struct rv_supervisor *sv);
 

@@ -6,6 +6,13 @@
  * and intensity to a member without caring which kind it is (OTP: a
  * subtree that fails is just a child that failed).
  *
+ * Every operation on a member is a job (job.h): rv_member_request() merges
+ * it with what is pending and hands it to the member's state machine
+ * (service.c, node.c), whose state x event table is written out in
+ * docs/state-machine.md.  The tree knows no socket, no protocol and no
+ * command line: what changes is reported through one observer hook
+ * (observer.h).
+ *
  * Policy code here never reads the clock: now_ns is passed in.
  */
 #ifndef RV_TREE_H
@@ -17,16 +24,26 @@
 
 #include "config/spec.h"
 #include "loop.h"
+#include "tree/job.h"
 #include "tree/window.h"
 
 struct rv_supervisor;
 struct rv_node;
 struct rv_iso;
+struct rv_specset;
 
 enum rv_member_kind { RV_MEMBER_SERVICE, RV_MEMBER_NODE };
 
 struct rv_member {
 	enum rv_member_kind kind;
+	enum rv_job_type job;		/* pending job (job.h) */
+	bool queued;			/* job waits for the parent to run it
+					 * (serial stops of a group op) */
+	bool in_op;			/* in the parent's group operation */
+	bool held;			/* admin stop: stays down until start */
+	bool was_up;			/* up at least once: no longer holds
+					 * the supervisor in `starting` */
+	bool unsettled;			/* counted in sv->n_unsettled */
 	uint32_t index;			/* position in parent->members */
 	const char *name;
 	struct rv_node *parent;		/* NULL for the top node */
@@ -35,10 +52,13 @@ struct rv_member {
 	struct rv_member **dependents;	/* reverse edges of deps */
 	uint32_t n_deps;
 	uint32_t n_dependents;
+	/* a reload moved it between supervisors: the member it replaces
+	 * must be gone before it starts (and the other way round) */
+	struct rv_member *replaces, *replaced_by;
 	bool critical;
 };
 
-/* Contract states (status JSON), plus WAITING shown as "starting". */
+/* Contract states (status JSON). */
 enum rv_svc_state {
 	RV_SVC_STOPPED,
 	RV_SVC_WAITING,		/* for `after` dependencies */
@@ -63,12 +83,19 @@ struct rv_exit_info {
 	bool health;		/* health_check failed health_retries times */
 };
 
-/* Why the supervisor is ending a process that it did not stop. */
+/* Why the supervisor is ending a process that no job asked to stop. */
 enum rv_abort {
 	RV_ABORT_NONE,
 	RV_ABORT_TIMEOUT,	/* ready_timeout */
 	RV_ABORT_WATCHDOG,	/* watchdog lapse */
 	RV_ABORT_HEALTH,	/* health_check failed health_retries times */
+};
+
+/* Why a SIGKILL is sent (the kill line's reason=). */
+enum rv_kill_reason {
+	RV_KILL_STOP_TIMEOUT,
+	RV_KILL_SHUTDOWN_TIMEOUT,
+	RV_KILL_SECOND_SIGNAL,
 };
 
 struct rv_ready;
@@ -90,20 +117,23 @@ enum rv_exit_reason {
 struct rv_service {
 	struct rv_member m;
 	struct rv_supervisor *sv;
+	/* what the config makes of it (build.c): swapped whole for a
+	 * reload's new build while the service has no process */
 	const struct rv_service_spec *spec;
-	char *name;			/* "web" or "web@2" */
-	char **argv;			/* %i expanded */
-	/* the child's environment: env_base, then env_own (env.h), joined
-	 * at spawn by rv_service_envp() */
-	char *const *env_base;		/* environ, a shared base, or NULL */
-	char **env_own;			/* own variables, or NULL */
-	struct rv_iso *iso;		/* isolation.h; NULL: nothing to do */
-	struct rv_ready *ready;		/* readiness/health; NULL: none */
+	struct rv_specset *set;
+	char *name;
+	char **argv;
+	char *const *env_base;
+	char **env_own;
+	struct rv_iso *iso;
+	struct rv_ready *ready;
+	struct rv_window window;
+	/* a reload's new build, swapped in when the service is down */
+	struct rv_service *next_build;
 
 	struct rv_child child;		/* pid, pidfd while a process exists */
 	struct rv_timer timer;		/* backoff, or stop_timeout */
-	struct rv_window window;	/* per-service intensity */
-	int64_t started_ns;		/* last exec */
+	int64_t started_ns;		/* this process's exec */
 	int64_t next_start_ns;		/* in BACKOFF */
 	int64_t due_ns;			/* restart due (latency metric) */
 	const char *spawn_step;
@@ -115,29 +145,29 @@ struct rv_service {
 	int spawn_err;			/* errno of a failed exec, pending */
 	uint32_t backoff_n;		/* restarts since the last reset */
 	uint32_t restarts;		/* total, for status */
-	bool env_base_shared;		/* we hold a reference to env_base */
-	bool env_own_alloc;		/* env_own is ours (else the spec's) */
+	bool env_base_shared;
+	bool env_own_alloc;
 	bool kill_sent;
-	bool held;			/* `stop`: stays down until `start` */
-	bool start_after_stop;		/* `restart` */
-	bool reload_stop;		/* stopped by a reload: replaced */
 	bool manual_start;		/* next start is `start`/`restart`: not
 					 * counted in `restarts` */
+	bool in_block;			/* allocated in a build's block */
 	uint64_t ends[RV_END_NREASONS];
 };
 
 enum rv_node_state {
 	RV_NODE_STOPPED,
+	RV_NODE_WAITING,	/* for `after` dependencies */
 	RV_NODE_RUNNING,
 	RV_NODE_COMPLETED,
 	RV_NODE_FAILED,
+	RV_NODE_NSTATES
 };
 
 /* What a node is doing to a set of its members, asynchronously. */
 enum rv_node_op {
 	RV_OP_NONE,
-	RV_OP_RESTART,		/* stop members[from..], then start them */
-	RV_OP_STOP,		/* stop all, then report down to the parent */
+	RV_OP_RESTART,		/* stop the members in_op, then start them */
+	RV_OP_STOP,		/* stop all, then carry out the node's job */
 	RV_OP_FAIL,		/* stop all, then fail to the parent */
 };
 
@@ -145,20 +175,20 @@ struct rv_node {
 	struct rv_member m;
 	struct rv_supervisor *sv;
 	const struct rv_group_spec *spec;
+	struct rv_specset *set;		/* holds spec */
 	enum rv_node_state state;
 	struct rv_member **members;
 	size_t n_members;
+	size_t cap_members;
 	size_t n_terminal;		/* members completed or failed */
 	bool any_failed;
+	bool advancing;			/* re-entrancy guard of node_advance */
 	struct rv_window window;	/* supervisor intensity */
 	uint32_t restarts;		/* total restarts it performed */
 
 	enum rv_node_op op;
-	uint32_t op_from;
 	int64_t op_deadline_ns;		/* RESTART: start no earlier */
 	struct rv_timer timer;
-	bool advancing;			/* re-entrancy guard of node_advance */
-	bool waiting;			/* start deferred for `after` */
 	const char *fail_reason;
 };
 
@@ -175,44 +205,75 @@ static inline struct rv_node *rv_member_node(struct rv_member *m)
 const char *rv_svc_state_name(enum rv_svc_state s);
 const char *rv_node_state_name(enum rv_node_state s);
 
+/* ---- member.c: requests (jobs) for either kind ---- */
+
+/*
+ * Ask something of a member: merged with its pending job (job.h), then
+ * carried out as far as its state allows now.  Returns the verdict.
+ */
+enum rv_job_verdict rv_member_request(struct rv_member *m,
+				      enum rv_job_type req, int64_t now);
+/* The same, from the parent's group operation: a job that takes the
+ * member down waits (queued) until the parent runs it. */
+enum rv_job_verdict rv_member_request_queued(struct rv_member *m,
+					     enum rv_job_type req,
+					     int64_t now);
+/* Admin stop holds a member down until an admin start. */
+void rv_member_set_held(struct rv_member *m, bool held);
+/* The parent runs a queued job (serial stops); true: it is down. */
+bool rv_member_run_queued(struct rv_member *m, int64_t now);
+bool rv_member_is_down(const struct rv_member *m);
+bool rv_member_is_stopping(const struct rv_member *m);
+bool rv_member_is_terminal(const struct rv_member *m);
+bool rv_member_is_failed(const struct rv_member *m);
+/* The member's job is done (it went down, or came up): clear it. */
+void rv_member_job_done(struct rv_member *m);
+/* A dependency of m came up or failed, or the member m replaces is gone. */
+void rv_member_deps_changed(struct rv_member *m, int64_t now);
+/* Keep sv->n_unsettled exact (lifecycle.c: `alive`). */
+void rv_member_update_settled(struct rv_member *m);
+
 /* ---- service.c: one service's state machine ---- */
 
-/* Start now if its dependencies are up, else wait for them. */
-void rv_service_start(struct rv_service *s, int64_t now);
-/* Begin a graceful stop; returns true if it is already down. */
-bool rv_service_stop(struct rv_service *s, int64_t now);
-/* Start after a delay (BACKOFF), or at once when delay is 0. */
-void rv_service_restart_after(struct rv_service *s, int64_t delay, int64_t now);
-/* SIGKILL to whatever is left (shutdown timeout, second SIGTERM). */
-void rv_service_kill_now(struct rv_service *s);
+/* Carry out s's pending job as far as its state allows. */
+void rv_service_run_job(struct rv_service *s, int64_t now);
+/* Start after a delay (BACKOFF), or at once when delay is 0 (the node's
+ * one_for_one strategy). */
+void rv_service_restart_after(struct rv_service *s, int64_t delay,
+			      int64_t now);
+/* `failed` for good, with the log line's reason. */
+void rv_service_fail(struct rv_service *s, const char *reason,
+		     const char *detail, int64_t now);
+/* For the unit test: every cell of the state x event table is set. */
+bool rv_service_table_complete(void);
 /* readiness.c decided: the service is ready (`starting` -> `running`). */
 void rv_service_ready(struct rv_service *s, int64_t now);
 /* readiness.c decided: end the process (sig, SIGKILL after stop_timeout);
  * its exit counts as a failure of that kind. */
 void rv_service_abort(struct rv_service *s, enum rv_abort why, int sig,
 		      int64_t now);
+/* A dependency came up, failed, or a replaced member is gone. */
+void rv_service_deps_changed(struct rv_service *s, int64_t now);
+/* SIGKILL to whatever is left (shutdown timeout, second signal). */
+void rv_service_kill_now(struct rv_service *s, enum rv_kill_reason why);
 /* STATUS= of a notify service, or NULL. */
 const char *rv_ready_status_text(const struct rv_service *s);
-/* Control commands: held down / started fresh / stopped then started. */
-void rv_service_admin_stop(struct rv_service *s, int64_t now);
-void rv_service_admin_start(struct rv_service *s, int64_t now);
-void rv_service_admin_restart(struct rv_service *s, int64_t now);
-/* Reload: the new tree's ns takes over old's process and history. */
-void rv_service_adopt(struct rv_service *ns, struct rv_service *old);
-/* Forward a signal to the service's process (exec). 0 or -errno. */
+/* Forward a signal to the service's process (group). 0 or -errno. */
 int rv_service_signal(struct rv_service *s, int sig, bool group);
 bool rv_service_is_down(const struct rv_service *s);
 bool rv_service_is_terminal(const struct rv_service *s);
-/* Fresh start for a restarted subtree: windows and backoff cleared. */
+/* The service counts as up for `after` and for `alive`. */
+bool rv_service_is_up(const struct rv_service *s);
+/* Fresh start for a restarted subtree: window and backoff cleared. */
 void rv_service_reset(struct rv_service *s);
 void rv_service_set_state(struct rv_service *s, enum rv_svc_state to);
+void rv_service_init(struct rv_service *s);
 
 /* ---- node.c: strategies, intensity, escalation ---- */
 
-void rv_node_start(struct rv_node *n, int64_t now);
-/* Begin stopping every member; returns true if already down. */
-bool rv_node_stop(struct rv_node *n, int64_t now);
-/* A member that was being stopped is down now. */
+/* Carry out n's pending job as far as its state allows. */
+void rv_node_run_job(struct rv_node *n, int64_t now);
+/* A member of n went down because n (or a job) asked it to. */
 void rv_node_member_down(struct rv_node *n, struct rv_member *m,
 			 int64_t now);
 /*
@@ -222,24 +283,36 @@ void rv_node_member_down(struct rv_node *n, struct rv_member *m,
  */
 void rv_node_member_wants_restart(struct rv_node *n, struct rv_member *m,
 				  int64_t delay, const char *why, int64_t now);
-/* A member reached completed/failed (or left it: delta -1 on restart). */
+/* A member reached completed/failed. */
 void rv_node_member_terminal(struct rv_node *n, struct rv_member *m,
 			     bool failed, int64_t now);
+/* A member of a finished node runs again. */
 void rv_node_member_unterminal(struct rv_node *n, struct rv_member *m);
+/* A dependency of the node came up or failed. */
+void rv_node_deps_changed(struct rv_node *n, int64_t now);
 bool rv_node_is_down(const struct rv_node *n);
-bool rv_node_in_op_set(const struct rv_node *n, const struct rv_member *m);
-/* Reload: run the new tree, starting what does not run yet. */
-void rv_node_resume(struct rv_node *n, int64_t now);
+/* Every member up (deps.c's `up` for a subtree). */
+bool rv_node_is_up(const struct rv_node *n);
+void rv_node_init(struct rv_node *n);
+/* A forgotten member leaves its parent's members (reload). */
+void rv_node_unlink(struct rv_node *n, struct rv_member *m);
+bool rv_node_table_complete(void);
+
+/* ---- build.c: the supervisor's member arrays ---- */
+
+/* Drop a forgotten member from sv->svcs / sv->nodes (keeps order). */
+void rv_tree_remove_service(struct rv_supervisor *sv, struct rv_service *s);
+void rv_tree_remove_node(struct rv_supervisor *sv, struct rv_node *n);
 
 /* ---- deps.c: `after` ordering ---- */
 
 bool rv_member_is_up(const struct rv_member *m);
-bool rv_member_is_down(const struct rv_member *m);
-bool rv_member_is_terminal(const struct rv_member *m);
 /* 1 satisfied, 0 waiting, -1 a dependency failed for good */
 int rv_member_deps_state(const struct rv_member *m,
 			 const struct rv_member **failed);
 /* m (or one of its ancestors) came up or ended: wake waiting dependents */
 void rv_member_notify_dependents(struct rv_member *m, int64_t now);
+/* m's line in the config (member order) */
+int rv_member_line(const struct rv_member *m);
 
 #endif

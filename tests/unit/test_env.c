@@ -206,8 +206,8 @@ static struct rv_supervisor *load(void)
 static struct rv_service *find(struct rv_supervisor *sv, const char *name)
 {
 	for (size_t i = 0; i < sv->n_svcs; i++)
-		if (!strcmp(sv->svcs[i].name, name))
-			return &sv->svcs[i];
+		if (!strcmp(sv->svcs[i]->name, name))
+			return sv->svcs[i];
 	fail_msg("no service %s", name);
 	return NULL;
 }

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+#include "control/observe.h"
+
+#include "control/events.h"
+#include "control/sd_notify_self.h"
+#include "tree/supervisor.h"
+
+static void on_service(void *ctx, const struct rv_service *s,
+		       enum rv_svc_state from, enum rv_svc_state to)
+{
+	rv_events_service(ctx, s, from, to);
+}
+
+static void on_supervisor(void *ctx, struct rv_supervisor *sv, int from,
+			  int to)
+{
+	/* READY=1 exactly at the first `alive` (it is never left for
+	 * `starting` again) */
+	if (to == RV_SUP_ALIVE)
+		rv_sd_notify_self("READY=1\nSTATUS=supervising");
+	else if (to == RV_SUP_SHUTTING_DOWN)
+		rv_sd_notify_self("STOPPING=1");
+}
+
+void rv_control_observe(struct rv_supervisor *sv)
+{
+	sv->observer = (struct rv_observer){
+		.ctx = sv,
+		.service_state = on_service,
+		.supervisor_state = on_supervisor,
+	};
+}
