@@ -44,7 +44,11 @@ The API (other test files use it: keep it stable):
   helpers         T(), fixture(), slurp(), rv_env(), wait_until(), alive(),
                   proc_stat(), read_stamps(), service(rep, name),
                   subsupervisor(rep, name), delays_ms(proc, name),
-                  io_uring_available(), skip_file(), main()
+                  io_uring_available(), skip_file(), main(),
+                  strays(case), cmdline(pid)
+  interleavings   Case: status_of(name) -> status entry or None,
+                  sup_state(), wait_state(name, states, timeout=),
+                  wait_no_strays(timeout=)
   control plane   Case: .control_path (the config()'s control_socket),
                   ctl(cmd, *args, sock=) -> CompletedProcess of
                   `ringvisor CMD -s SOCK args...`, connect(path=) -> Control,
@@ -716,6 +720,51 @@ class Case(unittest.TestCase):
             raise AssertionError(f"status: {rep}")
         return rep["status"]
 
+    # --- state of the running supervisor (polled, never slept for)
+
+    def status_of(self, name, path=None):
+        """name's entry in the status document (a service, else a nested
+        supervisor), or None when the document has no such member."""
+        st = self.ctl_status(path=path)
+        for s in st["services"] + st.get("supervisors", []):
+            if s["name"] == name:
+                return s
+        return None
+
+    def sup_state(self, path=None):
+        """The top-level supervisor's state (starting, alive, ...)."""
+        return self.ctl_status(path=path)["supervisor"]["state"]
+
+    def wait_state(self, name, states, timeout=10, path=None):
+        """Polls until name's state is one of states (a str or several)
+        and returns its status entry; AssertionError naming the state it
+        had when time ran out."""
+        want = (states,) if isinstance(states, str) else tuple(states)
+        last = [None]
+
+        def settled():
+            s = self.status_of(name, path=path)
+            last[0] = s and s["state"]
+            return s if s and s["state"] in want else None
+        try:
+            return wait_until(settled, timeout, f"{name} in {want}")
+        except AssertionError as e:
+            raise AssertionError(f"{e} (it is {last[0]})") from None
+
+    def wait_no_strays(self, timeout=3):
+        """Waits until nothing this test caused is left but its ringvisor
+        processes (see strays()); AssertionError listing what is."""
+        left = []
+
+        def none_left():
+            left[:] = strays(self)
+            return not left
+        try:
+            wait_until(none_left, timeout, "no process left over")
+        except AssertionError as e:
+            raise AssertionError(f"{e}: " + "; ".join(
+                f"{p} {cmdline(p)!r}" for p in left)) from None
+
     def assertBetween(self, value, lo, hi, msg=""):
         self.assertTrue(lo <= value <= hi,
                         f"{value:.3f} not in [{lo:.3f}, {hi:.3f}] {msg}")
@@ -795,6 +844,29 @@ class Control:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def cmdline(pid):
+    """pid's command line, space-separated ("" when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def strays(case):
+    """Live processes that reparented to this test (the harness is a
+    subreaper) other than the ringvisor processes it started: once those
+    have exited, whatever they left running, as roots of its trees."""
+    me, ours = os.getpid(), {p.pid for p in case.procs}
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit() and int(d) not in ours:
+            st = proc_stat(int(d))
+            if st and st[1] == me and st[0] not in "ZXx":
+                out.append(int(d))
+    return out
 
 
 def delays_ms(proc, service_name):
