@@ -47,8 +47,26 @@ static json_t *waiting_for(const struct rv_member *m)
 	return a;
 }
 
+/*
+ * The member whose `after` holds s back: s itself when it waits, or the
+ * nearest supervisor above it that waits (its members are not started
+ * yet, but they are not `stopped` either).
+ */
+static const struct rv_member *held_back_by(const struct rv_service *s)
+{
+	if (s->state == RV_SVC_WAITING)
+		return &s->m;
+	if (s->state != RV_SVC_STOPPED || s->m.held || s->m.job)
+		return NULL;
+	for (const struct rv_node *n = s->m.parent; n; n = n->m.parent)
+		if (n->state == RV_NODE_WAITING)
+			return &n->m;
+	return NULL;
+}
+
 static json_t *service_json(const struct rv_service *s, int64_t now)
 {
+	const struct rv_member *waiter = held_back_by(s);
 	bool alive = s->child.pid > 0;
 	bool up = s->state == RV_SVC_RUNNING;
 	json_t *next = s->state == RV_SVC_BACKOFF ?
@@ -65,7 +83,8 @@ static json_t *service_json(const struct rv_service *s, int64_t now)
 				 s->spec->type == RV_TYPE_NOTIFY ? "notify" :
 				 "simple",
 			 "critical", s->m.critical,
-			 "state", rv_svc_state_name(s->state),
+			 "state", waiter ? "waiting" :
+				  rv_svc_state_name(s->state),
 			 "pid", alive ? json_integer(s->child.pid) : json_null(),
 			 "restarts", (int)s->restarts,
 			 "uptime_s", up ? json_real((double)(now -
@@ -76,8 +95,8 @@ static json_t *service_json(const struct rv_service *s, int64_t now)
 			 "reason", s->state == RV_SVC_FAILED ?
 					s->fail_reason : NULL);
 
-	if (j && s->state == RV_SVC_WAITING)
-		json_object_set_new(j, "waiting_for", waiting_for(&s->m));
+	if (j && waiter)
+		json_object_set_new(j, "waiting_for", waiting_for(waiter));
 	if (j && rv_ready_status_text(s))
 		json_object_set_new(j, "status_text",
 				    json_string(rv_ready_status_text(s)));
