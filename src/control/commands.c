@@ -10,6 +10,7 @@
 
 #include "config/parse.h"
 #include "tree/reload.h"
+#include "control/report.h"
 #include "tree/supervisor.h"
 #include "util/log.h"
 

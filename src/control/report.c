@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config/parse.h"
+#include "control/report.h"
 #include "tree/supervisor.h"
 
 static const char *const strategy_names[] = {

@@ -27,6 +27,7 @@
 #include "tree/specset.h"
 #include "tree/readiness.h"
 #include "tree/reload.h"
+#include "control/report.h"
 #include "tree/supervisor.h"
 #include "util/log.h"
 

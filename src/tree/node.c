@@ -105,6 +105,7 @@ struct node_ev {
 typedef void node_action(struct rv_node *n, const struct node_ev *ev);
 
 static void dispatch(struct rv_node *n, const struct node_ev *ev);
+static const char *const event_names[];
 static void advance(struct rv_node *n, int64_t now);
 static void start(struct rv_node *n, int64_t now);
 
@@ -563,46 +564,74 @@ static void ignore(struct rv_node *n, const struct node_ev *ev)
 static void impossible(struct rv_node *n, const struct node_ev *ev)
 {
 	rv_log_sup(RV_LOG_ERROR, n->m.name, "state_machine_bug",
-		   " state=%s event=%d", rv_node_state_name(n->state),
-		   (int)ev->type);
+		   " state=%s event=%s", rv_node_state_name(n->state),
+		   event_names[ev->type]);
 	assert(!"impossible node state x event");
 }
 
 /*
  * The table.  A member may report down or terminal in any state (a
  * reload's removal, a dependency failing while the node waits); only a
- * running node restarts anything.
+ * running node restarts anything.  docs/state-machine.md shows it.
  */
-static node_action *const table[RV_NODE_NSTATES][EV_N] = {
-	[RV_NODE_STOPPED] = {
-		run_job, member_down, no_restart, member_terminal, timer_due,
-		ignore },
-	[RV_NODE_WAITING] = {
-		run_job, member_down, no_restart, member_terminal, impossible,
-		deps_changed },
-	[RV_NODE_RUNNING] = {
-		run_job, member_down, strategy, member_terminal, timer_due,
-		ignore },
-	[RV_NODE_COMPLETED] = {
-		run_job, member_down, no_restart, member_terminal, timer_due,
-		ignore },
-	[RV_NODE_FAILED] = {
-		run_job, member_down, no_restart, member_terminal, timer_due,
-		ignore },
+struct cell {
+	node_action *fn;
+	const char *name;
+};
+
+#define C(fn) { fn, #fn }
+#define ROW(job, down, restart, term, timer, deps) \
+	{ C(job), C(down), C(restart), C(term), C(timer), C(deps) }
+
+static const struct cell table[RV_NODE_NSTATES][EV_N] = {
+	[RV_NODE_STOPPED] = ROW(run_job, member_down, no_restart,
+				member_terminal, timer_due, ignore),
+	[RV_NODE_WAITING] = ROW(run_job, member_down, no_restart,
+				member_terminal, impossible, deps_changed),
+	[RV_NODE_RUNNING] = ROW(run_job, member_down, strategy,
+				member_terminal, timer_due, ignore),
+	[RV_NODE_COMPLETED] = ROW(run_job, member_down, no_restart,
+				  member_terminal, timer_due, ignore),
+	[RV_NODE_FAILED] = ROW(run_job, member_down, no_restart,
+			       member_terminal, timer_due, ignore),
+};
+
+static const char *const event_names[EV_N] = {
+	[EV_JOB] = "job", [EV_MEMBER_DOWN] = "member_down",
+	[EV_WANTS_RESTART] = "member_wants_restart",
+	[EV_MEMBER_TERMINAL] = "member_ended", [EV_TIMER] = "timer",
+	[EV_DEPS] = "deps",
 };
 
 static void dispatch(struct rv_node *n, const struct node_ev *ev)
 {
-	table[n->state][ev->type](n, ev);
+	table[n->state][ev->type].fn(n, ev);
 }
 
 bool rv_node_table_complete(void)
 {
 	for (int st = 0; st < RV_NODE_NSTATES; st++)
 		for (int ev = 0; ev < EV_N; ev++)
-			if (!table[st][ev])
+			if (!table[st][ev].fn || !table[st][ev].name)
 				return false;
 	return true;
+}
+
+int rv_node_table_events(void)
+{
+	return EV_N;
+}
+
+const char *rv_node_table_event(int ev)
+{
+	return ev >= 0 && ev < EV_N ? event_names[ev] : NULL;
+}
+
+const char *rv_node_table_action(int state, int ev)
+{
+	if (state < 0 || state >= RV_NODE_NSTATES || ev < 0 || ev >= EV_N)
+		return NULL;
+	return table[state][ev].name;
 }
 
 /* ---- entry points ---- */

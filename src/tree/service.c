@@ -162,6 +162,7 @@ struct svc_ev {
 typedef void svc_action(struct rv_service *s, const struct svc_ev *ev);
 
 static void dispatch(struct rv_service *s, const struct svc_ev *ev);
+static const char *const event_names[];
 
 static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
 		       const siginfo_t *info, void *ctx);
@@ -732,55 +733,80 @@ static void ignore(struct rv_service *s, const struct svc_ev *ev)
 static void impossible(struct rv_service *s, const struct svc_ev *ev)
 {
 	rv_log_svc(RV_LOG_ERROR, s->name, "state_machine_bug",
-		   " state=%s event=%d", rv_svc_state_name(s->state),
-		   (int)ev->type);
+		   " state=%s event=%s", rv_svc_state_name(s->state),
+		   event_names[ev->type]);
 	assert(!"impossible service state x event");
 }
 
 /*
  * The table.  Rows: states; columns: events.  `ignore` is a decision
  * (the event means nothing in that state), `impossible` a claim (no code
- * path produces it; a debug build aborts).
+ * path produces it; a debug build aborts).  docs/state-machine.md shows
+ * the same table; unit/test_jobs checks that the two agree.
  */
-static svc_action *const table[RV_SVC_NSTATES][EV_N] = {
-	[RV_SVC_STOPPED] = {
-		run_job, impossible, impossible, ignore, ignore,
-		ignore, ignore },
-	[RV_SVC_WAITING] = {
-		run_job, impossible, impossible, ignore, ignore,
-		deps_changed, ignore },
-	[RV_SVC_STARTING] = {
-		run_job, exited, impossible, got_ready, abort_process,
-		ignore, kill_now },
-	[RV_SVC_RUNNING] = {
-		run_job, exited, impossible, ignore, abort_process,
-		ignore, kill_now },
-	[RV_SVC_STOPPING] = {
-		run_job, exited, stop_timeout, ignore, ignore,
-		ignore, kill_now },
-	[RV_SVC_BACKOFF] = {
-		run_job, impossible, backoff_due, ignore, ignore,
-		ignore, ignore },
-	[RV_SVC_COMPLETED] = {
-		run_job, impossible, impossible, ignore, ignore,
-		ignore, ignore },
-	[RV_SVC_FAILED] = {
-		run_job, impossible, impossible, ignore, ignore,
-		ignore, ignore },
+struct cell {
+	svc_action *fn;
+	const char *name;
+};
+
+#define C(fn) { fn, #fn }
+#define ROW(job, exit, timer, ready, abrt, deps, kill) \
+	{ C(job), C(exit), C(timer), C(ready), C(abrt), C(deps), C(kill) }
+
+static const struct cell table[RV_SVC_NSTATES][EV_N] = {
+	[RV_SVC_STOPPED] = ROW(run_job, impossible, impossible, ignore,
+			       ignore, ignore, ignore),
+	[RV_SVC_WAITING] = ROW(run_job, impossible, impossible, ignore,
+			       ignore, deps_changed, ignore),
+	[RV_SVC_STARTING] = ROW(run_job, exited, impossible, got_ready,
+				abort_process, ignore, kill_now),
+	[RV_SVC_RUNNING] = ROW(run_job, exited, impossible, ignore,
+			       abort_process, ignore, kill_now),
+	[RV_SVC_STOPPING] = ROW(run_job, exited, stop_timeout, ignore,
+				ignore, ignore, kill_now),
+	[RV_SVC_BACKOFF] = ROW(run_job, impossible, backoff_due, ignore,
+			       ignore, ignore, ignore),
+	[RV_SVC_COMPLETED] = ROW(run_job, impossible, impossible, ignore,
+				 ignore, ignore, ignore),
+	[RV_SVC_FAILED] = ROW(run_job, impossible, impossible, ignore,
+			      ignore, ignore, ignore),
+};
+
+static const char *const event_names[EV_N] = {
+	[EV_JOB] = "job", [EV_EXIT] = "exit", [EV_TIMER] = "timer",
+	[EV_READY] = "ready", [EV_ABORT] = "readiness_failed",
+	[EV_DEPS] = "deps", [EV_KILL] = "kill",
 };
 
 static void dispatch(struct rv_service *s, const struct svc_ev *ev)
 {
-	table[s->state][ev->type](s, ev);
+	table[s->state][ev->type].fn(s, ev);
 }
 
 bool rv_service_table_complete(void)
 {
 	for (int st = 0; st < RV_SVC_NSTATES; st++)
 		for (int ev = 0; ev < EV_N; ev++)
-			if (!table[st][ev])
+			if (!table[st][ev].fn || !table[st][ev].name)
 				return false;
 	return true;
+}
+
+int rv_service_table_events(void)
+{
+	return EV_N;
+}
+
+const char *rv_service_table_event(int ev)
+{
+	return ev >= 0 && ev < EV_N ? event_names[ev] : NULL;
+}
+
+const char *rv_service_table_action(int state, int ev)
+{
+	if (state < 0 || state >= RV_SVC_NSTATES || ev < 0 || ev >= EV_N)
+		return NULL;
+	return table[state][ev].name;
 }
 
 static void on_timer(struct rv_loop *loop, struct rv_timer *t, int64_t now,

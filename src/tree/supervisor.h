@@ -107,14 +107,4 @@ void rv_supervisor_kill_all(struct rv_supervisor *sv,
 /* The exit status `exec` passes on (child's status, 128+N, 126/127). */
 int rv_supervisor_exec_status(const struct rv_supervisor *sv);
 
-/* report.c: the status document of the contract (json_t *; NULL on
- * allocation failure), for all services or only some. */
-struct json_t;
-struct json_t *rv_status_json(struct rv_supervisor *sv,
-			      struct rv_service *const *only, size_t n_only);
-/* The exit report (the same document, final states).  0 or -errno. */
-int rv_report_write(struct rv_supervisor *sv, const char *path);
-/* Caller frees with free(); NULL on allocation failure. */
-char *rv_report_dump(struct rv_supervisor *sv);
-
 #endif

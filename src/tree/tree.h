@@ -244,8 +244,12 @@ void rv_service_restart_after(struct rv_service *s, int64_t delay,
 /* `failed` for good, with the log line's reason. */
 void rv_service_fail(struct rv_service *s, const char *reason,
 		     const char *detail, int64_t now);
-/* For the unit test: every cell of the state x event table is set. */
+/* The table, for the unit test and the docs: every cell set; the
+ * events' and the actions' names. */
 bool rv_service_table_complete(void);
+int rv_service_table_events(void);
+const char *rv_service_table_event(int ev);
+const char *rv_service_table_action(int state, int ev);
 /* readiness.c decided: the service is ready (`starting` -> `running`). */
 void rv_service_ready(struct rv_service *s, int64_t now);
 /* readiness.c decided: end the process (sig, SIGKILL after stop_timeout);
@@ -297,6 +301,9 @@ void rv_node_init(struct rv_node *n);
 /* A forgotten member leaves its parent's members (reload). */
 void rv_node_unlink(struct rv_node *n, struct rv_member *m);
 bool rv_node_table_complete(void);
+int rv_node_table_events(void);
+const char *rv_node_table_event(int ev);
+const char *rv_node_table_action(int state, int ev);
 
 /* ---- build.c: the supervisor's member arrays ---- */
 
