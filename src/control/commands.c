@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "config/parse.h"
-#include "tree/reload.h"
 #include "control/report.h"
+#include "tree/reload.h"
 #include "tree/supervisor.h"
 #include "util/log.h"
 

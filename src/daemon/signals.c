@@ -7,9 +7,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "child/isolation.h"
 #include "config/parse.h"
 #include "daemon/daemon.h"
+#include "tree/isolation.h"
 #include "tree/reload.h"
 #include "tree/supervisor.h"
 #include "util/log.h"

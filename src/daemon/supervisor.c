@@ -16,18 +16,18 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "child/isolation.h"
 #include "config/config.h"
 #include "config/parse.h"
 #include "control/control.h"
 #include "control/observe.h"
+#include "control/report.h"
 #include "control/sd_notify_self.h"
 #include "daemon/daemon.h"
 #include "tree/build.h"
-#include "tree/specset.h"
+#include "tree/isolation.h"
 #include "tree/readiness.h"
 #include "tree/reload.h"
-#include "control/report.h"
+#include "tree/specset.h"
 #include "tree/supervisor.h"
 #include "util/log.h"
 

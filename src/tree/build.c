@@ -17,8 +17,8 @@
 
 #include "child/env.h"
 #include "child/envfile.h"
-#include "child/isolation.h"
 #include "tree/build.h"
+#include "tree/isolation.h"
 #include "tree/links.h"
 #include "tree/readiness.h"
 #include "tree/specset.h"

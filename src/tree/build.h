@@ -9,8 +9,8 @@
 #define RV_BUILD_H
 
 #include "child/env.h"
-#include "child/isolation.h"
 #include "config/parse.h"
+#include "tree/isolation.h"
 
 struct rv_supervisor;
 struct rv_service;

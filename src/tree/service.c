@@ -24,12 +24,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "child/isolation.h"
 #include "config/parse.h"
 #include "tree/backoff.h"
+#include "tree/build.h"
+#include "tree/isolation.h"
 #include "tree/readiness.h"
 #include "tree/reload.h"
-#include "tree/build.h"
 #include "tree/service_exit.h"
 #include "tree/supervisor.h"
 #include "tree/tree.h"

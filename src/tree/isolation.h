@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A service's isolation, resources and output, composed at load time from
- * its spec: identity (identity.c), rlimits, nice, CPU affinity,
- * oom_score_adjust, cgroup (cgroup.c), environment (envfile.c) and the
- * output streams (output.c).  The result is a struct rv_spawn_iso plus fd
+ * its spec with the mechanisms of src/child/: identity (identity.c),
+ * rlimits, nice, CPU affinity, oom_score_adjust, cgroup (cgroup.c),
+ * environment (envfile.c) and the output streams (output.c).  The result is a struct rv_spawn_iso plus fd
  * redirections that spawn() hands to rv_spawn() without allocating.
  *
  * A problem found at load that only concerns one service (an unknown
