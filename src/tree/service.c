@@ -143,6 +143,10 @@ static void spawn(struct rv_service *s, int64_t now)
 		.new_session = !sv->exec_mode,
 		.foreground = sv->exec_mode,
 		.keep_fds = sv->exec_mode,
+		/* exec: the caller's signal mask and ignores, as tini */
+		.child_mask = sv->exec_mode ? &sv->exec_child_mask : NULL,
+		.child_ignored = sv->exec_mode ? &sv->exec_child_ignored :
+			NULL,
 		.fds = fds,
 		.iso = rv_iso_plan(s),
 	};
@@ -417,9 +421,9 @@ static bool wants_restart(const struct rv_service_spec *sp,
 /* The `exit` line, in the place and with the time of mark (log.h). */
 static void log_exit(const struct rv_log_mark *mark, const char *name,
 		     pid_t pid, const struct rv_exit_info *e, bool success,
-		     int64_t runtime_ns)
+		     bool quiet, int64_t runtime_ns)
 {
-	enum rv_log_level lvl = success ? RV_LOG_INFO : RV_LOG_WARN;
+	enum rv_log_level lvl = success || quiet ? RV_LOG_INFO : RV_LOG_WARN;
 	char run[32];
 
 	rv_format_fixed3(runtime_ns, 1000000000, run, sizeof(run));
@@ -436,10 +440,11 @@ static void log_exit(const struct rv_log_mark *mark, const char *name,
 }
 
 static void fail_for_good(struct rv_service *s, const char *reason,
-			  const char *detail, int64_t now)
+			  const char *detail, enum rv_log_level lvl,
+			  int64_t now)
 {
 	s->fail_reason = reason;
-	rv_log_svc(RV_LOG_ERROR, s->name, "failed", " reason=%s%s", reason,
+	rv_log_svc(lvl, s->name, "failed", " reason=%s%s", reason,
 		   detail ? detail : "");
 	rv_service_set_state(s, RV_SVC_FAILED);
 	rv_node_member_terminal(s->m.parent, &s->m, true, now);
@@ -494,8 +499,10 @@ static void service_ended(struct rv_service *s, const struct rv_exit_info *e,
 	s->ends[end_reason(e, success)]++;
 	if (!wants_restart(sp, e, success)) {
 		if (!success) {
+			/* exec: the status says it all, as with tini */
 			fail_for_good(s, e->failed_start ? "failed_start" :
-				      "exit", NULL, now);
+				      "exit", NULL, sv->exec_mode ?
+				      RV_LOG_INFO : RV_LOG_ERROR, now);
 			return;
 		}
 		rv_log_svc(RV_LOG_INFO, s->name, "completed", "%s", "");
@@ -514,7 +521,7 @@ static void service_ended(struct rv_service *s, const struct rv_exit_info *e,
 			 sp->intensity.max_restarts,
 			 rv_format_duration(sp->intensity.window_ns, w,
 					    sizeof(w)));
-		fail_for_good(s, "max_restarts", detail, now);
+		fail_for_good(s, "max_restarts", detail, RV_LOG_ERROR, now);
 		return;
 	}
 	s->backoff_n++;
@@ -573,13 +580,16 @@ static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
 	c->pid = 0;
 	c->pidfd = -1;
 	bool success = exit_is_success(s->spec, &e);
+	/* exec: the child's end is its status, passed on: tini prints
+	 * nothing (a 126/127 is explained by its spawn_failed line) */
+	bool quiet = s->sv->exec_mode;
 	int64_t runtime = now - s->started_ns;
 	struct rv_log_mark mark;
 
 	rv_log_mark(&mark);
 	if (s->reload_stop) {
 		/* service_ended() may free s: the line goes out first */
-		log_exit(&mark, s->name, pid, &e, success, runtime);
+		log_exit(&mark, s->name, pid, &e, success, quiet, runtime);
 		service_ended(s, &e, now);
 	} else {
 		/*
@@ -589,7 +599,7 @@ static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
 		const char *name = s->name;
 
 		service_ended(s, &e, now);
-		log_exit(&mark, name, pid, &e, success, runtime);
+		log_exit(&mark, name, pid, &e, success, quiet, runtime);
 	}
 	/*
 	 * Whatever the leader left in its process group dies with it, so a
