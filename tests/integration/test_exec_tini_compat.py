@@ -78,6 +78,19 @@ def unshare_problem():
 UNSHARE_PROBLEM = unshare_problem()
 
 
+def sanitized(path):
+    """True when path is built with ASan: it installs its own SEGV, BUS
+    and FPE handlers before main(), over what the caller left ignored."""
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+SANITIZED = sanitized(RV_BIN)
+
+
 class Init:
     """One init under test: ringvisor exec or tini, PID 1 or not."""
 
@@ -250,8 +263,9 @@ class TiniCompat(rvtest.Case):
         """A TSTP sent to the init stops its child (default action) and
         not the init; CONT resumes the child; TERM then ends it: 143."""
         def tstp(init):
+            before = len(self.stamps())
             p = self.start_init(init, self.svc_argv("pause"))
-            self.wait_stamps(len(self.stamps()) + 1)
+            self.wait_stamps(before + 1)
             pid = self.init_pid(init, p)
             child = rvtest.wait_until(lambda: self.children_of(pid), 10,
                                       "the init's child")[0]
@@ -364,6 +378,10 @@ class TiniCompat(rvtest.Case):
                               restore_signals=False)
             self.assertEqual(r.returncode, 0, r.stderr)
             got = read_status(r.stdout)
+            if init.name == "ringvisor" and SANITIZED:
+                # ASan took SEGV over before ringvisor could see it
+                # ignored: its child gets SIG_DFL
+                want["SigIgn"] &= ~(1 << (signal.SIGSEGV - 1))
             self.assertEqual(signals_in(got["SigBlk"]),
                              signals_in(want["SigBlk"]), "SigBlk")
             self.assertEqual(signals_in(got["SigIgn"]),
