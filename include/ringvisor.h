@@ -10,7 +10,11 @@
  * created earlier would keep them unblocked.  rv_cancel() is the only call
  * that may come from another thread or a signal handler.
  *
- * Signal dispositions: services start with every signal at SIG_DFL.  The
+ * Signals: the supervisor takes nearly every signal through its loop
+ * (all but KILL, STOP, the synchronous ones, and TTIN/TTOU, which it
+ * ignores), so a stray one never kills it.  Services start with every
+ * signal at SIG_DFL and an empty mask (under exec: the mask and ignored
+ * signals its caller had, as tini passes them on).  The
  * supervisor reads which dispositions to reset (SIG_IGN, handlers) once,
  * when it starts its first child; set yours before rv_supervisor_run(),
  * and do not ignore or catch further signals afterwards.

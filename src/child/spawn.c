@@ -386,7 +386,10 @@ static int apply_iso_resources(struct child_ctx *c,
  *      of the privilege steps is written down there);
  *   8. die with the supervisor (PR_SET_PDEATHSIG, below);
  *   9. no_new_privileges, the last privilege step;
- *  10. an empty signal mask, last, right before exec.
+ *  10. the plan's ignored signals (exec: its caller's, as tini passes
+ *      them on; SIGTTOU among them is why this comes after step 3);
+ *  11. the plan's signal mask (else an empty one), last, right before
+ *      exec.
  */
 static int child_main(void *arg)
 {
@@ -443,8 +446,18 @@ static int child_main(void *arg)
 	if (is && is->no_new_privs &&
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		child_fail(c, "no_new_privileges");
+	if (p->child_ignored) {
+		struct sigaction ign = { .sa_handler = SIG_IGN };
+
+		/* sigismember is arithmetic; only the ignored cost a call */
+		for (int sig = 1; sig < NSIG; sig++)
+			if (sigismember(p->child_ignored, sig) == 1 &&
+			    sigaction(sig, &ign, NULL) < 0)
+				child_fail(c, "sigaction");
+	}
 	sigemptyset(&empty);
-	if (sigprocmask(SIG_SETMASK, &empty, NULL) < 0)
+	if (sigprocmask(SIG_SETMASK, p->child_mask ? p->child_mask : &empty,
+			NULL) < 0)
 		child_fail(c, "sigprocmask");
 	execvpe(p->argv[0], p->argv, p->envp);
 	child_fail(c, "execve");

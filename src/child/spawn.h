@@ -28,6 +28,7 @@
 #define RV_SPAWN_H
 
 #include <sched.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/resource.h>
@@ -92,6 +93,14 @@ struct rv_spawn_plan {
 	bool new_session;	/* setsid(); else setpgid(0, 0) */
 	bool foreground;	/* give the new group the terminal (exec) */
 	bool keep_fds;		/* pass on inherited fds (exec); else 0-2 only */
+	/*
+	 * The child's signals (exec passes its caller's on, as tini does):
+	 * child_mask is its signal mask (NULL: empty), child_ignored the
+	 * signals it starts with SIG_IGN (NULL: none); every other signal
+	 * starts SIG_DFL.  Must stay valid until rv_spawn() returns.
+	 */
+	const sigset_t *child_mask;
+	const sigset_t *child_ignored;
 	const struct rv_spawn_fd *fds;	/* stdio redirections, ready_fd, ... */
 	size_t n_fds;
 	const struct rv_spawn_iso *iso;	/* NULL: no isolation steps */

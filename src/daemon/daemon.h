@@ -12,8 +12,22 @@
 
 #include "loop.h"
 
-/* Signals taken through the loop's signalfd (plus SIGCHLD); 0-ended. */
-extern const int rv_daemon_signals[];
+/*
+ * Signals taken through the loop's signalfd (plus SIGCHLD), 0-ended: all
+ * but KILL, STOP, the synchronous ones and TTIN/TTOU (signals.c).
+ */
+const int *rv_daemon_signals(void);
+
+/*
+ * The caller's signal mask and the signals it left ignored, for `exec`'s
+ * child (tini passes them on: `nohup ringvisor exec -- cmd`).  Call before
+ * anything is blocked or ignored here.  0 or -errno.
+ */
+int rv_daemon_caller_signals(sigset_t *mask, sigset_t *ignored);
+
+/* The supervisor's own dispositions: PIPE, TTIN, TTOU ignored.  0 or
+ * -errno. */
+int rv_daemon_signals_setup(void);
 
 void rv_daemon_on_signal(struct rv_loop *loop, int signo,
 			 const struct signalfd_siginfo *si, void *ctx);

@@ -61,7 +61,7 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 {
 	struct rv_loop_config lc = {
 		.backend = sv->specs->backend,
-		.signals = rv_daemon_signals,
+		.signals = rv_daemon_signals(),
 		.signal_cb = rv_daemon_on_signal,
 		.wake_cb = rv_daemon_on_wake,
 		.orphan_cb = rv_daemon_on_orphan,
@@ -93,9 +93,13 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 		if (!sv->report_path)
 			return -ENOMEM;
 	}
-	/* Writes to a closed pipe must be errors, not our death; children
-	 * get SIG_DFL back before exec. */
-	signal(SIGPIPE, SIG_IGN);
+	/* PIPE, TTIN, TTOU ignored; children get SIG_DFL back before exec
+	 * (under `exec`: their caller's dispositions) */
+	ret = rv_daemon_signals_setup();
+	if (ret) {
+		fprintf(errors, "ringvisor: sigaction: %s\n", strerror(-ret));
+		return ret;
+	}
 	ret = rv_loop_new(&sv->loop, &lc, sv->backend_why,
 			  sizeof(sv->backend_why));
 	if (ret) {
@@ -290,10 +294,21 @@ int rv_supervisor_new_exec(struct rv_supervisor **out, char *const argv[],
 			   const struct rv_options *opts, FILE *errors)
 {
 	struct rv_supervisor *sv = sv_alloc();
+	int ret;
 
 	if (!sv)
 		return -ENOMEM;
 	sv->exec_mode = true;
+	/* before anything here blocks or ignores a signal: what the child
+	 * gets back, as tini does */
+	ret = rv_daemon_caller_signals(&sv->exec_child_mask,
+				       &sv->exec_child_ignored);
+	if (ret) {
+		fprintf(errors, "ringvisor: sigprocmask: %s\n",
+			strerror(-ret));
+		free(sv);
+		return ret;
+	}
 	/* a container init is quiet, as tini is: warnings and errors only,
 	 * unless RINGVISOR_LOG_LEVEL says otherwise */
 	rv_log_set_level(RV_LOG_WARN);

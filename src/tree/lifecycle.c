@@ -26,12 +26,15 @@ static void sup_set_state(struct rv_supervisor *sv, enum rv_sup_state to,
 			  const char *reason)
 {
 	enum rv_sup_state from = sv->state;
+	/* exec ending as its child did (not by a failure of its own, which
+	 * sets `failing`): its status says so, as tini's does */
+	bool quiet = sv->exec_mode && !sv->failing;
 	char q[128];
 
 	if (from == to)
 		return;
-	rv_log_sup(to == RV_SUP_FAILED ? RV_LOG_ERROR : RV_LOG_INFO, "main",
-		   "supervisor_state", " from=%s to=%s%s%s",
+	rv_log_sup(to == RV_SUP_FAILED && !quiet ? RV_LOG_ERROR : RV_LOG_INFO,
+		   "main", "supervisor_state", " from=%s to=%s%s%s",
 		   rv_sup_state_name(from), rv_sup_state_name(to),
 		   reason ? " reason=" : "",
 		   reason ? rv_log_quote(reason, q, sizeof(q)) : "");

@@ -163,8 +163,9 @@ static void node_finished(struct rv_node *n, int64_t now)
 	struct rv_supervisor *sv = n->sv;
 
 	node_set_state(n, n->any_failed ? RV_NODE_FAILED : RV_NODE_COMPLETED);
-	rv_log_sup(n->any_failed ? RV_LOG_WARN : RV_LOG_INFO, n->m.name,
-		   n->any_failed ? "failed" : "completed", "%s",
+	/* exec: its one child failing is its status, passed on, as tini */
+	rv_log_sup(n->any_failed && !sv->exec_mode ? RV_LOG_WARN : RV_LOG_INFO,
+		   n->m.name, n->any_failed ? "failed" : "completed", "%s",
 		   n->any_failed ? " reason=services_failed" : "");
 	if (!n->m.parent)
 		rv_supervisor_top_terminal(sv, n->any_failed, now);

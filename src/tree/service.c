@@ -183,6 +183,9 @@ static void log_spawn_failure(struct rv_service *s, int err, const char *step)
 
 static void policy(struct rv_service *s, const struct rv_exit_info *e,
 		   int64_t now);
+static void rv_service_fail_at(struct rv_service *s, enum rv_log_level lvl,
+			       const char *reason, const char *detail,
+			       int64_t now);
 
 /* The service is up: dependents may start, the supervisor may be alive. */
 static void became_up(struct rv_service *s, int64_t now)
@@ -202,6 +205,10 @@ static void spawn(struct rv_service *s, int64_t now)
 		.new_session = !sv->exec_mode,
 		.foreground = sv->exec_mode,
 		.keep_fds = sv->exec_mode,
+		/* exec: the caller's signal mask and ignores, as tini */
+		.child_mask = sv->exec_mode ? &sv->exec_child_mask : NULL,
+		.child_ignored = sv->exec_mode ? &sv->exec_child_ignored :
+			NULL,
 		.fds = fds,
 		.iso = rv_iso_plan(s),
 	};
@@ -509,8 +516,10 @@ static void policy(struct rv_service *s, const struct rv_exit_info *e,
 
 	if (!rv_exit_wants_restart(sp, e, success)) {
 		if (!success) {
-			rv_service_fail(s, e->failed_start ? "failed_start" :
-					"exit", NULL, now);
+			/* exec: the status says it all, as with tini */
+			rv_service_fail_at(s, sv->exec_mode ? RV_LOG_INFO :
+					   RV_LOG_ERROR, e->failed_start ?
+					   "failed_start" : "exit", NULL, now);
 			return;
 		}
 		rv_log_svc(RV_LOG_INFO, s->name, "completed", "%s", "");
@@ -582,8 +591,15 @@ void rv_service_restart_after(struct rv_service *s, int64_t delay,
 void rv_service_fail(struct rv_service *s, const char *reason,
 		     const char *detail, int64_t now)
 {
+	rv_service_fail_at(s, RV_LOG_ERROR, reason, detail, now);
+}
+
+static void rv_service_fail_at(struct rv_service *s, enum rv_log_level lvl,
+			       const char *reason, const char *detail,
+			       int64_t now)
+{
 	s->fail_reason = reason;
-	rv_log_svc(RV_LOG_ERROR, s->name, "failed", " reason=%s%s", reason,
+	rv_log_svc(lvl, s->name, "failed", " reason=%s%s", reason,
 		   detail ? detail : "");
 	rv_service_set_state(s, RV_SVC_FAILED);
 	rv_node_member_terminal(s->m.parent, &s->m, true, now);
@@ -598,6 +614,9 @@ static void exited(struct rv_service *s, const struct svc_ev *ev)
 	pid_t pid = s->child.pid;
 	int pidfd = s->child.pidfd;
 	bool group = s->spec->kill_mode == RV_KILL_GROUP && !s->sv->exec_mode;
+	/* exec: the child's end is its status, passed on: tini prints
+	 * nothing (a 126/127 is explained by its spawn_failed line) */
+	bool quiet = s->sv->exec_mode;
 	const char *name = s->name;
 	struct rv_log_mark mark;
 	bool success, stopped;
@@ -632,7 +651,8 @@ static void exited(struct rv_service *s, const struct svc_ev *ev)
 		/* we asked for this: it is simply down */
 		s->ends[RV_END_STOPPED]++;
 		/* the line first: the job may forget s (reload remove) */
-		rv_service_log_exit(&mark, name, pid, &e, success, runtime);
+		rv_service_log_exit(&mark, name, pid, &e, success, quiet,
+				    runtime);
 		rv_service_set_state(s, RV_SVC_STOPPED);
 		job_reached_down(s, now);
 	} else {
@@ -650,7 +670,8 @@ static void exited(struct rv_service *s, const struct svc_ev *ev)
 		} else {
 			policy(s, &e, now);
 		}
-		rv_service_log_exit(&mark, name, pid, &e, success, runtime);
+		rv_service_log_exit(&mark, name, pid, &e, success, quiet,
+				    runtime);
 	}
 	/*
 	 * Whatever the leader left in its process group dies with it, so a

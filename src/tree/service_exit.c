@@ -67,9 +67,9 @@ enum rv_exit_reason rv_exit_reason_of(const struct rv_exit_info *e,
 
 void rv_service_log_exit(const struct rv_log_mark *mark, const char *name,
 			 pid_t pid, const struct rv_exit_info *e, bool success,
-			 int64_t runtime_ns)
+			 bool quiet, int64_t runtime_ns)
 {
-	enum rv_log_level lvl = success ? RV_LOG_INFO : RV_LOG_WARN;
+	enum rv_log_level lvl = success || quiet ? RV_LOG_INFO : RV_LOG_WARN;
 	char run[32];
 
 	rv_format_fixed3(runtime_ns, 1000000000, run, sizeof(run));

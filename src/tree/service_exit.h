@@ -22,9 +22,10 @@ bool rv_exit_wants_restart(const struct rv_service_spec *sp,
 			   const struct rv_exit_info *e, bool success);
 enum rv_exit_reason rv_exit_reason_of(const struct rv_exit_info *e,
 				      bool success);
-/* The `exit` line, in the place and with the time of mark (log.h). */
+/* The `exit` line, in the place and with the time of mark (log.h);
+ * quiet: INFO even for a failure (exec passes the status on instead). */
 void rv_service_log_exit(const struct rv_log_mark *mark, const char *name,
 			 pid_t pid, const struct rv_exit_info *e, bool success,
-			 int64_t runtime_ns);
+			 bool quiet, int64_t runtime_ns);
 
 #endif

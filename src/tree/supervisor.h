@@ -76,6 +76,10 @@ struct rv_supervisor {
 	bool exec_mode;
 	bool exec_escalate;		/* --stop-timeout given: SIGKILL after */
 	int exec_stop_signal;		/* the signal that asked us to stop */
+	/* the caller's signal mask and ignored signals, passed on to the
+	 * child as tini does (recorded before we block anything) */
+	sigset_t exec_child_mask;
+	sigset_t exec_child_ignored;
 };
 
 const char *rv_sup_state_name(enum rv_sup_state s);
