@@ -33,46 +33,80 @@ char *rv_commands_error(const char *msg)
 	return rv_commands_line(json_pack("{s:b, s:s}", "ok", 0, "error", msg));
 }
 
+/* Adds s to v unless it is there; the array has room for every one. */
+static void add_once(void **v, size_t *n, void *x)
+{
+	for (size_t j = 0; j < *n; j++)
+		if (v[j] == x)
+			return;
+	v[(*n)++] = x;
+}
+
+static bool in_subtree(const struct rv_member *m, const struct rv_node *n)
+{
+	for (const struct rv_node *p = m->parent; p; p = p->m.parent)
+		if (p == n)
+			return true;
+	return false;
+}
+
 /*
- * Resolves names to services: "web@1" is one instance, "web" all of its
- * instances.  All or nothing: the first unknown name is the error.
- * *out is malloc'd (the caller frees).
+ * Resolves names: "web@1" is one instance, "web" all of its instances,
+ * "pool" a nested supervisor (contract: it is a member too).  *members
+ * gets what the names name (for start/stop/restart: a supervisor acts on
+ * its subtree through its own job), *svcs the services they cover (for
+ * status and kill).  All or nothing: the first unknown name is the error.
+ * Both arrays are malloc'd (the caller frees).
  */
 static int resolve(struct rv_supervisor *sv, const struct rv_request *req,
-		   struct rv_service ***out, size_t *n_out, char **err)
+		   struct rv_member ***members, size_t *n_members,
+		   struct rv_service ***svcs, size_t *n_svcs, char **err)
 {
-	struct rv_service **v = calloc(sv->n_svcs ? sv->n_svcs : 1,
-				       sizeof(*v));
-	size_t n = 0;
+	size_t cap = sv->n_svcs + sv->n_nodes + 1;
+	void **m = calloc(cap, sizeof(*m)), **v = calloc(cap, sizeof(*v));
+	size_t nm = 0, n = 0;
 
-	if (!v)
+	if (!m || !v) {
+		free(m);
+		free(v);
 		return -ENOMEM;
+	}
 	for (size_t i = 0; i < req->n_names; i++) {
+		const char *name = req->names[i];
 		bool found = false;
 
-		for (size_t k = 0; k < sv->n_svcs; k++) {
-			struct rv_service *s = sv->svcs[k];
-			bool dup = false;
+		for (size_t k = 1; k < sv->n_nodes; k++) {
+			struct rv_node *nd = sv->nodes[k];
 
-			if (strcmp(s->name, req->names[i]) &&
-			    strcmp(s->spec->name, req->names[i]))
+			if (strcmp(nd->m.name, name))
 				continue;
 			found = true;
-			for (size_t j = 0; j < n; j++)
-				dup |= v[j] == s;
-			if (!dup)
-				v[n++] = s;
+			add_once(m, &nm, &nd->m);
+			for (size_t j = 0; j < sv->n_svcs; j++)
+				if (in_subtree(&sv->svcs[j]->m, nd))
+					add_once(v, &n, sv->svcs[j]);
+		}
+		for (size_t k = 0; k < sv->n_svcs; k++) {
+			struct rv_service *s = sv->svcs[k];
+
+			if (strcmp(s->name, name) && strcmp(s->spec->name, name))
+				continue;
+			found = true;
+			add_once(m, &nm, &s->m);
+			add_once(v, &n, s);
 		}
 		if (!found) {
+			free(m);
 			free(v);
-			if (asprintf(err, "unknown service: %s",
-				     req->names[i]) < 0)
+			if (asprintf(err, "unknown service: %s", name) < 0)
 				*err = NULL;
 			return -ENOENT;
 		}
 	}
-	*out = v;
-	*n_out = n;
+	*members = (struct rv_member **)m;
+	*n_members = nm;
+	*svcs = (struct rv_service **)v;
+	*n_svcs = n;
 	return 0;
 }
 
@@ -127,12 +161,13 @@ static char *do_kill(struct rv_supervisor *sv, struct rv_service **v,
  * down) instead of pretending.
  */
 static char *admin_jobs(struct rv_supervisor *sv, enum rv_cmd cmd,
-			struct rv_service **v, size_t n, int64_t now)
+			struct rv_member **v, size_t n, int64_t now)
 {
 	json_t *done = json_array(), *refused = json_array();
 
 	for (size_t i = 0; i < n; i++) {
-		struct rv_member *m = &v[i]->m;
+		struct rv_member *m = v[i];
+		struct rv_service *s = rv_member_service(m);
 		enum rv_job_type job = cmd == RV_CMD_START ? RV_JOB_START :
 				       cmd == RV_CMD_STOP ? RV_JOB_STOP :
 				       RV_JOB_RESTART;
@@ -145,11 +180,12 @@ static char *admin_jobs(struct rv_supervisor *sv, enum rv_cmd cmd,
 			/* an admin start is a fresh decision: not counted
 			 * as a restart, and no longer held down */
 			rv_member_set_held(m, false);
-			v[i]->manual_start = true;
+			if (s)
+				s->manual_start = true;
 		}
 		verdict = rv_member_request(m, job, now);
 		json_array_append_new(verdict == RV_JOB_REFUSED ? refused :
-				      done, json_string(v[i]->name));
+				      done, json_string(m->name));
 	}
 	if (n && !json_array_size(done)) {
 		json_decref(done);
@@ -223,14 +259,15 @@ int rv_commands_handle(struct rv_supervisor *sv, const struct rv_request *req,
 {
 	int64_t now = rv_loop_now(sv->loop);
 	struct rv_service **v = NULL;
-	size_t n = 0;
+	struct rv_member **mv = NULL;
+	size_t n = 0, nm = 0;
 	char *err = NULL;
 	int ret;
 
 	*follow = false;
 	*reply = NULL;
 	if (req->n_names) {
-		ret = resolve(sv, req, &v, &n, &err);
+		ret = resolve(sv, req, &mv, &nm, &v, &n, &err);
 		if (ret == -ENOENT) {
 			*reply = rv_commands_error(err ? err : "unknown service");
 			free(err);
@@ -248,8 +285,8 @@ int rv_commands_handle(struct rv_supervisor *sv, const struct rv_request *req,
 	case RV_CMD_STOP:
 	case RV_CMD_RESTART:
 		rv_log_sup(RV_LOG_INFO, "main", "control_command",
-			   " cmd=%s services=%zu", rv_cmd_name(req->cmd), n);
-		*reply = admin_jobs(sv, req->cmd, v, n, now);
+			   " cmd=%s members=%zu", rv_cmd_name(req->cmd), nm);
+		*reply = admin_jobs(sv, req->cmd, mv, nm, now);
 		break;
 	case RV_CMD_KILL:
 		*reply = do_kill(sv, v, n, req->signal);
@@ -277,5 +314,6 @@ int rv_commands_handle(struct rv_supervisor *sv, const struct rv_request *req,
 		break;
 	}
 	free(v);
+	free(mv);
 	return *reply ? 0 : -ENOMEM;
 }
