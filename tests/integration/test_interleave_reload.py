@@ -156,8 +156,13 @@ class AdminDuringReload(rvtest.Case):
         self.wait_stamps(1, tag="a2")
         if verb == "restart":
             # the admin restart came after the replacement: once more
-            self.wait_stamps(2, tag="a2")
-        a2 = self.stamps("a2")[-1]
+            # (the first replacement may die before it writes its stamp)
+            wait_until(lambda: len(rv.find("start", service="a")) >= 3,
+                       10, "a restarted by the admin")
+        last = int(rv.find("start", service="a")[-1].get("pid"))
+        a2, = wait_until(lambda: [s for s in self.stamps("a2")
+                                  if s.pid == last], 10,
+                         "the last a started with the new command")
         b2, = self.wait_stamps(1, tag="b2")
         wait_until(lambda: (self.status_of("a") or {}).get("pid") == a2.pid
                    and (self.status_of("b") or {}).get("pid") == b2.pid, 10,
