@@ -395,6 +395,7 @@ class Events(rvtest.Case):
         # a loaded machine and be dropped, rightly
         good = self.follow_raw(BulkFollower)
         t0 = time.monotonic()
+        joined = rv.mark()
         slow = []
         for i in range(6):
             at = good.nbytes + 3001 * i + 37
@@ -405,19 +406,19 @@ class Events(rvtest.Case):
                              {"ok": True, "following": True})
             slow.append(c)
 
-        # enough has been produced to fill any reasonable buffer, or the
-        # supervisor says it dropped them
-        mark = rv.mark()
-        wait_until(lambda: len(rv.find("follower_dropped", since=mark)) >= 6
-                   or good.nbytes > (4 << 20), 30,
-                   "the slow followers' buffers to fill")
-        self.assertFalse(good.eof, "the reading follower was dropped")
-        # read what each slow one was sent, from now on (a dropped
-        # follower has a bounded time to read its notice): whole event
-        # lines, then the notice, then EOF
         got = [[] for _ in slow]
 
-        def drain(c, lines):
+        def drain(i, c, lines):
+            # from its own drop on (a dropped follower has a bounded time
+            # to read the notice): followers are dropped in the order
+            # they joined, each one's backlog being the larger, so the
+            # i-th drop line is its own (or a later one's, after it)
+            try:
+                wait_until(lambda: len(rv.find("follower_dropped",
+                                               since=joined)) > i,
+                           30, f"slow follower {i} dropped")
+            except AssertionError:
+                pass	# not dropped: the check below says so
             # dropped, it can have been sent 256 KiB and what the socket
             # buffers: a few thousand lines, far fewer than this
             while len(lines) < 8000:
@@ -428,11 +429,19 @@ class Events(rvtest.Case):
                 if not ln and c.eof:
                     return
                 lines.append(ln)
-        readers = [threading.Thread(target=drain, args=(c, got[i]),
+        readers = [threading.Thread(target=drain, args=(i, c, got[i]),
                                     daemon=True)
                    for i, c in enumerate(slow)]
         for t in readers:
             t.start()
+        # enough has been produced to fill any reasonable buffer, or the
+        # supervisor says it dropped them; each slow one reads what it was
+        # sent once it is dropped: whole event lines, the notice, EOF
+        wait_until(lambda: len(rv.find("follower_dropped",
+                                       since=joined)) >= 6
+                   or good.nbytes > (4 << 20), 30,
+                   "the slow followers' buffers to fill")
+        self.assertFalse(good.eof, "the reading follower was dropped")
         # the loop kept answering during the storm
         for _ in range(3):
             t = time.monotonic()
