@@ -541,11 +541,10 @@ class RvMachine(RuleBasedStateMachine):
             if RvMachine.supervisor_names is None:
                 RvMachine.supervisor_names = r.returncode == 0
             if RvMachine.supervisor_names != (r.returncode == 0):
+                was = "" if RvMachine.supervisor_names else "not "
                 raise CommandFailed(f"ringvisor {cmd} {name}: rc="
                                     f"{r.returncode} {out}, but earlier "
-                                    "supervisor names were "
-                                    f"{'' if RvMachine.supervisor_names else 'not '}"
-                                    "taken")
+                                    f"supervisor names were {was}taken")
             if r.returncode != 0:
                 self.say(f"ringvisor {cmd} {name}: not supported ({out})")
                 return
@@ -743,9 +742,9 @@ class RvMachine(RuleBasedStateMachine):
                for n, w in expected.items() if got.get(n) not in w]
         extra = sorted(set(got) - set(expected))
         if bad or extra:
-            raise ShutdownFailure(f"exit report: {bad} "
-                                  f"{'unexpected ' + str(extra) if extra else ''}"
-                                  f"\n{self.run.tail()}")
+            more = f" unexpected {extra}" if extra else ""
+            raise ShutdownFailure(f"exit report: {bad}{more}\n"
+                                  f"{self.run.tail()}")
 
     def teardown(self):
         if self.run is None:
@@ -986,7 +985,8 @@ def fd_listing(pid):
     try:
         for fd in sorted(os.listdir(f"/proc/{pid}/fd"), key=int):
             try:
-                out.append(f"    {fd} -> {os.readlink(f'/proc/{pid}/fd/{fd}')}")
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                out.append(f"    {fd} -> {target}")
             except OSError:
                 pass
     except OSError:
