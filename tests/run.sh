@@ -13,10 +13,32 @@
 # bounds are never scaled.
 # Options via environment: BUILD_DIR (default build), JOBS, SKIP_SANITIZE=1,
 # SKIP_VALGRIND=1, FUZZ_SECONDS, RV_TIME_SCALE (one value for every run).
+#
+# tests/run.sh --soak [SECONDS]: only the model-based test
+# (tests/integration/test_model.py), SECONDS (default 1800) of exploring
+# on each backend instead of CI's 100, going on past a failure to report
+# every distinct one (RV_MODEL_KEEP_GOING=1; the RV_MODEL_* variables of
+# test_model.py apply, e.g. RV_MODEL_SEED, RV_MODEL_EXCLUDE).
 set -eu
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
 jobs=${JOBS:-$(nproc)}
+
+if [ "${1:-}" = --soak ]; then
+	seconds=${2:-1800}
+	cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build "$build" -j "$jobs"
+	status=0
+	for backend in io_uring epoll; do
+		echo "=== model-based soak, ${seconds}s, $backend backend ==="
+		RINGVISOR_BACKEND=$backend RV_MODEL_SECONDS=$seconds \
+		RV_MODEL_KEEP_GOING=${RV_MODEL_KEEP_GOING:-1} \
+		RV_TIME_SCALE="${RV_TIME_SCALE:-1.5}" \
+		RV_BIN="$build/ringvisor" RV_FIXTURES="$build/fixtures" \
+			python3 tests/integration/test_model.py || status=1
+	done
+	exit $status
+fi
 
 status=0
 failed=""	# "stage[:build dir]" words, for the summary
