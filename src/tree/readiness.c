@@ -419,12 +419,17 @@ int rv_ready_socket_path(struct rv_supervisor *sv)
 
 	for (size_t i = 0; i < sv->specs->n_services; i++)
 		any |= sv->specs->services[i].type == RV_TYPE_NOTIFY;
-	if (!any || sv->notify_path)
+	if (sv->notify_path)
 		return 0;
-	/* beside the control socket; abstract under exec without one */
+	/*
+	 * exec: abstract, and only for a notify service.  run: always,
+	 * beside the control socket, so that a reload that adds the first
+	 * notify service finds it there (one socket, idle until used).
+	 */
 	if (sv->exec_mode)
-		return asprintf(&sv->notify_path, "@ringvisor/%d/notify",
-				(int)getpid()) < 0 ? -ENOMEM : 0;
+		return !any ? 0 : asprintf(&sv->notify_path,
+					   "@ringvisor/%d/notify",
+					   (int)getpid()) < 0 ? -ENOMEM : 0;
 	return asprintf(&sv->notify_path, "%s.notify",
 			sv->specs->control_socket) < 0 ? -ENOMEM : 0;
 }

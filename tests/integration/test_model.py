@@ -120,7 +120,11 @@ SHRINK_S = env_num("RV_MODEL_SHRINK_SECONDS", 120.0)
 KEEP_GOING = os.environ.get("RV_MODEL_KEEP_GOING") == "1"
 EXCLUDE = {w.strip() for w in os.environ.get("RV_MODEL_EXCLUDE",
                                              "").split(",") if w.strip()}
-SETTLE_S = 6.0		# settling takes < 1.5 s (stops, ready_timeout)
+# settling: a stop takes up to stop_timeout (1 s, scaled), and a group
+# operation (one_for_all, rest_for_one, a subtree, shutdown) stops its
+# members one at a time, newest first, as OTP does: up to one
+# stop_timeout per member (a dozen at most) after a ready_timeout
+SETTLE_S = 20.0
 FD_SLACK = 3		# a probe in flight, the notify socket, ...
 
 
