@@ -33,6 +33,7 @@ enum drop_reason {
 	DROP_NO_CREDS,
 	DROP_CTRUNC,
 	DROP_INVALID,
+	DROP_UNKNOWN_SENDER,
 	DROP_NREASONS,
 };
 
@@ -41,6 +42,7 @@ static const char *const drop_names[DROP_NREASONS] = {
 	[DROP_NO_CREDS] = "no_credentials",
 	[DROP_CTRUNC] = "control_truncated",
 	[DROP_INVALID] = "invalid",
+	[DROP_UNKNOWN_SENDER] = "unknown_sender",
 };
 
 struct ratelimit {
@@ -247,8 +249,12 @@ void rv_notify_get_stats(const struct rv_notify *n,
 	*out = n->stats;
 }
 
-/* One warn line per reason per second at most: the socket is world-
- * writable, so what it receives must not be able to flood the log. */
+/*
+ * One warn line per reason per second at most: the socket is world-
+ * writable, so what it receives must not be able to flood the log.  Past
+ * that line a dropped datagram costs a counter increment, and the next
+ * line says how many were not logged (suppressed=).
+ */
 static void drop(struct rv_notify *n, enum drop_reason why, pid_t pid,
 		 uid_t uid, ssize_t len)
 {
@@ -265,6 +271,9 @@ static void drop(struct rv_notify *n, enum drop_reason why, pid_t pid,
 	case DROP_CTRUNC:
 		n->stats.dropped_ctrunc++;
 		break;
+	case DROP_UNKNOWN_SENDER:
+		n->stats.dropped_unknown_sender++;
+		break;
 	case DROP_INVALID:
 	case DROP_NREASONS:
 	default:
@@ -275,10 +284,16 @@ static void drop(struct rv_notify *n, enum drop_reason why, pid_t pid,
 		rl->suppressed++;
 		return;
 	}
-	rv_log_sup(RV_LOG_WARN, "main", "notify_dropped",
-		   " reason=%s pid=%d uid=%d bytes=%zd max=%d suppressed=%llu",
-		   drop_names[why], (int)pid, (int)uid, len, RV_NOTIFY_MSG_MAX,
-		   (unsigned long long)rl->suppressed);
+	if (why == DROP_UNKNOWN_SENDER)
+		rv_log_sup(RV_LOG_WARN, "main", "notify_unknown_sender",
+			   " pid=%d uid=%u suppressed=%llu", (int)pid,
+			   (unsigned)uid, (unsigned long long)rl->suppressed);
+	else
+		rv_log_sup(RV_LOG_WARN, "main", "notify_dropped",
+			   " reason=%s pid=%d uid=%d bytes=%zd max=%d"
+			   " suppressed=%llu", drop_names[why], (int)pid,
+			   (int)uid, len, RV_NOTIFY_MSG_MAX,
+			   (unsigned long long)rl->suppressed);
 	rl->logged = true;
 	rl->last_ns = now;
 	rl->suppressed = 0;
@@ -355,8 +370,11 @@ static bool receive_one(struct rv_notify *n)
 		drop(n, DROP_INVALID, cred.pid, cred.uid, len);
 		return true;
 	}
+	if (!n->cb(n->ctx, cred.pid, cred.uid, &msg)) {
+		drop(n, DROP_UNKNOWN_SENDER, cred.pid, cred.uid, len);
+		return true;
+	}
 	n->stats.delivered++;
-	n->cb(n->ctx, cred.pid, cred.uid, &msg);
 	return true;
 }
 

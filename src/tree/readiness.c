@@ -14,6 +14,7 @@
 #include "config/parse.h"
 #include "control/notify.h"
 #include "tree/supervisor.h"
+#include "util/deadline.h"
 #include "util/log.h"
 
 /* A failed ready_check is retried this often until ready_timeout. */
@@ -333,29 +334,50 @@ static void on_probe(void *ctx, enum rv_probe_result res, int code,
 
 /* ---- the notify socket ---- */
 
-/* The service a notification comes from: its main process, or any
- * process of its group (NotifyAccess=all). */
-static struct rv_service *sender(struct rv_supervisor *sv, pid_t pid)
+/*
+ * The notify service whose main process is pid, looked up in the loop's
+ * table of watched children: O(1) whatever the number of services.  A
+ * watched child is a service's when it is the child member of one of
+ * sv->svcs (a probe's is not).
+ */
+static struct rv_service *main_of(struct rv_supervisor *sv, pid_t pid)
 {
-	pid_t pg = -1;
+	struct rv_child *c = rv_loop_find_child(sv->loop, pid);
+	uintptr_t at = (uintptr_t)c, base;
+	struct rv_service *s;
+	size_t i;
 
-	for (size_t i = 0; i < sv->n_svcs; i++) {
-		struct rv_service *s = &sv->svcs[i];
-
-		if (!s->ready || s->spec->type != RV_TYPE_NOTIFY ||
-		    s->child.pid <= 0)
-			continue;
-		if (s->child.pid == pid)
-			return s;
-		if (pg < 0)
-			pg = getpgid(pid);
-		if (pg == s->child.pid)
-			return s;
-	}
-	return NULL;
+	if (!c || !sv->n_svcs)
+		return NULL;
+	base = (uintptr_t)&sv->svcs[0].child;
+	if (at < base)
+		return NULL;
+	i = (at - base) / sizeof(struct rv_service);
+	if (i >= sv->n_svcs || &sv->svcs[i].child != c)
+		return NULL;
+	s = &sv->svcs[i];
+	return s->ready && s->spec->type == RV_TYPE_NOTIFY ? s : NULL;
 }
 
-static void on_notify(void *ctx, pid_t pid, uid_t uid,
+/*
+ * The service a notification comes from: its main process, or any
+ * process of its group (NotifyAccess=all).  Runs for every datagram,
+ * strangers' too (the socket is world-writable): two table lookups and
+ * at most one getpgid(), never a scan of the services.
+ */
+static struct rv_service *sender(struct rv_supervisor *sv, pid_t pid)
+{
+	struct rv_service *s = main_of(sv, pid);
+	pid_t pg;
+
+	if (s)
+		return s;
+	/* a group's id is its leader's pid: is the leader a service's? */
+	pg = getpgid(pid);
+	return pg > 0 && pg != pid ? main_of(sv, pg) : NULL;
+}
+
+static bool on_notify(void *ctx, pid_t pid, uid_t uid,
 		      const struct rv_notify_msg *msg)
 {
 	struct rv_supervisor *sv = ctx;
@@ -363,11 +385,8 @@ static void on_notify(void *ctx, pid_t pid, uid_t uid,
 	int64_t now = rv_loop_now(sv->loop);
 	struct rv_ready *rd;
 
-	if (!s) {
-		rv_log_sup(RV_LOG_WARN, "main", "notify_unknown_sender",
-			   " pid=%d uid=%u", (int)pid, (unsigned)uid);
-		return;
-	}
+	if (!s)
+		return false;	/* counted and logged by notify.c */
 	rd = s->ready;
 	if (msg->status) {
 		snprintf(rd->status, sizeof(rd->status), "%s", msg->status);
@@ -388,11 +407,13 @@ static void on_notify(void *ctx, pid_t pid, uid_t uid,
 			   " reason=trigger pid=%d signal=SIGABRT",
 			   (int)s->child.pid);
 		rv_service_abort(s, RV_ABORT_WATCHDOG, SIGABRT, now);
-		return;
+		return true;
 	}
 	if (msg->watchdog && rd->ready && s->spec->ready->watchdog_ns > 0)
 		rv_loop_timer_arm(sv->loop, &rd->timer,
-				  now + s->spec->ready->watchdog_ns);
+				  rv_deadline_after(now,
+						    s->spec->ready->watchdog_ns));
+	return true;
 }
 
 const char *rv_ready_status_text(const struct rv_service *s)
