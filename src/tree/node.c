@@ -16,6 +16,7 @@
 #include "config/parse.h"
 #include "tree/supervisor.h"
 #include "tree/tree.h"
+#include "util/deadline.h"
 #include "util/log.h"
 
 static const char *const node_state_names[] = {
@@ -359,7 +360,7 @@ void rv_node_member_wants_restart(struct rv_node *n, struct rv_member *m,
 	}
 	group_restart(n, m,
 		      n->spec->strategy == RV_ONE_FOR_ALL ? 0 : m->index,
-		      now + delay, now);
+		      rv_deadline_after(now, delay), now);
 }
 
 void rv_node_member_terminal(struct rv_node *n, struct rv_member *m,

@@ -23,6 +23,7 @@
 #include "tree/reload.h"
 #include "tree/supervisor.h"
 #include "tree/tree.h"
+#include "util/deadline.h"
 #include "util/histogram.h"
 #include "util/log.h"
 
@@ -267,7 +268,7 @@ void rv_service_restart_after(struct rv_service *s, int64_t delay, int64_t now)
 {
 	if (delay < 0)
 		delay = 0;
-	s->due_ns = now + delay;
+	s->due_ns = rv_deadline_after(now, delay);
 	/*
 	 * A failed start is retried on the next turn at the soonest, never
 	 * from inside its own failure: when clone() itself fails (EMFILE,
@@ -279,7 +280,7 @@ void rv_service_restart_after(struct rv_service *s, int64_t delay, int64_t now)
 		rv_service_start(s, now);
 		return;
 	}
-	s->next_start_ns = now + delay;
+	s->next_start_ns = rv_deadline_after(now, delay);
 	rv_service_set_state(s, RV_SVC_BACKOFF);
 	rv_loop_timer_arm(s->sv->loop, &s->timer, s->next_start_ns);
 }
@@ -310,7 +311,8 @@ bool rv_service_stop(struct rv_service *s, int64_t now)
 			rv_service_signal(s, SIGCONT, group);
 		if (!sv->exec_mode || sv->exec_escalate)
 			rv_loop_timer_arm(sv->loop, &s->timer,
-					  now + sp->stop_timeout_ns);
+					  rv_deadline_after(now,
+							    sp->stop_timeout_ns));
 		return false;
 	case RV_SVC_STOPPING:
 		return false;
@@ -535,7 +537,7 @@ static void service_ended(struct rv_service *s, const struct rv_exit_info *e,
 	if (e->no_child && delay < RV_SHORTAGE_RETRY_NS)
 		delay = RV_SHORTAGE_RETRY_NS;
 	/* down and waiting for its restart, whoever decides its time */
-	s->next_start_ns = now + delay;
+	s->next_start_ns = rv_deadline_after(now, delay);
 	rv_service_set_state(s, RV_SVC_BACKOFF);
 	rv_node_member_wants_restart(p, &s->m, delay,
 				     e->failed_start ? "failed_start" : "exit",
@@ -724,5 +726,6 @@ void rv_service_abort(struct rv_service *s, enum rv_abort why, int sig,
 			  !s->sv->exec_mode);
 	if (sig != SIGKILL)
 		rv_loop_timer_arm(s->sv->loop, &s->timer,
-				  now + s->spec->stop_timeout_ns);
+				  rv_deadline_after(now,
+						    s->spec->stop_timeout_ns));
 }
