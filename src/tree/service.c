@@ -15,7 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child/cgroup.h"
 #include "child/isolation.h"
+#include "child/kill.h"
 #include "config/parse.h"
 #include "control/events.h"
 #include "tree/backoff.h"
@@ -99,20 +101,21 @@ static long sys_pidfd_send_signal(int pidfd, int sig)
 
 int rv_service_signal(struct rv_service *s, int sig, bool group)
 {
+	const struct rv_cgroup *cg = rv_iso_cgroup(s);
+	/* group: whom kill_mode names (`process`: the main process alone,
+	 * also for a forced shutdown); else the main process alone */
+	struct rv_kill_target t = {
+		.pid = s->child.pid,
+		.pidfd = s->child.pidfd,
+		.cgroup_fd = cg ? cg->dirfd : -1,
+		.cgroup = cg ? cg->view : NULL,
+		.mode = group ? s->spec->kill_mode : RV_KILL_PROCESS,
+	};
+
+	/* unreaped until child.pid is 0: its pid and group id are ours */
 	if (s->child.pid <= 0)
 		return -ESRCH;
-	/*
-	 * The group id is the leader's pid (setsid/setpgid in the child).
-	 * It cannot be recycled while the leader is unreaped, and we only
-	 * reap from the loop, after which child.pid is 0.
-	 */
-	if (group && s->spec->kill_mode == RV_KILL_CGROUP)
-		rv_iso_signal_cgroup(s, sig);	/* escaped the group too */
-	if (group && kill(-s->child.pid, sig) == 0)
-		return 0;
-	if (sys_pidfd_send_signal(s->child.pidfd, sig) < 0)
-		return -errno;
-	return 0;
+	return rv_kill(&t, sig);
 }
 
 static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
