@@ -7,6 +7,7 @@
  * restart at once.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -70,13 +71,17 @@ struct embed {
 	unsigned int calls;
 	char log[96];
 	int log_fd;
+	const char *cancel_on;	/* a log line that ends the run; NULL: the
+				 * backoff call does */
+	pthread_t watcher;
 };
 
 /*
- * "Never again": the huge delay a library user may well return.  The
- * supervisor is asked to end at once; its shutdown comes on the next loop
- * turn, so a restart the overflow made due now would already have been
- * spawned (and logged) in this turn's timer pass.
+ * "Never again": the huge delay a library user may well return.  Unless
+ * a log line is awaited, the supervisor is asked to end at once; its
+ * shutdown comes on the next loop turn, so a restart the overflow made
+ * due now would already have been spawned (and logged) in this turn's
+ * timer pass.
  */
 static int64_t never(void *ctx, const char *service, uint32_t n,
 		     int64_t computed_ns)
@@ -87,8 +92,33 @@ static int64_t never(void *ctx, const char *service, uint32_t n,
 	(void)n;
 	(void)computed_ns;
 	e->calls++;
-	rv_cancel(e->sv);
+	if (!e->cancel_on)
+		rv_cancel(e->sv);
 	return INT64_MAX;
+}
+
+/*
+ * Ends the run once e->cancel_on is in the log.  A turn's lines are
+ * written together when it ends (log.h), so whatever that turn did after
+ * the awaited event (a restart) is in the log by then too.
+ */
+static void *watch_log(void *arg)
+{
+	struct embed *e = arg;
+	static char buf[1 << 20];
+
+	for (int i = 0; i < 20000; i++) {	/* 20 s */
+		ssize_t n = pread(e->log_fd, buf, sizeof(buf) - 1, 0);
+
+		if (n > 0) {
+			buf[n] = '\0';
+			if (strstr(buf, e->cancel_on))
+				break;
+		}
+		usleep(1000);
+	}
+	rv_cancel(e->sv);
+	return NULL;
 }
 
 static char *slurp_fd(int fd)
@@ -118,13 +148,15 @@ static unsigned int count(const char *text, const char *what)
  * when io_uring is refused here (epoll must always load).
  */
 static char *run_with_never(const char *backend, const char *extra,
-			    const char *services, struct embed *e)
+			    const char *services, const char *cancel_on,
+			    struct embed *e)
 {
 	struct rv_options opts = { .backend = backend };
 	char dir[64] = "/tmp/rv-test-deadline-XXXXXX", sock[96], *text, *log;
 	int ret;
 
 	memset(e, 0, sizeof(*e));
+	e->cancel_on = cancel_on;
 	assert_non_null(mkdtemp(dir));
 	snprintf(sock, sizeof(sock), "%s/c.sock", dir);
 	snprintf(e->log, sizeof(e->log), "%s/log", dir);
@@ -143,7 +175,12 @@ static char *run_with_never(const char *backend, const char *extra,
 		return NULL;
 	}
 	rv_supervisor_set_backoff(e->sv, never, e);
+	if (cancel_on)
+		assert_int_equal(pthread_create(&e->watcher, NULL, watch_log,
+						e), 0);
 	rv_supervisor_run(e->sv);
+	if (cancel_on)
+		pthread_join(e->watcher, NULL);
 	rv_supervisor_free(e->sv);
 	rv_log_set_fd(2);
 	log = slurp_fd(e->log_fd);
@@ -164,7 +201,8 @@ static void huge_backoff_means_never(void **state)
 	(void)state;
 	for (size_t b = 0; b < 2; b++) {
 		struct embed e;
-		char *log = run_with_never(backends[b], "", text, &e);
+		char *log = run_with_never(backends[b], "", text, NULL,
+					   &e);
 
 		if (!log) {
 			print_message("%s: not available here\n", backends[b]);
@@ -193,9 +231,11 @@ static void huge_backoff_group_restart(void **state)
 	for (size_t b = 0; b < 2; b++) {
 		struct embed e;
 		const char *gr;
+		/* ended once `other` was stopped for the group restart: a
+		 * restart due at once would have come in the same turn */
 		char *log = run_with_never(backends[b],
 					   "strategy = one_for_all\n", text,
-					   &e);
+					   "service=other event=exit ", &e);
 
 		if (!log) {
 			print_message("%s: not available here\n", backends[b]);
@@ -209,8 +249,11 @@ static void huge_backoff_group_restart(void **state)
 		if (!gr || strtod(gr + 10, NULL) < 1e12)
 			fail_msg("%s: group restart not saturated:\n%s",
 				 backends[b], log);
-		if (count(log, "event=start service=s ") +
-		    count(log, "service=s event=start ") > 1)
+		if (!strstr(log, "service=other event=exit "))
+			fail_msg("%s: other was not stopped:\n%s",
+				 backends[b], log);
+		if (count(log, "service=s event=start ") != 1 ||
+		    count(log, "service=other event=start ") != 1)
 			fail_msg("%s: restarted at once:\n%s", backends[b], log);
 		free(log);
 	}
