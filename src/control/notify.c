@@ -299,33 +299,66 @@ static void drop(struct rv_notify *n, enum drop_reason why, pid_t pid,
 	rl->suppressed = 0;
 }
 
-/* Closes every fd of every SCM_RIGHTS message; finds the credentials. */
-static bool scan_cmsgs(struct rv_notify *n, struct msghdr *mh,
-		       struct ucred *cred)
+/* The sender's credentials, if the datagram carries them. */
+static bool find_creds(struct msghdr *mh, struct ucred *cred)
 {
-	bool have_cred = false;
-
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET)
-			continue;
-		if (c->cmsg_type == SCM_RIGHTS) {
-			size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-			for (size_t i = 0; i < nfd; i++) {
-				int fd;
-
-				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int),
-				       sizeof(fd));
-				close(fd);
-				n->stats.fds_closed++;
-			}
-		} else if (c->cmsg_type == SCM_CREDENTIALS &&
-			   c->cmsg_len == CMSG_LEN(sizeof(*cred))) {
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(*cred))) {
 			memcpy(cred, CMSG_DATA(c), sizeof(*cred));
-			have_cred = true;
+			return true;
+		}
+	return false;
+}
+
+/* Closes every fd of every SCM_RIGHTS message (we keep no fd store). */
+static void close_fds(struct rv_notify *n, struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		size_t nfd;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfd; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int),
+			       sizeof(fd));
+			close(fd);
+			n->stats.fds_closed++;
 		}
 	}
-	return have_cred;
+}
+
+/* Checks one datagram that was read and hands it on (or drops it). */
+static void handle(struct rv_notify *n, struct msghdr *mh, ssize_t len)
+{
+	struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	struct rv_notify_msg msg;
+
+	if (!find_creds(mh, &cred) || cred.pid <= 0) {
+		drop(n, DROP_NO_CREDS, cred.pid, cred.uid, len);
+		return;
+	}
+	if (mh->msg_flags & MSG_CTRUNC) {
+		drop(n, DROP_CTRUNC, cred.pid, cred.uid, len);
+		return;
+	}
+	if (len > RV_NOTIFY_MSG_MAX || (mh->msg_flags & MSG_TRUNC)) {
+		drop(n, DROP_OVERSIZE, cred.pid, cred.uid, len);
+		return;
+	}
+	if (rv_notify_msg_parse(&msg, n->buf, (size_t)len, sizeof(n->buf))) {
+		drop(n, DROP_INVALID, cred.pid, cred.uid, len);
+		return;
+	}
+	if (!n->cb(n->ctx, cred.pid, cred.uid, &msg)) {
+		drop(n, DROP_UNKNOWN_SENDER, cred.pid, cred.uid, len);
+		return;
+	}
+	n->stats.delivered++;
 }
 
 /* Reads and handles one datagram; false when there is nothing left. */
@@ -338,8 +371,6 @@ static bool receive_one(struct rv_notify *n)
 		.msg_control = n->cmsg.b,
 		.msg_controllen = sizeof(n->cmsg.b),
 	};
-	struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
-	struct rv_notify_msg msg;
 	ssize_t len;
 
 	do {
@@ -354,27 +385,13 @@ static bool receive_one(struct rv_notify *n)
 		return false;
 	}
 	n->stats.received++;
-	if (!scan_cmsgs(n, &mh, &cred) || cred.pid <= 0) {
-		drop(n, DROP_NO_CREDS, cred.pid, cred.uid, len);
-		return true;
-	}
-	if (mh.msg_flags & MSG_CTRUNC) {
-		drop(n, DROP_CTRUNC, cred.pid, cred.uid, len);
-		return true;
-	}
-	if (len > RV_NOTIFY_MSG_MAX || (mh.msg_flags & MSG_TRUNC)) {
-		drop(n, DROP_OVERSIZE, cred.pid, cred.uid, len);
-		return true;
-	}
-	if (rv_notify_msg_parse(&msg, n->buf, (size_t)len, sizeof(n->buf))) {
-		drop(n, DROP_INVALID, cred.pid, cred.uid, len);
-		return true;
-	}
-	if (!n->cb(n->ctx, cred.pid, cred.uid, &msg)) {
-		drop(n, DROP_UNKNOWN_SENDER, cred.pid, cred.uid, len);
-		return true;
-	}
-	n->stats.delivered++;
+	handle(n, &mh, len);
+	/*
+	 * Only now: a sender waiting on a barrier (sd_notify_barrier(),
+	 * systemd-notify without --no-block) lives until its fd is closed,
+	 * so its pid is still its own while the owner looks it up.
+	 */
+	close_fds(n, &mh);
 	return true;
 }
 
