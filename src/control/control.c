@@ -10,12 +10,12 @@
  * flight, since on io_uring the kernel writes into them until the
  * completion (see rv_loop_io_cancel()).
  *
- * Control work per loop turn is bounded (TURN_BUDGET requests): a turn
- * may bring a completion for every connection at once (hundreds of
- * clients pipelining), and a child exit or a deadline due in that turn
- * must not wait for all of them.  Past the budget, connections with a
- * complete line queue up (first come, first served) and the queue is
- * served from a timer in the following turns, after their completions
+ * Control work per loop turn is bounded (TURN_BUDGET requests, one per
+ * connection): a turn may bring a completion for every connection at once
+ * (hundreds of clients pipelining), and a child exit or a deadline due in
+ * that turn must not wait for all of them.  Past the budget, connections
+ * with a complete line queue up (first come, first served) and the queue
+ * is served from a timer in the following turns, after their completions
  * (child exits among them) were handled.
  */
 #include <errno.h>
@@ -82,6 +82,7 @@ struct conn {
 	char *out;
 	size_t out_len, out_off;	/* a follower's is 2 * FOLLOW_BUF + notice */
 	struct conn *q_prev, *q_next;	/* in the queue of the turn budget */
+	uint64_t turn;		/* the loop turn it was last served in */
 	bool queued;
 	bool follower;
 	bool closing;		/* close once out is written */
@@ -304,8 +305,8 @@ static void conn_handle_line(struct conn *c, size_t n)
 		conn_reply(c, reply, strlen(reply));
 }
 
-/* May one more request be served in this loop turn? */
-static bool may_serve(struct rv_control *ctl)
+/* May c have one more request served in this loop turn? */
+static bool may_serve(struct rv_control *ctl, const struct conn *c)
 {
 	struct rv_loop_stats st;
 
@@ -317,7 +318,8 @@ static bool may_serve(struct rv_control *ctl)
 	/* first come, first served: a queue goes before newcomers */
 	if (ctl->q_head && !ctl->resuming)
 		return false;
-	return ctl->served < TURN_BUDGET;
+	/* one request per connection per turn, TURN_BUDGET in all */
+	return c->turn != ctl->turn && ctl->served < TURN_BUDGET;
 }
 
 /* c has a complete line and must wait for a later turn. */
@@ -347,7 +349,7 @@ static void on_resume(struct rv_loop *loop, struct rv_timer *t, int64_t now,
 	struct rv_control *ctl = ctx;
 
 	ctl->resuming = true;
-	while (ctl->q_head && may_serve(ctl)) {
+	while (ctl->q_head && may_serve(ctl, ctl->q_head)) {
 		struct conn *c = ctl->q_head;
 
 		unqueue(c);
@@ -380,11 +382,12 @@ static void conn_next(struct conn *c)
 		conn_recv(c);
 		return;
 	}
-	if (!may_serve(c->ctl)) {
+	if (!may_serve(c->ctl, c)) {
 		enqueue(c);
 		return;
 	}
 	c->ctl->served++;
+	c->turn = c->ctl->turn;
 	n = (size_t)(nl - c->in);
 	c->line_deadline = 0;	/* the next line has its own */
 	/*
