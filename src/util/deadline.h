@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Deadlines computed from durations that come from outside: a custom
- * backoff (rv_backoff_fn may return INT64_MAX), a config value.  now + delay in int64 ns overflows into the past for a
- * large enough delay, and a deadline in the past fires at once: "wait for
- * ever" would become "restart now".  These saturate instead: a deadline
- * past INT64_MAX is INT64_MAX, which the loop treats as no deadline at all
- * (292 years of CLOCK_MONOTONIC: never, in practice).
+ * backoff (rv_backoff_fn may return INT64_MAX), a config value.  now +
+ * delay in int64 ns overflows into the past for a large enough delay, and
+ * a deadline in the past fires at once: "wait for ever" would become
+ * "restart now".  These saturate instead: a deadline past INT64_MAX is
+ * INT64_MAX, which the loop treats as no deadline at all (292 years of
+ * CLOCK_MONOTONIC: never, in practice).
  */
 #ifndef RV_UTIL_DEADLINE_H
 #define RV_UTIL_DEADLINE_H
