@@ -87,6 +87,14 @@ void rv_loop_unwatch_child(struct rv_loop *loop, struct rv_child *c)
 	unregister(loop, c);
 }
 
+struct rv_child *rv_loop_find_child(const struct rv_loop *loop, pid_t pid)
+{
+	uint32_t slot = pid > 0 ? rv_pidmap_find(&loop->pids, pid) :
+				  RV_PIDMAP_NONE;
+
+	return slot == RV_PIDMAP_NONE ? NULL : loop->children.obj[slot];
+}
+
 struct rv_child *rv_children_get(const struct rv_loop *loop, uint64_t tag)
 {
 	return rv_slots_get(&loop->children, rv_tag_slot(tag),

@@ -278,6 +278,8 @@ int rv_loop_watch_child(struct rv_loop *loop, struct rv_child *c);
  * (orphan_cb).  No-op if c is not watched.
  */
 void rv_loop_unwatch_child(struct rv_loop *loop, struct rv_child *c);
+/* The watched child whose pid is pid, or NULL.  O(1) (the pid table). */
+struct rv_child *rv_loop_find_child(const struct rv_loop *loop, pid_t pid);
 
 /* fd readiness, one-shot: after the callback the watch is disarmed. */
 int rv_loop_fd_reserve(struct rv_loop *loop, size_t n);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "child/cgroup.h"
+#include "child/kill.h"
 
 static const struct {
 	unsigned bit;
@@ -307,6 +308,13 @@ static int host_probe(struct rv_cgroup_host *h)
 	}
 	if (!strcmp(rel, "/"))
 		rel = "";
+	/* how /proc/PID/cgroup names what is under own (kill.c checks
+	 * membership with it) */
+	h->view = strdup(strcmp(self, "/") ? self : "");
+	if (!h->view) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	if (asprintf(&h->own, "%s%s", h->mount, rel) < 0) {
 		h->own = NULL;
 		ret = -ENOMEM;
@@ -332,7 +340,8 @@ static int host_probe(struct rv_cgroup_host *h)
 none:
 	free(h->mount);
 	free(h->own);
-	h->mount = h->own = NULL;
+	free(h->view);
+	h->mount = h->own = h->view = NULL;
 	if (ret != -ENOMEM)
 		ret = 0;
 out:
@@ -367,6 +376,7 @@ void rv_cgroup_host_put(struct rv_cgroup_host *h)
 		rmdir(h->group_dir);
 	free(h->mount);
 	free(h->own);
+	free(h->view);
 	free(h->group_dir);
 	free(h);
 }
@@ -536,6 +546,12 @@ int rv_cgroup_create(struct rv_cgroup_host *h, const char *name,
 			 strerror(-ret));
 		goto err;
 	}
+	if (asprintf(&cg->view, "%s%s", h->view,
+		     cg->path + strlen(h->own)) < 0) {
+		cg->view = NULL;
+		ret = -ENOMEM;
+		goto err;
+	}
 	ret = held_get(cg->path);
 	if (ret < 0)
 		goto err;
@@ -561,11 +577,13 @@ int rv_cgroup_create(struct rv_cgroup_host *h, const char *name,
 		goto err;
 	return 0;
 err:
-	if (!cg->host)
+	if (!cg->host) {
 		free(cg->path);
-	else
+		free(cg->view);
+	} else {
 		rv_cgroup_destroy(cg, false);
-	cg->path = NULL;
+	}
+	cg->path = cg->view = NULL;
 	return ret;
 }
 
@@ -587,80 +605,52 @@ void rv_cgroup_destroy(struct rv_cgroup *cg, bool kill)
 	if (cg->dirfd >= 0)
 		close(cg->dirfd);
 	free(cg->path);
+	free(cg->view);
 	rv_cgroup_host_put(cg->host);
-	cg->path = NULL;
+	cg->path = cg->view = NULL;
 	cg->host = NULL;
 	cg->dirfd = -1;
 }
 
-/*
- * Calls fn(pid, arg) for each pid in cgroup.procs, reading through a stack
- * buffer (no allocation, so it may run on the hot path).  Count or -errno.
- */
-static int each_pid(const struct rv_cgroup *cg, int (*fn)(int, int), int arg)
+/* Lines of cgroup.procs, read through a stack buffer.  Count or -errno. */
+int rv_cgroup_count(const struct rv_cgroup *cg)
 {
 	char buf[4096];
-	size_t have = 0;
 	int fd, count = 0;
+	ssize_t n;
 
 	if (!cg->host || cg->dirfd < 0)
 		return -ENOENT;
 	fd = openat(cg->dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	for (;;) {
-		ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
-		char *p, *nl;
-
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n < 0) {
+			count = -errno;
 			break;
-		have += (size_t)n;
-		buf[have] = '\0';
-		p = buf;
-		while ((nl = strchr(p, '\n'))) {
-			*nl = '\0';
-			if (*p) {
-				count++;
-				if (fn)
-					fn(atoi(p), arg);
-			}
-			p = nl + 1;
 		}
-		have = (size_t)(buf + have - p);
-		memmove(buf, p, have);
+		for (ssize_t i = 0; i < n; i++)
+			count += buf[i] == '\n';
 	}
 	close(fd);
 	return count;
 }
 
-static int kill_one(int pid, int sig)
-{
-	return pid > 0 ? kill(pid, sig) : 0;
-}
-
-int rv_cgroup_signal(const struct rv_cgroup *cg, int sig)
-{
-	return each_pid(cg, kill_one, sig);
-}
-
-int rv_cgroup_count(const struct rv_cgroup *cg)
-{
-	return each_pid(cg, NULL, 0);
-}
-
 int rv_cgroup_kill(const struct rv_cgroup *cg)
 {
+	struct rv_kill_target t = {
+		.pid = 0,
+		.pidfd = -1,
+		.cgroup_fd = cg->dirfd,
+		.cgroup = cg->view,
+		.mode = RV_KILL_CGROUP,
+	};
 	int ret;
 
 	if (!cg->host || cg->dirfd < 0)
 		return -ENOENT;
-	ret = write_at(cg->dirfd, "cgroup.kill", "1");
-	if (ret == -ENOENT) {
-		/* before 5.14: one pass is the best we can do */
-		ret = rv_cgroup_signal(cg, SIGKILL);
-		return ret < 0 ? ret : 0;
-	}
-	return ret;
+	ret = rv_kill(&t, SIGKILL);
+	return ret == -ESRCH ? 0 : ret;	/* nobody left: done too */
 }

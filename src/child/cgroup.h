@@ -35,6 +35,8 @@ enum {
 struct rv_cgroup_host {
 	char *mount;		/* cgroup2 mount point; NULL: none */
 	char *own;		/* our cgroup directory (mount + path) */
+	char *view;		/* our cgroup as /proc/self/cgroup names it
+				 * ("" for the root) */
 	char *group_dir;	/* own, or own/ringvisor.<pid> (lazily) */
 	bool group_made;	/* we created group_dir: rmdir at the end */
 	bool delegated;		/* alone in own: every service placed */
@@ -46,6 +48,7 @@ struct rv_cgroup_host {
 struct rv_cgroup {
 	struct rv_cgroup_host *host;	/* NULL: no cgroup */
 	char *path;
+	char *view;		/* path as /proc/PID/cgroup names it */
 	int dirfd;		/* O_DIRECTORY: the child, cgroup.kill */
 };
 
@@ -92,10 +95,9 @@ int rv_cgroup_create(struct rv_cgroup_host *h, const char *name,
 void rv_cgroup_destroy(struct rv_cgroup *cg, bool kill);
 
 /* SIGKILL to every process of the cgroup via cgroup.kill (5.14+; else one
- * pass of kill(2) over cgroup.procs).  0 or -errno.  No allocation. */
+ * pass over cgroup.procs through pidfds, kill.c).  0 (also when it was
+ * empty) or -errno.  No allocation. */
 int rv_cgroup_kill(const struct rv_cgroup *cg);
-/* sig to every process listed in cgroup.procs; count or -errno. */
-int rv_cgroup_signal(const struct rv_cgroup *cg, int sig);
 /* Number of processes in the cgroup, or -errno. */
 int rv_cgroup_count(const struct rv_cgroup *cg);
 

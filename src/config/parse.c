@@ -358,7 +358,10 @@ bool rv_is_valid_name(const char *s)
 const char *rv_format_fixed3(int64_t ns, int64_t unit, char *buf, size_t len)
 {
 	int64_t milli = unit / 1000;
-	int64_t v = ns < 0 ? 0 : (ns + milli / 2) / milli;	/* thousandths */
+	/* thousandths, rounded half up; ns + milli / 2 would overflow near
+	 * INT64_MAX (a custom backoff's "never") */
+	int64_t v = ns < 0 ? 0 : ns / milli +
+				 (ns % milli >= milli - milli / 2);
 
 	snprintf(buf, len, "%lld.%03lld", (long long)(v / 1000),
 		 (long long)(v % 1000));

@@ -11,6 +11,7 @@
 
 #include "control/commands.h"
 #include "control/control.h"
+#include "control/notify.h"
 #include "loop_stats.h"
 #include "tree/supervisor.h"
 
@@ -46,6 +47,34 @@ static void timer_lateness(FILE *f, const struct rv_loop *loop)
 		(unsigned long long)t.count);
 	fprintf(f, "%s_sum %.9f\n%s_count %llu\n", name,
 		(double)t.sum_ns / 1e9, name, (unsigned long long)t.count);
+}
+
+/* What the notify socket received, by result; zeros without one. */
+static void notify_datagrams(FILE *f, const struct rv_supervisor *sv)
+{
+	const char *name = "ringvisor_notify_datagrams_total";
+	struct rv_notify_stats st = { 0 };
+
+	if (sv->notify)
+		rv_notify_get_stats(sv->notify, &st);
+	const struct {
+		const char *result;
+		uint64_t n;
+	} rows[] = {
+		{ "accepted", st.delivered },
+		{ "unknown_sender", st.dropped_unknown_sender },
+		{ "invalid", st.dropped_invalid },
+		{ "oversize", st.dropped_oversize },
+		{ "no_credentials", st.dropped_no_creds },
+		{ "control_truncated", st.dropped_ctrunc },
+	};
+
+	head(f, name, "counter",
+	     "Datagrams read from the notify socket, by result (all but "
+	     "accepted were dropped).");
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		fprintf(f, "%s{result=\"%s\"} %llu\n", name, rows[i].result,
+			(unsigned long long)rows[i].n);
 }
 
 char *rv_metrics_text(struct rv_supervisor *sv)
@@ -85,6 +114,8 @@ char *rv_metrics_text(struct rv_supervisor *sv)
 	     "Open control socket connections.");
 	fprintf(f, "ringvisor_control_connections %zu\n",
 		rv_control_connections(sv->control));
+
+	notify_datagrams(f, sv);
 
 	head(f, "ringvisor_service_restarts_total", "counter",
 	     "Restarts of the service.");

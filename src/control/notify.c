@@ -33,6 +33,7 @@ enum drop_reason {
 	DROP_NO_CREDS,
 	DROP_CTRUNC,
 	DROP_INVALID,
+	DROP_UNKNOWN_SENDER,
 	DROP_NREASONS,
 };
 
@@ -41,6 +42,7 @@ static const char *const drop_names[DROP_NREASONS] = {
 	[DROP_NO_CREDS] = "no_credentials",
 	[DROP_CTRUNC] = "control_truncated",
 	[DROP_INVALID] = "invalid",
+	[DROP_UNKNOWN_SENDER] = "unknown_sender",
 };
 
 struct ratelimit {
@@ -247,8 +249,12 @@ void rv_notify_get_stats(const struct rv_notify *n,
 	*out = n->stats;
 }
 
-/* One warn line per reason per second at most: the socket is world-
- * writable, so what it receives must not be able to flood the log. */
+/*
+ * One warn line per reason per second at most: the socket is world-
+ * writable, so what it receives must not be able to flood the log.  Past
+ * that line a dropped datagram costs a counter increment, and the next
+ * line says how many were not logged (suppressed=).
+ */
 static void drop(struct rv_notify *n, enum drop_reason why, pid_t pid,
 		 uid_t uid, ssize_t len)
 {
@@ -265,6 +271,9 @@ static void drop(struct rv_notify *n, enum drop_reason why, pid_t pid,
 	case DROP_CTRUNC:
 		n->stats.dropped_ctrunc++;
 		break;
+	case DROP_UNKNOWN_SENDER:
+		n->stats.dropped_unknown_sender++;
+		break;
 	case DROP_INVALID:
 	case DROP_NREASONS:
 	default:
@@ -275,42 +284,81 @@ static void drop(struct rv_notify *n, enum drop_reason why, pid_t pid,
 		rl->suppressed++;
 		return;
 	}
-	rv_log_sup(RV_LOG_WARN, "main", "notify_dropped",
-		   " reason=%s pid=%d uid=%d bytes=%zd max=%d suppressed=%llu",
-		   drop_names[why], (int)pid, (int)uid, len, RV_NOTIFY_MSG_MAX,
-		   (unsigned long long)rl->suppressed);
+	if (why == DROP_UNKNOWN_SENDER)
+		rv_log_sup(RV_LOG_WARN, "main", "notify_unknown_sender",
+			   " pid=%d uid=%u suppressed=%llu", (int)pid,
+			   (unsigned)uid, (unsigned long long)rl->suppressed);
+	else
+		rv_log_sup(RV_LOG_WARN, "main", "notify_dropped",
+			   " reason=%s pid=%d uid=%d bytes=%zd max=%d"
+			   " suppressed=%llu", drop_names[why], (int)pid,
+			   (int)uid, len, RV_NOTIFY_MSG_MAX,
+			   (unsigned long long)rl->suppressed);
 	rl->logged = true;
 	rl->last_ns = now;
 	rl->suppressed = 0;
 }
 
-/* Closes every fd of every SCM_RIGHTS message; finds the credentials. */
-static bool scan_cmsgs(struct rv_notify *n, struct msghdr *mh,
-		       struct ucred *cred)
+/* The sender's credentials, if the datagram carries them. */
+static bool find_creds(struct msghdr *mh, struct ucred *cred)
 {
-	bool have_cred = false;
-
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET)
-			continue;
-		if (c->cmsg_type == SCM_RIGHTS) {
-			size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-			for (size_t i = 0; i < nfd; i++) {
-				int fd;
-
-				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int),
-				       sizeof(fd));
-				close(fd);
-				n->stats.fds_closed++;
-			}
-		} else if (c->cmsg_type == SCM_CREDENTIALS &&
-			   c->cmsg_len == CMSG_LEN(sizeof(*cred))) {
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(*cred))) {
 			memcpy(cred, CMSG_DATA(c), sizeof(*cred));
-			have_cred = true;
+			return true;
+		}
+	return false;
+}
+
+/* Closes every fd of every SCM_RIGHTS message (we keep no fd store). */
+static void close_fds(struct rv_notify *n, struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		size_t nfd;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfd; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int),
+			       sizeof(fd));
+			close(fd);
+			n->stats.fds_closed++;
 		}
 	}
-	return have_cred;
+}
+
+/* Checks one datagram that was read and hands it on (or drops it). */
+static void handle(struct rv_notify *n, struct msghdr *mh, ssize_t len)
+{
+	struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	struct rv_notify_msg msg;
+
+	if (!find_creds(mh, &cred) || cred.pid <= 0) {
+		drop(n, DROP_NO_CREDS, cred.pid, cred.uid, len);
+		return;
+	}
+	if (mh->msg_flags & MSG_CTRUNC) {
+		drop(n, DROP_CTRUNC, cred.pid, cred.uid, len);
+		return;
+	}
+	if (len > RV_NOTIFY_MSG_MAX || (mh->msg_flags & MSG_TRUNC)) {
+		drop(n, DROP_OVERSIZE, cred.pid, cred.uid, len);
+		return;
+	}
+	if (rv_notify_msg_parse(&msg, n->buf, (size_t)len, sizeof(n->buf))) {
+		drop(n, DROP_INVALID, cred.pid, cred.uid, len);
+		return;
+	}
+	if (!n->cb(n->ctx, cred.pid, cred.uid, &msg)) {
+		drop(n, DROP_UNKNOWN_SENDER, cred.pid, cred.uid, len);
+		return;
+	}
+	n->stats.delivered++;
 }
 
 /* Reads and handles one datagram; false when there is nothing left. */
@@ -323,8 +371,6 @@ static bool receive_one(struct rv_notify *n)
 		.msg_control = n->cmsg.b,
 		.msg_controllen = sizeof(n->cmsg.b),
 	};
-	struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
-	struct rv_notify_msg msg;
 	ssize_t len;
 
 	do {
@@ -339,24 +385,13 @@ static bool receive_one(struct rv_notify *n)
 		return false;
 	}
 	n->stats.received++;
-	if (!scan_cmsgs(n, &mh, &cred) || cred.pid <= 0) {
-		drop(n, DROP_NO_CREDS, cred.pid, cred.uid, len);
-		return true;
-	}
-	if (mh.msg_flags & MSG_CTRUNC) {
-		drop(n, DROP_CTRUNC, cred.pid, cred.uid, len);
-		return true;
-	}
-	if (len > RV_NOTIFY_MSG_MAX || (mh.msg_flags & MSG_TRUNC)) {
-		drop(n, DROP_OVERSIZE, cred.pid, cred.uid, len);
-		return true;
-	}
-	if (rv_notify_msg_parse(&msg, n->buf, (size_t)len, sizeof(n->buf))) {
-		drop(n, DROP_INVALID, cred.pid, cred.uid, len);
-		return true;
-	}
-	n->stats.delivered++;
-	n->cb(n->ctx, cred.pid, cred.uid, &msg);
+	handle(n, &mh, len);
+	/*
+	 * Only now: a sender waiting on a barrier (sd_notify_barrier(),
+	 * systemd-notify without --no-block) lives until its fd is closed,
+	 * so its pid is still its own while the owner looks it up.
+	 */
+	close_fds(n, &mh);
 	return true;
 }
 

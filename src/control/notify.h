@@ -15,7 +15,9 @@
  *   - datagrams without credentials, or whose sender's pid is not visible
  *     in our pid namespace (pid 0);
  *   - datagrams whose control data was truncated (more fds than we take);
- *   - messages rv_notify_msg_parse() refuses (empty, embedded NUL, ...).
+ *   - messages rv_notify_msg_parse() refuses (empty, embedded NUL, ...);
+ *   - messages the owner's callback refuses: the sender belongs to no
+ *     service (logged as event=notify_unknown_sender).
  * File descriptors passed with SCM_RIGHTS (sd_pid_notify_with_fds(),
  * FDSTORE=1) are always closed: we keep no fd store.
  *
@@ -25,6 +27,7 @@
 #ifndef RV_NOTIFY_H
 #define RV_NOTIFY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -36,20 +39,25 @@
 struct rv_notify;
 
 /*
- * Called on the loop thread for each accepted datagram.  pid and uid come
- * from SCM_CREDENTIALS (pid > 0).  msg and the strings it points to are
- * valid only during the call.  The callback may call rv_notify_close().
+ * Called on the loop thread for each well-formed datagram.  pid and uid
+ * come from SCM_CREDENTIALS (pid > 0).  msg and the strings it points to
+ * are valid only during the call.  Returns false when pid is nobody the
+ * owner listens to: the datagram is then dropped as from an unknown
+ * sender (counted, logged at most once a second).  The callback may call
+ * rv_notify_close().  It runs for every datagram anyone sends, so it must
+ * be cheap for strangers: a lookup, no scan.
  */
-typedef void rv_notify_cb(void *ctx, pid_t pid, uid_t uid,
+typedef bool rv_notify_cb(void *ctx, pid_t pid, uid_t uid,
 			  const struct rv_notify_msg *msg);
 
 struct rv_notify_stats {
 	uint64_t received;	/* datagrams read */
-	uint64_t delivered;	/* passed to the callback */
+	uint64_t delivered;	/* accepted by the callback */
 	uint64_t dropped_oversize;
 	uint64_t dropped_no_creds;
 	uint64_t dropped_ctrunc;
 	uint64_t dropped_invalid;
+	uint64_t dropped_unknown_sender;	/* refused by the callback */
 	uint64_t fds_closed;	/* SCM_RIGHTS fds received and closed */
 };
 

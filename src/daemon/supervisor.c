@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "config/parse.h"
 #include "control/control.h"
+#include "control/notify_dispatch.h"
 #include "control/observe.h"
 #include "control/report.h"
 #include "control/sd_notify_self.h"
@@ -117,7 +118,7 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 	}
 	ret = rv_spawner_new(&sv->spawner);
 	if (!ret)
-		ret = rv_ready_socket_path(sv);
+		ret = rv_notify_dispatch_path(sv);
 	if (!ret)
 		ret = rv_build_tree(sv);
 	if (!ret)
@@ -143,7 +144,7 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 		if (ret)
 			return ret;
 	}
-	ret = rv_ready_open_socket(sv, errors);
+	ret = rv_notify_dispatch_open(sv, errors);
 	if (ret)
 		return ret;
 	if (getrandom(&sv->rng, sizeof(sv->rng), GRND_NONBLOCK) !=
@@ -157,6 +158,40 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 		rv_log_sup(RV_LOG_WARN, "main", "subreaper_failed",
 			   " errno=%d", errno);
 	return 0;
+}
+
+/*
+ * Started with any of fds 0-2 closed (a daemon that closed them, `<&-`,
+ * a minimal init): the next descriptors we open (config, signalfd, ring,
+ * sockets) would land there, close-on-exec, and every service would start
+ * with no stdin, stdout or stderr at all, or a write to "stderr" would go
+ * to one of our own sockets.  /dev/null goes onto each closed one first,
+ * before anything else opens a descriptor, and children inherit it.
+ */
+static void stdio_or_dev_null(FILE *errors)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		int nfd;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* the lowest free descriptor: fd itself (0..fd-1 are open) */
+		nfd = open("/dev/null", O_RDWR);
+		if (nfd < 0) {
+			fprintf(errors, "ringvisor: fd %d is closed and "
+				"/dev/null cannot be opened (%s): services "
+				"start without it\n", fd, strerror(errno));
+			return;
+		}
+		if (nfd != fd) {
+			/* not expected; made sure of all the same */
+			if (dup2(nfd, fd) < 0)
+				fprintf(errors, "ringvisor: fd %d is closed "
+					"and dup2 failed: %s\n", fd,
+					strerror(errno));
+			close(nfd);
+		}
+	}
 }
 
 static struct rv_supervisor *sv_alloc(void)
@@ -191,9 +226,11 @@ static int load_common(struct rv_supervisor **out, struct rv_supervisor *sv,
 int rv_supervisor_load(struct rv_supervisor **out, const char *config_path,
 		       const struct rv_options *opts, FILE *errors)
 {
-	struct rv_supervisor *sv = sv_alloc();
+	struct rv_supervisor *sv;
 	struct rv_diag d = { .out = errors };
 
+	stdio_or_dev_null(errors);
+	sv = sv_alloc();
 	if (!sv)
 		return -ENOMEM;
 	sv->config_path = strdup(config_path);	/* for reload */
@@ -210,9 +247,11 @@ int rv_supervisor_load_string(struct rv_supervisor **out, const char *text,
 			      const char *name, const struct rv_options *opts,
 			      FILE *errors)
 {
-	struct rv_supervisor *sv = sv_alloc();
+	struct rv_supervisor *sv;
 	struct rv_diag d = { .out = errors };
 
+	stdio_or_dev_null(errors);
+	sv = sv_alloc();
 	if (!sv)
 		return -ENOMEM;
 	return load_common(out, sv,
@@ -293,9 +332,11 @@ int rv_supervisor_new_exec(struct rv_supervisor **out, char *const argv[],
 			   const char *const keys[],
 			   const struct rv_options *opts, FILE *errors)
 {
-	struct rv_supervisor *sv = sv_alloc();
+	struct rv_supervisor *sv;
 	int ret;
 
+	stdio_or_dev_null(errors);
+	sv = sv_alloc();
 	if (!sv)
 		return -ENOMEM;
 	sv->exec_mode = true;
@@ -399,7 +440,7 @@ void rv_supervisor_free(struct rv_supervisor *sv)
 	/* stop serving, then the loop: it still points at timers, children
 	 * and buffers that live in the tree and the control connections */
 	rv_control_close(sv->control);
-	rv_ready_close_socket(sv);
+	rv_notify_dispatch_close(sv);
 	if (sv->loop)
 		rv_loop_free(sv->loop);
 	sv->loop = NULL;	/* the tree's frees must not call it (isolation.c) */

@@ -555,17 +555,9 @@ void rv_iso_exited(struct rv_service *s)
 		rv_cgroup_kill(&iso->cg);
 }
 
-int rv_iso_signal_cgroup(struct rv_service *s, int sig)
+const struct rv_cgroup *rv_iso_cgroup(const struct rv_service *s)
 {
-	struct rv_iso *iso = s->iso;
-	int ret;
-
-	if (!iso || !iso->cg.host)
-		return -ENOENT;
-	if (sig == SIGKILL)
-		return rv_cgroup_kill(&iso->cg);
-	ret = rv_cgroup_signal(&iso->cg, sig);
-	return ret < 0 ? ret : 0;
+	return s->iso && s->iso->cg.host ? &s->iso->cg : NULL;
 }
 
 const char *rv_iso_cgroup_path(const struct rv_service *s)

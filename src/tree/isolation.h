@@ -28,6 +28,7 @@ struct rv_specs;
 struct rv_diag;
 struct rv_iso;
 struct rv_cgroup_host;
+struct rv_cgroup;
 struct rv_out_sink;
 
 /* What one tree build shares between services (cgroup host, stdout). */
@@ -87,9 +88,8 @@ size_t rv_iso_fds(const struct rv_service *s, struct rv_spawn_fd *fds);
 /* The service's main process was reaped (output: flush its last line;
  * kill_mode = cgroup: kill what is left of the cgroup unless exec). */
 void rv_iso_exited(struct rv_service *s);
-/* kill_mode = cgroup: sig to every process of the service's cgroup
- * (SIGKILL through cgroup.kill).  0, -ENOENT without a cgroup. */
-int rv_iso_signal_cgroup(struct rv_service *s, int sig);
+/* The service's cgroup (kill.c delivers to it), or NULL without one. */
+const struct rv_cgroup *rv_iso_cgroup(const struct rv_service *s);
 /* SIGUSR1: reopen every file: output.  Logs what it did. */
 void rv_iso_reopen_outputs(struct rv_supervisor *sv);
 

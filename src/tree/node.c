@@ -22,6 +22,7 @@
 #include "tree/reload.h"
 #include "tree/supervisor.h"
 #include "tree/tree.h"
+#include "util/deadline.h"
 #include "util/log.h"
 
 static const char *const node_state_names[RV_NODE_NSTATES] = {
@@ -513,7 +514,7 @@ static void strategy(struct rv_node *n, const struct node_ev *ev)
 		}
 		return;
 	}
-	group_restart(n, m, now + ev->delay, now);
+	group_restart(n, m, rv_deadline_after(now, ev->delay), now);
 }
 
 /* EV_WANTS_RESTART while not running: nothing restarts it now. */

@@ -12,8 +12,8 @@
 #include "child/probe.h"
 #include "child/spawn.h"
 #include "config/parse.h"
-#include "control/notify.h"
 #include "tree/supervisor.h"
+#include "util/deadline.h"
 #include "util/log.h"
 
 /* A failed ready_check is retried this often until ready_timeout. */
@@ -229,7 +229,7 @@ bool rv_ready_after_spawn(struct rv_service *s, int64_t now)
 		return true;
 	if (r->ready_timeout_ns > 0)
 		rv_loop_timer_arm(s->sv->loop, &rd->timer,
-				  now + r->ready_timeout_ns);
+				  rv_deadline_after(now, r->ready_timeout_ns));
 	if (r->ready_check)
 		run_probe(s, r->ready_check, READY_CHECK_TIMEOUT_NS, now);
 	return false;
@@ -248,10 +248,10 @@ void rv_ready_on_ready(struct rv_service *s, int64_t now)
 	rv_loop_timer_cancel(s->sv->loop, &rd->check_timer);
 	if (sp->type == RV_TYPE_NOTIFY && r->watchdog_ns > 0)
 		rv_loop_timer_arm(s->sv->loop, &rd->timer,
-				  now + r->watchdog_ns);
+				  rv_deadline_after(now, r->watchdog_ns));
 	if (r->health_check)
 		rv_loop_timer_arm(s->sv->loop, &rd->check_timer,
-				  now + r->health_interval_ns);
+				  rv_deadline_after(now, r->health_interval_ns));
 }
 
 static void on_timer(struct rv_loop *loop, struct rv_timer *t, int64_t now,
@@ -313,7 +313,7 @@ static void on_probe(void *ctx, enum rv_probe_result res, int code,
 		rv_log_svc(RV_LOG_DEBUG, s->name, "ready_check",
 			   " result=%s code=%d", names[res], code);
 		rv_loop_timer_arm(loop, &rd->check_timer,
-				  now + READY_CHECK_RETRY_NS);
+				  rv_deadline_after(now, READY_CHECK_RETRY_NS));
 		return;
 	}
 	if (res == RV_PROBE_OK) {
@@ -341,47 +341,42 @@ static void on_probe(void *ctx, enum rv_probe_result res, int code,
 		}
 	}
 	rv_loop_timer_arm(loop, &rd->check_timer,
-			  now + s->spec->ready->health_interval_ns);
+			  rv_deadline_after(now, s->spec->ready->health_interval_ns));
 }
 
-/* ---- the notify socket ---- */
+/* ---- the notify protocol's messages (control/notify_dispatch.c) ---- */
 
-/* The service a notification comes from: its main process, or any
- * process of its group (NotifyAccess=all). */
-static struct rv_service *sender(struct rv_supervisor *sv, pid_t pid)
+/*
+ * The notify service whose main process is pid, looked up in the loop's
+ * table of watched children: O(1) whatever the number of services (a
+ * probe's child is no service's).
+ */
+static struct rv_service *main_of(struct rv_supervisor *sv, pid_t pid)
 {
-	pid_t pg = -1;
+	struct rv_service *s = rv_service_of_child(
+		rv_loop_find_child(sv->loop, pid));
 
-	for (size_t i = 0; i < sv->n_svcs; i++) {
-		struct rv_service *s = sv->svcs[i];
-
-		if (!s->ready || s->spec->type != RV_TYPE_NOTIFY ||
-		    s->child.pid <= 0)
-			continue;
-		if (s->child.pid == pid)
-			return s;
-		if (pg < 0)
-			pg = getpgid(pid);
-		if (pg == s->child.pid)
-			return s;
-	}
-	return NULL;
+	return s && s->ready && s->spec->type == RV_TYPE_NOTIFY ? s : NULL;
 }
 
-static void on_notify(void *ctx, pid_t pid, uid_t uid,
-		      const struct rv_notify_msg *msg)
+struct rv_service *rv_ready_sender(struct rv_supervisor *sv, pid_t pid)
 {
-	struct rv_supervisor *sv = ctx;
-	struct rv_service *s = sender(sv, pid);
-	int64_t now = rv_loop_now(sv->loop);
-	struct rv_ready *rd;
+	struct rv_service *s = main_of(sv, pid);
+	pid_t pg;
 
-	if (!s) {
-		rv_log_sup(RV_LOG_WARN, "main", "notify_unknown_sender",
-			   " pid=%d uid=%u", (int)pid, (unsigned)uid);
-		return;
-	}
-	rd = s->ready;
+	if (s)
+		return s;
+	/* a group's id is its leader's pid: is the leader a service's? */
+	pg = getpgid(pid);
+	return pg > 0 && pg != pid ? main_of(sv, pg) : NULL;
+}
+
+void rv_ready_report(struct rv_service *s, const struct rv_ready_msg *msg,
+		     int64_t now)
+{
+	struct rv_ready *rd = s->ready;
+	struct rv_loop *loop = s->sv->loop;
+
 	if (msg->status) {
 		snprintf(rd->status, sizeof(rd->status), "%s", msg->status);
 		rv_log_svc(RV_LOG_DEBUG, s->name, "notify_status", " status=%s",
@@ -404,52 +399,12 @@ static void on_notify(void *ctx, pid_t pid, uid_t uid,
 		return;
 	}
 	if (msg->watchdog && rd->ready && s->spec->ready->watchdog_ns > 0)
-		rv_loop_timer_arm(sv->loop, &rd->timer,
-				  now + s->spec->ready->watchdog_ns);
+		rv_loop_timer_arm(loop, &rd->timer,
+				  rv_deadline_after(now,
+						    s->spec->ready->watchdog_ns));
 }
 
 const char *rv_ready_status_text(const struct rv_service *s)
 {
 	return s->ready && s->ready->status[0] ? s->ready->status : NULL;
-}
-
-int rv_ready_socket_path(struct rv_supervisor *sv)
-{
-	bool any = false;
-
-	for (size_t i = 0; i < sv->specs->n_services; i++)
-		any |= sv->specs->services[i].type == RV_TYPE_NOTIFY;
-	if (sv->notify_path)
-		return 0;
-	/*
-	 * exec: abstract, and only for a notify service.  run: always,
-	 * beside the control socket, so that a reload that adds the first
-	 * notify service finds it there (one socket, idle until used).
-	 */
-	if (sv->exec_mode)
-		return !any ? 0 : asprintf(&sv->notify_path,
-					   "@ringvisor/%d/notify",
-					   (int)getpid()) < 0 ? -ENOMEM : 0;
-	return asprintf(&sv->notify_path, "%s.notify",
-			sv->specs->control_socket) < 0 ? -ENOMEM : 0;
-}
-
-int rv_ready_open_socket(struct rv_supervisor *sv, FILE *errors)
-{
-	int ret;
-
-	if (!sv->notify_path || sv->notify)
-		return 0;
-	ret = rv_notify_open(&sv->notify, sv->loop, sv->notify_path,
-			     on_notify, sv);
-	if (ret)
-		fprintf(errors, "ringvisor: cannot create the notify socket "
-			"%s: %s\n", sv->notify_path, strerror(-ret));
-	return ret;
-}
-
-void rv_ready_close_socket(struct rv_supervisor *sv)
-{
-	rv_notify_close(sv->notify);
-	sv->notify = NULL;
 }

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "loop.h"
+
 struct rv_supervisor;
 struct rv_service;
 struct rv_spawn_fd;
@@ -47,10 +49,26 @@ void rv_ready_on_ready(struct rv_service *s, int64_t now);
 /* Its process is being stopped or has ended: everything stops. */
 void rv_ready_reset(struct rv_service *s);
 
-/* The supervisor's notify socket: opened when a notify service exists. */
-int rv_ready_open_socket(struct rv_supervisor *sv, FILE *errors);
-void rv_ready_close_socket(struct rv_supervisor *sv);
-/* The path children get in NOTIFY_SOCKET (derived from control_socket). */
-int rv_ready_socket_path(struct rv_supervisor *sv);
+/*
+ * A notify message, as the control plane parsed it off the notify socket
+ * (control/notify_dispatch.c): the tree knows no socket and no wire
+ * format.  status points into the datagram: copied if kept.
+ */
+struct rv_ready_msg {
+	const char *status;	/* STATUS=, or NULL */
+	pid_t mainpid;		/* MAINPID=, or 0 */
+	bool ready;		/* READY=1 */
+	bool stopping;		/* STOPPING=1 */
+	bool watchdog;		/* WATCHDOG=1 */
+	bool watchdog_trigger;	/* WATCHDOG=trigger */
+};
+
+/* The notify service a datagram from pid belongs to: its main process,
+ * or a process of its group (NotifyAccess=all); NULL for a stranger.
+ * Two table lookups and at most one getpgid(), never a scan. */
+struct rv_service *rv_ready_sender(struct rv_supervisor *sv, pid_t pid);
+/* What s said about itself. */
+void rv_ready_report(struct rv_service *s, const struct rv_ready_msg *msg,
+		     int64_t now);
 
 #endif

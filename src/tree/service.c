@@ -24,6 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child/cgroup.h"
+#include "child/kill.h"
 #include "config/parse.h"
 #include "tree/backoff.h"
 #include "tree/build.h"
@@ -33,6 +35,7 @@
 #include "tree/service_exit.h"
 #include "tree/supervisor.h"
 #include "tree/tree.h"
+#include "util/deadline.h"
 #include "util/histogram.h"
 #include "util/log.h"
 
@@ -113,6 +116,9 @@ void rv_service_reset(struct rv_service *s)
 	s->backoff_n = 0;
 }
 
+static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
+		       const siginfo_t *info, void *ctx);
+
 static long sys_pidfd_send_signal(int pidfd, int sig)
 {
 	return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
@@ -120,20 +126,26 @@ static long sys_pidfd_send_signal(int pidfd, int sig)
 
 int rv_service_signal(struct rv_service *s, int sig, bool group)
 {
+	const struct rv_cgroup *cg = rv_iso_cgroup(s);
+	/* group: whom kill_mode names (`process`: the main process alone,
+	 * also for a forced shutdown); else the main process alone */
+	struct rv_kill_target t = {
+		.pid = s->child.pid,
+		.pidfd = s->child.pidfd,
+		.cgroup_fd = cg ? cg->dirfd : -1,
+		.cgroup = cg ? cg->view : NULL,
+		.mode = group ? s->spec->kill_mode : RV_KILL_PROCESS,
+	};
+
+	/* unreaped until child.pid is 0: its pid and group id are ours */
 	if (s->child.pid <= 0)
 		return -ESRCH;
-	/*
-	 * The group id is the leader's pid (setsid/setpgid in the child).
-	 * It cannot be recycled while the leader is unreaped, and we only
-	 * reap from the loop, after which child.pid is 0.
-	 */
-	if (group && s->spec->kill_mode == RV_KILL_CGROUP)
-		rv_iso_signal_cgroup(s, sig);	/* escaped the group too */
-	if (group && kill(-s->child.pid, sig) == 0)
-		return 0;
-	if (sys_pidfd_send_signal(s->child.pidfd, sig) < 0)
-		return -errno;
-	return 0;
+	return rv_kill(&t, sig);
+}
+
+struct rv_service *rv_service_of_child(struct rv_child *c)
+{
+	return c && c->cb == on_exit_cb ? c->ctx : NULL;
 }
 
 /* ---- events ---- */
@@ -163,9 +175,6 @@ typedef void svc_action(struct rv_service *s, const struct svc_ev *ev);
 
 static void dispatch(struct rv_service *s, const struct svc_ev *ev);
 static const char *const event_names[];
-
-static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
-		       const siginfo_t *info, void *ctx);
 
 /* ---- starting ---- */
 
@@ -385,7 +394,7 @@ static void begin_stop(struct rv_service *s, int64_t now)
 		rv_service_signal(s, SIGCONT, kill_group(s));
 	if (!sv->exec_mode || sv->exec_escalate)
 		rv_loop_timer_arm(sv->loop, &s->timer,
-				  now + sp->stop_timeout_ns);
+				  rv_deadline_after(now, sp->stop_timeout_ns));
 }
 
 static const char *const kill_reasons[] = {
@@ -559,7 +568,7 @@ static void policy(struct rv_service *s, const struct rv_exit_info *e,
 	if (e->no_child && delay < RV_SHORTAGE_RETRY_NS)
 		delay = RV_SHORTAGE_RETRY_NS;
 	/* down and waiting for its restart, whoever decides its time */
-	s->next_start_ns = now + delay;
+	s->next_start_ns = rv_deadline_after(now, delay);
 	rv_service_set_state(s, RV_SVC_BACKOFF);
 	rv_node_member_wants_restart(p, &s->m, delay,
 				     e->failed_start ? "failed_start" : "exit",
@@ -571,7 +580,7 @@ void rv_service_restart_after(struct rv_service *s, int64_t delay,
 {
 	if (delay < 0)
 		delay = 0;
-	s->due_ns = now + delay;
+	s->due_ns = rv_deadline_after(now, delay);
 	/*
 	 * A failed start is retried on the next turn at the soonest, never
 	 * from inside its own failure: when clone() itself fails (EMFILE,
@@ -583,7 +592,7 @@ void rv_service_restart_after(struct rv_service *s, int64_t delay,
 		start(s, now);
 		return;
 	}
-	s->next_start_ns = now + delay;
+	s->next_start_ns = rv_deadline_after(now, delay);
 	rv_service_set_state(s, RV_SVC_BACKOFF);
 	rv_loop_timer_arm(s->sv->loop, &s->timer, s->next_start_ns);
 }
@@ -731,7 +740,8 @@ static void abort_process(struct rv_service *s, const struct svc_ev *ev)
 	rv_service_signal(s, ev->sig, kill_group(s));
 	if (ev->sig != SIGKILL)
 		rv_loop_timer_arm(s->sv->loop, &s->timer,
-				  ev->now + s->spec->stop_timeout_ns);
+				  rv_deadline_after(ev->now,
+						    s->spec->stop_timeout_ns));
 }
 
 /* EV_DEPS in WAITING: try again. */

@@ -262,6 +262,9 @@ void rv_service_deps_changed(struct rv_service *s, int64_t now);
 void rv_service_kill_now(struct rv_service *s, enum rv_kill_reason why);
 /* STATUS= of a notify service, or NULL. */
 const char *rv_ready_status_text(const struct rv_service *s);
+/* The service whose main process c is (a watched child), or NULL (a
+ * probe's, an unknown one). */
+struct rv_service *rv_service_of_child(struct rv_child *c);
 /* Forward a signal to the service's process (group). 0 or -errno. */
 int rv_service_signal(struct rv_service *s, int sig, bool group);
 bool rv_service_is_down(const struct rv_service *s);

@@ -33,6 +33,7 @@
 #include "control/notify.h"
 #include "control/sd_notify_self.h"
 #include "loop.h"
+#include "util/log.h"
 
 #define MS 1000000LL
 
@@ -53,9 +54,10 @@ struct got {
 	char status[RV_NOTIFY_MSG_MAX + 1];
 	bool has_status;
 	struct rv_notify *close_me;	/* rv_notify_close() from the cb */
+	bool refuse;		/* the callback says: unknown sender */
 };
 
-static void on_msg(void *ctx, pid_t pid, uid_t uid,
+static bool on_msg(void *ctx, pid_t pid, uid_t uid,
 		   const struct rv_notify_msg *msg)
 {
 	struct got *g = ctx;
@@ -74,6 +76,7 @@ static void on_msg(void *ctx, pid_t pid, uid_t uid,
 		rv_notify_close(g->close_me);
 		g->close_me = NULL;
 	}
+	return !g->refuse;
 }
 
 static int g_orphans;
@@ -576,6 +579,61 @@ static void test_many_datagrams(void **state)
 	rv_loop_free(loop);
 }
 
+/*
+ * Well-formed datagrams the owner refuses (a sender that belongs to no
+ * service): each is counted, and the log gets one line per second at
+ * most, however many arrive.
+ */
+static void test_unknown_sender_counted_not_logged(void **state)
+{
+	struct rv_loop *loop = new_loop();
+	struct got g = { .refuse = true };
+	struct rv_notify_stats st;
+	struct rv_notify *n;
+	char path[108], logpath[PATH_MAX], buf[65536];
+	int64_t t0 = rv_clock_now();
+	int logfd, lines = 0;
+	ssize_t len;
+
+	snprintf(logpath, sizeof(logpath), "%s/unknown%u.log", g_dir,
+		 g_seq++);
+	logfd = open(logpath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(logfd >= 0);
+	rv_log_set_fd(logfd);
+	sock_path(path, sizeof(path), "unknown");
+	assert_int_equal(rv_notify_open(&n, loop, path, on_msg, &g), 0);
+	/* a blocking sender: the queue (max_dgram_qlen) fills and drains */
+	g_fixture = fork();
+	assert_true(g_fixture >= 0);
+	if (g_fixture == 0) {
+		for (int i = 0; i < 2000; i++)
+			if (send_dgram(path, "READY=1", 7, NULL, 0, false))
+				_exit(1);
+		_exit(0);
+	}
+	run_until_received(loop, n, 2000, 20000);
+	g_fixture = 0;	/* exited: the loop reaps it as an orphan */
+	rv_log_set_fd(2);
+	rv_notify_get_stats(n, &st);
+	assert_int_equal(g.n, 2000);		/* each one was looked up */
+	assert_true(st.dropped_unknown_sender == 2000);
+	assert_true(st.delivered == 0);
+	len = pread(logfd, buf, sizeof(buf) - 1, 0);
+	assert_true(len > 0);
+	buf[len] = '\0';
+	for (char *p = buf; (p = strstr(p, "event=notify_unknown_sender"));
+	     p++)
+		lines++;
+	/* one line, plus one per further second the test took */
+	assert_true(lines >= 1);
+	assert_true(lines <= 1 + (rv_clock_now() - t0) / (1000 * MS));
+	assert_non_null(strstr(buf, "suppressed=0"));
+	close(logfd);
+	unlink(logpath);
+	rv_notify_close(n);
+	rv_loop_free(loop);
+}
+
 static void test_close_in_callback(void **state)
 {
 	struct rv_loop *loop = new_loop();
@@ -610,10 +668,11 @@ struct ns_result {
 
 static int ns_received;
 
-static void ns_on_msg(void *ctx, pid_t pid, uid_t uid,
+static bool ns_on_msg(void *ctx, pid_t pid, uid_t uid,
 		      const struct rv_notify_msg *msg)
 {
 	ns_received++;
+	return true;
 }
 
 static void ns_receiver(const char *path, int ready_fd, int result_fd)
@@ -922,6 +981,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_invalid_dropped),
 	cmocka_unit_test(test_scm_rights_closed),
 	cmocka_unit_test(test_many_datagrams),
+	cmocka_unit_test(test_unknown_sender_counted_not_logged),
 	cmocka_unit_test(test_close_in_callback),
 	cmocka_unit_test(test_invisible_sender_dropped),
 	cmocka_unit_test(test_sd_notify_self),
