@@ -287,7 +287,7 @@ static void advance(struct rv_node *n, int64_t now)
 {
 	struct rv_supervisor *sv = n->sv;
 
-	if (n->advancing || (n->m.queued && n->op == RV_OP_STOP))
+	if (n->advancing)
 		return;
 	n->advancing = true;
 	while (n->op != RV_OP_NONE) {
@@ -307,6 +307,11 @@ static void advance(struct rv_node *n, int64_t now)
 				best = m;
 		}
 		if (busy)
+			break;
+		/* a queued stop of n itself: its parent runs it, in its
+		 * order; until then nothing of n is stopped (a node that is
+		 * down already is done at once, like a service) */
+		if (best && n->m.queued && n->op == RV_OP_STOP)
 			break;
 		if (best) {
 			if (!rv_job_goes_down(best->job))
