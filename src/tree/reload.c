@@ -84,13 +84,32 @@ static bool same_str(const char *a, const char *b)
 	return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
-static const struct rv_service_spec *find_spec(const struct rv_specs *sp,
-					       const char *name)
+/*
+ * Name lookups over thousands of services: sorted arrays and bsearch, so
+ * a reload costs O(n log n), not a strcmp per pair.
+ */
+static int cmp_spec(const void *a, const void *b)
 {
-	for (size_t i = 0; i < sp->n_services; i++)
-		if (!strcmp(sp->services[i].name, name))
-			return &sp->services[i];
-	return NULL;
+	return strcmp((*(const struct rv_service_spec *const *)a)->name,
+		      (*(const struct rv_service_spec *const *)b)->name);
+}
+
+static int cmp_plan(const void *a, const void *b)
+{
+	return strcmp((*(const struct svc_plan *const *)a)->s->name,
+		      (*(const struct svc_plan *const *)b)->s->name);
+}
+
+static const struct rv_service_spec *find_spec(
+	const struct rv_service_spec *const *by_name, size_t n,
+	const char *name)
+{
+	struct rv_service_spec key = { .name = (char *)name };
+	const struct rv_service_spec *kp = &key;
+	const struct rv_service_spec *const *hit;
+
+	hit = bsearch(&kp, by_name, n, sizeof(*by_name), cmp_spec);
+	return hit ? *hit : NULL;
 }
 
 static const struct rv_group_spec *find_group(const struct rv_specs *sp,
@@ -245,38 +264,45 @@ static bool instance_exists(const struct rv_service *s,
 	       n->instances > 1 && (uint32_t)s->instance < n->instances;
 }
 
-static struct rv_service *find_old_service(struct rv_supervisor *sv,
-					   const char *name)
+/* The plan of the old instance called name, or NULL. */
+static struct svc_plan *find_old(struct svc_plan *const *by_name, size_t n,
+				 const char *name)
 {
-	for (size_t i = 0; i < sv->n_svcs; i++)
-		if (!strcmp(sv->svcs[i]->name, name))
-			return sv->svcs[i];
-	return NULL;
-}
+	struct rv_service s = { .name = (char *)name };
+	struct svc_plan key = { .s = &s }, *kp = &key, *const *hit;
 
-static struct svc_plan *svc_plan_of(struct plan *p, struct rv_supervisor *sv,
-				    const struct rv_service *s)
-{
-	for (size_t i = 0; i < sv->n_svcs; i++)
-		if (sv->svcs[i] == s)
-			return &p->svcs[i];
-	return NULL;
+	hit = bsearch(&kp, by_name, n, sizeof(*by_name), cmp_plan);
+	return hit ? *hit : NULL;
 }
 
 static int plan_services(struct plan *p, struct rv_supervisor *sv,
 			 struct rv_build *b)
 {
 	const struct rv_specs *nsp = &p->set->specs;
+	const struct rv_service_spec **specs;
+	struct svc_plan **olds;
 	size_t n_new = 0;
+	int ret = 0;
 
+	specs = calloc(nsp->n_services + 1, sizeof(*specs));
+	olds = calloc(sv->n_svcs + 1, sizeof(*olds));
+	if (!specs || !olds) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nsp->n_services; i++)
+		specs[i] = &nsp->services[i];
+	qsort(specs, nsp->n_services, sizeof(*specs), cmp_spec);
 	for (size_t i = 0; i < sv->n_svcs; i++) {
 		struct rv_service *s = sv->svcs[i];
-		const struct rv_service_spec *n = find_spec(nsp, s->spec->name);
+		const struct rv_service_spec *n =
+			find_spec(specs, nsp->n_services, s->spec->name);
 		struct svc_plan *sp = &p->svcs[i];
 		struct node_plan *pp = node_plan_of(p, sv->n_nodes, sv,
 						    s->m.parent);
 
 		*sp = (struct svc_plan){ .s = s, .nspec = n };
+		olds[i] = sp;
 		if (!n || !instance_exists(s, n))
 			sp->fate = REMOVE;
 		else if (!same_str(n->supervisor, s->spec->supervisor) ||
@@ -288,44 +314,56 @@ static int plan_services(struct plan *p, struct rv_supervisor *sv,
 			sp->fate = KEEP;
 		if (sp->fate == CHANGE) {
 			sp->fresh = rv_service_new(b, n, p->set, s->instance);
-			if (!sp->fresh)
-				return -ENOMEM;
+			if (!sp->fresh) {
+				ret = -ENOMEM;
+				goto out;
+			}
 		}
 	}
+	qsort(olds, sv->n_svcs, sizeof(*olds), cmp_plan);
 	for (size_t i = 0; i < nsp->n_services; i++)
 		n_new += nsp->services[i].instances;
 	p->added = calloc(n_new ? n_new : 1, sizeof(*p->added));
-	if (!p->added)
-		return -ENOMEM;
+	if (!p->added) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	for (size_t i = 0; i < nsp->n_services; i++) {
 		const struct rv_service_spec *n = &nsp->services[i];
 		bool multi = n->instances > 1;
 
 		for (uint32_t k = 0; k < n->instances; k++) {
 			char name[RV_NAME_MAX + 16];
-			struct rv_service *old, *s;
 			struct svc_plan *op;
+			struct rv_service *s;
 
 			if (multi)
 				snprintf(name, sizeof(name), "%s@%u", n->name,
 					 k);
 			else
 				snprintf(name, sizeof(name), "%s", n->name);
-			old = find_old_service(sv, name);
-			op = old ? svc_plan_of(p, sv, old) : NULL;
+			op = find_old(olds, sv->n_svcs, name);
 			if (op && (op->fate == KEEP || op->fate == CHANGE))
 				continue;
 			s = rv_service_new(b, n, p->set, multi ? (int)k : -1);
-			if (!s)
-				return -ENOMEM;
+			if (!s) {
+				ret = -ENOMEM;
+				goto out;
+			}
 			s->m.parent = future_parent(p, sv, sv->n_nodes,
 						    n->supervisor);
 			p->added[p->n_added++] = s;
-			if (op && op->fate == MOVE)
+			if (op && op->fate == MOVE) {
 				op->succ = s;
+				/* the old one's back edge waits for apply */
+				s->m.replaces = &op->s->m;
+			}
 		}
 	}
-	return 0;
+out:
+	free(specs);
+	free(olds);
+	return ret;
 }
 
 /* Future member arrays and links (with the leaving members in them). */
@@ -457,15 +495,10 @@ static int plan_report(struct plan *p, struct rv_supervisor *sv,
 			ret = note(&res->stopped, &res->n_stopped,
 				   sp->s->name);
 	}
-	for (size_t i = 0; !ret && i < p->n_added; i++) {
-		bool moved = false;
-
-		for (size_t k = 0; k < sv->n_svcs; k++)
-			moved |= p->svcs[k].succ == p->added[i];
-		if (!moved)
+	for (size_t i = 0; !ret && i < p->n_added; i++)
+		if (!p->added[i]->m.replaces)	/* moved: "restarted" */
 			ret = note(&res->started, &res->n_started,
 				   p->added[i]->name);
-	}
 	return ret;
 }
 
@@ -535,10 +568,8 @@ static void apply(struct plan *p, struct rv_supervisor *sv, int64_t now)
 	for (size_t i = 0; i < n_old_svcs; i++) {
 		struct svc_plan *sp = &p->svcs[i];
 
-		if (sp->succ) {
-			sp->succ->m.replaces = &sp->s->m;
+		if (sp->succ)
 			sp->s->m.replaced_by = &sp->succ->m;
-		}
 		jobs += sp->fate != KEEP;
 	}
 	for (size_t i = 1; i < n_old_nodes; i++) {
