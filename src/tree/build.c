@@ -369,6 +369,10 @@ int rv_build_tree(struct rv_supervisor *sv)
 		}
 		sv->nodes[sv->n_nodes++] = n;
 	}
+	/* parents: every node exists now */
+	for (size_t i = 1; !ret && i < sv->n_nodes; i++)
+		sv->nodes[i]->m.parent = rv_build_find_node(
+			sv->nodes, sv->n_nodes, sp->groups[i - 1].supervisor);
 	for (size_t i = 0; !ret && i < sp->n_services; i++) {
 		const struct rv_service_spec *ss = &sp->services[i];
 		bool multi = ss->instances > 1;
@@ -382,6 +386,9 @@ int rv_build_tree(struct rv_supervisor *sv)
 				ret = -ENOMEM;
 				break;
 			}
+			s->m.parent = rv_build_find_node(sv->nodes,
+							 sv->n_nodes,
+							 ss->supervisor);
 			sv->svcs[k++] = s;
 			sv->n_svcs = k;
 		}
@@ -391,15 +398,8 @@ out:
 		ret = -ENOMEM;
 	if (ret)
 		return ret;
-	/* parents, config order, `after` */
-	for (size_t i = 1; i < sv->n_nodes; i++)
-		sv->nodes[i]->m.parent = rv_build_find_node(
-			sv->nodes, sv->n_nodes, sv->nodes[i]->spec->supervisor);
-	for (size_t i = 0; i < sv->n_svcs; i++)
-		sv->svcs[i]->m.parent = rv_build_find_node(
-			sv->nodes, sv->n_nodes, sv->svcs[i]->spec->supervisor);
-	ret = rv_links_initial(sv);
-	return ret;
+	/* config order, `after` */
+	return rv_links_initial(sv);
 }
 
 void rv_free_tree(struct rv_supervisor *sv)

@@ -126,8 +126,9 @@ out:
 
 static int plan_members(struct rv_links *l, struct rv_link_member **scratch)
 {
-	l->members = calloc(l->n_nodes, sizeof(*l->members));
-	l->n_members = calloc(l->n_nodes, sizeof(*l->n_members));
+	l->members = calloc(l->n_nodes ? l->n_nodes : 1, sizeof(*l->members));
+	l->n_members = calloc(l->n_nodes ? l->n_nodes : 1,
+			      sizeof(*l->n_members));
 	if (!l->members || !l->n_members)
 		return -ENOMEM;
 	for (size_t k = 0; k < l->n_nodes; k++) {

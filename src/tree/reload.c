@@ -374,9 +374,9 @@ static int plan_links(struct plan *p, struct rv_supervisor *sv)
 	size_t cap_s = sv->n_svcs + p->n_added;
 	size_t o = 0;
 
-	p->fnodes = calloc(cap_n, sizeof(*p->fnodes));
+	p->fnodes = calloc(cap_n ? cap_n : 1, sizeof(*p->fnodes));
 	p->fsvcs = calloc(cap_s ? cap_s : 1, sizeof(*p->fsvcs));
-	l->v = calloc(cap_n + cap_s, sizeof(*l->v));
+	l->v = calloc(cap_n + cap_s + 1, sizeof(*l->v));
 	if (!p->fnodes || !p->fsvcs || !l->v)
 		return -ENOMEM;
 	/* nodes: kept (top first), new, then leaving ones */
