@@ -155,39 +155,58 @@ static char *do_kill(struct rv_supervisor *sv, struct rv_service **v,
 				   sent, "signal", rv_signal_name(sig)));
 }
 
+/* An admin start is a fresh decision: not counted as a restart, and no
+ * longer held down (unless the service is going away for good). */
+static void unhold(struct rv_service *s)
+{
+	if (s->m.job == RV_JOB_REMOVE || s->m.job == RV_JOB_SHUTDOWN)
+		return;
+	rv_member_set_held(&s->m, false);
+	s->manual_start = true;
+}
+
 /*
- * start, stop, restart: one job per service (tree/job.h); the reply says
+ * start, stop, restart: one job per member (tree/job.h); the reply says
  * which were refused (a service being removed, a supervisor shutting
- * down) instead of pretending.
+ * down) instead of pretending.  A nested supervisor's name stands for
+ * its subtree: `stop` and `start` hold or release each of its services
+ * (so a service a reload adds to it later starts, and `start web` of one
+ * of them works as for any service); `restart` is the supervisor's own
+ * job, which stops its members one at a time and starts them again.
  */
 static char *admin_jobs(struct rv_supervisor *sv, enum rv_cmd cmd,
-			struct rv_member **v, size_t n, int64_t now)
+			struct rv_member **mv, size_t nm,
+			struct rv_service **v, size_t n, int64_t now)
 {
 	json_t *done = json_array(), *refused = json_array();
+	enum rv_job_verdict verdict;
 
-	for (size_t i = 0; i < n; i++) {
-		struct rv_member *m = v[i];
-		struct rv_service *s = rv_member_service(m);
-		enum rv_job_type job = cmd == RV_CMD_START ? RV_JOB_START :
-				       cmd == RV_CMD_STOP ? RV_JOB_STOP :
-				       RV_JOB_RESTART;
-		enum rv_job_verdict verdict;
-
-		if (job == RV_JOB_STOP) {
-			rv_member_set_held(m, true);
-		} else if (m->job != RV_JOB_REMOVE &&
-			   m->job != RV_JOB_SHUTDOWN) {
-			/* an admin start is a fresh decision: not counted
-			 * as a restart, and no longer held down */
-			rv_member_set_held(m, false);
-			if (s)
-				s->manual_start = true;
+	if (cmd == RV_CMD_RESTART) {
+		for (size_t i = 0; i < n; i++)
+			unhold(v[i]);
+		for (size_t i = 0; i < nm; i++) {
+			verdict = rv_member_request(mv[i], RV_JOB_RESTART, now);
+			json_array_append_new(verdict == RV_JOB_REFUSED ?
+					      refused : done,
+					      json_string(mv[i]->name));
 		}
-		verdict = rv_member_request(m, job, now);
-		json_array_append_new(verdict == RV_JOB_REFUSED ? refused :
-				      done, json_string(m->name));
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			struct rv_member *m = &v[i]->m;
+
+			if (cmd == RV_CMD_STOP)
+				rv_member_set_held(m, true);
+			else
+				unhold(v[i]);
+			verdict = rv_member_request(m, cmd == RV_CMD_STOP ?
+						    RV_JOB_STOP : RV_JOB_START,
+						    now);
+			json_array_append_new(verdict == RV_JOB_REFUSED ?
+					      refused : done,
+					      json_string(m->name));
+		}
 	}
-	if (n && !json_array_size(done)) {
+	if (json_array_size(refused) && !json_array_size(done)) {
 		json_decref(done);
 		json_decref(refused);
 		return rv_commands_error(sv->state == RV_SUP_SHUTTING_DOWN ?
@@ -286,7 +305,7 @@ int rv_commands_handle(struct rv_supervisor *sv, const struct rv_request *req,
 	case RV_CMD_RESTART:
 		rv_log_sup(RV_LOG_INFO, "main", "control_command",
 			   " cmd=%s members=%zu", rv_cmd_name(req->cmd), nm);
-		*reply = admin_jobs(sv, req->cmd, mv, nm, now);
+		*reply = admin_jobs(sv, req->cmd, mv, nm, v, n, now);
 		break;
 	case RV_CMD_KILL:
 		*reply = do_kill(sv, v, n, req->signal);

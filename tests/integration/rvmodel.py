@@ -335,6 +335,15 @@ class Model:
             members = self.config.members(node)
             self.restart_members(node, members.index(("svc", name)))
 
+    def may_end(self, name):
+        """The final states name can reach on its own."""
+        sp = self.spec(name)
+        if sp.restart == "always":
+            return set()
+        if sp.restart == "on-failure":
+            return {"completed"}
+        return {"completed", "failed"}
+
     def ready(self, name):
         i = self.insts[name]
         i.ready_sent = True
@@ -345,7 +354,13 @@ class Model:
             i = self.insts[name]
             if cmd == "stop":
                 i.held = True
-                i.states = frozenset({"stopped"})
+                # a service that may have ended for good meanwhile (its
+                # ready_timeout, an end not settled yet) stays so
+                st = {"stopped"} | set(i.states & TERMINAL)
+                if i.racing or (self.spec(name).timeout and
+                                not i.ready_sent):
+                    st |= {"failed", "completed"} & self.may_end(name)
+                i.states = frozenset(st)
             elif cmd == "restart":
                 self.fresh(name)
             else:	# start: what has no process starts
@@ -365,6 +380,19 @@ class Model:
         old_specs, new_specs = old.spec_map(), new.spec_map()
         new_insts = new.all_instances()
         kept, replaced, added, removed = [], [], [], []
+        # an end not seen settled yet may meet the old strategy or the
+        # new one (its exit can come after this reload): a node whose
+        # strategy changes may restart any of its members, or not
+        for node in NODES:
+            if old.strategy(node) == new.strategy(node):
+                continue
+            members = old.subtree(node)
+            if any(self.insts[n].racing for n in members
+                   if n in self.insts):
+                for n in members:
+                    if n in self.insts and not self.insts[n].held and \
+                            not self.insts[n].states <= TERMINAL:
+                        self.maybe_fresh(n)
         self.config = new
         for name in list(self.insts):
             i = self.insts[name]
