@@ -182,12 +182,16 @@ static void spawn(struct rv_service *s, int64_t now)
 		s->child.pidfd = res.pidfd;
 		s->child.cb = on_exit_cb;
 		s->child.ctx = s;
+		s->spawn_report_fd = res.report_fd;
 		if (rv_loop_watch_child(sv->loop, &s->child) < 0) {
 			/* cannot happen with the room reserved at load;
 			 * never leave an unwatched child behind */
 			sys_pidfd_send_signal(res.pidfd, SIGKILL);
 			waitid(P_PIDFD, (id_t)res.pidfd, NULL, WEXITED);
 			close(res.pidfd);
+			if (res.report_fd >= 0)
+				close(res.report_fd);
+			s->spawn_report_fd = -1;
 			s->child.pid = 0;
 			s->child.pidfd = -1;
 			res.pid = 0;
@@ -367,6 +371,7 @@ void rv_service_init_timer(struct rv_service *s)
 	rv_timer_init(&s->timer, on_timer, s);
 	s->child.pid = 0;
 	s->child.pidfd = -1;
+	s->spawn_report_fd = -1;
 }
 
 /* Success per the contract: exit 0, a clean stop signal, or listed. */
@@ -550,6 +555,14 @@ static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
 	int64_t now = rv_loop_now(loop);
 	pid_t pid = c->pid;
 	int pidfd = c->pidfd;
+	int report = s->spawn_report_fd;
+
+	/* a child that switched uid tells only now that it never exec'd */
+	s->spawn_report_fd = -1;
+	if (report >= 0 && rv_spawn_report_read(report, rv_iso_plan(s),
+						 &s->spawn_err,
+						 &s->spawn_step))
+		log_spawn_failure(s, s->spawn_err, s->spawn_step);
 
 	if (info->si_code == CLD_EXITED) {
 		e.code = info->si_status;
@@ -602,6 +615,8 @@ static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
 	if (kill_group)
 		kill(-pid, SIGKILL);
 	close(pidfd);
+	if (report >= 0)
+		close(report);
 }
 
 void rv_service_admin_stop(struct rv_service *s, int64_t now)
@@ -685,8 +700,10 @@ void rv_service_adopt(struct rv_service *ns, struct rv_service *old)
 		ns->child.pidfd = old->child.pidfd;
 		ns->child.cb = on_exit_cb;
 		ns->child.ctx = ns;
+		ns->spawn_report_fd = old->spawn_report_fd;
 		old->child.pid = 0;
 		old->child.pidfd = -1;
+		old->spawn_report_fd = -1;
 		if (rv_loop_watch_child(loop, &ns->child) < 0)
 			rv_log_svc(RV_LOG_ERROR, ns->name, "reload_watch_failed",
 				   " pid=%d", (int)ns->child.pid);
