@@ -77,7 +77,9 @@ struct rv_spawner {
  * instruction.  Yield: it finishes its exec first.  When it runs
  * elsewhere this returns at once.  (A SCHED_FIFO loop is not affected: it
  * is never behind a SCHED_OTHER child.)  Not while the CPU is contended
- * (YIELD_SLOW_NS).
+ * (YIELD_SLOW_NS).  A forked child (rv_spawn()) has not even started its
+ * set-up: on our CPU the yield lets it run that and its exec before we go
+ * on; sched_yield() never waits for it, stopped or not.
  */
 static void yield_to_child(struct rv_spawner *sp)
 {
@@ -99,7 +101,7 @@ struct child_ctx {
 	const struct rv_spawner *sp;
 	sigset_t parent_mask;
 	pid_t parent;		/* the supervisor: getpid() before clone */
-	int report_fd;		/* forked child: the pipe's write end; else -1 */
+	int report_fd;		/* forked child: the pipe's write end, or -1 */
 	int err;
 	const char *step;
 };
@@ -207,11 +209,6 @@ static int child_step(struct child_ctx *c, const char *step)
 	return -1;
 }
 
-/*
- * Redirections, in the child.  Sources are first copied above every
- * target, so a source that is also another mapping's target is not
- * clobbered; dup2() then leaves each target without FD_CLOEXEC.
- */
 /* The highest fd the child's redirections write (at least 2). */
 static int fds_top(const struct rv_spawn_plan *p)
 {
@@ -223,6 +220,11 @@ static int fds_top(const struct rv_spawn_plan *p)
 	return top;
 }
 
+/*
+ * Redirections, in the child.  Sources are first copied above every
+ * target, so a source that is also another mapping's target is not
+ * clobbered; dup2() then leaves each target without FD_CLOEXEC.
+ */
 static int apply_fds(const struct rv_spawn_plan *p)
 {
 	int moved[16], top = fds_top(p);
