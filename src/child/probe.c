@@ -21,6 +21,7 @@ int rv_probe_init(struct rv_probe *p, struct rv_loop *loop,
 {
 	memset(p, 0, sizeof(*p));
 	p->child.pidfd = -1;
+	p->report_fd = -1;
 	p->loop = loop;
 	p->spawner = sp;
 	p->cb = cb;
@@ -62,6 +63,9 @@ static void forget_child(struct rv_probe *p)
 	close(p->child.pidfd);
 	p->child.pidfd = -1;
 	p->child.pid = 0;
+	if (p->report_fd >= 0)
+		close(p->report_fd);
+	p->report_fd = -1;
 }
 
 int rv_probe_run(struct rv_probe *p, char *const *argv, char *const *envp,
@@ -101,6 +105,7 @@ int rv_probe_run(struct rv_probe *p, char *const *argv, char *const *envp,
 	p->child.pidfd = res.pidfd;
 	p->child.cb = on_exit_cb;
 	p->child.ctx = p;
+	p->report_fd = res.report_fd;
 	ret = rv_loop_watch_child(p->loop, &p->child);
 	if (ret < 0) {
 		/* no room was reserved: never leave an unwatched probe
@@ -173,6 +178,10 @@ static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
 	enum rv_probe_state was = p->state;
 	enum rv_probe_result res;
 	int code;
+	/* a probe that switched uid tells only now that it never exec'd */
+	bool failed = p->report_fd >= 0 &&
+		      rv_spawn_report_read(p->report_fd, p->iso, &p->spawn_err,
+					   &p->spawn_step);
 
 	rv_loop_timer_cancel(loop, &p->timer);
 	forget_child(p);
@@ -180,7 +189,7 @@ static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
 	if (was == RV_PROBE_KILLED) {
 		res = RV_PROBE_TIMEOUT;
 		code = 0;
-	} else if (was == RV_PROBE_EXEC_FAILED) {
+	} else if (was == RV_PROBE_EXEC_FAILED || failed) {
 		res = RV_PROBE_SPAWN_FAILED;
 		code = p->spawn_err;
 	} else if (info->si_code == CLD_EXITED) {

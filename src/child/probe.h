@@ -63,6 +63,7 @@ struct rv_probe {
 	enum rv_probe_state state;
 	int spawn_err;		/* errno of a failed spawn */
 	const char *spawn_step;	/* "execve", "clone", ... (static string) */
+	int report_fd;		/* rv_spawn_result.report_fd, or -1 */
 	const struct rv_spawn_iso *iso;	/* NULL: as the supervisor */
 	int64_t started_ns;	/* the now given to the last rv_probe_run() */
 };

@@ -29,7 +29,7 @@
  * execvpe() needs room for a PATH candidate and, for scripts without a
  * shebang, a copy of argv on the stack; 256 KiB is plenty.  The stack is
  * mapped once and reused: CLONE_VFORK guarantees it is free again when
- * clone() returns.
+ * clone() returns, and a forked child runs on its own copy of it.
  */
 #define RV_CHILD_STACK (256 * 1024)
 
@@ -48,6 +48,7 @@ struct rv_spawner {
 	void *stack;
 	size_t stack_size;
 	int64_t no_yield_until;	/* CLOCK_MONOTONIC ns; see yield_to_child */
+	uid_t uid;		/* ours (real): see child_switches_uid() */
 	bool sigs_known;
 	int n_reset;
 	int reset[NSIG];
@@ -76,7 +77,9 @@ struct rv_spawner {
  * instruction.  Yield: it finishes its exec first.  When it runs
  * elsewhere this returns at once.  (A SCHED_FIFO loop is not affected: it
  * is never behind a SCHED_OTHER child.)  Not while the CPU is contended
- * (YIELD_SLOW_NS).
+ * (YIELD_SLOW_NS).  A forked child (rv_spawn()) has not even started its
+ * set-up: on our CPU the yield lets it run that and its exec before we go
+ * on; sched_yield() never waits for it, stopped or not.
  */
 static void yield_to_child(struct rv_spawner *sp)
 {
@@ -90,14 +93,30 @@ static void yield_to_child(struct rv_spawner *sp)
 		sp->no_yield_until = t1 + YIELD_PAUSE_NS;
 }
 
-/* What the child reads and writes; lives on the parent's stack. */
+/* What the child reads and writes; lives on the parent's stack (the
+ * forked child writes only to its own copy, and reports through
+ * report_fd). */
 struct child_ctx {
 	const struct rv_spawn_plan *plan;
 	const struct rv_spawner *sp;
 	sigset_t parent_mask;
 	pid_t parent;		/* the supervisor: getpid() before clone */
+	int report_fd;		/* forked child: the pipe's write end, or -1 */
 	int err;
 	const char *step;
+};
+
+/*
+ * What a forked child sends when a step fails: the errno and the step's
+ * name as text.  Text and not the pointer, although the child's memory is
+ * a copy of ours: after its uid switch the child belongs to the service's
+ * user, who with fs.suid_dumpable set could ptrace it and write anything
+ * into the pipe; the parent never dereferences what it reads (the name is
+ * looked up, report_step()).  48 bytes, under PIPE_BUF: one atomic write.
+ */
+struct spawn_report {
+	int32_t err;
+	char step[44];
 };
 
 int rv_spawner_new(struct rv_spawner **out)
@@ -107,6 +126,7 @@ int rv_spawner_new(struct rv_spawner **out)
 	if (!sp)
 		return -ENOMEM;
 	sp->stack_size = RV_CHILD_STACK;
+	sp->uid = getuid();
 	sp->stack = mmap(NULL, sp->stack_size, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (sp->stack == MAP_FAILED) {
@@ -151,12 +171,34 @@ int rv_spawn_exec_status(int err)
 	return err == ENOENT ? 127 : 126;
 }
 
+/* A forked child's failure report (best effort: nobody is left to tell
+ * if the write fails; the exit is then read as the program's). */
+static void child_report(const struct child_ctx *c)
+{
+	struct spawn_report r = { .err = c->err };
+	size_t n = strlen(c->step);
+
+	if (n >= sizeof(r.step))
+		n = sizeof(r.step) - 1;
+	memcpy(r.step, c->step, n);
+	if (write(c->report_fd, &r, sizeof(r)) != (ssize_t)sizeof(r))
+		return;
+}
+
+__attribute__((noreturn))
+static void child_exit(struct child_ctx *c)
+{
+	if (c->report_fd >= 0)
+		child_report(c);
+	_exit(rv_spawn_exec_status(c->err));
+}
+
 __attribute__((noreturn))
 static void child_fail(struct child_ctx *c, const char *step)
 {
 	c->err = errno;
 	c->step = step;
-	_exit(rv_spawn_exec_status(c->err));
+	child_exit(c);
 }
 
 /* Records a failed step (errno) and returns -1; child_exit() then ends. */
@@ -167,10 +209,15 @@ static int child_step(struct child_ctx *c, const char *step)
 	return -1;
 }
 
-__attribute__((noreturn))
-static void child_exit(struct child_ctx *c)
+/* The highest fd the child's redirections write (at least 2). */
+static int fds_top(const struct rv_spawn_plan *p)
 {
-	_exit(rv_spawn_exec_status(c->err));
+	int top = 2;
+
+	for (size_t i = 0; i < p->n_fds; i++)
+		if (p->fds[i].to > top)
+			top = p->fds[i].to;
+	return top;
 }
 
 /*
@@ -180,13 +227,10 @@ static void child_exit(struct child_ctx *c)
  */
 static int apply_fds(const struct rv_spawn_plan *p)
 {
-	int moved[16], top = 2;
+	int moved[16], top = fds_top(p);
 
 	if (p->n_fds > sizeof(moved) / sizeof(*moved))
 		return errno = E2BIG, -1;
-	for (size_t i = 0; i < p->n_fds; i++)
-		if (p->fds[i].to > top)
-			top = p->fds[i].to;
 	for (size_t i = 0; i < p->n_fds; i++) {
 		moved[i] = fcntl(p->fds[i].from, F_DUPFD_CLOEXEC, top + 1);
 		if (moved[i] < 0)
@@ -255,6 +299,47 @@ static int write_file_at(int dirfd, const char *path, const char *s)
 		return -1;
 	}
 	return close(fd);
+}
+
+/*
+ * A forked child's report pipe must outlive the redirections: a target
+ * that took its number would close it in dup2(), and a later failure
+ * would go unreported (its exit read as the program's).  It moves above
+ * every target first (the old number, if a target, is simply replaced).
+ */
+static void report_fd_above_targets(struct child_ctx *c,
+				    const struct rv_spawn_plan *p)
+{
+	int top = fds_top(p), fd;
+
+	if (c->report_fd > top)
+		return;
+	fd = fcntl(c->report_fd, F_DUPFD_CLOEXEC, top + 1);
+	if (fd < 0)
+		child_fail(c, "dup2");
+	c->report_fd = fd;
+}
+
+/*
+ * A forked child can be kept stopped before its exec for as long as the
+ * service's user likes (which is why it is forked): meanwhile it holds
+ * nothing of the supervisor's, close-on-exec or not (listening sockets,
+ * other services' pipes and pidfds, the ring).  Everything above the
+ * redirections is closed now, but the report pipe, put at top + 1.  Not
+ * with keep_fds (`exec`): the fds it inherited must reach the program.
+ */
+static void close_all_but_report(struct child_ctx *c,
+				 const struct rv_spawn_plan *p)
+{
+	int top = fds_top(p);
+
+	if (c->report_fd != top + 1) {
+		if (dup3(c->report_fd, top + 1, O_CLOEXEC) < 0)
+			child_fail(c, "dup2");
+		c->report_fd = top + 1;
+	}
+	if (syscall(SYS_close_range, (unsigned int)top + 2, ~0U, 0) < 0)
+		child_fail(c, "close_range");
 }
 
 /*
@@ -367,9 +452,11 @@ static int apply_iso_resources(struct child_ctx *c,
 
 /*
  * Runs in the child, sharing the parent's memory while the parent is
- * suspended.  Only async-signal-safe calls, no allocation, and nothing
- * written to shared memory but c->err/c->step (and errno, which the
- * parent does not read after a successful clone).  Order matters:
+ * suspended (vfork), or in a copy of it (forked: rv_spawn()).  Only
+ * async-signal-safe calls, no allocation, and nothing written to shared
+ * memory but c->err/c->step (and errno, which the parent does not read
+ * after a successful clone); a forked child sends c->err/c->step through
+ * c->report_fd instead (child_exit()).  Order matters:
  *   1. dispositions back to SIG_DFL while every signal is still blocked
  *      (the parent blocked all of them around clone), so no supervisor
  *      handler can ever run here, and SIG_IGN (e.g. SIGPIPE) is not
@@ -380,7 +467,8 @@ static int apply_iso_resources(struct child_ctx *c,
  *      ignored around tcsetpgrp from what is now a background group);
  *   4. cgroup and oom_score_adj (apply_iso_early);
  *   5. descriptors: everything above 2 close-on-exec, unless passed on,
- *      then the plan's redirections (which survive exec);
+ *      then the plan's redirections (which survive exec); a forked child
+ *      keeps its report pipe clear of them, and then closes the rest;
  *   6. rlimits, nice, CPU affinity (apply_iso_resources);
  *   7. identity and capabilities, umask, cwd (apply_identity: the order
  *      of the privilege steps is written down there);
@@ -420,8 +508,12 @@ static int child_main(void *arg)
 	if (!p->keep_fds &&
 	    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		child_fail(c, "close_range");
+	if (c->report_fd >= 0)
+		report_fd_above_targets(c, p);
 	if (apply_fds(p) < 0)
 		child_fail(c, "dup2");
+	if (c->report_fd >= 0 && !p->keep_fds)
+		close_all_but_report(c, p);
 	if (is && (apply_iso_resources(c, is) < 0 ||
 		   apply_identity(c, is) < 0))
 		child_exit(c);
@@ -464,10 +556,62 @@ static int child_main(void *arg)
 	return 127;
 }
 
+/*
+ * Whether the child takes another uid before its exec.  kill(2) lets a
+ * process signal another whose real or saved uid is its own real or
+ * effective uid, so from the child's setresuid() on every process of the
+ * service's user can SIGSTOP it (which cannot be blocked or ignored).  A
+ * child that keeps our uid is as safe as we are: whoever can stop it can
+ * stop us.  (Groups do not matter: kill(2) checks uids only.)
+ */
+static bool child_switches_uid(const struct rv_spawner *sp,
+			       const struct rv_spawn_plan *p)
+{
+	return p->iso && p->iso->set_uid && p->iso->uid != sp->uid;
+}
+
+/*
+ * vfork or fork (issue 13, item 1).  clone(CLONE_VM|CLONE_VFORK) suspends
+ * us in the kernel until the child execs or dies, and only a fatal signal
+ * ends that wait.  A child that has switched to the service's uid can be
+ * stopped by any process of that uid (child_switches_uid()), and its vfork
+ * parent then sits in kernel_clone with it, for as long as the attacker
+ * likes: no reaping, no signals, no control socket, no shutdown.  So:
+ *
+ *  - a child that keeps our uid takes the vfork path: nobody but root can
+ *    stop it.  That is every root service, and the failover path measured
+ *    in bench/ (where services run as root): unchanged, no page tables
+ *    copied, a failed step known when clone returns;
+ *  - a child that switches uid is forked: clone(CLONE_PIDFD|SIGCHLD),
+ *    without CLONE_VM or CLONE_VFORK.  We go on at once (sched_yield()
+ *    aside, which never blocks); the child runs the same child_main() on
+ *    a private copy of our memory, stack region included, and a failed
+ *    step reaches us through a pipe that its exec or death closes, read
+ *    once it has exited (rv_spawn_report_read()).  Nothing it does can
+ *    hold us: a stopped child only keeps its service from starting.  The
+ *    price: the kernel copies our page tables (copy-on-write) and we take
+ *    a write fault on each page we touch next, so this path costs more
+ *    the bigger the supervisor (bench/analysis.md has the numbers), plus
+ *    a pipe per start; and a failed start is known at the child's exit
+ *    (after its `start` line), not at the clone.
+ *
+ * Rejected: an exec helper (vfork, exec a small root program that switches
+ * identity and execs the service: a second exec on every start, and a
+ * binary to install and find, also for programs that embed the library);
+ * CLONE_VM without CLONE_VFORK (the child would share our memory while we
+ * run: errno, the stack and the plan could not be touched again until its
+ * exec, which a stopped child postpones for ever); keeping the saved uid
+ * 0 until exec (exec makes the saved uid the effective one, and a real uid
+ * 0 would be a service that can become root again).
+ */
 int rv_spawn(struct rv_spawner *sp, const struct rv_spawn_plan *plan,
 	     struct rv_spawn_result *res)
 {
-	struct child_ctx c = { .plan = plan, .sp = sp, .parent = getpid() };
+	struct child_ctx c = { .plan = plan, .sp = sp, .parent = getpid(),
+			       .report_fd = -1 };
+	bool forked = child_switches_uid(sp, plan);
+	int flags = CLONE_PIDFD | SIGCHLD;
+	int report[2] = { -1, -1 };
 	sigset_t all;
 	int pidfd = -1;
 	pid_t pid;
@@ -478,22 +622,41 @@ int rv_spawn(struct rv_spawner *sp, const struct rv_spawn_plan *plan,
 
 	res->pid = 0;
 	res->pidfd = -1;
+	res->report_fd = -1;
 	res->err = 0;
 	res->step = NULL;
+	if (!forked) {
+		flags |= CLONE_VM | CLONE_VFORK;
+	} else if (pipe2(report, O_CLOEXEC | O_NONBLOCK) < 0) {
+		/* no child: the same shortage as a pidfd clone cannot make */
+		res->err = errno;
+		res->step = "clone";
+		return -res->err;
+	}
+	c.report_fd = report[1];
 	sigfillset(&all);
 	/* Block everything across clone: see child_main() step 1. */
 	err = pthread_sigmask(SIG_SETMASK, &all, &c.parent_mask);
 	if (err) {
+		if (forked) {
+			close(report[0]);
+			close(report[1]);
+		}
 		res->err = err;
 		res->step = "sigprocmask";
 		return -err;
 	}
-	pid = clone(child_main, (char *)sp->stack + sp->stack_size,
-		    CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &c, &pidfd);
+	pid = clone(child_main, (char *)sp->stack + sp->stack_size, flags, &c,
+		    &pidfd);
 	err = errno;
 	if (pid > 0)
 		yield_to_child(sp);
 	pthread_sigmask(SIG_SETMASK, &c.parent_mask, NULL);
+	if (forked) {
+		close(report[1]);	/* the child's now: EOF at exec */
+		if (pid < 0)
+			close(report[0]);
+	}
 	if (pid < 0) {
 		res->err = err;
 		res->step = "clone";
@@ -501,10 +664,56 @@ int rv_spawn(struct rv_spawner *sp, const struct rv_spawn_plan *plan,
 	}
 	res->pid = pid;
 	res->pidfd = pidfd;
+	res->report_fd = forked ? report[0] : -1;
 	if (c.err) {
 		res->err = c.err;
 		res->step = c.step;
 		return -c.err;
 	}
 	return 0;
+}
+
+/*
+ * The names a forked child can report, so that a report yields one of our
+ * static strings, never a pointer read from the pipe: every step passed
+ * to child_step() or child_fail() above (a missing one reads "unknown"),
+ * and the plan's setrlimit steps (report_step()).
+ */
+static const char *const child_steps[] = {
+	"setsid", "setpgid", "cgroup", "oom_score_adj", "close_range", "dup2",
+	"setpriority", "sched_setaffinity", "capbset_drop", "keepcaps",
+	"setgid", "setgroups", "setuid", "capset", "cap_ambient_clear",
+	"cap_ambient_raise", "chdir", "pdeathsig", "no_new_privileges",
+	"sigprocmask", "execve",
+};
+
+static const char *report_step(const char *name,
+			       const struct rv_spawn_iso *iso)
+{
+	for (size_t i = 0; i < sizeof(child_steps) / sizeof(*child_steps); i++)
+		if (!strcmp(name, child_steps[i]))
+			return child_steps[i];
+	for (size_t i = 0; iso && i < iso->n_rlimits; i++)
+		if (!strcmp(name, iso->rlimits[i].step))
+			return iso->rlimits[i].step;
+	return "unknown";
+}
+
+bool rv_spawn_report_read(int fd, const struct rv_spawn_iso *iso, int *err,
+			  const char **step)
+{
+	struct spawn_report r;
+	ssize_t n;
+
+	do {
+		n = read(fd, &r, sizeof(r));
+	} while (n < 0 && errno == EINTR);
+	/* 0: EOF, it exec'd or was killed first; < 0 (EAGAIN): nothing;
+	 * a short record cannot come from child_report() */
+	if (n != (ssize_t)sizeof(r))
+		return false;
+	r.step[sizeof(r.step) - 1] = '\0';
+	*err = r.err > 0 ? r.err : EIO;
+	*step = report_step(r.step, iso);
+	return true;
 }

@@ -6,23 +6,35 @@
  * clone and exec.  The pidfd comes atomically with the child
  * (CLONE_PIDFD), so no exit can be reaped by anyone before we hold it.
  *
- * We use clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) on a stack allocated once:
- * the parent is suspended until the child has exec'd (or died), so spawn
- * cost does not grow with the supervisor's size (no page tables copied),
- * only one child ever runs on the stack at a time, and the child reports a
- * failed step by writing into the parent's memory (the "vfork window")
- * without a pipe.  Plain clone(2) rather than clone3(2): container seccomp
- * profiles that refuse clone3 with ENOSYS allow clone, so the same path
- * works everywhere.  The price is that CLONE_INTO_CGROUP (clone3 only) is
- * not available: the child moves itself into its cgroup by writing "0" to
+ * Two ways to create the child, chosen per start (rv_spawn() in spawn.c
+ * says why in full):
+ *
+ *  - a child that keeps our uid (root services: no `user`, or `user =
+ *    root`) uses clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) on a stack
+ *    allocated once: the parent is suspended until the child has exec'd
+ *    (or died), so spawn cost does not grow with the supervisor's size (no
+ *    page tables copied), only one child ever runs on the stack at a time,
+ *    and the child reports a failed step by writing into the parent's
+ *    memory (the "vfork window") without a pipe;
+ *  - a child that switches to another uid uses a plain clone(CLONE_PIDFD)
+ *    (a fork): from its setresuid() on, every process of that uid may
+ *    SIGSTOP it, and a parent suspended until its exec would stay frozen
+ *    with it (issue 13).  The parent never waits for it: rv_spawn() returns
+ *    as soon as it exists, and a step that fails in it is learned when it
+ *    exits, through res->report_fd (rv_spawn_report_read()).
+ *
+ * Plain clone(2) rather than clone3(2): container seccomp profiles that
+ * refuse clone3 with ENOSYS allow clone, so the same path works
+ * everywhere.  The price is that CLONE_INTO_CGROUP (clone3 only) is not
+ * available: the child moves itself into its cgroup by writing "0" to
  * cgroup.procs as its first resource step, before anything it runs can
  * allocate or fork (docs/isolation.md).
  *
  * Everything the child needs is computed by the parent beforehand (user
  * and group ids, the groups array, capability masks, rlimits, the CPU set,
- * the cgroup directory fd, opened output fds): the child shares the
+ * the cgroup directory fd, opened output fds): the vfork child shares the
  * parent's memory, heap and malloc locks included, so it may only make
- * system calls.
+ * system calls (the same code runs in the forked child).
  */
 #ifndef RV_SPAWN_H
 #define RV_SPAWN_H
@@ -109,6 +121,13 @@ struct rv_spawn_plan {
 struct rv_spawn_result {
 	pid_t pid;		/* > 0 when a child was created */
 	int pidfd;		/* -1 when none */
+	/*
+	 * -1, or (a child that switches uid: rv_spawn() did not wait for
+	 * its exec) the read end of its report pipe, O_CLOEXEC|O_NONBLOCK:
+	 * the caller keeps it while the child lives, calls
+	 * rv_spawn_report_read() once the child has exited, then closes it.
+	 */
+	int report_fd;
 	int err;		/* 0, or the errno of the failed step */
 	const char *step;	/* "clone", "setsid", "setgid", "execve", ... */
 };
@@ -120,14 +139,28 @@ int rv_spawner_new(struct rv_spawner **out);
 void rv_spawner_free(struct rv_spawner *sp);
 
 /*
- * Starts a child.  Returns 0 when the child exec'd; otherwise -errno with
- * res->step naming what failed.  If the child was created but its setup or
- * exec failed, res->pid/pidfd are still valid: the child has already exited
- * with status 127 (ENOENT) or 126 (other), and the caller must watch and
- * reap it like any other child.  Never allocates.
+ * Starts a child.  Returns 0 when the child exec'd, or when it switches
+ * to another uid and was left to exec on its own (res->report_fd >= 0:
+ * whether its set-up and exec worked is known only at its exit).
+ * Otherwise -errno with res->step naming what failed.  If the child was
+ * created but its setup or exec failed, res->pid/pidfd are still valid:
+ * the child has already exited with status 127 (ENOENT) or 126 (other),
+ * and the caller must watch and reap it like any other child.  Never
+ * allocates.
  */
 int rv_spawn(struct rv_spawner *sp, const struct rv_spawn_plan *plan,
 	     struct rv_spawn_result *res);
+
+/*
+ * After the exit of a child whose res->report_fd was >= 0: true when it
+ * never exec'd because a step failed (*err, *step as in a failed
+ * rv_spawn(), and it exited 127 or 126); false for a child that exec'd
+ * (its exit is the program's) or died otherwise (killed before its exec).
+ * iso: the plan's, or one built the same way, to name a failed setrlimit
+ * step.  One non-blocking read(2); does not close fd.
+ */
+bool rv_spawn_report_read(int fd, const struct rv_spawn_iso *iso, int *err,
+			  const char **step);
 
 /* The conventional exit status for a failed exec (tini/sh): 127 or 126. */
 int rv_spawn_exec_status(int err);

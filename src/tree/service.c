@@ -258,12 +258,16 @@ static void spawn(struct rv_service *s, int64_t now)
 		s->child.pidfd = res.pidfd;
 		s->child.cb = on_exit_cb;
 		s->child.ctx = s;
+		s->spawn_report_fd = res.report_fd;
 		if (rv_loop_watch_child(sv->loop, &s->child) < 0) {
 			/* cannot happen with the room reserved at load;
 			 * never leave an unwatched child behind */
 			sys_pidfd_send_signal(res.pidfd, SIGKILL);
 			waitid(P_PIDFD, (id_t)res.pidfd, NULL, WEXITED);
 			close(res.pidfd);
+			if (res.report_fd >= 0)
+				close(res.report_fd);
+			s->spawn_report_fd = -1;
 			s->child.pid = 0;
 			s->child.pidfd = -1;
 			res.pid = 0;
@@ -627,10 +631,17 @@ static void exited(struct rv_service *s, const struct svc_ev *ev)
 	 * nothing (a 126/127 is explained by its spawn_failed line) */
 	bool quiet = s->sv->exec_mode;
 	const char *name = s->name;
+	int report = s->spawn_report_fd;
 	struct rv_log_mark mark;
 	bool success, stopped;
 	int64_t runtime;
 
+	/* a child that switched uid tells only now that it never exec'd */
+	s->spawn_report_fd = -1;
+	if (report >= 0 && rv_spawn_report_read(report, rv_iso_plan(s),
+						 &s->spawn_err,
+						 &s->spawn_step))
+		log_spawn_failure(s, s->spawn_err, s->spawn_step);
 	if (info->si_code == CLD_EXITED) {
 		e.code = info->si_status;
 	} else {
@@ -693,6 +704,8 @@ static void exited(struct rv_service *s, const struct svc_ev *ev)
 	if (group)
 		kill(-pid, SIGKILL);
 	close(pidfd);
+	if (report >= 0)
+		close(report);
 }
 
 static void on_exit_cb(struct rv_loop *loop, struct rv_child *c,
@@ -853,6 +866,7 @@ void rv_service_init(struct rv_service *s)
 	rv_timer_init(&s->timer, on_timer, s);
 	s->child.pid = 0;
 	s->child.pidfd = -1;
+	s->spawn_report_fd = -1;
 }
 
 /* ---- entry points ---- */

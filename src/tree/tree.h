@@ -143,6 +143,7 @@ struct rv_service {
 	enum rv_svc_state state;
 	enum rv_abort abort;		/* why we are killing it, if we are */
 	int spawn_err;			/* errno of a failed exec, pending */
+	int spawn_report_fd;		/* rv_spawn_result.report_fd, or -1 */
 	uint32_t backoff_n;		/* restarts since the last reset */
 	uint32_t restarts;		/* total, for status */
 	bool env_base_shared;
