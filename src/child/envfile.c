@@ -242,7 +242,10 @@ out:
 int rv_envfile_read(const char *path, char ***out, size_t *n, char *why,
 		    size_t whylen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO put there by whoever owns the file would block
+	 * the open, and with it the loop (at load, or a reload); a regular
+	 * file reads the same with it */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	struct stat st;
 	char *text = NULL, inner[200];
 	size_t len = 0;

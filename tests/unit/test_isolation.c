@@ -121,6 +121,27 @@ static void envfile_read_errors_name_the_file(void **state)
 	assert_non_null(strstr(why, "not a regular file"));
 }
 
+/* A FIFO in place of the file (its owner may be the service's user) is
+ * refused at once: opening it for reading would wait for a writer, and
+ * the loop with it.  The alarm turns a hang into a failure. */
+static void envfile_fifo_does_not_block(void **state)
+{
+	char dir[] = "/tmp/rv-envfifo-XXXXXX", path[64], **env = NULL;
+	char why[256];
+	size_t n;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/env", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(10);
+	assert_int_equal(rv_envfile_read(path, &env, &n, why, sizeof(why)),
+			 -EINVAL);
+	alarm(0);
+	assert_non_null(strstr(why, "not a regular file"));
+	unlink(path);
+	rmdir(dir);
+}
+
 static void env_compose_later_layers_win(void **state)
 {
 	char *base[] = { "A=base", "B=base", "PATH=/bin", NULL };
@@ -524,6 +545,7 @@ int main(void)
 		cmocka_unit_test(envfile_syntax),
 		cmocka_unit_test(envfile_errors),
 		cmocka_unit_test(envfile_read_errors_name_the_file),
+		cmocka_unit_test(envfile_fifo_does_not_block),
 		cmocka_unit_test(env_compose_later_layers_win),
 		cmocka_unit_test(identity_root_and_numbers),
 		cmocka_unit_test(identity_unknown_names),
