@@ -13,12 +13,12 @@
 # bounds are never scaled.
 # Options via environment: BUILD_DIR (default build), JOBS, SKIP_SANITIZE=1,
 # SKIP_VALGRIND=1, FUZZ_SECONDS, RV_TIME_SCALE (one value for every run),
-# RV_MODEL_SECONDS (the model-based test's exploring budget per run: 60 on
-# each backend, 30 under ASan, so that CI stays well under 15 minutes).
+# RV_MODEL_SECONDS (the model-based test's exploring budget per run: 45 on
+# each backend, 25 under ASan, so that CI stays well under 15 minutes).
 #
 # tests/run.sh --soak [SECONDS]: only the model-based test
 # (tests/integration/test_model.py), SECONDS (default 1800) of exploring
-# on each backend instead of CI's 60, going on past a failure to report
+# on each backend instead of CI's 45, going on past a failure to report
 # every distinct one (RV_MODEL_KEEP_GOING=1; the RV_MODEL_* variables of
 # test_model.py apply, e.g. RV_MODEL_SEED, RV_MODEL_EXCLUDE).
 set -eu
@@ -76,7 +76,7 @@ for backend in io_uring epoll; do
 	echo "=== tests on the $backend backend ==="
 	run_ctest "$backend" "$build" RINGVISOR_BACKEND=$backend \
 		RV_TIME_SCALE="${RV_TIME_SCALE:-1.5}" \
-		RV_MODEL_SECONDS="${RV_MODEL_SECONDS:-60}"
+		RV_MODEL_SECONDS="${RV_MODEL_SECONDS:-45}"
 done
 
 if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
@@ -87,7 +87,7 @@ if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		RINGVISOR_BACKEND=io_uring RV_TIME_SCALE="${RV_TIME_SCALE:-2.5}" \
-		RV_MODEL_SECONDS="${RV_MODEL_SECONDS:-30}"
+		RV_MODEL_SECONDS="${RV_MODEL_SECONDS:-25}"
 fi
 # 200 flapping services, reloads and control clients under valgrind
 # memcheck (~40 s): no error, no definite leak.  SKIP_VALGRIND=1 skips.

@@ -116,6 +116,16 @@ def slurp(path):
         return ""
 
 
+
+def sanitized(path):
+    """True when path is built with ASan (its own SEGV, BUS and FPE
+    handlers before main(); everything slower)."""
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
 def fixture(name):
     return os.path.join(FIXTURES, name)
 

@@ -78,17 +78,9 @@ def unshare_problem():
 UNSHARE_PROBLEM = unshare_problem()
 
 
-def sanitized(path):
-    """True when path is built with ASan: it installs its own SEGV, BUS
-    and FPE handlers before main(), over what the caller left ignored."""
-    try:
-        with open(path, "rb") as f:
-            return b"__asan_init" in f.read()
-    except OSError:
-        return False
-
-
-SANITIZED = sanitized(RV_BIN)
+# ASan installs its own SEGV, BUS and FPE handlers before main(), over
+# what the caller left ignored
+SANITIZED = rvtest.sanitized(RV_BIN)
 
 
 class Init:

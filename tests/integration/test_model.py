@@ -1071,6 +1071,16 @@ class ModelTest(rvtest.Case):
             except BaseException as e:
                 if not isinstance(e, Exception):
                     raise
+                if isinstance(e, hypothesis.errors.Flaky) and \
+                        budget.first_failure is None:
+                    # Hypothesis could not replay an example the same
+                    # way (the machine's draws follow what ringvisor
+                    # showed, which timing may change) while no step,
+                    # invariant or check failed: nothing to report
+                    print(f"test_model: seed {s}: Hypothesis gave up "
+                          f"replaying ({type(e).__name__}); no check "
+                          f"failed", flush=True)
+                    continue
                 failures.append((s, e))
                 print(f"\n==== FAILED with seed {s}: replay with "
                       f"RV_MODEL_SEED={s} RINGVISOR_BACKEND={backend}",

@@ -145,6 +145,10 @@ class SpawnFreeze(rvtest.Case):
             self.skipTest("needs root (services run as another uid)")
         if not os.access(SYSTEM_PYTHON, os.X_OK):
             self.skipTest(f"no {SYSTEM_PYTHON} for the attacker")
+        if rvtest.sanitized(rvtest.RV_BIN):
+            # 20 s of liveness per backend run; the sanitizer stage adds
+            # nothing to it (unit/test_spawn_uid covers the forked path)
+            self.skipTest("a liveness test: run on the plain builds")
         self.other_uid = True	# svc() gives a world-readable copy
         self.uid = free_uid()
 
