@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control/notify.h"
@@ -49,14 +50,32 @@ int rv_notify_dispatch_path(struct rv_supervisor *sv)
 			sv->specs->control_socket) < 0 ? -ENOMEM : 0;
 }
 
+/*
+ * Opened after the control socket, which is ours alone by then: a notify
+ * socket still bound at its path belongs to the supervisor that had it
+ * before, and is going away.  A supervisor SIGKILLed while it forked a
+ * service that switches uid leaves that child holding a copy of it until
+ * the child closes the supervisor's descriptors or dies (milliseconds,
+ * spawn.c): wait for it that long, not forever (startup, not the loop).
+ */
+#define NOTIFY_TAKEOVER_TRIES	50
+#define NOTIFY_TAKEOVER_STEP_NS	(20 * 1000 * 1000L)
+
 int rv_notify_dispatch_open(struct rv_supervisor *sv, FILE *errors)
 {
+	struct timespec step = { 0, NOTIFY_TAKEOVER_STEP_NS };
 	int ret;
 
 	if (!sv->notify_path || sv->notify)
 		return 0;
-	ret = rv_notify_open(&sv->notify, sv->loop, sv->notify_path,
-			     on_notify, sv);
+	for (int i = 0;; i++) {
+		ret = rv_notify_open(&sv->notify, sv->loop, sv->notify_path,
+				     on_notify, sv);
+		if (ret != -EADDRINUSE || sv->notify_path[0] != '/' ||
+		    i == NOTIFY_TAKEOVER_TRIES)
+			break;
+		nanosleep(&step, NULL);
+	}
 	if (ret)
 		fprintf(errors, "ringvisor: cannot create the notify socket "
 			"%s: %s\n", sv->notify_path, strerror(-ret));

@@ -352,7 +352,11 @@ int rv_build_tree(struct rv_supervisor *sv)
 		n_svcs += sp->services[i].instances;
 	sv->nodes = calloc(1 + sp->n_groups, sizeof(*sv->nodes));
 	sv->svcs = calloc(n_svcs ? n_svcs : 1, sizeof(*sv->svcs));
-	if (!sv->nodes || !sv->svcs) {
+	/* the load's services in one block, as many as there may be: no
+	 * allocator overhead per service (a reload's are allocated one by
+	 * one, and a removed one's slot stays until the end) */
+	sv->svc_block = calloc(n_svcs ? n_svcs : 1, sizeof(*sv->svc_block));
+	if (!sv->nodes || !sv->svcs || !sv->svc_block) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -378,12 +382,13 @@ int rv_build_tree(struct rv_supervisor *sv)
 		bool multi = ss->instances > 1;
 
 		for (uint32_t in = 0; !ret && in < ss->instances; in++) {
-			struct rv_service *s = rv_service_new(&b, ss, sv->set,
-							      multi ? (int)in :
-							      -1);
+			struct rv_service *s = &sv->svc_block[k];
 
-			if (!s) {
-				ret = -ENOMEM;
+			s->in_block = true;
+			ret = rv_service_build(&b, s, ss, sv->set,
+					       multi ? (int)in : -1);
+			if (ret) {
+				rv_service_destroy(s);
 				break;
 			}
 			s->m.parent = rv_build_find_node(sv->nodes,
@@ -410,8 +415,10 @@ void rv_free_tree(struct rv_supervisor *sv)
 		rv_node_destroy(sv->nodes[i]);
 	free(sv->svcs);
 	free(sv->nodes);
+	free(sv->svc_block);
 	sv->svcs = NULL;
 	sv->nodes = NULL;
+	sv->svc_block = NULL;
 	sv->n_svcs = sv->n_nodes = 0;
 }
 

@@ -27,8 +27,10 @@ static struct rv_supervisor *sv_of(const struct rv_member *m)
 static enum rv_job_verdict request(struct rv_member *m, enum rv_job_type req,
 				   bool queued, int64_t now)
 {
-	enum rv_job_type before = m->job;
-	enum rv_job_verdict v = rv_job_merge(&m->job, req);
+	enum rv_job_type before = m->job, job = m->job;
+	enum rv_job_verdict v = rv_job_merge(&job, req);
+
+	m->job = (uint8_t)job;
 
 	if (v == RV_JOB_REFUSED || v == RV_JOB_ABSORBED) {
 		rv_log(RV_LOG_DEBUG, m->kind == RV_MEMBER_SERVICE ? "service" :
@@ -79,6 +81,18 @@ void rv_member_set_held(struct rv_member *m, bool held)
 {
 	m->held = held;
 	rv_member_update_settled(m);
+}
+
+struct rv_member *rv_member_successor(struct rv_supervisor *sv,
+				      const struct rv_member *m)
+{
+	for (size_t i = 0; i < sv->n_svcs; i++)
+		if (sv->svcs[i]->m.replaces == m)
+			return &sv->svcs[i]->m;
+	for (size_t i = 1; i < sv->n_nodes; i++)
+		if (sv->nodes[i]->m.replaces == m)
+			return &sv->nodes[i]->m;
+	return NULL;
 }
 
 void rv_member_deps_changed(struct rv_member *m, int64_t now)

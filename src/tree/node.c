@@ -718,7 +718,7 @@ static void forget(struct rv_node *n, int64_t now)
 {
 	struct rv_supervisor *sv = n->sv;
 	struct rv_node *p = n->m.parent;
-	struct rv_member *succ = n->m.replaced_by;
+	struct rv_member *succ = rv_member_successor(n->sv, &n->m);
 
 	rv_log_sup(RV_LOG_INFO, n->m.name, "removed", "%s", "");
 	rv_loop_timer_cancel(sv->loop, &n->timer);

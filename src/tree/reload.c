@@ -568,15 +568,11 @@ static void apply(struct plan *p, struct rv_supervisor *sv, int64_t now)
 	for (size_t i = 0; i < n_old_svcs; i++) {
 		struct svc_plan *sp = &p->svcs[i];
 
-		if (sp->succ)
-			sp->s->m.replaced_by = &sp->succ->m;
 		jobs += sp->fate != KEEP;
 	}
 	for (size_t i = 1; i < n_old_nodes; i++) {
-		if (p->nodes[i].succ) {
+		if (p->nodes[i].succ)
 			p->nodes[i].succ->m.replaces = &p->nodes[i].n->m;
-			p->nodes[i].n->m.replaced_by = &p->nodes[i].succ->m;
-		}
 		jobs += p->nodes[i].fate != KEEP;
 	}
 	for (size_t i = 0; i < p->n_added; i++)

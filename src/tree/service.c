@@ -914,7 +914,7 @@ void rv_service_kill_now(struct rv_service *s, enum rv_kill_reason why)
 static void forget(struct rv_service *s, int64_t now)
 {
 	struct rv_supervisor *sv = s->sv;
-	struct rv_member *succ = s->m.replaced_by;
+	struct rv_member *succ = rv_member_successor(s->sv, &s->m);
 	struct rv_node *p = s->m.parent;
 
 	rv_log_svc(RV_LOG_INFO, s->name, "removed", "%s", "");
@@ -925,10 +925,8 @@ static void forget(struct rv_service *s, int64_t now)
 	rv_node_unlink(p, &s->m);
 	rv_tree_remove_service(sv, s);
 	rv_reload_job_done(sv, now);
-	if (succ) {
+	if (succ)
 		succ->replaces = NULL;
-		s->m.replaced_by = NULL;
-	}
 	rv_service_destroy(s);
 	/* the parent may have been waiting for it (stop, removal) */
 	rv_node_member_down(p, NULL, now);

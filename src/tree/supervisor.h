@@ -37,6 +37,7 @@ struct rv_supervisor {
 	size_t n_nodes, cap_nodes;
 	struct rv_service **svcs;
 	size_t n_svcs, cap_svcs;
+	struct rv_service *svc_block;	/* the load's services (build.c) */
 	/* where rv_service_envp() joins an environment: sized by every
 	 * build for its largest join, never shrunk */
 	char **env_scratch;

@@ -34,16 +34,18 @@ struct rv_specset;
 
 enum rv_member_kind { RV_MEMBER_SERVICE, RV_MEMBER_NODE };
 
+/* 64 bytes: one per service instance and supervisor. */
 struct rv_member {
-	enum rv_member_kind kind;
-	enum rv_job_type job;		/* pending job (job.h) */
-	bool queued;			/* job waits for the parent to run it
+	uint8_t kind;			/* enum rv_member_kind */
+	uint8_t job;			/* enum rv_job_type: pending (job.h) */
+	bool queued:1;			/* job waits for the parent to run it
 					 * (serial stops of a group op) */
-	bool in_op;			/* in the parent's group operation */
-	bool held;			/* admin stop: stays down until start */
-	bool was_up;			/* up at least once: no longer holds
+	bool in_op:1;			/* in the parent's group operation */
+	bool held:1;			/* admin stop: stays down until start */
+	bool was_up:1;			/* up at least once: no longer holds
 					 * the supervisor in `starting` */
-	bool unsettled;			/* counted in sv->n_unsettled */
+	bool unsettled:1;		/* counted in sv->n_unsettled */
+	bool critical:1;
 	uint32_t index;			/* position in parent->members */
 	const char *name;
 	struct rv_node *parent;		/* NULL for the top node */
@@ -53,9 +55,9 @@ struct rv_member {
 	uint32_t n_deps;
 	uint32_t n_dependents;
 	/* a reload moved it between supervisors: the member it replaces
-	 * must be gone before it starts (and the other way round) */
-	struct rv_member *replaces, *replaced_by;
-	bool critical;
+	 * must be gone before it starts (the old one finds its successor
+	 * by this edge when it is forgotten: a rare scan) */
+	struct rv_member *replaces;
 };
 
 /* Contract states (status JSON). */
@@ -229,6 +231,10 @@ bool rv_member_is_terminal(const struct rv_member *m);
 bool rv_member_is_failed(const struct rv_member *m);
 /* The member's job is done (it went down, or came up): clear it. */
 void rv_member_job_done(struct rv_member *m);
+/* The member a reload made to replace m (moved between supervisors), or
+ * NULL.  Scans the members: only when m is forgotten. */
+struct rv_member *rv_member_successor(struct rv_supervisor *sv,
+				      const struct rv_member *m);
 /* A dependency of m came up or failed, or the member m replaces is gone. */
 void rv_member_deps_changed(struct rv_member *m, int64_t now);
 /* Keep sv->n_unsettled exact (lifecycle.c: `alive`). */
