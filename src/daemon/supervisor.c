@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,10 +133,6 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 	}
 	rv_supervisor_lifecycle_init(sv);
 	rv_reload_init(sv);
-	/* what the load needed only while it ran (the parsed text, the link
-	 * plans: tens of KiB per thousand services) back to the system,
-	 * instead of staying in the heap as touched pages */
-	malloc_trim(0);
 	rv_control_observe(sv);
 	/* exec (a container's init) has a control socket only if asked */
 	if (!sv->exec_mode || (opts && opts->control_socket)) {

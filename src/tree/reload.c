@@ -32,7 +32,6 @@
 #include "tree/reload.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -749,7 +748,6 @@ void rv_reload_request(struct rv_supervisor *sv, int64_t now,
 		   res->needs_restart ? " needs_restart=true" : "");
 	apply(&p, sv, now);
 	plan_free(&p, sv, n_svcs, n_nodes, true);
-	malloc_trim(0);	/* the plan's arrays and the old config's text */
 }
 
 static void free_names(char **v, size_t n)
