@@ -147,21 +147,48 @@ void rv_spawner_free(struct rv_spawner *sp)
 	free(sp);
 }
 
-/* Fills sp->reset: every catchable signal that is not SIG_DFL now. */
+/*
+ * The kernel's sigaction, for the signals glibc keeps for itself (32 and
+ * 33, its thread cancellation and setxid): glibc's sigaction() says
+ * EINVAL for them, yet a process can inherit them ignored (seen under
+ * dpkg-buildpackage), and a child must not.  Only the handler is read,
+ * at offset 0 on every architecture; SIG_DFL is an all-zero struct.
+ */
+struct k_sigaction {
+	void *handler;
+	unsigned long rest[7];		/* flags, restorer, mask: room */
+};
+
+static long raw_sigaction(int sig, const struct k_sigaction *act,
+			  struct k_sigaction *old)
+{
+	return syscall(SYS_rt_sigaction, sig, act, old, _NSIG / 8);
+}
+
+/*
+ * Fills sp->reset: every catchable signal that is not SIG_DFL now; a
+ * glibc-internal one as -sig (reset with the raw system call).
+ */
 static void learn_dispositions(struct rv_spawner *sp)
 {
 	struct sigaction sa;
 
 	sp->n_reset = 0;
 	for (int sig = 1; sig < NSIG; sig++) {
+		struct k_sigaction k = { 0 };
+
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		/* EINVAL for glibc-internal signals: not ours to reset */
-		if (sigaction(sig, NULL, &sa) < 0)
+		if (sigaction(sig, NULL, &sa) == 0) {
+			if (!(sa.sa_flags & SA_SIGINFO) &&
+			    sa.sa_handler == SIG_DFL)
+				continue;
+			sp->reset[sp->n_reset++] = sig;
 			continue;
-		if (!(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_DFL)
-			continue;
-		sp->reset[sp->n_reset++] = sig;
+		}
+		/* EINVAL: glibc's own; ask the kernel */
+		if (raw_sigaction(sig, NULL, &k) == 0 && k.handler)
+			sp->reset[sp->n_reset++] = -sig;
 	}
 	sp->sigs_known = true;
 }
@@ -487,8 +514,15 @@ static int child_main(void *arg)
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigset_t empty;
 
-	for (int i = 0; i < c->sp->n_reset; i++)
-		sigaction(c->sp->reset[i], &dfl, NULL);
+	for (int i = 0; i < c->sp->n_reset; i++) {
+		static const struct k_sigaction kdfl;	/* SIG_DFL */
+		int sig = c->sp->reset[i];
+
+		if (sig > 0)
+			sigaction(sig, &dfl, NULL);
+		else
+			raw_sigaction(-sig, &kdfl, NULL);
+	}
 	if (p->new_session) {
 		if (setsid() < 0)
 			child_fail(c, "setsid");
