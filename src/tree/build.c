@@ -286,9 +286,9 @@ void rv_service_swap_build(struct rv_service *s, struct rv_service *fresh)
 	rv_ready_rebind(fresh);
 }
 
-int rv_node_build(struct rv_build *b, struct rv_node *n,
-		  const struct rv_group_spec *g, struct rv_specset *set,
-		  const char *name)
+static int rv_node_build(struct rv_build *b, struct rv_node *n,
+			 const struct rv_group_spec *g,
+			 struct rv_specset *set, const char *name)
 {
 	rv_node_init(n);
 	n->m.kind = RV_MEMBER_NODE;
@@ -360,8 +360,6 @@ int rv_build_tree(struct rv_supervisor *sv)
 		ret = -ENOMEM;
 		goto out;
 	}
-	sv->cap_nodes = 1 + sp->n_groups;
-	sv->cap_svcs = n_svcs ? n_svcs : 1;
 	for (size_t i = 0; !ret && i <= sp->n_groups; i++) {
 		const struct rv_group_spec *g = i ? &sp->groups[i - 1] : &sp->top;
 		struct rv_node *n = rv_node_new(&b, g, sv->set,

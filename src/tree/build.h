@@ -46,9 +46,6 @@ void rv_service_swap_build(struct rv_service *s, struct rv_service *fresh);
 
 struct rv_node *rv_node_new(struct rv_build *b, const struct rv_group_spec *g,
 			    struct rv_specset *set, const char *name);
-int rv_node_build(struct rv_build *b, struct rv_node *n,
-		  const struct rv_group_spec *g, struct rv_specset *set,
-		  const char *name);
 void rv_node_destroy(struct rv_node *n);
 /* nodes[i] named `name`, else the top level nodes[0]. */
 struct rv_node *rv_build_find_node(struct rv_node *const *nodes, size_t n,

@@ -56,10 +56,3 @@ void rv_member_notify_dependents(struct rv_member *m, int64_t now)
 		}
 	}
 }
-
-int rv_member_line(const struct rv_member *m)
-{
-	if (m->kind == RV_MEMBER_SERVICE)
-		return ((const struct rv_service *)m)->spec->line;
-	return ((const struct rv_node *)m)->spec->line;
-}

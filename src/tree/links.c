@@ -171,11 +171,6 @@ int rv_links_plan(struct rv_links *l)
 	return ret;
 }
 
-static bool is_terminal_member(const struct rv_member *m)
-{
-	return rv_member_is_terminal(m);
-}
-
 void rv_links_apply(struct rv_links *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
@@ -201,7 +196,7 @@ void rv_links_apply(struct rv_links *l)
 		n->n_terminal = 0;
 		for (size_t i = 0; i < n->n_members; i++) {
 			n->members[i]->index = (uint32_t)i;
-			n->n_terminal += is_terminal_member(n->members[i]);
+			n->n_terminal += rv_member_is_terminal(n->members[i]);
 		}
 	}
 }

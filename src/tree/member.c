@@ -30,22 +30,19 @@ static enum rv_job_verdict request(struct rv_member *m, enum rv_job_type req,
 	enum rv_job_type before = m->job, job = m->job;
 	enum rv_job_verdict v = rv_job_merge(&job, req);
 
-	m->job = (uint8_t)job;
+	bool changed = v != RV_JOB_REFUSED && v != RV_JOB_ABSORBED;
 
-	if (v == RV_JOB_REFUSED || v == RV_JOB_ABSORBED) {
-		rv_log(RV_LOG_DEBUG, m->kind == RV_MEMBER_SERVICE ? "service" :
-		       "supervisor", m->name, "job", " pending=%s request=%s"
-		       " verdict=%s", rv_job_name(before), rv_job_name(req),
-		       rv_job_verdict_name(v));
-		return v;
-	}
+	m->job = (uint8_t)job;
 	/* a job run by the parent in its own order, or one to run now */
-	m->queued = queued && rv_job_goes_down(m->job);
+	if (changed)
+		m->queued = queued && rv_job_goes_down(m->job);
 	rv_log(RV_LOG_DEBUG, m->kind == RV_MEMBER_SERVICE ? "service" :
 	       "supervisor", m->name, "job", " pending=%s request=%s"
 	       " verdict=%s job=%s%s", rv_job_name(before), rv_job_name(req),
 	       rv_job_verdict_name(v), rv_job_name(m->job),
 	       m->queued ? " queued=true" : "");
+	if (!changed)
+		return v;
 	rv_member_update_settled(m);
 	run_job(m, now);
 	return v;

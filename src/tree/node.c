@@ -270,11 +270,9 @@ static void restart_set(struct rv_node *n, int64_t now)
 			continue;	/* held, completed, failed stay so */
 		rv_member_request(m, RV_JOB_START, now);
 		if (n->op != RV_OP_NONE)
-			break;	/* a start failed into a new group op */
+			break;	/* a start failed into a new group op, which
+				 * keeps the members not started yet */
 	}
-	for (size_t i = 0; i < n->n_members; i++)
-		if (n->op == RV_OP_NONE)
-			n->members[i]->in_op = false;
 }
 
 static bool considered(const struct rv_node *n, const struct rv_member *m)

@@ -460,11 +460,6 @@ static void plan_free(struct plan *p, struct rv_supervisor *sv, size_t n_svcs,
 	free(p->new_nodes);
 }
 
-static char *dup_name(const char *name)
-{
-	return strdup(name);
-}
-
 static int note(char ***v, size_t *n, const char *name)
 {
 	char **grown = realloc(*v, (*n + 1) * sizeof(**v));
@@ -472,7 +467,7 @@ static int note(char ***v, size_t *n, const char *name)
 	if (!grown)
 		return -ENOMEM;
 	*v = grown;
-	grown[*n] = dup_name(name);
+	grown[*n] = strdup(name);
 	if (!grown[*n])
 		return -ENOMEM;
 	(*n)++;
@@ -559,9 +554,9 @@ static void apply(struct plan *p, struct rv_supervisor *sv, int64_t now)
 	free(sv->svcs);
 	free(sv->nodes);
 	sv->svcs = p->fsvcs;
-	sv->n_svcs = sv->cap_svcs = p->n_fsvcs;
+	sv->n_svcs = p->n_fsvcs;
 	sv->nodes = p->fnodes;
-	sv->n_nodes = sv->cap_nodes = p->n_fnodes;
+	sv->n_nodes = p->n_fnodes;
 	p->fsvcs = NULL;
 	p->fnodes = NULL;
 	rv_links_apply(&p->links);
@@ -623,8 +618,8 @@ static bool needs_restart(const struct rv_specs *a, const struct rv_specs *b)
 	       a->realtime_priority != b->realtime_priority;
 }
 
-static void refuse(struct rv_supervisor *sv, struct rv_reload_result *res,
-		   enum rv_reload_outcome why, const char *what)
+static void refuse(struct rv_reload_result *res, enum rv_reload_outcome why,
+		   const char *what)
 {
 	res->outcome = why;
 	rv_log_sup(RV_LOG_WARN, "main", "reload_refused", " reason=%s", what);
@@ -682,11 +677,11 @@ void rv_reload_request(struct rv_supervisor *sv, int64_t now,
 
 	memset(res, 0, sizeof(*res));
 	if (!sv->config_path) {
-		refuse(sv, res, RV_RELOAD_NO_CONFIG, "no_config_file");
+		refuse(res, RV_RELOAD_NO_CONFIG, "no_config_file");
 		return;
 	}
 	if (sv->state == RV_SUP_SHUTTING_DOWN || sv->finished) {
-		refuse(sv, res, RV_RELOAD_SHUTTING_DOWN, "shutting_down");
+		refuse(res, RV_RELOAD_SHUTTING_DOWN, "shutting_down");
 		return;
 	}
 	if (sv->reload_jobs) {

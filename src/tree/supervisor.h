@@ -34,9 +34,9 @@ struct rv_supervisor {
 	/* members in config order; nodes[0] is the top level.  Arrays of
 	 * pointers: a reload adds and removes members in place */
 	struct rv_node **nodes;
-	size_t n_nodes, cap_nodes;
+	size_t n_nodes;
 	struct rv_service **svcs;
-	size_t n_svcs, cap_svcs;
+	size_t n_svcs;
 	struct rv_service *svc_block;	/* the load's services (build.c) */
 	/* where rv_service_envp() joins an environment: sized by every
 	 * build for its largest join, never shrunk */

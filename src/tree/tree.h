@@ -329,7 +329,5 @@ int rv_member_deps_state(const struct rv_member *m,
 			 const struct rv_member **failed);
 /* m (or one of its ancestors) came up or ended: wake waiting dependents */
 void rv_member_notify_dependents(struct rv_member *m, int64_t now);
-/* m's line in the config (member order) */
-int rv_member_line(const struct rv_member *m);
 
 #endif

@@ -117,6 +117,24 @@ def slurp(path):
 
 
 
+
+# A new pid namespace whose PID 1 is the command (ringvisor exec as a
+# container's init); its processes die with the unshare.
+UNSHARE_PID = ["unshare", "--pid", "--fork", "--mount-proc",
+               "--kill-child=SIGKILL"]
+
+
+def unshare_problem():
+    """Why UNSHARE_PID cannot run here, or None."""
+    try:
+        r = subprocess.run(UNSHARE_PID + ["true"], capture_output=True,
+                           text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"unshare: {e}"
+    if r.returncode != 0:
+        return f"unshare --pid --fork --mount-proc: {r.stderr.strip()}"
+    return None
+
 def sanitized(path):
     """True when path is built with ASan (its own SEGV, BUS and FPE
     handlers before main(); everything slower)."""

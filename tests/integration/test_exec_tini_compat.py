@@ -51,8 +51,7 @@ SVC = fixture("svc")
 SIGCHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                         "sigchild.py")
 TINI = shutil.which("tini") or "/usr/bin/tini"
-UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc",
-           "--kill-child=SIGKILL"]
+UNSHARE = rvtest.UNSHARE_PID
 
 # What a tini-style init keeps for itself: what cannot be caught, its
 # own faults (synchronous signals; tini also keeps ABRT), SIGCHLD, and
@@ -64,18 +63,7 @@ FORWARDED = [s for s in range(1, signal.SIGRTMAX + 1)
              if s not in KEPT and (s < 32 or s >= signal.SIGRTMIN)]
 
 
-def unshare_problem():
-    try:
-        r = subprocess.run(UNSHARE + ["true"], capture_output=True,
-                           text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return f"unshare: {e}"
-    if r.returncode != 0:
-        return f"unshare --pid --fork --mount-proc: {r.stderr.strip()}"
-    return None
-
-
-UNSHARE_PROBLEM = unshare_problem()
+UNSHARE_PROBLEM = rvtest.unshare_problem()
 
 
 # ASan installs its own SEGV, BUS and FPE handlers before main(), over

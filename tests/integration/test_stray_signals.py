@@ -24,8 +24,7 @@ from rvtest import RV_BIN, WRAPPER, T  # noqa: E402
 
 SIGCHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                         "sigchild.py")
-UNSHARE = ["unshare", "--pid", "--fork", "--mount-proc",
-           "--kill-child=SIGKILL"]
+UNSHARE = rvtest.UNSHARE_PID
 RTMIN3 = signal.SIGRTMIN + 3
 
 # What `run` has no use for (TERM INT QUIT PWR SIGRTMIN+3: shutdown, HUP:
@@ -42,18 +41,7 @@ STRAY = [(signal.SIGALRM, "SIGALRM"), (signal.SIGVTALRM, "SIGVTALRM"),
          (signal.SIGRTMAX - 1, "SIGRTMIN+29"), (signal.SIGRTMAX, "SIGRTMAX")]
 
 
-def unshare_problem():
-    try:
-        r = subprocess.run(UNSHARE + ["true"], capture_output=True,
-                           text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return f"unshare: {e}"
-    if r.returncode != 0:
-        return f"unshare --pid --fork --mount-proc: {r.stderr.strip()}"
-    return None
-
-
-UNSHARE_PROBLEM = unshare_problem()
+UNSHARE_PROBLEM = rvtest.unshare_problem()
 
 
 class StraySignals(rvtest.Case):
