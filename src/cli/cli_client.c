@@ -512,3 +512,11 @@ int rv_cli_client(int argc, char **argv)
 		return cmd_simple(argc, argv, cmd, true);
 	return cmd_simple(argc, argv, cmd, false);	/* reload shutdown ... */
 }
+
+/* For `top` (cli_top.c): the socket the other client commands use. */
+char *rv_cli_socket_path(const char *socket, const char *config)
+{
+	struct client_args a = { .socket = socket, .config = config };
+
+	return socket_path(&a);
+}
