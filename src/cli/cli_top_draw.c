@@ -196,10 +196,19 @@ static void draw_row(const struct top_ui *ui, const struct top_row *r,
 				 r->ready ? "yes" : "no");
 			break;
 		case C_SPARK:
+			/* bars of several bytes each: not for cell()'s %.*s */
 			spark(ui, r, buf, sizeof(buf));
-			break;
+			mvprintw(y, x, "%*s", w[c], "");
+			mvaddstr(y, x, buf);
+			x += w[c];
+			continue;
 		case C_REASON:
-			snprintf(buf, sizeof(buf), "%s", r->reason);
+			if (!r->reason[0] && r->next_s >= 0)
+				snprintf(buf, sizeof(buf), "restart in %.1fs",
+					 r->next_s - since_s > 0 ?
+					 r->next_s - since_s : 0);
+			else
+				snprintf(buf, sizeof(buf), "%s", r->reason);
 			break;
 		}
 		cell(y, x, w[c], buf);

@@ -74,9 +74,6 @@ static void reason_cell(json_t *o, char *buf, size_t len)
 		copy(buf, len, str(o, "reason"));
 	else if (*str(o, "status_text"))
 		copy(buf, len, str(o, "status_text"));
-	else if (secs(o, "next_restart_in_s") >= 0)
-		snprintf(buf, len, "restart in %.1fs",
-			 secs(o, "next_restart_in_s"));
 }
 
 static struct top_hist *hist_of(struct top_model *m, const char *name)
@@ -154,7 +151,8 @@ static void rows_free(struct top_model *m)
 
 static int row_init(struct top_row *r, const char *name, const char *parent)
 {
-	*r = (struct top_row){ .pid = -1, .uptime_s = -1, .ready = -1 };
+	*r = (struct top_row){ .pid = -1, .uptime_s = -1, .ready = -1,
+			       .next_s = -1 };
 	r->name = strdup(name);
 	r->parent = parent ? strdup(parent) : NULL;
 	return r->name && (!parent || r->parent) ? 0 : -ENOMEM;
@@ -213,6 +211,7 @@ int top_model_load(struct top_model *m, json_t *st, int64_t now_ms)
 		exit_cell(json_object_get(o, "last_exit"), r->last_exit,
 			  sizeof(r->last_exit));
 		reason_cell(o, r->reason, sizeof(r->reason));
+		r->next_s = secs(o, "next_restart_in_s");
 	}
 	for (i = 0; i < m->n_rows; i++)
 		if (note_restarts(m, &m->rows[i]))
@@ -240,6 +239,7 @@ bool top_model_event(struct top_model *m, json_t *ev, int64_t now_ms)
 	/* uptime and reason are the document's to say */
 	r->uptime_s = -1;
 	r->reason[0] = '\0';
+	r->next_s = -1;
 	exit_cell(json_object_get(ev, "exit"), r->last_exit,
 		  sizeof(r->last_exit));
 	note_restarts(m, r);

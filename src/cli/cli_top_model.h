@@ -30,6 +30,7 @@ struct top_row {
 	char last_exit[40];
 	int ready;		/* -1: not a service */
 	char reason[128];	/* failed reason, what it waits for, ... */
+	double next_s;		/* backoff: restart due in (-1: none) */
 	/* view */
 	int depth;
 	bool folded;		/* a supervisor whose members are hidden */
