@@ -35,6 +35,7 @@ class Tmux:
     def __init__(self, case, width, height):
         self.sock = os.path.join(case.tmp, "tmux.sock")
         self.tmp = case.tmp
+        self.runs = 0
         case.addCleanup(self.tmux, "kill-server", check=False)
         self.tmux("-f", "/dev/null", "new-session", "-d", "-x", str(width),
                   "-y", str(height), "env PS1='$ ' LANG=C.UTF-8 sh")
@@ -80,17 +81,33 @@ class Tmux:
         test can see the exit status and whether the terminal settings
         came back; the shell writes top's pid to top.pid first."""
         cmd = " ".join(shlex.quote(a) for a in top_argv)
+        self.runs += 1
+        for f in ("top.pid", "stty.after"):
+            if os.path.exists(os.path.join(self.tmp, f)):
+                os.unlink(os.path.join(self.tmp, f))
         self.type(f"clear; cd {shlex.quote(self.tmp)}; stty -g > stty.before; "
                   f"{env} sh -c 'echo $$ > top.pid; exec {cmd}'; "
-                  "echo rc=$?; stty -g > stty.after")
+                  f"echo run{self.runs}.rc=$?; stty -g > stty.after")
+
+    def wait_rc(self, rc):
+        """The last run_top ended with rc (its own marker: the screen may
+        still show an earlier run's)."""
+        return self.wait_text(f"run{self.runs}.rc={rc}")
 
     def top_pid(self):
         return int(wait_until(lambda: rvtest.slurp(
             os.path.join(self.tmp, "top.pid")).strip(), 5, "top.pid"))
 
+    def live(self, escapes=False):
+        """Waits for top's own screen with the tree on it (not what an
+        earlier command left on the normal screen)."""
+        return self.wait(lambda s: "ringvisor top " in s and
+                         row(s, "cache") and row(s, "web@1"),
+                         "the tree on top's screen", escapes=escapes)
+
     def ended(self, rc):
         """top ended with rc; the terminal is what it was before."""
-        self.wait_text(f"rc={rc}")
+        self.wait_rc(rc)
         self.assertion(not self.alternate(), "still on the alternate screen")
         before = os.path.join(self.tmp, "stty.before")
         after = os.path.join(self.tmp, "stty.after")
@@ -158,8 +175,7 @@ class Top(rvtest.Case):
     def test_live_view(self):
         t = Tmux(self, 120, 40)
         t.run_top(self.top)
-        s = t.wait(lambda s: row(s, "cache") and row(s, "web@1"),
-                   "the tree on screen")
+        s = t.live()
         self.assertTrue(t.alternate(), "top is not on the alternate screen")
         self.assertIn("ringvisor top", s)
         self.assertIn("RESTARTS/MIN", s)
@@ -268,13 +284,12 @@ class Top(rvtest.Case):
     def test_signal_and_lost_connection(self):
         t = Tmux(self, 120, 30)
         t.run_top(self.top)
-        t.wait(lambda s: row(s, "cache"), "the tree on screen")
+        t.live()
         os.kill(t.top_pid(), 15)
         t.ended(143)
 
-        os.unlink(os.path.join(self.tmp, "top.pid"))
         t.run_top(self.top)
-        t.wait(lambda s: row(s, "cache"), "the tree on screen")
+        t.live()
         self.assertEqual(self.ctl("shutdown").returncode, 0)
         t.ended(1)
         self.assertIn("lost the connection to the supervisor", t.screen())
@@ -292,14 +307,13 @@ class Top(rvtest.Case):
         t = Tmux(self, 100, 30)
         # TERM=dumb: the table, never the alternate screen
         t.run_top(self.top, env="TERM=dumb")
-        s = t.wait_text("rc=0")
+        s = t.wait_rc(0)
         self.assertRegex(s, r"NAME\s+STATE\s+PID\s+RESTARTS\s+UPTIME")
         self.assertNotIn("ringvisor top ", s)
 
         # NO_COLOR: the live view without colour
         t.run_top(self.top, env="NO_COLOR=1")
-        s = t.wait(lambda s: row(s, "cache"), "the tree on screen",
-                   escapes=True)
+        s = t.live(escapes=True)
         self.assertNotRegex(s, r"\x1b\[3[0-7]m", "colour despite NO_COLOR")
         t.keys("q")
         t.ended(0)
@@ -307,7 +321,7 @@ class Top(rvtest.Case):
         # too small from the start: the table
         t.tmux("resize-window", "-x", "30", "-y", "5")
         t.run_top(self.top)
-        t.wait_text("rc=0")
+        t.wait_rc(0)
         s = t.tmux("capture-pane", "-p", "-J", "-S", "-60")
         self.assertRegex(s, r"NAME\s+STATE")
         self.assertNotIn("terminal too small", s)
