@@ -358,12 +358,10 @@ static bool on_key(struct top *t, int ch)
 
 	switch (ui->mode) {
 	case TOP_FILTER:
-		if (ch == 27) {
-			ui->mode = TOP_BROWSE;
-			break;
-		}
-		/* the filter applies as it is typed */
-		if (edit(ui, ch))
+		/* the filter applies as it is typed; Esc takes it away */
+		if (ch == 27)
+			ui->input[0] = '\0';
+		if (ch == 27 || edit(ui, ch))
 			ui->mode = TOP_BROWSE;
 		snprintf(ui->m.filter, sizeof(ui->m.filter), "%s", ui->input);
 		refresh_view(ui);
@@ -504,11 +502,24 @@ static int loop(struct top *t, const sigset_t *unblocked)
 	}
 }
 
-static int usage(FILE *f, int status)
-{
-	rv_cli_help(f);
-	return status;
-}
+/* The keys, as README and ringvisor(1) list them (test_manpages
+ * compares). */
+static const char top_help[] =
+	"usage: ringvisor top [-s PATH] [-c FILE]\n"
+	"\n"
+	"The supervision tree live, full screen; the status table when stdout\n"
+	"is not a terminal, TERM is dumb or the terminal is too small.\n"
+	"\n"
+	"keys:\n"
+	"  Up Down PgUp PgDn Home End   select a row\n"
+	"  Left Right Enter             fold or unfold a supervisor\n"
+	"  /                            filter by name (Enter keeps it, Esc "
+	"clears it)\n"
+	"  o                            sort by name, state, restarts\n"
+	"  s S r                        stop, start, restart the selected row\n"
+	"  k                            send it a signal (asks which)\n"
+	"  y n                          confirm or cancel an action\n"
+	"  q                            quit\n";
 
 /* The status table: the view of a pipe, a dumb or a tiny terminal. */
 static int plain(const char *socket, const char *config)
@@ -545,7 +556,7 @@ int rv_cli_top(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+s:c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:s:c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			socket = optarg;
@@ -554,7 +565,8 @@ int rv_cli_top(int argc, char **argv)
 			config = optarg;
 			break;
 		case 'h':
-			return usage(stdout, 0);
+			fputs(top_help, stdout);
+			return 0;
 		case ':':
 			return rv_cli_usage_error("top: %s needs a value",
 						  argv[optind - 1]);

@@ -16,11 +16,11 @@ enum col { C_NAME, C_STATE, C_PID, C_UPTIME, C_RESTARTS, C_EXIT, C_READY,
 
 static const struct {
 	const char *title;
-	int width;	/* 0: the name's and the reason's are computed */
+	int width;	/* 0: computed (name, state, reason) */
 	int drop;	/* dropped in this order when too narrow (0: never) */
 } cols[C_COUNT] = {
 	[C_NAME] = { "NAME", 0, 0 },
-	[C_STATE] = { "STATE", 13, 0 },
+	[C_STATE] = { "STATE", 0, 0 },
 	[C_PID] = { "PID", 8, 6 },
 	[C_UPTIME] = { "UPTIME", 8, 4 },
 	[C_RESTARTS] = { "RESTARTS", 9, 7 },
@@ -70,18 +70,20 @@ static int state_attr(const struct top_ui *ui, const char *st)
 /* The widths of this terminal: -1 for a column that does not fit. */
 static void layout(const struct top_ui *ui, int w[C_COUNT])
 {
-	int name = 12, total = 0;
+	int name = 12, state = 7, total = 0;
 
 	for (size_t i = 0; i < ui->m.n_view; i++) {
 		const struct top_row *r = ui->m.view[i];
 		int n = 2 * r->depth + 2 + (int)strlen(r->name) + 1;
+		int st = (int)strlen(r->state) + 2;
 
 		name = n > name ? n : name;
+		state = st > state ? st : state;
 	}
 	name = name > 32 ? 32 : name;
 	for (int c = 0; c < C_COUNT; c++) {
-		w[c] = c == C_NAME ? name : c == C_REASON ? REASON_MIN :
-		       cols[c].width;
+		w[c] = c == C_NAME ? name : c == C_STATE ? state :
+		       c == C_REASON ? REASON_MIN : cols[c].width;
 		total += w[c];
 	}
 	/* drop the least useful until the rest fits */

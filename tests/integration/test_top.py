@@ -101,8 +101,9 @@ class Tmux:
     def live(self, escapes=False):
         """Waits for top's own screen with the tree on it (not what an
         earlier command left on the normal screen)."""
-        return self.wait(lambda s: "ringvisor top " in s and
-                         row(s, "cache") and row(s, "web@1"),
+        return self.wait(lambda s: re.search(r"(?m)^(\x1b\[[0-9;]*m)*"
+                                             r"ringvisor top  supervisor", s)
+                         and row(s, "cache") and row(s, "web@1"),
                          "the tree on top's screen", escapes=escapes)
 
     def ended(self, rc):
@@ -309,7 +310,7 @@ class Top(rvtest.Case):
         t.run_top(self.top, env="TERM=dumb")
         s = t.wait_rc(0)
         self.assertRegex(s, r"NAME\s+STATE\s+PID\s+RESTARTS\s+UPTIME")
-        self.assertNotIn("ringvisor top ", s)
+        self.assertNotRegex(s, r"(?m)^ringvisor top  supervisor")
 
         # NO_COLOR: the live view without colour
         t.run_top(self.top, env="NO_COLOR=1")
