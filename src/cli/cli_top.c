@@ -356,6 +356,9 @@ static bool on_key(struct top *t, int ch)
 {
 	struct top_ui *ui = &t->ui;
 
+	/* nothing to see an action or a prompt on: only q works */
+	if (COLS < TOP_MIN_COLS || LINES < TOP_MIN_LINES)
+		return ch != 'q' && ch != 'Q';
 	switch (ui->mode) {
 	case TOP_FILTER:
 		/* the filter applies as it is typed; Esc takes it away */
