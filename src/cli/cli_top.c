@@ -96,8 +96,43 @@ static int ask(const char *path, json_t *req, json_t **doc, char *err,
 	return 0;
 }
 
+static const struct top_row *selected(const struct top_ui *ui)
+{
+	return ui->sel < ui->m.n_view ? ui->m.view[ui->sel] : NULL;
+}
+
+/* After the view changed: the same row stays selected if it is there. */
+static void reselect(struct top_ui *ui, const char *name)
+{
+	for (size_t i = 0; name && i < ui->m.n_view; i++)
+		if (!strcmp(ui->m.view[i]->name, name)) {
+			ui->sel = i;
+			return;
+		}
+	if (ui->sel >= ui->m.n_view)
+		ui->sel = ui->m.n_view ? ui->m.n_view - 1 : 0;
+}
+
+/* The selected row's name, kept across a new view (the caller frees). */
+static char *selected_name(const struct top_ui *ui)
+{
+	const struct top_row *r = selected(ui);
+
+	return r ? strdup(r->name) : NULL;
+}
+
+static void refresh_view(struct top_ui *ui)
+{
+	char *name = selected_name(ui);
+
+	top_model_view(&ui->m);
+	reselect(ui, name);
+	free(name);
+}
+
 static int fetch_status(struct top *t)
 {
+	char *name;
 	json_t *doc;
 	int ret = ask(t->path, json_pack("{s:s}", "cmd", "status"), &doc,
 		      t->why, sizeof(t->why));
@@ -106,8 +141,11 @@ static int fetch_status(struct top *t)
 		return -1;
 	t->fetched_ms = now_ms();
 	t->dirty = false;
+	name = selected_name(&t->ui);
 	ret = top_model_load(&t->ui.m, json_object_get(doc, "status"),
 			     t->fetched_ms);
+	reselect(&t->ui, name);
+	free(name);
 	json_decref(doc);
 	if (ret)
 		snprintf(t->why, sizeof(t->why), "out of memory");
@@ -151,40 +189,15 @@ static int read_events(struct top *t)
 		json_decref(ev);
 		t->dirty = true;
 	}
-	if (ret == -ETIMEDOUT)
-		return top_model_view(&t->ui.m) ? -1 : 0;
+	if (ret == -ETIMEDOUT) {
+		refresh_view(&t->ui);
+		return 0;
+	}
 	snprintf(t->why, sizeof(t->why), "lost the connection to the "
 		 "supervisor at %s: %s", t->path, ret == -EPIPE ?
 		 "it closed the connection (exited or shut down?)" :
 		 strerror(-ret));
 	return -1;
-}
-
-static const struct top_row *selected(const struct top_ui *ui)
-{
-	return ui->sel < ui->m.n_view ? ui->m.view[ui->sel] : NULL;
-}
-
-/* After the view changed: the same row stays selected if it is there. */
-static void reselect(struct top_ui *ui, const char *name)
-{
-	for (size_t i = 0; name && i < ui->m.n_view; i++)
-		if (!strcmp(ui->m.view[i]->name, name)) {
-			ui->sel = i;
-			return;
-		}
-	if (ui->sel >= ui->m.n_view)
-		ui->sel = ui->m.n_view ? ui->m.n_view - 1 : 0;
-}
-
-static void refresh_view(struct top_ui *ui)
-{
-	const struct top_row *r = selected(ui);
-	char *name = r ? strdup(r->name) : NULL;
-
-	top_model_view(&ui->m);
-	reselect(ui, name);
-	free(name);
 }
 
 static void run_action(struct top *t)
@@ -470,7 +483,6 @@ static int loop(struct top *t, const sigset_t *unblocked)
 		if (t->dirty && now >= t->fetched_ms + REFRESH_MS) {
 			if (fetch_status(t))
 				return 1;
-			refresh_view(&t->ui);
 		}
 		top_model_tick(&t->ui.m, now);
 		top_draw(&t->ui, now);

@@ -265,6 +265,7 @@ class Top(rvtest.Case):
                    "web@0's restart on screen and on its sparkline")
         self.assertIn("\u2588", row(s, "web@0"))
         t.keys("Escape")
+        t.wait(lambda s: row(s, "db"), "filter cleared")
 
         # narrower: the least useful columns go, name and state stay
         t.tmux("resize-window", "-x", "70", "-y", "40")
