@@ -536,6 +536,31 @@ static const char top_help[] =
 	"  y n                          confirm or cancel an action\n"
 	"  q                            quit\n";
 
+/*
+ * Our handlers before curses starts, so it installs none of its own; the
+ * signals stay blocked but inside ppoll(), which gets *unblocked.  0, or
+ * -1 with errno.
+ */
+static int catch_signals(sigset_t *unblocked)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+				    SIGWINCH };
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t block;
+
+	sigemptyset(&block);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++) {
+		if (sigaction(sigs[i], &sa, NULL) < 0)
+			return -1;
+		sigaddset(&block, sigs[i]);
+	}
+	if (sigprocmask(SIG_BLOCK, &block, unblocked) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
+		sigdelset(unblocked, sigs[i]);
+	return 0;
+}
+
 /* The status table: the view of a pipe, a dumb or a tiny terminal. */
 static int plain(const char *socket, const char *config)
 {
@@ -562,11 +587,8 @@ int rv_cli_top(int argc, char **argv)
 		{ 0 },
 	};
 	const char *socket = NULL, *config = NULL;
-	struct sigaction sa = { .sa_handler = on_signal };
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
-				    SIGWINCH };
 	struct top t = { .ui.mode = TOP_BROWSE };
-	sigset_t block, unblocked;
+	sigset_t unblocked;
 	int c, ret;
 
 	optind = 1;
@@ -606,16 +628,12 @@ int rv_cli_top(int argc, char **argv)
 		ret = 1;
 		goto out;
 	}
-	/* our handlers before curses, so it installs none of its own; the
-	 * signals arrive only inside ppoll() */
-	sigemptyset(&block);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++) {
-		sigaction(sigs[i], &sa, NULL);
-		sigaddset(&block, sigs[i]);
+	if (catch_signals(&unblocked)) {
+		fprintf(stderr, "ringvisor: top: signal setup: %s\n",
+			strerror(errno));
+		ret = 1;
+		goto out;
 	}
-	sigprocmask(SIG_BLOCK, &block, &unblocked);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
-		sigdelset(&unblocked, sigs[i]);
 	if (!start_curses(&t)) {
 		stop_curses(&t);
 		ret = plain(socket, config);
