@@ -198,9 +198,11 @@ static json_t *request(const char *cmd, const struct client_args *a)
 
 static bool use_colour(void)
 {
-	const char *nc = getenv("NO_COLOR");
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
 
-	return isatty(STDOUT_FILENO) && !(nc && *nc);
+	/* a dumb terminal shows escape sequences as text */
+	return isatty(STDOUT_FILENO) && !(nc && *nc) &&
+	       !(term && !strcmp(term, "dumb"));
 }
 
 static const char *state_colour(const char *st)

@@ -309,9 +309,11 @@ class Top(rvtest.Case):
         t = Tmux(self, 100, 30)
         # TERM=dumb: the table, never the alternate screen
         t.run_top(self.top, env="TERM=dumb")
-        s = t.wait_rc(0)
+        t.wait_rc(0)
+        s = t.screen(escapes=True)
         self.assertRegex(s, r"NAME\s+STATE\s+PID\s+RESTARTS\s+UPTIME")
         self.assertNotRegex(s, r"(?m)^ringvisor top  supervisor")
+        self.assertNotRegex(s, r"\x1b\[3[0-7]m", "colour on TERM=dumb")
 
         # NO_COLOR: the live view without colour
         t.run_top(self.top, env="NO_COLOR=1")
