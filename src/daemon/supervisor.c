@@ -108,7 +108,9 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 		return ret;
 	}
 	/* timer_precision, realtime_priority (SCHED_RESET_ON_FORK) */
-	ret = rv_loop_set_timer_spin(sv->loop, sv->specs->timer_spin_ns);
+	ret = sv->specs->timer_spin_auto ?
+	      rv_loop_set_timer_spin_auto(sv->loop, sv->specs->timer_spin_ns) :
+	      rv_loop_set_timer_spin(sv->loop, sv->specs->timer_spin_ns);
 	if (!ret && sv->specs->realtime_priority)
 		ret = rv_loop_set_realtime(sv->specs->realtime_priority);
 	if (ret) {
