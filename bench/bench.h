@@ -142,7 +142,10 @@ void machine_warn_busy(const struct machine_snap *m, int own_load);
  */
 char *machine_disturbed(const struct machine_snap *a,
 			const struct machine_snap *b, int own_load);
-/* Kernel and hypervisor limits on a real-time tail, printed to out. */
+/*
+ * Kernel and hypervisor limits on a real-time tail (preemption model, RT
+ * throttling, steal time), printed to out.
+ */
 void machine_rt_notes(int fifo, const struct machine_snap *a,
 		      const struct machine_snap *b, FILE *out);
 /* --load N: N busy loops (SCHED_OTHER children); stopped by their pids. */

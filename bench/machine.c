@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/klog.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,6 +111,83 @@ char *machine_disturbed(const struct machine_snap *a,
 	return why;
 }
 
+/* The word after key in text (up to a space, ')' or newline), or "". */
+static void word_after(const char *text, const char *key, char *out,
+		       size_t len)
+{
+	const char *p = strstr(text, key);
+	size_t n;
+
+	out[0] = '\0';
+	if (!p)
+		return;
+	p += strlen(key);
+	n = strcspn(p, " )\n");
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/*
+ * The kernel's preemption model (none, voluntary, full, lazy, rt) and
+ * where it was read; "" when nothing says.  debugfs shows the current one
+ * in parentheses; otherwise preempt= on the command line, or the boot
+ * line "Dynamic Preempt: MODE" still in the kernel log.
+ */
+/* The word after key in the file at path, into mode; true if found. */
+static bool file_word(const char *path, const char *key, char *text,
+		      size_t size, char *mode, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	mode[0] = '\0';
+	if (!f)
+		return false;
+	n = fread(text, 1, size - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	word_after(text, key, mode, len);
+	return mode[0] != '\0';
+}
+
+static const char *preempt_mode(char *mode, size_t len)
+{
+	static char text[1 << 17];
+	struct utsname u;
+	int n;
+
+	if (file_word("/sys/kernel/debug/sched/preempt", "(", text,
+		      sizeof(text), mode, len))
+		return "debugfs";
+	if (!uname(&u) && strstr(u.version, "PREEMPT_RT")) {
+		snprintf(mode, len, "rt");
+		return "uname";
+	}
+	if (file_word("/proc/cmdline", "preempt=", text, sizeof(text), mode,
+		      len))
+		return "the kernel command line";
+	n = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, text, sizeof(text) - 1);
+	text[n > 0 ? n : 0] = '\0';
+	word_after(text, "Dynamic Preempt: ", mode, len);
+	return mode[0] ? "the kernel log" : "";
+}
+
+/* The CPU says it runs under a hypervisor (the cpuinfo flag). */
+static bool on_hypervisor(void)
+{
+	char line[4096];
+	bool yes = false;
+	FILE *f = fopen("/proc/cpuinfo", "re");
+
+	while (f && !yes && fgets(line, sizeof(line), f))
+		yes = !strncmp(line, "flags", 5) && strstr(line, " hypervisor");
+	if (f)
+		fclose(f);
+	return yes;
+}
+
 /*
  * With SCHED_FIFO the kernel's own limits and the hypervisor decide the
  * tail, not the program: say which apply here.  Returned text is static.
@@ -119,7 +198,18 @@ void machine_rt_notes(int fifo, const struct machine_snap *a,
 	long runtime = read_long("/proc/sys/kernel/sched_rt_runtime_us", -2);
 	long period = read_long("/proc/sys/kernel/sched_rt_period_us", -2);
 	double steal = machine_steal_pct(a, b);
+	char mode[32];
+	const char *from = preempt_mode(mode, sizeof(mode));
 
+	if (fifo && (!strcmp(mode, "none") || !strcmp(mode, "voluntary")))
+		fprintf(out, "  note: kernel preemption is \"%s\" (from %s): a "
+			"SCHED_FIFO task that wakes while another task is "
+			"inside the kernel waits until that task reaches a "
+			"preemption point, which can take milliseconds on a "
+			"busy machine (builds, perf, page reclaim); that is "
+			"the ms-scale tail of every row, cyclictest included. "
+			"Boot with preempt=full (or a PREEMPT_RT kernel) for "
+			"a real-time tail\n", mode, from);
 	if (fifo && runtime >= 0 && period > 0)
 		fprintf(out, "  note: RT throttling is on (sched_rt_runtime_us "
 			"%ld of %ld): SCHED_FIFO tasks may run %.0f%% of "
@@ -128,6 +218,10 @@ void machine_rt_notes(int fifo, const struct machine_snap *a,
 			"deadlines\n", runtime, period,
 			100.0 * (double)runtime / (double)period,
 			(double)(period - runtime) / 1000.0);
+	if (fifo && !steal && on_hypervisor())
+		fprintf(out, "  note: no VM steal time was reported; a "
+			"hypervisor that does not report it (Firecracker, "
+			"some clouds) can still stall a vCPU unseen\n");
 	if (steal > 0.05)
 		fprintf(out, "  note: VM steal time %.2f%% during the run: while "
 			"the hypervisor runs another guest on this vCPU no "
