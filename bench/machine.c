@@ -79,8 +79,8 @@ void machine_warn_busy(const struct machine_snap *m, int own_load)
 
 	if (m->load1 > 0.5 * (double)ncpu)
 		msg("WARNING: the machine is busy before the run (load average "
-		    "%.2f on %ld CPUs, %d of it ours to come): tails will "
-		    "show others' work; prefer a quiet machine for results",
+		    "%.2f on %ld CPUs; --load adds %d): tails will show "
+		    "others' work; prefer a quiet machine for results",
 		    m->load1, ncpu, own_load);
 }
 

@@ -337,7 +337,25 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
 	make_workdir();
-	ret = fn();
+	if (fn == cmd_timers) {
+		ret = fn();	/* says itself, per row, what disturbed it */
+	} else {
+		struct machine_snap a, b;
+		char *why;
+
+		machine_snap(&a);
+		machine_warn_busy(&a, 0);
+		ret = fn();
+		machine_snap(&b);
+		why = machine_disturbed(&a, &b, 0);
+		if (why)
+			msg("WARNING: this run was disturbed (%s): its tails are "
+			    "not to be trusted", why);
+		else
+			msg("run: load average %.2f -> %.2f, VM steal %.2f%%",
+			    a.load1, b.load1, machine_steal_pct(&a, &b));
+		free(why);
+	}
 	kill_our_descendants();
 	if (g_made_workdir && !g_opt.keep)
 		rm_rf(g_made_workdir);
