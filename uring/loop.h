@@ -235,8 +235,8 @@ int64_t rv_loop_timer_spin(const struct rv_loop *loop);
 
 /*
  * Adaptive precision mode ("spin:auto[:MAX]"): the window is learnt from
- * the loop's own deadlines, a running P99 of how late the kernel wakes the
- * loop plus a margin (spin_auto.h), never more than max_ns (0: the default
+ * the loop's own deadlines, a running P99.5 of how late the kernel wakes
+ * the loop plus a margin (spin_auto.h), never more than max_ns (0: the default
  * RV_TIMER_SPIN_AUTO_MAX), so the CPU spent per deadline is what this
  * machine needs now, not a guess made for another.  It starts at max_ns
  * and follows the machine as it changes (idle, loaded, a VM migrating).

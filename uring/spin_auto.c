@@ -34,14 +34,14 @@ int64_t rv_spin_est_bucket_end(unsigned int i)
 	return (int64_t)(5 + q) << (o + 6);
 }
 
-int64_t rv_spin_est_p99(const struct rv_spin_est *e)
+int64_t rv_spin_est_tail(const struct rv_spin_est *e)
 {
 	uint64_t tail = 0;
 	unsigned int i = RV_SPIN_BUCKETS;
 
 	if (!e->total)
 		return 0;
-	/* the highest bucket whose tail holds more than 1% of the weight */
+	/* the highest bucket whose tail holds more than 0.5% of the weight */
 	while (i-- > 0) {
 		tail += e->counts[i];
 		if (tail * RV_SPIN_PCT_TAIL > e->total)
@@ -73,6 +73,6 @@ void rv_spin_est_add(struct rv_spin_est *e, int64_t late_ns)
 		decay(e);
 	if (e->samples < RV_SPIN_WARMUP)
 		return;
-	w = rv_spin_est_p99(e) + RV_SPIN_MARGIN_NS;
+	w = rv_spin_est_tail(e) + RV_SPIN_MARGIN_NS;
 	e->window_ns = w < e->max_ns ? w : e->max_ns;
 }

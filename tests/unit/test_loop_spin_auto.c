@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * spin:auto's estimator (uring/spin_auto.c) fed synthetic wake-up lateness
- * sequences: it learns the P99 plus a margin, goes up when the machine
+ * sequences: it learns the P99.5 plus a margin, goes up when the machine
  * gets worse, comes down when it gets better, ignores a lone outlier and
  * never exceeds its cap.  Pure arithmetic: no clock, no loop.
  */
@@ -71,7 +71,7 @@ static void test_learns_steady(void **state)
 	assert_true(e.window_ns <= 45 * US * 5 / 4 + RV_SPIN_MARGIN_NS);
 }
 
-/* The P99, not the mean or the max: 2% at 120 us sets the window. */
+/* A high percentile, not the mean or the max: 2% at 120 us sets it. */
 static void test_covers_p99(void **state)
 {
 	struct rv_spin_est e;
@@ -83,7 +83,7 @@ static void test_covers_p99(void **state)
 	assert_true(e.window_ns <= 150 * US + RV_SPIN_MARGIN_NS);
 }
 
-/* One preemption in 500 wake-ups is below the P99: no spin for it. */
+/* One preemption in 500 wake-ups is below the P99.5: no spin for it. */
 static void test_ignores_outlier(void **state)
 {
 	struct rv_spin_est e;
