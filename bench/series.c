@@ -315,7 +315,7 @@ const char *run_caption(void)
 /* Colour-blind-safe (Okabe-Ito) first, then more; dashes after a cycle. */
 static const char *const colours[] = {
 	"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
-	"#000000", "#F0E442", "#882255", "#44AA99", "#999933", "#AA4499",
+	"#000000", "#882255", "#44AA99", "#999933", "#AA4499", "#C8B400",
 };
 #define NCOLOURS (sizeof(colours) / sizeof(*colours))
 
@@ -365,7 +365,7 @@ int plot_cdf(const char *path, const char *title, struct series **ss,
 		"png size 1400,760",
 	};
 	char *gp = which("gnuplot"), *script, *data, *counts;
-	size_t drawn = 0;
+	size_t drawn = 0, rows;
 	FILE *f;
 	int ret = -EIO;
 
@@ -399,6 +399,8 @@ int plot_cdf(const char *path, const char *title, struct series **ss,
 		fprintf(f, "\n\n");
 	}
 	fclose(f);
+	/* the legend: two columns under both panels, above the caption */
+	rows = drawn > 1 ? (drawn + 1) / 2 : 1;
 	for (size_t t = 0; t < sizeof(terms) / sizeof(*terms) && ret; t++) {
 		f = fopen(script, "we");
 		if (!f)
@@ -415,11 +417,11 @@ int plot_cdf(const char *path, const char *title, struct series **ss,
 			"set bmargin at screen %.2f\nset tmargin at screen 0.90\n"
 			"set logscale x\nset grid xtics mxtics ytics\n"
 			"set xlabel 'lateness (us), log scale'\n"
-			"set key at screen 0.5,%.2f center top horizontal maxcols 2 "
+			"set key at screen 0.5,%.2f center top vertical maxrows %zu "
 			"noenhanced box opaque\n",
 			title, counts, run_caption(),
-			0.14 + 0.03 * (double)((drawn + 1) / 2),
-			0.08 + 0.03 * (double)((drawn + 1) / 2));
+			0.17 + 0.022 * (double)rows, 0.09 + 0.022 * (double)rows,
+			rows);
 		fprintf(f, "set lmargin at screen 0.06\nset rmargin at screen 0.48\n"
 			"set ylabel 'fraction of samples <= x'\nset yrange [0:1]\n"
 			"set title 'CDF'\nplot ");
