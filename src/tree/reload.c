@@ -615,6 +615,7 @@ static bool needs_restart(const struct rv_specs *a, const struct rv_specs *b)
 	       !same_str(a->control_socket, b->control_socket) ||
 	       !same_str(a->control_group, b->control_group) ||
 	       a->timer_spin_ns != b->timer_spin_ns ||
+	       a->timer_spin_auto != b->timer_spin_auto ||
 	       a->realtime_priority != b->realtime_priority;
 }
 
