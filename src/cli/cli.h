@@ -9,7 +9,16 @@
 int rv_cli_usage_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 void rv_cli_help(FILE *f);
-/* status start stop restart kill reload shutdown metrics events */
-int rv_cli_client(int argc, char **argv);
+
+/*
+ * The commands, each called with argv[0] its own name; they return the
+ * exit status.  A new command is a function here and a row in the table
+ * of cli_main.c; its options are a table in the function (cli_opts.h).
+ */
+int rv_cli_status(int argc, char **argv);
+int rv_cli_act(int argc, char **argv);		/* start stop restart */
+int rv_cli_kill(int argc, char **argv);
+int rv_cli_plain(int argc, char **argv);	/* reload shutdown metrics */
+int rv_cli_events(int argc, char **argv);
 
 #endif
