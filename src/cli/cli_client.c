@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "cli/cli_opts.h"
 #include "config/config.h"
+#include "config/runtime_dir.h"
 #include "ringvisor.h"
 
 #define TIMEOUT_MS 30000
@@ -65,27 +66,42 @@ static char *scan_control_socket(const char *config)
 	return path;
 }
 
-/* -s PATH, else the config's control_socket, else the default. */
-static char *socket_path(const struct client_args *a)
+/*
+ * -s PATH, else the config's control_socket, else the default (by uid:
+ * config/runtime_dir.h).  A config named by -c or $RINGVISOR_CONFIG that
+ * cannot be read is an error naming it: NULL, and *ret the exit status.
+ */
+static char *socket_path(const struct client_args *a, int *ret)
 {
 	const char *config = a->config ? a->config : getenv("RINGVISOR_CONFIG");
 	struct rv_specs specs;
 	struct rv_diag d = { .out = NULL };
-	char *path = NULL;
+	char *path = NULL, *raw;
 
+	*ret = 1;	/* out of memory */
 	if (a->socket)
 		return strdup(a->socket);
-	if (config && *config &&
-	    rv_config_load_file(config, &specs, &d) == 0) {
+	if (!config || !*config)
+		return rv_default_control_socket();
+	if (access(config, R_OK) < 0) {
+		fprintf(stderr, "ringvisor: %s: cannot read the config: %s\n",
+			config, strerror(errno));
+		*ret = RV_EXIT_USAGE;
+		return NULL;
+	}
+	if (rv_config_load_file(config, &specs, &d) == 0) {
 		path = strdup(specs.control_socket);
 		rv_specs_free(&specs);
 		return path;
 	}
 	/* a config with errors (the usual reason to `reload` and read them)
 	 * still names the socket */
-	if (config && *config && (path = scan_control_socket(config)))
-		return path;
-	return strdup(RV_DEFAULT_CONTROL_SOCKET);
+	raw = scan_control_socket(config);
+	if (!raw)
+		return rv_default_control_socket();
+	path = rv_path_from_config(config, raw);
+	free(raw);
+	return path;
 }
 
 /*
@@ -115,13 +131,15 @@ static int parse_args(int argc, char **argv, const struct rv_cli_opt *opts,
 static int call(const struct client_args *a, json_t *req, json_t **doc,
 		struct rv_client **keep)
 {
-	char *path = socket_path(a), *text = NULL, *reply = NULL;
 	struct rv_client *c = NULL;
 	json_error_t jerr;
 	int ret;
+	char *path = socket_path(a, &ret), *text = NULL, *reply = NULL;
 
-	if (!path)
-		return 1;
+	if (!path) {
+		json_decref(req);
+		return ret;
+	}
 	ret = rv_client_open(&c, path);
 	if (ret) {
 		fprintf(stderr, "ringvisor: cannot connect to %s: %s%s\n",

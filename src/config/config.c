@@ -41,6 +41,7 @@
 #include "config/config.h"
 #include "config/config_keys.h"
 #include "config/parse.h"
+#include "config/runtime_dir.h"
 #include "config/spec.h"
 
 void rv_diag_vprint(struct rv_diag *d, bool error, const char *file,
@@ -590,7 +591,7 @@ static int cfg_load(struct cfg *c, struct rv_specs *out)
 	if (c->err)
 		goto out;
 	if (!out->control_socket) {
-		out->control_socket = strdup(RV_DEFAULT_CONTROL_SOCKET);
+		out->control_socket = rv_default_control_socket();
 		if (!out->control_socket) {
 			cfg_enomem(c);
 			goto out;

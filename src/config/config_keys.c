@@ -16,6 +16,7 @@
 #include <sys/capability.h>
 #include <sys/un.h>
 
+#include "config/runtime_dir.h"
 #include "config/config.h"
 #include "config/config_keys.h"
 #include "config/parse.h"
@@ -554,16 +555,26 @@ static int set_abs_path(const struct key_ctx *c, const struct key *k,
 	return set_string(c, k, base, v);
 }
 
+/* A relative socket path is relative to the config file's directory. */
 static int set_socket_path(const struct key_ctx *c, const struct key *k,
 			   void *base, const char *v)
 {
 	size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+	char *path;
+	int ret;
 
-	if (strlen(v) > max)
-		return key_error(c,
-				 "path is too long for a unix socket (max %zu bytes)",
-				 max);
-	return set_abs_path(c, k, base, v);
+	if (!*v)
+		return key_error(c, "empty value");
+	path = rv_path_from_config(c->file, v);
+	if (!path)
+		return key_enomem(c);
+	if (strlen(path) > max)
+		ret = key_error(c, "path is too long for a unix socket "
+				"(max %zu bytes)", max);
+	else
+		ret = store_string(c, FIELD(base, k->off, char *), path);
+	free(path);
+	return ret;
 }
 
 static bool is_env_name(const char *s, size_t len)

@@ -68,6 +68,36 @@ class Cli(rvtest.Case):
         self.assertEqual(p.wait(), 0, p.tail())
         self.assertEqual(len(self.stamps()), 1)
 
+    def test_client_config_missing_names_it(self):
+        missing = os.path.join(self.tmp, "nope.conf")
+        for args in (["status", "-c", missing], ["reload", f"-c{missing}"]):
+            with self.subTest(args=args):
+                r = self.rv(*args, timeout=10)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn(missing, r.stderr)
+                self.assertNotIn("cannot connect", r.stderr)
+
+    def test_relative_socket_is_the_config_dirs(self):
+        """control_socket = rel.sock: next to the config, for `run` and
+        for a client started in another directory."""
+        os.mkdir(os.path.join(self.tmp, "etc"))
+        conf = self.config(f"""\
+            [service:idle]
+            command = {self.svc("pause", stamp=False)}
+            """, name="etc/rv.conf", control_socket="rel.sock")
+        sock = os.path.join(self.tmp, "etc", "rel.sock")
+        p = rvtest.Proc(self, [*rvtest.WRAPPER, rvtest.RV_BIN, "run", "-c",
+                               "etc/rv.conf"],
+                        preexec_fn=lambda: os.chdir(self.tmp))
+        self.wait_control(p, path=sock)
+        r = self.rv("status", "-c", conf, timeout=10, cwd="/")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("idle", r.stdout)
+        r = self.rv("shutdown", "-c", "rv.conf", timeout=10,
+                    cwd=os.path.join(self.tmp, "etc"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(p.wait(), 0, p.tail())
+
     def test_usage_errors_exit_2(self):
         for args, says in ((["run", "--nope"], "--nope"),
                            (["run", "-x"], "-x"),

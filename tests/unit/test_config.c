@@ -751,9 +751,8 @@ static const struct {
 	{ "[supervisor]\nbackend = uring\n",
 	  "t.conf:2: error: backend: invalid value \"uring\" (use auto, "
 	  "io_uring or epoll)\n" },
-	{ "[supervisor]\ncontrol_socket = run/x.sock\n",
-	  "t.conf:2: error: control_socket: \"run/x.sock\" is not an absolute "
-	  "path\n" },
+	{ "[supervisor]\ncontrol_socket =\n",
+	  "t.conf:2: error: control_socket: empty value\n" },
 	{ "[supervisor]\ncontrol_socket = /run/ringvisor/aaaaaaaaaaaaaaaaaaaa"
 	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	  "aaaaaaaaaaaa.sock\n",
