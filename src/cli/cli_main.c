@@ -28,8 +28,10 @@ static const char usage_text[] =
 	"        --backoff=fibonacci --restart-delay=200ms --stop-timeout=5s\n"
 	"        --max-restarts=5 ... and --backend=, --report=,\n"
 	"        --control-socket=PATH\n"
-	"  check [-c FILE | FILE]\n"
-	"        validate a config: every problem as FILE:LINE: error: ...\n"
+	"  check [-c FILE | FILE] [--strict]\n"
+	"        validate a config: every problem as FILE:LINE: error: ...;\n"
+	"        what this machine lacks (users, programs, directories) as\n"
+	"        FILE:LINE: warning: ... (--strict: warnings fail too)\n"
 	"  status [NAME...] [--json] [--check]\n"
 	"        state of the supervisor and its services; --check: exit 0\n"
 	"        only if it is alive and every critical service is up\n"
@@ -107,11 +109,13 @@ static int cmd_run(int argc, char **argv)
 static int cmd_check(int argc, char **argv)
 {
 	const char *config = NULL;
+	bool strict = false;
 	const struct rv_cli_opt table[] = {
 		RV_CLI_VALUE('c', "config", &config),
+		RV_CLI_FLAG(0, "strict", &strict),
 		RV_CLI_END
 	};
-	int i, n = rv_cli_parse(argc, argv, table, &i);
+	int i, warnings = 0, n = rv_cli_parse(argc, argv, table, &i);
 
 	if (n >= 0)
 		return n;
@@ -122,7 +126,7 @@ static int cmd_check(int argc, char **argv)
 					  argv[i]);
 	if (!config)
 		config = default_config();
-	n = rv_config_check(config, stderr);
+	n = rv_config_check_warnings(config, stderr, &warnings);
 	if (n < 0)
 		return 1;
 	if (n > 0) {
@@ -130,7 +134,16 @@ static int cmd_check(int argc, char **argv)
 			n == 1 ? "" : "s");
 		return 1;
 	}
-	printf("%s: ok\n", config);
+	if (strict && warnings) {
+		fprintf(stderr, "%s: %d warning%s (--strict)\n", config,
+			warnings, warnings == 1 ? "" : "s");
+		return 1;
+	}
+	if (warnings)
+		printf("%s: ok, %d warning%s\n", config, warnings,
+		       warnings == 1 ? "" : "s");
+	else
+		printf("%s: ok\n", config);
 	return 0;
 }
 
