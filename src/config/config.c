@@ -578,13 +578,23 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* One word of `files =`: a glob relative to the including file. */
+/*
+ * One word of `files =`: a glob relative to the including file's directory
+ * as that file is named (so that messages name "conf.d/web.conf" when the
+ * config was given as "ringvisor.conf").
+ */
 static void include_pattern(struct cfg *c, const char *word)
 {
-	char *pattern = rv_path_from_config(c->file, word);
+	const char *slash = strrchr(c->file, '/');
+	char *pattern;
 	glob_t g;
 	int ret;
 
+	if (word[0] == '/' || !slash)
+		pattern = strdup(word);
+	else if (asprintf(&pattern, "%.*s/%s", (int)(slash - c->file),
+			  c->file, word) < 0)
+		pattern = NULL;
 	if (!pattern) {
 		cfg_enomem(c);
 		return;
