@@ -118,6 +118,12 @@ void rv_supervisor_free(struct rv_supervisor *sv);
  * or -errno when the file cannot be read (also printed).
  */
 int rv_config_check(const char *path, FILE *out);
+/*
+ * The same, and *warnings (when not NULL) gets the number of warnings:
+ * what this machine lacks for the config (an unknown user or group, a
+ * command not found, a missing working_directory, no cgroup v2...).
+ */
+int rv_config_check_warnings(const char *path, FILE *out, int *warnings);
 
 /*
  * Control protocol client (`ringvisor status` and friends): one JSON

@@ -133,6 +133,9 @@ endif()
 # with CMAKE_INSTALL_PREFIX=/usr, GNUInstallDirs puts sysconfdir at /etc.
 install(FILES ${CMAKE_SOURCE_DIR}/packaging/ringvisor.conf
 	DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/ringvisor COMPONENT runtime)
+# conf.d/: the [include] of that config, empty (drop-in files of admins)
+install(DIRECTORY DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/ringvisor/conf.d
+	COMPONENT runtime)
 
 if(NOT DEFINED RV_SYSTEMD_UNIT_DIR)
 	set(rv_unit_dir "${CMAKE_INSTALL_PREFIX}/lib/systemd/system")

@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_opts.h"
 #include "config/config.h"
+#include "config/runtime_dir.h"
 #include "ringvisor.h"
 
 #define TIMEOUT_MS 30000
@@ -26,6 +28,11 @@ struct client_args {
 	const char *names[256];
 	size_t n_names;
 };
+
+/* The options of every client command: which supervisor to talk to. */
+#define CLIENT_OPTS(a) \
+	RV_CLI_VALUE('s', "socket", &(a)->socket), \
+	RV_CLI_VALUE('c', "config", &(a)->config)
 
 /* control_socket of [supervisor], read line by line; NULL if absent. */
 static char *scan_control_socket(const char *config)
@@ -59,79 +66,80 @@ static char *scan_control_socket(const char *config)
 	return path;
 }
 
-/* -s PATH, else the config's control_socket, else the default. */
-static char *socket_path(const struct client_args *a)
+/*
+ * -s PATH, else the config's control_socket, else the default (by uid:
+ * config/runtime_dir.h).  A config named by -c or $RINGVISOR_CONFIG that
+ * cannot be read is an error naming it: NULL, and *ret the exit status.
+ */
+static char *socket_path(const struct client_args *a, int *ret)
 {
 	const char *config = a->config ? a->config : getenv("RINGVISOR_CONFIG");
 	struct rv_specs specs;
 	struct rv_diag d = { .out = NULL };
-	char *path = NULL;
+	char *path = NULL, *raw;
 
+	*ret = 1;	/* out of memory */
 	if (a->socket)
 		return strdup(a->socket);
-	if (config && *config &&
-	    rv_config_load_file(config, &specs, &d) == 0) {
+	if (!config || !*config)
+		return rv_default_control_socket();
+	if (access(config, R_OK) < 0) {
+		fprintf(stderr, "ringvisor: %s: cannot read the config: %s\n",
+			config, strerror(errno));
+		*ret = RV_EXIT_USAGE;
+		return NULL;
+	}
+	if (rv_config_load_file(config, &specs, &d) == 0) {
 		path = strdup(specs.control_socket);
 		rv_specs_free(&specs);
 		return path;
 	}
 	/* a config with errors (the usual reason to `reload` and read them)
 	 * still names the socket */
-	if (config && *config && (path = scan_control_socket(config)))
-		return path;
-	return strdup(RV_DEFAULT_CONTROL_SOCKET);
+	raw = scan_control_socket(config);
+	if (!raw)
+		return rv_default_control_socket();
+	path = rv_path_from_config(config, raw);
+	free(raw);
+	return path;
 }
 
-static int parse_args(int argc, char **argv, struct client_args *a,
-		      bool names_ok)
+/*
+ * Parses argv by opts (CLIENT_OPTS and the command's own); the operands
+ * are service names, which the command may refuse (names_ok false).
+ */
+static int parse_args(int argc, char **argv, const struct rv_cli_opt *opts,
+		      struct client_args *a, bool names_ok)
 {
-	for (int i = 1; i < argc; i++) {
-		const char *x = argv[i];
+	int i, ret = rv_cli_parse(argc, argv, opts, &i);
 
-		if (!strcmp(x, "-s") || !strcmp(x, "--socket") ||
-		    !strcmp(x, "-c") || !strcmp(x, "--config")) {
-			if (i + 1 >= argc)
-				return rv_cli_usage_error("%s needs a value",
-							  x);
-			if (x[1] == 's' || x[2] == 's')
-				a->socket = argv[++i];
-			else
-				a->config = argv[++i];
-		} else if (!strncmp(x, "--socket=", 9)) {
-			a->socket = x + 9;
-		} else if (!strncmp(x, "--config=", 9)) {
-			a->config = x + 9;
-		} else if (!strcmp(x, "--json")) {
-			a->json = true;
-		} else if (!strcmp(x, "--check")) {
-			a->check = true;
-		} else if (x[0] == '-' && x[1]) {
-			return rv_cli_usage_error("%s: unknown option %s",
-						  argv[0], x);
-		} else if (!names_ok) {
+	if (ret >= 0)
+		return ret;
+	for (; i < argc; i++) {
+		if (!names_ok)
 			return rv_cli_usage_error("%s: unexpected argument %s",
-						  argv[0], x);
-		} else if (a->n_names < sizeof(a->names) / sizeof(*a->names)) {
-			a->names[a->n_names++] = x;
-		} else {
+						  argv[0], argv[i]);
+		if (a->n_names >= sizeof(a->names) / sizeof(*a->names))
 			return rv_cli_usage_error("%s: too many names",
 						  argv[0]);
-		}
+		a->names[a->n_names++] = argv[i];
 	}
-	return 0;
+	return -1;
 }
 
 /* Sends req; on success *doc is the reply object with "ok": true. */
 static int call(const struct client_args *a, json_t *req, json_t **doc,
 		struct rv_client **keep)
 {
-	char *path = socket_path(a), *text = NULL, *reply = NULL;
 	struct rv_client *c = NULL;
 	json_error_t jerr;
 	int ret;
+	char *path = socket_path(a, &ret), *text = NULL, *reply = NULL;
 
-	if (!path)
-		return 1;
+	if (!path) {
+		json_decref(req);
+		return ret;
+	}
 	ret = rv_client_open(&c, path);
 	if (ret) {
 		fprintf(stderr, "ringvisor: cannot connect to %s: %s%s\n",
@@ -342,13 +350,19 @@ static int check(json_t *st, const struct client_args *a)
 	return bad;
 }
 
-static int cmd_status(int argc, char **argv)
+int rv_cli_status(int argc, char **argv)
 {
 	struct client_args a = { 0 };
+	const struct rv_cli_opt opts[] = {
+		CLIENT_OPTS(&a),
+		RV_CLI_FLAG(0, "json", &a.json),
+		RV_CLI_FLAG(0, "check", &a.check),
+		RV_CLI_END
+	};
 	json_t *doc, *st;
-	int ret = parse_args(argc, argv, &a, true);
+	int ret = parse_args(argc, argv, opts, &a, true);
 
-	if (ret)
+	if (ret >= 0)
 		return ret;
 	ret = call(&a, request("status", &a), &doc, NULL);
 	if (ret)
@@ -364,13 +378,15 @@ static int cmd_status(int argc, char **argv)
 	return ret;
 }
 
-static int cmd_simple(int argc, char **argv, const char *cmd, bool names)
+static int cmd_simple(int argc, char **argv, bool names)
 {
+	const char *cmd = argv[0];
 	struct client_args a = { 0 };
+	const struct rv_cli_opt opts[] = { CLIENT_OPTS(&a), RV_CLI_END };
 	json_t *doc;
-	int ret = parse_args(argc, argv, &a, names);
+	int ret = parse_args(argc, argv, opts, &a, names);
 
-	if (ret)
+	if (ret >= 0)
 		return ret;
 	if (names && !a.n_names)
 		return rv_cli_usage_error("%s: name at least one service", cmd);
@@ -397,14 +413,15 @@ static int cmd_simple(int argc, char **argv, const char *cmd, bool names)
 	return 0;
 }
 
-static int cmd_kill(int argc, char **argv)
+int rv_cli_kill(int argc, char **argv)
 {
 	struct client_args a = { 0 };
+	const struct rv_cli_opt opts[] = { CLIENT_OPTS(&a), RV_CLI_END };
 	json_t *doc, *req;
 	const char *sig;
-	int ret = parse_args(argc, argv, &a, true);
+	int ret = parse_args(argc, argv, opts, &a, true);
 
-	if (ret)
+	if (ret >= 0)
 		return ret;
 	if (a.n_names != 2)
 		return rv_cli_usage_error("%s", "kill: usage: ringvisor kill "
@@ -459,16 +476,21 @@ static void print_event(const char *line, bool json)
 	fflush(stdout);
 }
 
-static int cmd_events(int argc, char **argv)
+int rv_cli_events(int argc, char **argv)
 {
 	struct client_args a = { 0 };
+	const struct rv_cli_opt opts[] = {
+		CLIENT_OPTS(&a),
+		RV_CLI_FLAG(0, "json", &a.json),
+		RV_CLI_END
+	};
 	struct sigaction sa = { .sa_handler = on_interrupt };
 	struct rv_client *c;
 	json_t *doc;
 	char *line;
-	int ret = parse_args(argc, argv, &a, false);
+	int ret = parse_args(argc, argv, opts, &a, false);
 
-	if (ret)
+	if (ret >= 0)
 		return ret;
 	ret = call(&a, request("events", &a), &doc, &c);
 	if (ret)
@@ -493,32 +515,22 @@ static int cmd_events(int argc, char **argv)
 	return 1;
 }
 
-int rv_cli_client(int argc, char **argv)
+/* start, stop, restart: one service name at least */
+int rv_cli_act(int argc, char **argv)
 {
-	const char *cmd = argv[0];
+	return cmd_simple(argc, argv, true);
+}
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			rv_cli_help(stdout);
-			return 0;
-		}
-	}
-	if (!strcmp(cmd, "status"))
-		return cmd_status(argc, argv);
-	if (!strcmp(cmd, "kill"))
-		return cmd_kill(argc, argv);
-	if (!strcmp(cmd, "events"))
-		return cmd_events(argc, argv);
-	if (!strcmp(cmd, "start") || !strcmp(cmd, "stop") ||
-	    !strcmp(cmd, "restart"))
-		return cmd_simple(argc, argv, cmd, true);
-	return cmd_simple(argc, argv, cmd, false);	/* reload shutdown ... */
+/* reload, shutdown, metrics: no operands */
+int rv_cli_plain(int argc, char **argv)
+{
+	return cmd_simple(argc, argv, false);
 }
 
 /* For `top` (cli_top.c): the socket the other client commands use. */
-char *rv_cli_socket_path(const char *socket, const char *config)
+char *rv_cli_socket_path(const char *socket, const char *config, int *ret)
 {
 	struct client_args a = { .socket = socket, .config = config };
 
-	return socket_path(&a);
+	return socket_path(&a, ret);
 }

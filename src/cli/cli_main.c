@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_opts.h"
 #include "ringvisor.h"
 
 #define DEFAULT_CONFIG "/etc/ringvisor/ringvisor.conf"
@@ -27,8 +28,10 @@ static const char usage_text[] =
 	"        --backoff=fibonacci --restart-delay=200ms --stop-timeout=5s\n"
 	"        --max-restarts=5 ... and --backend=, --report=,\n"
 	"        --control-socket=PATH\n"
-	"  check [-c FILE | FILE]\n"
-	"        validate a config: every problem as FILE:LINE: error: ...\n"
+	"  check [-c FILE | FILE] [--strict]\n"
+	"        validate a config: every problem as FILE:LINE: error: ...;\n"
+	"        what this machine lacks (users, programs, directories) as\n"
+	"        FILE:LINE: warning: ... (--strict: warnings fail too)\n"
 	"  status [NAME...] [--json] [--check]\n"
 	"        state of the supervisor and its services; --check: exit 0\n"
 	"        only if it is alive and every critical service is up\n"
@@ -40,8 +43,8 @@ static const char usage_text[] =
 	"  events [--json]               follow lifecycle events\n"
 	"  top                           live view of the tree (keys: see\n"
 	"        ringvisor(1)); a table when not on a terminal\n"
-	"        client commands take -s PATH (control socket) or -c FILE\n"
-	"        (the config naming it)\n"
+	"        client commands take -s PATH, --socket=PATH (control\n"
+	"        socket) or -c FILE (the config naming it)\n"
 	"\n"
 	"  -c FILE   config (default $RINGVISOR_CONFIG, else " DEFAULT_CONFIG
 	")\n"
@@ -67,6 +70,11 @@ static bool is_help(const char *a)
 	return !strcmp(a, "--help") || !strcmp(a, "-h");
 }
 
+static bool is_version(const char *a)
+{
+	return !strcmp(a, "--version") || !strcmp(a, "-V");
+}
+
 static const char *default_config(void)
 {
 	const char *env = getenv("RINGVISOR_CONFIG");
@@ -74,59 +82,24 @@ static const char *default_config(void)
 	return env && *env ? env : DEFAULT_CONFIG;
 }
 
-/*
- * "--name=value" or "--name value": returns the value and advances *i, or
- * NULL if argv[*i] is not option name.
- */
-static const char *opt_value(int argc, char **argv, int *i, const char *name,
-			     const char *shortname, bool *missing)
-{
-	const char *a = argv[*i];
-	size_t n = strlen(name);
-
-	*missing = false;
-	/* argv[*i] with *i < argc is never NULL */
-	// NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker)
-	if (!strncmp(a, name, n) && a[n] == '=')
-		return a + n + 1;
-	if (!strcmp(a, name) || (shortname && !strcmp(a, shortname))) {
-		if (*i + 1 >= argc) {
-			*missing = true;
-			return NULL;
-		}
-		return argv[++*i];
-	}
-	return NULL;
-}
-
 static int cmd_run(int argc, char **argv)
 {
 	struct rv_options opts = { 0 };
 	const char *config = default_config();
+	const struct rv_cli_opt table[] = {
+		RV_CLI_VALUE('c', "config", &config),
+		RV_CLI_VALUE(0, "report", &opts.report_path),
+		RV_CLI_VALUE(0, "backend", &opts.backend),
+		RV_CLI_END
+	};
 	struct rv_supervisor *sv;
-	bool missing;
-	int ret;
+	int i, ret = rv_cli_parse(argc, argv, table, &i);
 
-	for (int i = 1; i < argc; i++) {
-		const char *v;
-
-		if (is_help(argv[i])) {
-			fputs(usage_text, stdout);
-			return 0;
-		}
-		if ((v = opt_value(argc, argv, &i, "--config", "-c", &missing)))
-			config = v;
-		else if ((v = opt_value(argc, argv, &i, "--report", NULL,
-					&missing)))
-			opts.report_path = v;
-		else if ((v = opt_value(argc, argv, &i, "--backend", NULL,
-					&missing)))
-			opts.backend = v;
-		else if (missing)
-			return rv_cli_usage_error("%s needs a value", argv[i]);
-		else
-			return rv_cli_usage_error("run: unknown option %s", argv[i]);
-	}
+	if (ret >= 0)
+		return ret;
+	if (i < argc)
+		return rv_cli_usage_error("run: unexpected argument %s",
+					  argv[i]);
 	ret = rv_supervisor_load(&sv, config, &opts, stderr);
 	if (ret)
 		return RV_EXIT_USAGE;
@@ -138,31 +111,24 @@ static int cmd_run(int argc, char **argv)
 static int cmd_check(int argc, char **argv)
 {
 	const char *config = NULL;
-	bool missing;
-	int n;
+	bool strict = false;
+	const struct rv_cli_opt table[] = {
+		RV_CLI_VALUE('c', "config", &config),
+		RV_CLI_FLAG(0, "strict", &strict),
+		RV_CLI_END
+	};
+	int i, warnings = 0, n = rv_cli_parse(argc, argv, table, &i);
 
-	for (int i = 1; i < argc; i++) {
-		const char *v;
-
-		if (is_help(argv[i])) {
-			fputs(usage_text, stdout);
-			return 0;
-		}
-		if ((v = opt_value(argc, argv, &i, "--config", "-c", &missing)))
-			config = v;
-		else if (missing)
-			return rv_cli_usage_error("%s needs a value", argv[i]);
-		/* argv[i] with i < argc is never NULL */
-		// NOLINTNEXTLINE(clang-analyzer-core.NullDereference)
-		else if (argv[i][0] != '-' && !config)
-			config = argv[i];
-		else
-			return rv_cli_usage_error("check: unexpected argument %s",
-					   argv[i]);
-	}
+	if (n >= 0)
+		return n;
+	if (i < argc && !config)
+		config = argv[i++];
+	if (i < argc)
+		return rv_cli_usage_error("check: unexpected argument %s",
+					  argv[i]);
 	if (!config)
 		config = default_config();
-	n = rv_config_check(config, stderr);
+	n = rv_config_check_warnings(config, stderr, &warnings);
 	if (n < 0)
 		return 1;
 	if (n > 0) {
@@ -170,7 +136,16 @@ static int cmd_check(int argc, char **argv)
 			n == 1 ? "" : "s");
 		return 1;
 	}
-	printf("%s: ok\n", config);
+	if (strict && warnings) {
+		fprintf(stderr, "%s: %d warning%s (--strict)\n", config,
+			warnings, warnings == 1 ? "" : "s");
+		return 1;
+	}
+	if (warnings)
+		printf("%s: ok, %d warning%s\n", config, warnings,
+		       warnings == 1 ? "" : "s");
+	else
+		printf("%s: ok\n", config);
 	return 0;
 }
 
@@ -206,9 +181,15 @@ static int cmd_exec(int argc, char **argv)
 			i++;
 			break;
 		}
+		/* exec's options are service keys, not a getopt table;
+		 * only these two are shared with every other command */
 		if (is_help(a)) {
 			fputs(usage_text, stdout);
 			ret = 0;
+			goto out;
+		}
+		if (is_version(a)) {
+			ret = rv_cli_version();
 			goto out;
 		}
 		if (strncmp(a, "--", 2) || !a[2])
@@ -271,6 +252,26 @@ void rv_cli_help(FILE *f)
 	fputs(usage_text, f);
 }
 
+/* The commands; each parses its own options (cli_opts.h). */
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} commands[] = {
+	{ "run", cmd_run },
+	{ "exec", cmd_exec },
+	{ "check", cmd_check },
+	{ "status", rv_cli_status },
+	{ "start", rv_cli_act },
+	{ "stop", rv_cli_act },
+	{ "restart", rv_cli_act },
+	{ "kill", rv_cli_kill },
+	{ "reload", rv_cli_plain },
+	{ "shutdown", rv_cli_plain },
+	{ "metrics", rv_cli_plain },
+	{ "events", rv_cli_events },
+	{ "top", rv_cli_top },
+};
+
 int main(int argc, char **argv)
 {
 	const char *cmd;
@@ -282,23 +283,10 @@ int main(int argc, char **argv)
 		fputs(usage_text, stdout);
 		return 0;
 	}
-	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-		printf("ringvisor %s\n", RINGVISOR_VERSION);
-		return 0;
-	}
-	if (!strcmp(cmd, "run"))
-		return cmd_run(argc - 1, argv + 1);
-	if (!strcmp(cmd, "exec"))
-		return cmd_exec(argc - 1, argv + 1);
-	if (!strcmp(cmd, "check"))
-		return cmd_check(argc - 1, argv + 1);
-	if (!strcmp(cmd, "top"))
-		return rv_cli_top(argc - 1, argv + 1);
-	if (!strcmp(cmd, "status") || !strcmp(cmd, "start") ||
-	    !strcmp(cmd, "stop") || !strcmp(cmd, "restart") ||
-	    !strcmp(cmd, "kill") || !strcmp(cmd, "reload") ||
-	    !strcmp(cmd, "shutdown") || !strcmp(cmd, "metrics") ||
-	    !strcmp(cmd, "events"))
-		return rv_cli_client(argc - 1, argv + 1);
+	if (is_version(cmd) || !strcmp(cmd, "version"))
+		return rv_cli_version();
+	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
+		if (!strcmp(cmd, commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
 	return rv_cli_usage_error("unknown command \"%s\"", cmd);
 }

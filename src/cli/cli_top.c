@@ -9,7 +9,6 @@
  * away), the terminal is given back as it was.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <curses.h>
 #include <jansson.h>
 #include <langinfo.h>
@@ -24,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_opts.h"
 #include "cli/cli_top.h"
 #include "ringvisor.h"
 
@@ -575,51 +575,32 @@ static int plain(const char *socket, const char *config)
 		argv[argc++] = "-c";
 		argv[argc++] = (char *)config;
 	}
-	return rv_cli_client(argc, argv);
+	return rv_cli_status(argc, argv);
 }
 
 int rv_cli_top(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	const char *socket = NULL, *config = NULL;
+	const struct rv_cli_opt opts[] = {
+		RV_CLI_VALUE('s', "socket", &socket),
+		RV_CLI_VALUE('c', "config", &config),
+		RV_CLI_END
+	};
 	struct top t = { .ui.mode = TOP_BROWSE };
 	sigset_t unblocked;
-	int c, ret;
+	int first, ret = rv_cli_parse_usage(argc, argv, opts, &first,
+					     top_help);
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:s:c:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			socket = optarg;
-			break;
-		case 'c':
-			config = optarg;
-			break;
-		case 'h':
-			fputs(top_help, stdout);
-			return 0;
-		case ':':
-			return rv_cli_usage_error("top: %s needs a value",
-						  argv[optind - 1]);
-		default:
-			return rv_cli_usage_error("top: unknown option %s",
-						  argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
+	if (ret >= 0)
+		return ret;
+	if (first < argc)
 		return rv_cli_usage_error("top: unexpected argument %s",
-					  argv[optind]);
+					  argv[first]);
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
 		return plain(socket, config);
-	t.path = rv_cli_socket_path(socket, config);
+	t.path = rv_cli_socket_path(socket, config, &ret);
 	if (!t.path)
-		return 1;
+		return ret;
 	setlocale(LC_ALL, "");
 	t.ui.utf8 = !strcmp(nl_langinfo(CODESET), "UTF-8");
 	/* subscribe before the first document, so no change falls between */

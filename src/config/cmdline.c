@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * Command lines: shell-like word splitting with no expansion at all ($, *, ~
- * and # are plain characters), and the %i instance substitution.
+ * Command lines: shell-like word splitting with no expansion of its own ($,
+ * *, ~ and # are plain characters here: $VAR was expanded from the
+ * supervisor's environment before, by config/expand.c), and the %i
+ * instance substitution.
  */
 #include <errno.h>
 #include <stdio.h>

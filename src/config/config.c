@@ -29,6 +29,7 @@
  * pins that behaviour, so an inih built differently fails there.
  */
 #include <errno.h>
+#include <glob.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,7 +41,9 @@
 
 #include "config/config.h"
 #include "config/config_keys.h"
+#include "config/expand.h"
 #include "config/parse.h"
+#include "config/runtime_dir.h"
 #include "config/spec.h"
 
 void rv_diag_vprint(struct rv_diag *d, bool error, const char *file,
@@ -89,10 +92,16 @@ void rv_diag_warning(struct rv_diag *d, const char *file, int line,
 
 /* ---- reading ---- */
 
-enum sect_kind { SECT_NONE, SECT_TOP, SECT_GROUP, SECT_SERVICE, SECT_BAD };
+enum sect_kind { SECT_NONE, SECT_TOP, SECT_GROUP, SECT_SERVICE, SECT_INCLUDE,
+		 SECT_BAD };
+
+/* Files read through [include], all of them: a bound, not a limit anyone
+ * should meet (conf.d/ of a large host holds tens). */
+#define INCLUDE_MAX 1024
 
 struct cfg {
-	const char *file;
+	const char *file;	/* the file being read, as messages name it;
+				 * a string of specs once cfg_load() has one */
 	struct rv_specs *specs;
 	struct rv_diag *diag;
 	int err;		/* sticky -ENOMEM / read -errno */
@@ -119,6 +128,12 @@ struct cfg {
 	size_t n_seen;
 	int top_line;
 	size_t groups_cap, services_cap;
+
+	/* [include]: the files read so far and queued, by their real path,
+	 * to refuse a second read (a loop, or a file matched twice) */
+	char **real;
+	size_t n_real, real_cap, included_cap;
+	bool in_include;	/* c->file came through [include] */
 };
 
 static void cfg_enomem(struct cfg *c)
@@ -223,6 +238,8 @@ static const char *sect_label(struct cfg *c, char *buf, size_t len)
 		snprintf(buf, len, "[service:%s]",
 			 c->specs->services[c->idx].name);
 		return buf;
+	case SECT_INCLUDE:
+		return "[include]";
 	default:
 		return "?";
 	}
@@ -253,7 +270,16 @@ static void open_section(struct cfg *c, enum sect_kind kind,
 
 	c->kind = SECT_BAD;
 	memset(c->seen, 0, c->n_seen * sizeof(*c->seen));
+	if (kind == SECT_INCLUDE) {
+		c->kind = kind;
+		return;
+	}
 	if (kind == SECT_TOP) {
+		if (c->in_include) {
+			rv_diag_error(c->diag, c->file, c->lineno,
+				      "[supervisor] belongs in the main config file, not in an included one");
+			return;
+		}
 		if (c->top_line) {
 			rv_diag_error(c->diag, c->file, c->lineno,
 				      "duplicate section [supervisor] (first at line %d)",
@@ -278,7 +304,7 @@ static void open_section(struct cfg *c, enum sect_kind kind,
 		g = &s->groups[c->idx];
 		rv_group_spec_init(g);
 		g->name = copy;
-		g->file = s->file;
+		g->file = c->file;
 		g->line = c->lineno;
 	} else {
 		struct rv_service_spec *v;
@@ -290,7 +316,7 @@ static void open_section(struct cfg *c, enum sect_kind kind,
 		v = &s->services[c->idx];
 		rv_service_spec_init(v);
 		v->name = copy;
-		v->file = s->file;
+		v->file = c->file;
 		v->line = c->lineno;
 	}
 	c->kind = kind;
@@ -328,6 +354,10 @@ static void parse_section(struct cfg *c, char *line)
 			open_section(c, SECT_TOP, NULL);
 			return;
 		}
+		if (!strcmp(inner, "include")) {
+			open_section(c, SECT_INCLUDE, NULL);
+			return;
+		}
 		if (!strcmp(inner, "service")) {
 			rv_diag_error(c->diag, c->file, c->lineno,
 				      "section [service] needs a name: [service:NAME]");
@@ -354,7 +384,7 @@ static void parse_section(struct cfg *c, char *line)
 
 err_unknown:
 	rv_diag_error(c->diag, c->file, c->lineno,
-		      "unknown section [%.60s] (use [supervisor], [supervisor:NAME] or [service:NAME])",
+		      "unknown section [%.60s] (use [supervisor], [supervisor:NAME], [service:NAME] or [include])",
 		      inner);
 }
 
@@ -496,6 +526,131 @@ static void add_fingerprint(struct cfg *c, const char *name,
 	*fp += h;
 }
 
+/* ---- [include] ---- */
+
+/*
+ * Queues path to be read after the files before it, unless it was read or
+ * queued already (by its real path: a loop, or a file two patterns match).
+ */
+static void queue_include(struct cfg *c, const char *path)
+{
+	struct rv_specs *s = c->specs;
+	char *real = realpath(path, NULL), *copy;
+
+	if (!real) {
+		rv_diag_error(c->diag, c->file, c->lineno, "include: %s: %s",
+			      path, strerror(errno));
+		return;
+	}
+	for (size_t i = 0; i < c->n_real; i++) {
+		if (!strcmp(c->real[i], real)) {
+			rv_diag_error(c->diag, c->file, c->lineno,
+				      "include: %s is read already (an include loop, or a file matched twice)",
+				      path);
+			free(real);
+			return;
+		}
+	}
+	if (s->n_included >= INCLUDE_MAX) {
+		rv_diag_error(c->diag, c->file, c->lineno,
+			      "include: more than %d included files",
+			      INCLUDE_MAX);
+		free(real);
+		return;
+	}
+	copy = strdup(path);
+	if (!copy ||
+	    grow((void **)&c->real, &c->real_cap, c->n_real,
+		 sizeof(*c->real)) ||
+	    grow((void **)&s->included, &c->included_cap, s->n_included,
+		 sizeof(*s->included))) {
+		free(copy);
+		free(real);
+		cfg_enomem(c);
+		return;
+	}
+	c->real[c->n_real++] = real;
+	s->included[s->n_included++] = copy;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * One word of `files =`: a glob relative to the including file's directory
+ * as that file is named (so that messages name "conf.d/web.conf" when the
+ * config was given as "ringvisor.conf").
+ */
+static void include_pattern(struct cfg *c, const char *word)
+{
+	const char *slash = strrchr(c->file, '/');
+	char *pattern;
+	glob_t g;
+	int ret;
+
+	if (word[0] == '/' || !slash)
+		pattern = strdup(word);
+	else if (asprintf(&pattern, "%.*s/%s", (int)(slash - c->file),
+			  c->file, word) < 0)
+		pattern = NULL;
+	if (!pattern) {
+		cfg_enomem(c);
+		return;
+	}
+	ret = glob(pattern, GLOB_NOSORT, NULL, &g);
+	if (ret == GLOB_NOMATCH) {
+		/* an empty conf.d/ is normal; a missing named file is not */
+		if (!strpbrk(word, "*?["))
+			rv_diag_error(c->diag, c->file, c->lineno,
+				      "include: %s: no such file", pattern);
+	} else if (ret == GLOB_NOSPACE) {
+		cfg_enomem(c);
+	} else if (ret) {
+		rv_diag_error(c->diag, c->file, c->lineno,
+			      "include: %s: cannot read its directory",
+			      pattern);
+	} else {
+		/* sorted bytewise, not by the locale: the same order anywhere */
+		qsort(g.gl_pathv, g.gl_pathc, sizeof(*g.gl_pathv), cmp_str);
+		for (size_t i = 0; i < g.gl_pathc && !c->err; i++)
+			queue_include(c, g.gl_pathv[i]);
+	}
+	if (ret != GLOB_NOMATCH && ret != GLOB_NOSPACE && ret != GLOB_ABORTED)
+		globfree(&g);
+	free(pattern);
+}
+
+/* A key of [include]: files = PATTERN... ($VAR expanded) */
+static void include_key(struct cfg *c, const char *name, const char *value)
+{
+	char why[160], *words, *word, *save = NULL;
+	int ret;
+
+	if (strcmp(name, "files")) {
+		rv_diag_error(c->diag, c->file, c->lineno,
+			      "unknown key \"%.60s\" in [include] (use files = PATTERN...)",
+			      name);
+		return;
+	}
+	ret = rv_expand_vars(value, false, rv_env_getenv, NULL, &words, why,
+			     sizeof(why));
+	if (ret == -ENOMEM) {
+		cfg_enomem(c);
+		return;
+	}
+	if (ret) {
+		rv_diag_error(c->diag, c->file, c->lineno, "files: %s", why);
+		return;
+	}
+	if (!strtok_r(words, " \t", &save))
+		rv_diag_error(c->diag, c->file, c->lineno, "files: empty value");
+	for (word = words; word && !c->err; word = strtok_r(NULL, " \t", &save))
+		include_pattern(c, word);
+	free(words);
+}
+
 static int cfg_handler(void *user, const char *section, const char *name,
 		       const char *value)
 {
@@ -521,6 +676,9 @@ static int cfg_handler(void *user, const char *section, const char *name,
 		return 1;
 	case SECT_BAD:
 		return 1;	/* its header was reported */
+	case SECT_INCLUDE:
+		include_key(c, name, value);
+		return 1;
 	case SECT_TOP:
 		sect = RV_KEYS_TOP;
 		base = c->specs;
@@ -556,10 +714,57 @@ static int cfg_handler(void *user, const char *section, const char *name,
 	return 1;
 }
 
+/* The file (or string) c reads now, to its end. */
+static void cfg_parse(struct cfg *c)
+{
+	int ret;
+
+	/*
+	 * A build with INI_STOP_ON_FIRST_ERROR returns at the first syntax
+	 * error; the reader keeps its place, so just go on from there.
+	 */
+	do {
+		ret = ini_parse_stream(cfg_reader, c, cfg_handler, c);
+		if (ret == -2)
+			cfg_enomem(c);
+	} while (ret > 0 && !c->eof && !c->err);
+	cfg_finish_line(c);
+}
+
+/*
+ * The files [include] queued, each after the one before, as if appended
+ * to the main file (an [include] in them queues more).  A file that cannot
+ * be opened is an error naming it.
+ */
+static void cfg_parse_included(struct cfg *c)
+{
+	FILE *main_fp = c->fp;
+
+	for (size_t i = 0; i < c->specs->n_included && !c->err; i++) {
+		const char *path = c->specs->included[i];
+
+		c->fp = fopen(path, "re");
+		if (!c->fp) {
+			rv_diag_error(c->diag, path, 0, "cannot open: %s",
+				      strerror(errno));
+			continue;
+		}
+		c->file = path;
+		c->in_include = true;
+		c->eof = false;
+		c->lineno = 0;
+		c->kind = SECT_NONE;
+		cfg_parse(c);
+		fclose(c->fp);
+	}
+	c->fp = main_fp;
+}
+
 static int cfg_load(struct cfg *c, struct rv_specs *out)
 {
 	size_t n_seen = rv_keys_count(RV_KEYS_SERVICE);
 	int before = c->diag->errors, ret;
+	char *real;
 
 	if (rv_keys_count(RV_KEYS_GROUP) > n_seen)
 		n_seen = rv_keys_count(RV_KEYS_GROUP);
@@ -577,20 +782,20 @@ static int cfg_load(struct cfg *c, struct rv_specs *out)
 		cfg_enomem(c);
 		goto out;
 	}
-	/*
-	 * A build with INI_STOP_ON_FIRST_ERROR returns at the first syntax
-	 * error; the reader keeps its place, so just go on from there.
-	 */
-	do {
-		ret = ini_parse_stream(cfg_reader, c, cfg_handler, c);
-		if (ret == -2)
-			cfg_enomem(c);
-	} while (ret > 0 && !c->eof && !c->err);
-	cfg_finish_line(c);
+	c->file = out->file;
+	/* the main file, so that an include of it is refused as a loop */
+	real = realpath(c->file, NULL);
+	if (real && !grow((void **)&c->real, &c->real_cap, 0,
+			  sizeof(*c->real)))
+		c->real[c->n_real++] = real;
+	else
+		free(real);
+	cfg_parse(c);
+	cfg_parse_included(c);
 	if (c->err)
 		goto out;
 	if (!out->control_socket) {
-		out->control_socket = strdup(RV_DEFAULT_CONTROL_SOCKET);
+		out->control_socket = rv_default_control_socket();
 		if (!out->control_socket) {
 			cfg_enomem(c);
 			goto out;
@@ -600,6 +805,9 @@ static int cfg_load(struct cfg *c, struct rv_specs *out)
 	if (ret == -ENOMEM)
 		c->err = -ENOMEM;
 out:
+	for (size_t i = 0; i < c->n_real; i++)
+		free(c->real[i]);
+	free(c->real);
 	free(c->seen);
 	free(c->raw);
 	if (c->err || c->diag->errors > before) {

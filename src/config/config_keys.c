@@ -16,6 +16,8 @@
 #include <sys/capability.h>
 #include <sys/un.h>
 
+#include "config/expand.h"
+#include "config/runtime_dir.h"
 #include "config/config.h"
 #include "config/config_keys.h"
 #include "config/parse.h"
@@ -47,6 +49,10 @@ struct key;
 typedef int key_setter(const struct key_ctx *c, const struct key *k,
 		       void *base, const char *v);
 
+/* Which values see $VAR: none, a path or other text, or shell-like words
+ * whose '...' and \ protect what they quote. */
+enum key_expand { EXPAND_NONE, EXPAND_TEXT, EXPAND_WORDS };
+
 struct key {
 	const char *name;
 	key_setter *set;
@@ -58,6 +64,7 @@ struct key {
 	int64_t min, max;	/* numbers and durations */
 	const char *const *choices;	/* enum spellings, NULL-terminated */
 	enum key_part part;	/* where off and line_off are */
+	enum key_expand expand;	/* $VAR from the environment (expand.h) */
 };
 
 #define FIELD(base, off, type) ((type *)((char *)(base) + (off)))
@@ -555,16 +562,26 @@ static int set_abs_path(const struct key_ctx *c, const struct key *k,
 	return set_string(c, k, base, v);
 }
 
+/* A relative socket path is relative to the config file's directory. */
 static int set_socket_path(const struct key_ctx *c, const struct key *k,
 			   void *base, const char *v)
 {
 	size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+	char *path;
+	int ret;
 
-	if (strlen(v) > max)
-		return key_error(c,
-				 "path is too long for a unix socket (max %zu bytes)",
-				 max);
-	return set_abs_path(c, k, base, v);
+	if (!*v)
+		return key_error(c, "empty value");
+	path = rv_path_from_config(c->file, v);
+	if (!path)
+		return key_enomem(c);
+	if (strlen(path) > max)
+		ret = key_error(c, "path is too long for a unix socket "
+				"(max %zu bytes)", max);
+	else
+		ret = store_string(c, FIELD(base, k->off, char *), path);
+	free(path);
+	return ret;
 }
 
 static bool is_env_name(const char *s, size_t len)
@@ -914,7 +931,7 @@ static int set_limit(const struct key_ctx *c, const char *name,
 static const struct key service_keys[] = {
 	{ "supervisor", set_name_ref, .off = SVC(supervisor),
 	  .line_off = SVL(supervisor) },
-	{ .name = "command", .set = set_command },
+	{ .name = "command", .set = set_command, .expand = EXPAND_WORDS },
 	{ "type", set_enum, .off = SVC(type), .line_off = SVL(type),
 	  .choices = type_names },
 	{ "instances", set_u32, .off = SVC(instances),
@@ -948,11 +965,12 @@ static const struct key service_keys[] = {
 	{ "ready_fd", set_int, .off = RDY(ready_fd), .line_off = RDL(ready_fd),
 	  .min = 3, .max = FD_MAX, .part = PART_READY },
 	{ "ready_check", set_argv, .off = RDY(ready_check),
-	  .line_off = RDL(ready_check), .part = PART_READY },
+	  .line_off = RDL(ready_check), .part = PART_READY,
+	  .expand = EXPAND_WORDS },
 	{ "ready_timeout", set_duration, .off = RDY(ready_timeout_ns),
 	  .line_off = RDL(ready_timeout), .part = PART_READY },
 	{ "health_check", set_argv, .off = RDY(health_check),
-	  .part = PART_READY },
+	  .part = PART_READY, .expand = EXPAND_WORDS },
 	{ "health_interval", set_duration, .off = RDY(health_interval_ns),
 	  .min = 1, .part = PART_READY },
 	{ "health_retries", set_u32, .off = RDY(health_retries), .min = 1,
@@ -965,11 +983,11 @@ static const struct key service_keys[] = {
 	{ "no_new_privileges", set_bool, .off = ISO(no_new_privileges),
 	  .part = PART_ISO },
 	{ "working_directory", set_abs_path, .off = ISO(working_directory),
-	  .part = PART_ISO },
+	  .part = PART_ISO, .expand = EXPAND_TEXT },
 	{ "environment", set_environment, .off = SVC(environment),
-	  .off2 = SVC(n_environment) },
+	  .off2 = SVC(n_environment), .expand = EXPAND_WORDS },
 	{ "environment_file", set_abs_path, .off = ISO(environment_file),
-	  .part = PART_ISO },
+	  .part = PART_ISO, .expand = EXPAND_TEXT },
 	{ "umask", set_umask, .off = ISO(umask), .part = PART_ISO },
 	{ "cpu_affinity", set_cpus, .off = ISO(cpu_affinity),
 	  .part = PART_ISO },
@@ -985,8 +1003,10 @@ static const struct key service_keys[] = {
 	  .min = -1000, .max = 1000, .part = PART_ISO },
 	{ "clear_environment", set_bool, .off = ISO(clear_environment),
 	  .part = PART_ISO },
-	{ .name = "stdout", .set = set_output, .part = PART_ISO },
-	{ .name = "stderr", .set = set_output, .part = PART_ISO },
+	{ .name = "stdout", .set = set_output, .part = PART_ISO,
+	  .expand = EXPAND_TEXT },
+	{ .name = "stderr", .set = set_output, .part = PART_ISO,
+	  .expand = EXPAND_TEXT },
 };
 
 static const struct key group_keys[] = {
@@ -1042,7 +1062,8 @@ static const struct key top_keys[] = {
 	  .min = 1 },
 	{ "shutdown_timeout", set_duration, .off = TOP(shutdown_timeout_ns),
 	  .min = 1 },
-	{ "control_socket", set_socket_path, .off = TOP(control_socket) },
+	{ "control_socket", set_socket_path, .off = TOP(control_socket),
+	  .expand = EXPAND_TEXT },
 	{ "control_group", set_user, .off = TOP(control_group) },
 	{ "backend", set_enum, .off = TOP(backend), .choices = backend_names },
 	{ "timer_precision", set_precision, .off = TOP(timer_spin_ns),
@@ -1135,7 +1156,21 @@ int rv_keys_apply(enum rv_key_section sect, int slot, void *base,
 	base = key_base(k, base);
 	if (!base)
 		return key_enomem(&c);
-	ret = k->set(&c, k, base, value);
+	if (k->expand) {
+		char why[160], *expanded;
+
+		ret = rv_expand_vars(value, k->expand == EXPAND_WORDS,
+				     rv_env_getenv, NULL, &expanded, why,
+				     sizeof(why));
+		if (ret == -ENOMEM)
+			return key_enomem(&c);
+		if (ret)
+			return key_error(&c, "%s", why);
+		ret = k->set(&c, k, base, expanded);
+		free(expanded);
+	} else {
+		ret = k->set(&c, k, base, value);
+	}
 	if (!ret && k->line_off)
 		*FIELD(base, k->line_off, int) = line;
 	return ret;

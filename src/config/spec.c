@@ -187,6 +187,9 @@ void rv_specs_free(struct rv_specs *s)
 
 	rv_group_spec_free(&s->top);
 	free(s->file);
+	for (i = 0; i < s->n_included; i++)
+		free(s->included[i]);
+	free(s->included);
 	free(s->control_socket);
 	free(s->control_group);
 	for (i = 0; i < s->n_groups; i++)

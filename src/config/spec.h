@@ -215,7 +215,10 @@ struct rv_group_spec {		/* [supervisor] and [supervisor:NAME] */
 };
 
 struct rv_specs {
-	char *file;		/* the config file: every section's ->file */
+	char *file;		/* the config file: the ->file of its sections */
+	char **included;	/* files read through [include], in the order
+				 * read: the ->file of their sections */
+	size_t n_included;
 	/* top-level [supervisor] */
 	struct rv_group_spec top;
 	int64_t shutdown_timeout_ns;

@@ -29,6 +29,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "config/runtime_dir.h"
 #include "control/commands.h"
 #include "control/control.h"
 #include "control/request.h"
@@ -696,23 +697,6 @@ static int clear_stale(const char *path, const struct sockaddr_un *sa,
 	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
 }
 
-static int make_parent_dir(const char *path)
-{
-	char *dir = strdup(path), *slash;
-	int ret = 0;
-
-	if (!dir)
-		return -ENOMEM;
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			ret = -errno;
-	}
-	free(dir);
-	return ret;
-}
-
 int rv_control_open(struct rv_control **out, struct rv_supervisor *sv,
 		    const char *path, const char *group, FILE *errors)
 {
@@ -750,9 +734,10 @@ int rv_control_open(struct rv_control **out, struct rv_supervisor *sv,
 		ctl->gid = gr->gr_gid;
 		ctl->has_group = true;
 	}
-	ret = make_parent_dir(path);
-	if (!ret)
-		ret = clear_stale(path, &sa, errors);
+	ret = rv_make_socket_dir(path, errors);
+	if (ret)
+		goto err;	/* it said why */
+	ret = clear_stale(path, &sa, errors);
 	if (ret)
 		goto err_msg;
 	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,

@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "child/exec_check.h"
 #include "config/config.h"
 #include "config/parse.h"
 #include "control/control.h"
@@ -484,18 +485,27 @@ void rv_supervisor_free(struct rv_supervisor *sv)
 	free(sv);
 }
 
-int rv_config_check(const char *path, FILE *out)
+int rv_config_check_warnings(const char *path, FILE *out, int *warnings)
 {
 	struct rv_specs specs;
 	struct rv_diag d = { .out = out };
 	int ret = rv_config_load_file(path, &specs, &d);
 
 	if (ret == 0) {
-		/* what this machine cannot give (cgroups, users): warnings */
+		/* what this machine cannot give (cgroups, users, programs,
+		 * directories): warnings */
 		rv_iso_check_specs(&specs, &d);
+		rv_exec_check_specs(&specs, &d);
 		rv_specs_free(&specs);
 	}
+	if (warnings)
+		*warnings = d.warnings;
 	if (ret && ret != -EINVAL && d.errors == 0)
 		return ret;
 	return d.errors;
+}
+
+int rv_config_check(const char *path, FILE *out)
+{
+	return rv_config_check_warnings(path, out, NULL);
 }

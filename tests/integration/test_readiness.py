@@ -568,7 +568,7 @@ class Readiness(rvtest.Case):
                                                                  tag='slow')}"
             ready_fd = 3
             [service:plain]
-            command = sh -c "echo NOTIFY_SOCKET=$NOTIFY_SOCKET > {envf}; {pause}"
+            command = sh -c "echo NOTIFY_SOCKET=$$NOTIFY_SOCKET > {envf}; {pause}"
             """)
         rv = self.start(cfg, env=rvtest.rv_env({"NOTIFY_SOCKET": path}))
         msgs = []

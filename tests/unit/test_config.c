@@ -751,9 +751,8 @@ static const struct {
 	{ "[supervisor]\nbackend = uring\n",
 	  "t.conf:2: error: backend: invalid value \"uring\" (use auto, "
 	  "io_uring or epoll)\n" },
-	{ "[supervisor]\ncontrol_socket = run/x.sock\n",
-	  "t.conf:2: error: control_socket: \"run/x.sock\" is not an absolute "
-	  "path\n" },
+	{ "[supervisor]\ncontrol_socket =\n",
+	  "t.conf:2: error: control_socket: empty value\n" },
 	{ "[supervisor]\ncontrol_socket = /run/ringvisor/aaaaaaaaaaaaaaaaaaaa"
 	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	  "aaaaaaaaaaaa.sock\n",
@@ -771,10 +770,10 @@ static const struct {
 	  "[supervisor] or [service:NAME])\n" },
 	{ "[services:web]\ncommand = x\n",
 	  "t.conf:1: error: unknown section [services:web] (use [supervisor], "
-	  "[supervisor:NAME] or [service:NAME])\n" },
+	  "[supervisor:NAME], [service:NAME] or [include])\n" },
 	{ "[global]\n",
 	  "t.conf:1: error: unknown section [global] (use [supervisor], "
-	  "[supervisor:NAME] or [service:NAME])\n" },
+	  "[supervisor:NAME], [service:NAME] or [include])\n" },
 	{ "[service]\ncommand = x\n",
 	  "t.conf:1: error: section [service] needs a name: [service:NAME]\n" },
 	{ "[service: ]\n",
@@ -977,7 +976,7 @@ static void test_many_errors(void **state)
 		"t.conf:4: error: max_restarts: 200000 is too large (max "
 		"100000; use infinity for no limit)\n"
 		"t.conf:5: error: unknown section [servce:x] (use [supervisor], "
-		"[supervisor:NAME] or [service:NAME])\n"
+		"[supervisor:NAME], [service:NAME] or [include])\n"
 		"t.conf:8: error: unknown key \"restrat\" in [service:web] (did "
 		"you mean restart?)\n"
 		"t.conf:9: error: restart_delay: invalid duration \"10x\" (use a "
