@@ -12,4 +12,18 @@ void rv_cli_help(FILE *f);
 /* status start stop restart kill reload shutdown metrics events */
 int rv_cli_client(int argc, char **argv);
 
+/* cli_wait.c: what start, stop, restart and shutdown print, and --wait */
+struct json_t;
+struct rv_client;
+/* Makes req wait, at most timeout (a duration, or NULL: no limit);
+ * *client_ms: how long to read its reply (-1: no limit).  0, or 2 after
+ * printing a usage error. */
+int rv_cli_wait_options(struct json_t *req, const char *timeout,
+			int *client_ms);
+/* Prints a waited request's outcome; returns the exit status. */
+int rv_cli_wait_report(const char *cmd, struct json_t *reply,
+		       struct rv_client *c);
+/* Without --wait: what was asked ("web: stopping"). */
+void rv_cli_print_asked(const char *cmd, struct json_t *reply);
+
 #endif

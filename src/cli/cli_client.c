@@ -23,6 +23,9 @@ struct client_args {
 	const char *socket;
 	const char *config;
 	bool json, check;
+	bool wait;		/* --wait [--timeout DURATION] (cli_wait.c) */
+	const char *timeout;
+	int reply_ms;		/* 0: TIMEOUT_MS; -1: no limit */
 	const char *names[256];
 	size_t n_names;
 };
@@ -105,6 +108,15 @@ static int parse_args(int argc, char **argv, struct client_args *a,
 			a->json = true;
 		} else if (!strcmp(x, "--check")) {
 			a->check = true;
+		} else if (!strcmp(x, "--wait")) {
+			a->wait = true;
+		} else if (!strncmp(x, "--timeout=", 10)) {
+			a->timeout = x + 10;
+		} else if (!strcmp(x, "--timeout")) {
+			if (i + 1 >= argc)
+				return rv_cli_usage_error("%s needs a value",
+							  x);
+			a->timeout = argv[++i];
 		} else if (x[0] == '-' && x[1]) {
 			return rv_cli_usage_error("%s: unknown option %s",
 						  argv[0], x);
@@ -146,7 +158,8 @@ static int call(const struct client_args *a, json_t *req, json_t **doc,
 	free(path);
 	text = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
-	ret = text ? rv_client_request(c, text, &reply, TIMEOUT_MS) : -ENOMEM;
+	ret = text ? rv_client_request(c, text, &reply, a->reply_ms ?
+				       a->reply_ms : TIMEOUT_MS) : -ENOMEM;
 	free(text);
 	if (ret) {
 		fprintf(stderr, "ringvisor: no reply from the supervisor: %s\n",
@@ -355,9 +368,40 @@ static int cmd_status(int argc, char **argv)
 	if (a.check)
 		ret = check(st, &a);
 	else if (a.json)
-		json_dumpf(st, stdout, JSON_INDENT(2)), putchar('\n');
+		/* the numbers as the supervisor rounded them (91.451) */
+		json_dumpf(st, stdout, JSON_INDENT(2) |
+			   JSON_REAL_PRECISION(15)), putchar('\n');
 	else
 		print_table(st);
+	json_decref(doc);
+	return ret;
+}
+
+/* start stop restart shutdown: say what was asked, or --wait for it */
+static int cmd_job(struct client_args *a, const char *cmd)
+{
+	json_t *req = request(cmd, a), *doc;
+	struct rv_client *c = NULL;
+	int ret;
+
+	if (a->timeout && !a->wait) {
+		json_decref(req);
+		return rv_cli_usage_error("%s: --timeout goes with --wait",
+					  cmd);
+	}
+	if (a->wait && (ret = rv_cli_wait_options(req, a->timeout,
+						 &a->reply_ms))) {
+		json_decref(req);
+		return ret;
+	}
+	ret = call(a, req, &doc, a->wait ? &c : NULL);
+	if (ret)
+		return ret;
+	if (a->wait)
+		ret = rv_cli_wait_report(cmd, doc, c);
+	else
+		rv_cli_print_asked(cmd, doc);
+	rv_client_close(c);
 	json_decref(doc);
 	return ret;
 }
@@ -372,6 +416,11 @@ static int cmd_simple(int argc, char **argv, const char *cmd, bool names)
 		return ret;
 	if (names && !a.n_names)
 		return rv_cli_usage_error("%s: name at least one service", cmd);
+	if (names || !strcmp(cmd, "shutdown"))
+		return cmd_job(&a, cmd);
+	if (a.wait || a.timeout)
+		return rv_cli_usage_error("%s: unknown option %s", cmd,
+					  a.wait ? "--wait" : "--timeout");
 	ret = call(&a, request(cmd, &a), &doc, NULL);
 	if (ret)
 		return ret;
