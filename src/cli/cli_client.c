@@ -353,12 +353,23 @@ static int check(json_t *st, const struct client_args *a)
 	return bad;
 }
 
+/* --wait and --timeout belong to start stop restart shutdown only */
+static int no_wait(const struct client_args *a, const char *cmd)
+{
+	if (!a->wait && !a->timeout)
+		return 0;
+	return rv_cli_usage_error("%s: unknown option %s", cmd,
+				  a->wait ? "--wait" : "--timeout");
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	struct client_args a = { 0 };
 	json_t *doc, *st;
 	int ret = parse_args(argc, argv, &a, true);
 
+	if (!ret)
+		ret = no_wait(&a, argv[0]);
 	if (ret)
 		return ret;
 	ret = call(&a, request("status", &a), &doc, NULL);
@@ -418,9 +429,8 @@ static int cmd_simple(int argc, char **argv, const char *cmd, bool names)
 		return rv_cli_usage_error("%s: name at least one service", cmd);
 	if (names || !strcmp(cmd, "shutdown"))
 		return cmd_job(&a, cmd);
-	if (a.wait || a.timeout)
-		return rv_cli_usage_error("%s: unknown option %s", cmd,
-					  a.wait ? "--wait" : "--timeout");
+	if ((ret = no_wait(&a, cmd)))
+		return ret;
 	ret = call(&a, request(cmd, &a), &doc, NULL);
 	if (ret)
 		return ret;
@@ -451,6 +461,8 @@ static int cmd_kill(int argc, char **argv)
 	const char *sig;
 	int ret = parse_args(argc, argv, &a, true);
 
+	if (!ret)
+		ret = no_wait(&a, argv[0]);
 	if (ret)
 		return ret;
 	if (a.n_names != 2)
@@ -515,6 +527,8 @@ static int cmd_events(int argc, char **argv)
 	char *line;
 	int ret = parse_args(argc, argv, &a, false);
 
+	if (!ret)
+		ret = no_wait(&a, argv[0]);
 	if (ret)
 		return ret;
 	ret = call(&a, request("events", &a), &doc, &c);
