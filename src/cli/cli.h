@@ -12,8 +12,15 @@ void rv_cli_help(FILE *f);
 /* status start stop restart kill reload shutdown metrics events */
 int rv_cli_client(int argc, char **argv);
 
-/* cli_wait.c: what start, stop, restart and shutdown print, and --wait */
+/* cli_table.c: the status table of a status document */
 struct json_t;
+void rv_cli_print_table(struct json_t *st);
+/* last_exit as "code 1", "SIGKILL (core)" or "-" */
+void rv_cli_fmt_exit(struct json_t *e, char *buf, size_t len);
+/* seconds for people: 4.2s 3m07s 1h02m 2d03h, or "-" */
+void rv_cli_fmt_secs(struct json_t *v, char *buf, size_t len);
+
+/* cli_wait.c: what start, stop, restart and shutdown print, and --wait */
 struct rv_client;
 /* Makes req wait, at most timeout (a duration, or NULL: no limit);
  * *client_ms: how long to read its reply (-1: no limit).  0, or 2 after

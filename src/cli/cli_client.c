@@ -209,119 +209,6 @@ static json_t *request(const char *cmd, const struct client_args *a)
 	return req;
 }
 
-static bool use_colour(void)
-{
-	const char *nc = getenv("NO_COLOR");
-
-	return isatty(STDOUT_FILENO) && !(nc && *nc);
-}
-
-static const char *state_colour(const char *st)
-{
-	if (!strcmp(st, "running") || !strcmp(st, "alive"))
-		return "\033[32m";
-	if (!strcmp(st, "failed"))
-		return "\033[31m";
-	if (!strcmp(st, "backoff") || !strcmp(st, "starting") ||
-	    !strcmp(st, "waiting") ||
-	    !strcmp(st, "stopping") || !strcmp(st, "shutting_down"))
-		return "\033[33m";
-	return "\033[2m";
-}
-
-static void fmt_exit(json_t *e, char *buf, size_t len)
-{
-	json_t *sig = json_object_get(e, "signal");
-
-	if (json_is_string(sig))
-		snprintf(buf, len, "%s%s", json_string_value(sig),
-			 json_is_true(json_object_get(e, "core_dumped")) ?
-			 " (core)" : "");
-	else if (json_is_integer(json_object_get(e, "code")))
-		snprintf(buf, len, "code %lld",
-			 (long long)json_integer_value(json_object_get(e,
-								       "code")));
-	else
-		snprintf(buf, len, "-");
-}
-
-static void fmt_secs(json_t *v, char *buf, size_t len)
-{
-	double s;
-
-	if (!json_is_number(v)) {
-		snprintf(buf, len, "-");
-		return;
-	}
-	s = json_number_value(v);
-	if (s < 60)
-		snprintf(buf, len, "%.1fs", s);
-	else if (s < 3600)
-		snprintf(buf, len, "%dm%02ds", (int)s / 60, (int)s % 60);
-	else
-		snprintf(buf, len, "%dh%02dm", (int)s / 3600,
-			 (int)s % 3600 / 60);
-}
-
-static void print_table(json_t *st)
-{
-	json_t *sup = json_object_get(st, "supervisor");
-	json_t *svcs = json_object_get(st, "services"), *s;
-	const char *sstate = json_string_value(json_object_get(sup, "state"));
-	bool colour = use_colour();
-	int w = 4;
-	size_t i;
-	char up[32];
-
-	fmt_secs(json_object_get(sup, "uptime_s"), up, sizeof(up));
-	printf("supervisor %s%s%s  pid %lld  up %s  backend %s  strategy %s\n",
-	       colour ? state_colour(sstate) : "", sstate,
-	       colour ? "\033[0m" : "",
-	       (long long)json_integer_value(json_object_get(sup, "pid")), up,
-	       json_string_value(json_object_get(sup, "backend")),
-	       json_string_value(json_object_get(sup, "strategy")));
-	json_array_foreach(svcs, i, s) {
-		int n = (int)strlen(json_string_value(json_object_get(s,
-								      "name")));
-		w = n > w ? n : w;
-	}
-	printf("%-*s  %-10s %-8s %8s  %-8s %-14s %s\n", w, "NAME", "STATE",
-	       "PID", "RESTARTS", "UPTIME", "LAST EXIT", "NEXT");
-	json_array_foreach(svcs, i, s) {
-		const char *state = json_string_value(json_object_get(s,
-								      "state"));
-		json_t *pid = json_object_get(s, "pid");
-		char pids[16] = "-", ex[48], next[32], upt[32];
-
-		if (json_is_integer(pid))
-			snprintf(pids, sizeof(pids), "%lld",
-				 (long long)json_integer_value(pid));
-		fmt_exit(json_object_get(s, "last_exit"), ex, sizeof(ex));
-		fmt_secs(json_object_get(s, "uptime_s"), upt, sizeof(upt));
-		fmt_secs(json_object_get(s, "next_restart_in_s"), next,
-			 sizeof(next));
-		if (json_is_array(json_object_get(s, "waiting_for"))) {
-			/* NEXT of a waiting service: what it waits for */
-			json_t *w8 = json_object_get(s, "waiting_for"), *d;
-			size_t k, o = 0;
-
-			o += (size_t)snprintf(next, sizeof(next), "after");
-			json_array_foreach(w8, k, d)
-				if (o < sizeof(next))
-					o += (size_t)snprintf(next + o,
-						sizeof(next) - o, " %s",
-						json_string_value(d));
-		}
-		printf("%-*s  %s%-10s%s %-8s %8lld  %-8s %-14s %s\n", w,
-		       json_string_value(json_object_get(s, "name")),
-		       colour ? state_colour(state) : "", state,
-		       colour ? "\033[0m" : "", pids,
-		       (long long)json_integer_value(json_object_get(s,
-							   "restarts")),
-		       upt, ex, next);
-	}
-}
-
 /* --check: alive, and every critical (or named) service up. */
 static int check(json_t *st, const struct client_args *a)
 {
@@ -383,7 +270,7 @@ static int cmd_status(int argc, char **argv)
 		json_dumpf(st, stdout, JSON_INDENT(2) |
 			   JSON_REAL_PRECISION(15)), putchar('\n');
 	else
-		print_table(st);
+		rv_cli_print_table(st);
 	json_decref(doc);
 	return ret;
 }
@@ -502,7 +389,7 @@ static void print_event(const char *line, bool json)
 			snprintf(pids, sizeof(pids), "%lld",
 				 (long long)json_integer_value(pid));
 		ex = json_object_get(e, "exit");
-		fmt_exit(ex, exs, sizeof(exs));
+		rv_cli_fmt_exit(ex, exs, sizeof(exs));
 		printf("%s %-20s %-9s -> %-9s pid=%s exit=%s restarts=%lld\n",
 		       json_string_value(json_object_get(e, "time")),
 		       json_string_value(json_object_get(e, "service")),

@@ -96,7 +96,7 @@ static json_t *service_json(const struct rv_service *s, int64_t now)
 			 "state", waiter ? "waiting" :
 				  rv_svc_state_name(s->state),
 			 "pid", alive ? json_integer(s->child.pid) : json_null(),
-			 "restarts", (int)s->restarts,
+			 "restarts", (int)rv_service_restarts(s),
 			 "uptime_s", up ? rv_json_secs(now - s->started_ns) :
 					  json_null(),
 			 "ready", up,
@@ -144,6 +144,9 @@ json_t *rv_status_json(struct rv_supervisor *sv,
 		if (j && n->state == RV_NODE_WAITING)
 			json_object_set_new(j, "waiting_for",
 					    waiting_for(&n->m));
+		if (j && n->state == RV_NODE_FAILED && n->fail_reason)
+			json_object_set_new(j, "reason",
+					    json_string(n->fail_reason));
 		json_array_append_new(nodes, j);
 	}
 	root = json_pack("{s:{s:s, s:i, s:o, s:s, s:s, s:i, s:i, s:s?}, "
