@@ -20,6 +20,9 @@ void rv_cli_fmt_exit(struct json_t *e, char *buf, size_t len);
 /* seconds for people: 4.2s 3m07s 1h02m 2d03h, or "-" */
 void rv_cli_fmt_secs(struct json_t *v, char *buf, size_t len);
 
+/* cli_reload.c: what a reload did, and its warnings (on stderr) */
+void rv_cli_print_reload(struct json_t *reply);
+
 /* cli_wait.c: what start, stop, restart and shutdown print, and --wait */
 struct rv_client;
 /* Makes req wait, at most timeout (a duration, or NULL: no limit);

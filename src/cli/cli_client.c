@@ -325,17 +325,7 @@ static int cmd_simple(int argc, char **argv, const char *cmd, bool names)
 		fputs(json_string_value(json_object_get(doc, "metrics")),
 		      stdout);
 	} else if (!strcmp(cmd, "reload")) {
-		static const char *const keys[] = { "restarted", "started",
-						    "stopped" };
-
-		for (size_t k = 0; k < 3; k++) {
-			json_t *v;
-			size_t i;
-
-			json_array_foreach(json_object_get(doc, keys[k]), i, v)
-				printf("%s %s\n", keys[k],
-				       json_string_value(v));
-		}
+		rv_cli_print_reload(doc);
 	}
 	json_decref(doc);
 	return 0;

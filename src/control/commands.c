@@ -261,11 +261,12 @@ static char *reload_reply(struct rv_supervisor *sv, int64_t now)
 				"timer_precision and realtime_priority take "
 				"effect when ringvisor restarts"));
 		reply = rv_commands_line(json_pack(
-			"{s:b, s:o, s:o, s:o, s:o}", "ok", 1,
+			"{s:b, s:o, s:o, s:o, s:i, s:o}", "ok", 1,
 			"restarted", names_array(res.restarted,
 						 res.n_restarted),
 			"started", names_array(res.started, res.n_started),
 			"stopped", names_array(res.stopped, res.n_stopped),
+			"unchanged", (int)res.n_unchanged,
 			"warnings", warnings));
 		break;
 	case RV_RELOAD_QUEUED:
