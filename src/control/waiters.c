@@ -262,6 +262,13 @@ static void note_exit(struct target *t, const struct rv_service *s)
 		snprintf(t->exit, sizeof(t->exit), "code %d", e->code);
 }
 
+/* Going down for a job that does not bring it up again. */
+static bool down_for_good(const struct rv_service *s)
+{
+	return s->m.job == RV_JOB_STOP || s->m.job == RV_JOB_REMOVE ||
+	       s->m.job == RV_JOB_SHUTDOWN;
+}
+
 /* One target sees s (its service) enter `to`; from: the state before. */
 static void judge(struct rv_waiter *w, struct target *t,
 		  const struct rv_service *s, enum rv_svc_state to,
@@ -292,6 +299,11 @@ static void judge(struct rv_waiter *w, struct target *t,
 		note_exit(t, s);
 		settle(w, t, t->oneshot ? T_REACHED : T_FAILED,
 		       t->oneshot ? NULL : "completed", now);
+	} else if (to == RV_SVC_STOPPED && !initial && down_for_good(s)) {
+		/* another request took it down: it will not come up */
+		settle(w, t, T_FAILED, s->m.job == RV_JOB_STOP ? "stopped" :
+		       s->m.job == RV_JOB_REMOVE ? "removed" : "shutting_down",
+		       now);
 	} else if (to == RV_SVC_FAILED || (to == RV_SVC_BACKOFF && !initial)) {
 		/* an attempt failed (a retry may follow: it is still a
 		 * failure to start) */

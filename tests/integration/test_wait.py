@@ -33,12 +33,13 @@ class Wait(rvtest.Case):
         stop_timeout's SIGKILL, and says so; status agrees at once."""
         cfg = self.config(f"""
             [service:stubborn]
-            command = {self.svc("ignore-term", "pause")}
+            command = {self.svc("ignore-term", "pause", tag="stubborn")}
             stop_timeout = 1s
             """)
         rv = self.start(cfg)
         self.wait_control(rv)
-        self.wait_state("stubborn", "running")
+        # its stamp: SIGTERM is ignored by then
+        self.wait_stamps(1, tag="stubborn")
         r = self.ctl("stop", "stubborn", "--wait")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertRegex(r.stdout, r"^stubborn: stopped \(SIGKILL, in ")
@@ -104,12 +105,13 @@ class Wait(rvtest.Case):
         not there yet; exit 1."""
         cfg = self.config(f"""
             [service:stubborn]
-            command = {self.svc("ignore-term", "pause")}
+            command = {self.svc("ignore-term", "pause", tag="stubborn")}
             stop_timeout = 60s
             """)
         rv = self.start(cfg)
         self.wait_control(rv)
-        self.wait_state("stubborn", "running")
+        # its stamp: SIGTERM is ignored by then
+        self.wait_stamps(1, tag="stubborn")
         r = self.ctl("stop", "stubborn", "--wait", "--timeout", "300ms")
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertRegex(r.stdout, r"^stubborn: timeout \(still stopping "
@@ -125,12 +127,13 @@ class Wait(rvtest.Case):
         the connection is gone at once, not when the wait would end."""
         cfg = self.config(f"""
             [service:stubborn]
-            command = {self.svc("ignore-term", "pause")}
+            command = {self.svc("ignore-term", "pause", tag="stubborn")}
             stop_timeout = 60s
             """)
         rv = self.start(cfg)
         self.wait_control(rv)
-        self.wait_state("stubborn", "running")
+        # its stamp: SIGTERM is ignored by then
+        self.wait_stamps(1, tag="stubborn")
 
         def connections():
             m = re.search(r"^ringvisor_control_connections (\d+)$",
@@ -141,6 +144,9 @@ class Wait(rvtest.Case):
         c.send({"cmd": "stop", "services": ["stubborn"], "wait": True})
         wait_until(lambda: connections() == base + 1, 10,
                    "the waiter connected")
+        # held: no reply while the service is stopping (60 s)
+        self.assertEqual(self.status_of("stubborn")["state"], "stopping")
+        self.assertRaises(OSError, c.line, 0.2)
         c.close()
         wait_until(lambda: connections() == base, 10, "the waiter dropped")
         self.assertTrue(rv.running())
@@ -152,12 +158,13 @@ class Wait(rvtest.Case):
         written) with its exit status."""
         cfg = self.config(f"""
             [service:stubborn]
-            command = {self.svc("ignore-term", "pause")}
+            command = {self.svc("ignore-term", "pause", tag="stubborn")}
             stop_timeout = 500ms
             """)
         rv = self.start(cfg)
         self.wait_control(rv)
-        self.wait_state("stubborn", "running")
+        # its stamp: SIGTERM is ignored by then
+        self.wait_stamps(1, tag="stubborn")
         r = self.ctl("shutdown", "--wait")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout, "supervisor: completed (exit 0)\n")
