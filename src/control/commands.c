@@ -196,6 +196,15 @@ static void tally(struct rv_supervisor *sv, struct rv_member *m,
 		rv_waiter_refuse(w, m, refusal(sv));
 }
 
+/* Newest first: the order a shutdown stops them in. */
+static int newest_first(const void *a, const void *b)
+{
+	uint64_t x = (*(struct rv_service *const *)a)->m.start_seq;
+	uint64_t y = (*(struct rv_service *const *)b)->m.start_seq;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
 static char *admin_jobs(struct rv_supervisor *sv, enum rv_cmd cmd,
 			struct rv_member **mv, size_t nm,
 			struct rv_service **v, size_t n, int64_t now,
@@ -212,6 +221,10 @@ static char *admin_jobs(struct rv_supervisor *sv, enum rv_cmd cmd,
 			tally(sv, mv[i], verdict, done, refused, w);
 		}
 	} else {
+		/* a subtree (or several services) stops newest first and
+		 * starts in config order, each waiting for its `after` */
+		if (cmd == RV_CMD_STOP)
+			qsort(v, n, sizeof(*v), newest_first);
 		for (size_t i = 0; i < n; i++) {
 			struct rv_member *m = &v[i]->m;
 

@@ -171,6 +171,33 @@ class Wait(rvtest.Case):
         self.assertTrue(os.path.exists(self.report_path))
         self.assertEqual(rv.wait(), 0)
 
+    def test_supervisor_subtree(self):
+        """A supervisor's name: every service of its subtree, one line
+        each; stopped newest first, as a shutdown does."""
+        cfg = self.config(f"""
+            [supervisor:pool]
+            [service:web]
+            supervisor = pool
+            instances = 2
+            command = {self.svc("pause", tag="%i")}
+            """)
+        rv = self.start(cfg)
+        self.wait_control(rv)
+        self.wait_stamps(1, tag="0")
+        self.wait_stamps(1, tag="1")
+        mark = rv.mark()
+        r = self.ctl("stop", "pool", "--wait")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(sorted(ln.split(" (")[0] for ln in
+                                r.stdout.splitlines()),
+                         ["web@0: stopped", "web@1: stopped"], r.stdout)
+        self.assertEqual([e["service"] for e in rv.find("stop", since=mark)],
+                         ["web@1", "web@0"])
+        r = self.ctl("start", "pool", "--wait")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"^web@0: running \(pid \d+\)\n"
+                         r"web@1: running \(pid \d+\)\n$")
+
     def test_usage(self):
         for args in (("reload", "--wait"), ("status", "--wait"),
                      ("stop", "x", "--wait", "--timeout", "-1s"),
