@@ -25,4 +25,28 @@ int rv_cli_top(int argc, char **argv);		/* cli_top.c */
  * the default; NULL after printing why (*ret: the exit status). */
 char *rv_cli_socket_path(const char *socket, const char *config, int *ret);
 
+/* cli_table.c: the status table of a status document */
+struct json_t;
+void rv_cli_print_table(struct json_t *st);
+/* last_exit as "code 1", "SIGKILL (core)" or "-" */
+void rv_cli_fmt_exit(struct json_t *e, char *buf, size_t len);
+/* seconds for people: 4.2s 3m07s 1h02m 2d03h, or "-" */
+void rv_cli_fmt_secs(struct json_t *v, char *buf, size_t len);
+
+/* cli_reload.c: what a reload did, and its warnings (on stderr) */
+void rv_cli_print_reload(struct json_t *reply);
+
+/* cli_wait.c: what start, stop, restart and shutdown print, and --wait */
+struct rv_client;
+/* Makes req wait, at most timeout (a duration, or NULL: no limit);
+ * *client_ms: how long to read its reply (-1: no limit).  0, or 2 after
+ * printing a usage error. */
+int rv_cli_wait_options(struct json_t *req, const char *timeout,
+			int *client_ms);
+/* Prints a waited request's outcome; returns the exit status. */
+int rv_cli_wait_report(const char *cmd, struct json_t *reply,
+		       struct rv_client *c);
+/* Without --wait: what was asked ("web: stopping"). */
+void rv_cli_print_asked(const char *cmd, struct json_t *reply);
+
 #endif

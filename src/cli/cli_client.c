@@ -25,6 +25,9 @@ struct client_args {
 	const char *socket;
 	const char *config;
 	bool json, check;
+	bool wait;		/* --wait [--timeout DURATION] (cli_wait.c) */
+	const char *timeout;
+	int reply_ms;		/* 0: TIMEOUT_MS; -1: no limit */
 	const char *names[256];
 	size_t n_names;
 };
@@ -154,7 +157,8 @@ static int call(const struct client_args *a, json_t *req, json_t **doc,
 	free(path);
 	text = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
-	ret = text ? rv_client_request(c, text, &reply, TIMEOUT_MS) : -ENOMEM;
+	ret = text ? rv_client_request(c, text, &reply, a->reply_ms ?
+				       a->reply_ms : TIMEOUT_MS) : -ENOMEM;
 	free(text);
 	if (ret) {
 		fprintf(stderr, "ringvisor: no reply from the supervisor: %s\n",
@@ -202,121 +206,6 @@ static json_t *request(const char *cmd, const struct client_args *a)
 		json_object_set_new(req, "services", names);
 	}
 	return req;
-}
-
-static bool use_colour(void)
-{
-	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
-
-	/* a dumb terminal shows escape sequences as text */
-	return isatty(STDOUT_FILENO) && !(nc && *nc) &&
-	       !(term && !strcmp(term, "dumb"));
-}
-
-static const char *state_colour(const char *st)
-{
-	if (!strcmp(st, "running") || !strcmp(st, "alive"))
-		return "\033[32m";
-	if (!strcmp(st, "failed"))
-		return "\033[31m";
-	if (!strcmp(st, "backoff") || !strcmp(st, "starting") ||
-	    !strcmp(st, "waiting") ||
-	    !strcmp(st, "stopping") || !strcmp(st, "shutting_down"))
-		return "\033[33m";
-	return "\033[2m";
-}
-
-static void fmt_exit(json_t *e, char *buf, size_t len)
-{
-	json_t *sig = json_object_get(e, "signal");
-
-	if (json_is_string(sig))
-		snprintf(buf, len, "%s%s", json_string_value(sig),
-			 json_is_true(json_object_get(e, "core_dumped")) ?
-			 " (core)" : "");
-	else if (json_is_integer(json_object_get(e, "code")))
-		snprintf(buf, len, "code %lld",
-			 (long long)json_integer_value(json_object_get(e,
-								       "code")));
-	else
-		snprintf(buf, len, "-");
-}
-
-static void fmt_secs(json_t *v, char *buf, size_t len)
-{
-	double s;
-
-	if (!json_is_number(v)) {
-		snprintf(buf, len, "-");
-		return;
-	}
-	s = json_number_value(v);
-	if (s < 60)
-		snprintf(buf, len, "%.1fs", s);
-	else if (s < 3600)
-		snprintf(buf, len, "%dm%02ds", (int)s / 60, (int)s % 60);
-	else
-		snprintf(buf, len, "%dh%02dm", (int)s / 3600,
-			 (int)s % 3600 / 60);
-}
-
-static void print_table(json_t *st)
-{
-	json_t *sup = json_object_get(st, "supervisor");
-	json_t *svcs = json_object_get(st, "services"), *s;
-	const char *sstate = json_string_value(json_object_get(sup, "state"));
-	bool colour = use_colour();
-	int w = 4;
-	size_t i;
-	char up[32];
-
-	fmt_secs(json_object_get(sup, "uptime_s"), up, sizeof(up));
-	printf("supervisor %s%s%s  pid %lld  up %s  backend %s  strategy %s\n",
-	       colour ? state_colour(sstate) : "", sstate,
-	       colour ? "\033[0m" : "",
-	       (long long)json_integer_value(json_object_get(sup, "pid")), up,
-	       json_string_value(json_object_get(sup, "backend")),
-	       json_string_value(json_object_get(sup, "strategy")));
-	json_array_foreach(svcs, i, s) {
-		int n = (int)strlen(json_string_value(json_object_get(s,
-								      "name")));
-		w = n > w ? n : w;
-	}
-	printf("%-*s  %-10s %-8s %8s  %-8s %-14s %s\n", w, "NAME", "STATE",
-	       "PID", "RESTARTS", "UPTIME", "LAST EXIT", "NEXT");
-	json_array_foreach(svcs, i, s) {
-		const char *state = json_string_value(json_object_get(s,
-								      "state"));
-		json_t *pid = json_object_get(s, "pid");
-		char pids[16] = "-", ex[48], next[32], upt[32];
-
-		if (json_is_integer(pid))
-			snprintf(pids, sizeof(pids), "%lld",
-				 (long long)json_integer_value(pid));
-		fmt_exit(json_object_get(s, "last_exit"), ex, sizeof(ex));
-		fmt_secs(json_object_get(s, "uptime_s"), upt, sizeof(upt));
-		fmt_secs(json_object_get(s, "next_restart_in_s"), next,
-			 sizeof(next));
-		if (json_is_array(json_object_get(s, "waiting_for"))) {
-			/* NEXT of a waiting service: what it waits for */
-			json_t *w8 = json_object_get(s, "waiting_for"), *d;
-			size_t k, o = 0;
-
-			o += (size_t)snprintf(next, sizeof(next), "after");
-			json_array_foreach(w8, k, d)
-				if (o < sizeof(next))
-					o += (size_t)snprintf(next + o,
-						sizeof(next) - o, " %s",
-						json_string_value(d));
-		}
-		printf("%-*s  %s%-10s%s %-8s %8lld  %-8s %-14s %s\n", w,
-		       json_string_value(json_object_get(s, "name")),
-		       colour ? state_colour(state) : "", state,
-		       colour ? "\033[0m" : "", pids,
-		       (long long)json_integer_value(json_object_get(s,
-							   "restarts")),
-		       upt, ex, next);
-	}
 }
 
 /* --check: alive, and every critical (or named) service up. */
@@ -371,9 +260,40 @@ int rv_cli_status(int argc, char **argv)
 	if (a.check)
 		ret = check(st, &a);
 	else if (a.json)
-		json_dumpf(st, stdout, JSON_INDENT(2)), putchar('\n');
+		/* the numbers as the supervisor rounded them (91.451) */
+		json_dumpf(st, stdout, JSON_INDENT(2) |
+			   JSON_REAL_PRECISION(15)), putchar('\n');
 	else
-		print_table(st);
+		rv_cli_print_table(st);
+	json_decref(doc);
+	return ret;
+}
+
+/* start stop restart shutdown: say what was asked, or --wait for it */
+static int cmd_job(struct client_args *a, const char *cmd)
+{
+	json_t *req = request(cmd, a), *doc;
+	struct rv_client *c = NULL;
+	int ret;
+
+	if (a->timeout && !a->wait) {
+		json_decref(req);
+		return rv_cli_usage_error("%s: --timeout goes with --wait",
+					  cmd);
+	}
+	if (a->wait && (ret = rv_cli_wait_options(req, a->timeout,
+						 &a->reply_ms))) {
+		json_decref(req);
+		return ret;
+	}
+	ret = call(a, req, &doc, a->wait ? &c : NULL);
+	if (ret)
+		return ret;
+	if (a->wait)
+		ret = rv_cli_wait_report(cmd, doc, c);
+	else
+		rv_cli_print_asked(cmd, doc);
+	rv_client_close(c);
 	json_decref(doc);
 	return ret;
 }
@@ -382,14 +302,23 @@ static int cmd_simple(int argc, char **argv, bool names)
 {
 	const char *cmd = argv[0];
 	struct client_args a = { 0 };
-	const struct rv_cli_opt opts[] = { CLIENT_OPTS(&a), RV_CLI_END };
+	/* --wait and --timeout belong to start stop restart shutdown only */
+	bool job = names || !strcmp(cmd, "shutdown");
+	const struct rv_cli_opt opts[] = {
+		CLIENT_OPTS(&a),
+		RV_CLI_FLAG(0, "wait", &a.wait),
+		RV_CLI_VALUE(0, "timeout", &a.timeout),
+		RV_CLI_END
+	}, plain_opts[] = { CLIENT_OPTS(&a), RV_CLI_END };
 	json_t *doc;
-	int ret = parse_args(argc, argv, opts, &a, names);
+	int ret = parse_args(argc, argv, job ? opts : plain_opts, &a, names);
 
 	if (ret >= 0)
 		return ret;
 	if (names && !a.n_names)
 		return rv_cli_usage_error("%s: name at least one service", cmd);
+	if (job)
+		return cmd_job(&a, cmd);
 	ret = call(&a, request(cmd, &a), &doc, NULL);
 	if (ret)
 		return ret;
@@ -397,17 +326,7 @@ static int cmd_simple(int argc, char **argv, bool names)
 		fputs(json_string_value(json_object_get(doc, "metrics")),
 		      stdout);
 	} else if (!strcmp(cmd, "reload")) {
-		static const char *const keys[] = { "restarted", "started",
-						    "stopped" };
-
-		for (size_t k = 0; k < 3; k++) {
-			json_t *v;
-			size_t i;
-
-			json_array_foreach(json_object_get(doc, keys[k]), i, v)
-				printf("%s %s\n", keys[k],
-				       json_string_value(v));
-		}
+		rv_cli_print_reload(doc);
 	}
 	json_decref(doc);
 	return 0;
@@ -460,7 +379,7 @@ static void print_event(const char *line, bool json)
 			snprintf(pids, sizeof(pids), "%lld",
 				 (long long)json_integer_value(pid));
 		ex = json_object_get(e, "exit");
-		fmt_exit(ex, exs, sizeof(exs));
+		rv_cli_fmt_exit(ex, exs, sizeof(exs));
 		printf("%s %-20s %-9s -> %-9s pid=%s exit=%s restarts=%lld\n",
 		       json_string_value(json_object_get(e, "time")),
 		       json_string_value(json_object_get(e, "service")),

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "config/parse.h"
+#include "control/control.h"
 #include "control/report.h"
+#include "control/waiters.h"
 #include "tree/reload.h"
 #include "tree/supervisor.h"
 #include "util/log.h"
@@ -20,7 +22,7 @@ char *rv_commands_line(json_t *j)
 
 	if (!j)
 		return NULL;
-	text = json_dumps(j, JSON_COMPACT);
+	text = json_dumps(j, JSON_COMPACT | RV_JSON_REAL);
 	json_decref(j);
 	if (text && asprintf(&line, "%s\n", text) < 0)
 		line = NULL;
@@ -174,9 +176,39 @@ static void unhold(struct rv_service *s)
  * of them works as for any service); `restart` is the supervisor's own
  * job, which stops its members one at a time and starts them again.
  */
+static const char *refusal(const struct rv_supervisor *sv)
+{
+	return sv->state == RV_SUP_SHUTTING_DOWN ? "shutting down" :
+						   "being removed by a reload";
+}
+
+/* w (may be NULL): the waiter of the request, told what was refused */
+static void tally(struct rv_supervisor *sv, struct rv_member *m,
+		  enum rv_job_verdict verdict, json_t *done, json_t *refused,
+		  struct rv_waiter *w)
+{
+	if (verdict != RV_JOB_REFUSED) {
+		json_array_append_new(done, json_string(m->name));
+		return;
+	}
+	json_array_append_new(refused, json_string(m->name));
+	if (w)
+		rv_waiter_refuse(w, m, refusal(sv));
+}
+
+/* Newest first: the order a shutdown stops them in. */
+static int newest_first(const void *a, const void *b)
+{
+	uint64_t x = (*(struct rv_service *const *)a)->m.start_seq;
+	uint64_t y = (*(struct rv_service *const *)b)->m.start_seq;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
 static char *admin_jobs(struct rv_supervisor *sv, enum rv_cmd cmd,
 			struct rv_member **mv, size_t nm,
-			struct rv_service **v, size_t n, int64_t now)
+			struct rv_service **v, size_t n, int64_t now,
+			struct rv_waiter *w)
 {
 	json_t *done = json_array(), *refused = json_array();
 	enum rv_job_verdict verdict;
@@ -186,11 +218,13 @@ static char *admin_jobs(struct rv_supervisor *sv, enum rv_cmd cmd,
 			unhold(v[i]);
 		for (size_t i = 0; i < nm; i++) {
 			verdict = rv_member_request(mv[i], RV_JOB_RESTART, now);
-			json_array_append_new(verdict == RV_JOB_REFUSED ?
-					      refused : done,
-					      json_string(mv[i]->name));
+			tally(sv, mv[i], verdict, done, refused, w);
 		}
 	} else {
+		/* a subtree (or several services) stops newest first and
+		 * starts in config order, each waiting for its `after` */
+		if (cmd == RV_CMD_STOP)
+			qsort(v, n, sizeof(*v), newest_first);
 		for (size_t i = 0; i < n; i++) {
 			struct rv_member *m = &v[i]->m;
 
@@ -201,17 +235,13 @@ static char *admin_jobs(struct rv_supervisor *sv, enum rv_cmd cmd,
 			verdict = rv_member_request(m, cmd == RV_CMD_STOP ?
 						    RV_JOB_STOP : RV_JOB_START,
 						    now);
-			json_array_append_new(verdict == RV_JOB_REFUSED ?
-					      refused : done,
-					      json_string(m->name));
+			tally(sv, m, verdict, done, refused, w);
 		}
 	}
 	if (json_array_size(refused) && !json_array_size(done)) {
 		json_decref(done);
 		json_decref(refused);
-		return rv_commands_error(sv->state == RV_SUP_SHUTTING_DOWN ?
-					 "shutting down" :
-					 "being removed by a reload");
+		return rv_commands_error(refusal(sv));
 	}
 	return rv_commands_line(json_pack("{s:b, s:o, s:o}", "ok", 1,
 					  "services", done, "refused",
@@ -244,11 +274,12 @@ static char *reload_reply(struct rv_supervisor *sv, int64_t now)
 				"timer_precision and realtime_priority take "
 				"effect when ringvisor restarts"));
 		reply = rv_commands_line(json_pack(
-			"{s:b, s:o, s:o, s:o, s:o}", "ok", 1,
+			"{s:b, s:o, s:o, s:o, s:i, s:o}", "ok", 1,
 			"restarted", names_array(res.restarted,
 						 res.n_restarted),
 			"started", names_array(res.started, res.n_started),
 			"stopped", names_array(res.stopped, res.n_stopped),
+			"unchanged", (int)res.n_unchanged,
 			"warnings", warnings));
 		break;
 	case RV_RELOAD_QUEUED:
@@ -273,9 +304,55 @@ static char *reload_reply(struct rv_supervisor *sv, int64_t now)
 	return reply;
 }
 
-int rv_commands_handle(struct rv_supervisor *sv, const struct rv_request *req,
-		       char **reply, bool *follow)
+static const enum rv_wait_goal wait_goals[] = {
+	[RV_CMD_START] = RV_WAIT_UP, [RV_CMD_RESTART] = RV_WAIT_RESTART,
+	[RV_CMD_STOP] = RV_WAIT_DOWN, [RV_CMD_SHUTDOWN] = RV_WAIT_EXIT,
+};
+
+/*
+ * A request with "wait": its waiter is registered before any job is
+ * requested (waiters.h), so every transition the jobs cause reaches it.
+ */
+static int start_waiting(struct rv_supervisor *sv, const struct rv_request *req,
+			 struct rv_service **v, size_t n, int64_t now,
+			 struct rv_waiter **w)
 {
+	*w = NULL;
+	if (!req->wait)
+		return 0;
+	*w = rv_waiter_new(rv_control_waiters(sv->control),
+			   wait_goals[req->cmd], v, n, req->timeout_ns, now);
+	return *w ? 0 : -ENOMEM;
+}
+
+/*
+ * The command is done with: *reply answers now (an error, or a waiter
+ * already complete), else *wait holds the reply until it is.
+ */
+static int finish_waiting(struct rv_waiter *w, char **reply,
+			  struct rv_waiter **wait)
+{
+	bool nomem;
+
+	if (!w)
+		return 0;
+	if (!*reply || strncmp(*reply, "{\"ok\":true", 10)) {
+		rv_waiter_drop(w);
+		return 0;
+	}
+	free(*reply);
+	*reply = rv_waiter_settle(w, &nomem);
+	if (nomem)
+		return -ENOMEM;
+	if (!*reply)
+		*wait = w;
+	return 0;
+}
+
+int rv_commands_handle(struct rv_supervisor *sv, const struct rv_request *req,
+		       char **reply, bool *follow, struct rv_waiter **wait)
+{
+	struct rv_waiter *w = NULL;
 	int64_t now = rv_loop_now(sv->loop);
 	struct rv_service **v = NULL;
 	struct rv_member **mv = NULL;
@@ -285,6 +362,7 @@ int rv_commands_handle(struct rv_supervisor *sv, const struct rv_request *req,
 
 	*follow = false;
 	*reply = NULL;
+	*wait = NULL;
 	if (req->n_names) {
 		ret = resolve(sv, req, &mv, &nm, &v, &n, &err);
 		if (ret == -ENOENT) {
@@ -295,6 +373,7 @@ int rv_commands_handle(struct rv_supervisor *sv, const struct rv_request *req,
 		if (ret)
 			return ret;
 	}
+	ret = 0;
 	switch (req->cmd) {
 	case RV_CMD_STATUS:
 		*reply = rv_commands_line(json_pack("{s:b, s:o}", "ok", 1, "status",
@@ -305,7 +384,11 @@ int rv_commands_handle(struct rv_supervisor *sv, const struct rv_request *req,
 	case RV_CMD_RESTART:
 		rv_log_sup(RV_LOG_INFO, "main", "control_command",
 			   " cmd=%s members=%zu", rv_cmd_name(req->cmd), nm);
-		*reply = admin_jobs(sv, req->cmd, mv, nm, v, n, now);
+		ret = start_waiting(sv, req, v, n, now, &w);
+		if (ret)
+			break;
+		*reply = admin_jobs(sv, req->cmd, mv, nm, v, n, now, w);
+		ret = finish_waiting(w, reply, wait);
 		break;
 	case RV_CMD_KILL:
 		*reply = do_kill(sv, v, n, req->signal);
@@ -314,8 +397,12 @@ int rv_commands_handle(struct rv_supervisor *sv, const struct rv_request *req,
 		*reply = reload_reply(sv, now);
 		break;
 	case RV_CMD_SHUTDOWN:
+		ret = start_waiting(sv, req, NULL, 0, now, &w);
+		if (ret)
+			break;
 		*reply = rv_commands_line(json_pack("{s:b}", "ok", 1));
 		rv_supervisor_shutdown(sv, now, "control");
+		ret = finish_waiting(w, reply, wait);
 		break;
 	case RV_CMD_METRICS: {
 		char *text = rv_metrics_text(sv);
@@ -334,5 +421,7 @@ int rv_commands_handle(struct rv_supervisor *sv, const struct rv_request *req,
 	}
 	free(v);
 	free(mv);
-	return *reply ? 0 : -ENOMEM;
+	if (ret)
+		return ret;
+	return *reply || *wait ? 0 : -ENOMEM;
 }

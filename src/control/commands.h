@@ -12,10 +12,13 @@
 
 struct rv_supervisor;
 
+struct rv_waiter;
+
 /* 0 with *reply set (the caller frees), or -ENOMEM.  *follow: the
- * connection now receives the event stream. */
+ * connection now receives the event stream.  *wait (with *reply NULL):
+ * the request waits (waiters.h); the caller binds where its reply goes. */
 int rv_commands_handle(struct rv_supervisor *sv, const struct rv_request *req,
-		       char **reply, bool *follow);
+		       char **reply, bool *follow, struct rv_waiter **wait);
 /* The reply line of a JSON document (consumed): compact JSON and a
  * newline, malloc'd; NULL on allocation failure. */
 struct json_t;

@@ -33,6 +33,7 @@
 #include "control/commands.h"
 #include "control/control.h"
 #include "control/request.h"
+#include "control/waiters.h"
 #include "loop_stats.h"
 #include "tree/supervisor.h"
 #include "util/log.h"
@@ -82,6 +83,11 @@ struct conn {
 	int64_t line_deadline;	/* the line being read is due; 0: none yet */
 	char *out;
 	size_t out_len, out_off;	/* a follower's is 2 * FOLLOW_BUF + notice */
+	/* a request that waits (waiters.h): the reply is held until it is
+	 * done, a recv stays armed meanwhile to see the client hang up */
+	struct rv_waiter *waiter;
+	char *deferred;		/* the held reply, sent once the recv is
+				 * cancelled */
 	struct conn *q_prev, *q_next;	/* in the queue of the turn budget */
 	uint64_t turn;		/* the loop turn it was last served in */
 	bool queued;
@@ -110,6 +116,7 @@ struct rv_control {
 	unsigned int served;		/* requests handled in that turn */
 	struct conn *q_head, *q_tail;	/* lines waiting for a turn */
 	struct rv_timer resume;		/* serves the queue next turn */
+	struct rv_waiters waiters;	/* requests that wait */
 	bool resuming;			/* inside on_resume() */
 };
 
@@ -149,6 +156,7 @@ static void conn_free(struct conn *c)
 		ctl->n_followers--;
 	free(c->in);
 	free(c->out);
+	free(c->deferred);
 	free(c);
 }
 
@@ -157,6 +165,8 @@ static void conn_close(struct conn *c)
 	if (c->dead)
 		return;
 	rv_loop_timer_cancel(c->ctl->loop, &c->timer);
+	rv_waiter_drop(c->waiter);	/* nobody left to answer */
+	c->waiter = NULL;
 	c->dead = true;
 	close(c->fd);
 	c->fd = -1;
@@ -278,9 +288,52 @@ static void conn_follow(struct conn *c, char *reply)
 	conn_send(c);
 }
 
+/*
+ * Watches for the client hanging up while its request waits: a recv with
+ * no line timeout (the wait has its own).  What it reads is kept for
+ * later requests.
+ */
+static void conn_watch_hangup(struct conn *c)
+{
+	if (c->in_len >= c->in_cap)
+		return;		/* full: nothing more is read until the answer */
+	c->io.buf = c->in + c->in_len;
+	c->io.len = c->in_cap - c->in_len;
+	if (rv_loop_recv(c->ctl->loop, &c->io))
+		conn_close(c);
+}
+
+/* The waiter answered (waiters.h): send text once the recv is idle. */
+static void conn_wait_done(void *ctx, char *text)
+{
+	struct conn *c = ctx;
+
+	c->waiter = NULL;
+	if (!text && !(text = rv_commands_error("out of memory"))) {
+		conn_close(c);
+		return;
+	}
+	if (rv_loop_io_cancel(c->ctl->loop, &c->io)) {
+		conn_reply(c, text, strlen(text));
+		return;
+	}
+	c->deferred = text;	/* on_io() sends it at the recv's end */
+}
+
+/* Called by conn_next() once the request's line is consumed. */
+static void conn_wait(struct conn *c)
+{
+	/* the line's own timeout is over; the waiter has its deadline */
+	rv_loop_timer_cancel(c->ctl->loop, &c->timer);
+	conn_watch_hangup(c);
+	if (!c->dead)
+		rv_waiter_bind(c->waiter, conn_wait_done, c);
+}
+
 /* A complete line is in c->in[0..n): run it and answer. */
 static void conn_handle_line(struct conn *c, size_t n)
 {
+	struct rv_waiter *waiter = NULL;
 	struct rv_request req;
 	char err[256];
 	char *reply = NULL;
@@ -294,8 +347,13 @@ static void conn_handle_line(struct conn *c, size_t n)
 		conn_error(c, ret == -ENOMEM ? "out of memory" : err, false);
 		return;
 	}
-	ret = rv_commands_handle(c->ctl->sv, &req, &reply, &follow);
+	ret = rv_commands_handle(c->ctl->sv, &req, &reply, &follow,
+				 &waiter);
 	rv_request_free(&req);
+	if (!ret && waiter) {
+		c->waiter = waiter;	/* conn_next() waits */
+		return;
+	}
 	if (ret || !reply) {
 		conn_error(c, "out of memory", false);
 		return;
@@ -408,6 +466,8 @@ static void conn_next(struct conn *c)
 	}
 	memmove(c->in, nl + 1, c->in_len - n - 1);
 	c->in_len -= n + 1;
+	if (c->waiter)
+		conn_wait(c);
 }
 
 static void on_io(struct rv_loop *loop, struct rv_io *io, int res, void *ctx)
@@ -416,6 +476,23 @@ static void on_io(struct rv_loop *loop, struct rv_io *io, int res, void *ctx)
 
 	if (c->dead) {
 		conn_free(c);
+		return;
+	}
+	if (io->op == RV_IO_RECV && (c->waiter || c->deferred)) {
+		char *text = c->deferred;
+
+		if (res == 0 || (res < 0 && res != -ECANCELED)) {
+			conn_close(c);	/* hung up: the waiter goes too */
+			return;
+		}
+		if (res > 0)
+			c->in_len += (size_t)res;
+		if (!text) {
+			conn_watch_hangup(c);
+			return;
+		}
+		c->deferred = NULL;
+		conn_reply(c, text, strlen(text));
 		return;
 	}
 	if (io->op == RV_IO_RECV) {
@@ -466,6 +543,11 @@ bool rv_control_has_followers(const struct rv_control *c)
 	return c && c->n_followers > 0;
 }
 
+struct rv_waiters *rv_control_waiters(struct rv_control *c)
+{
+	return c ? &c->waiters : NULL;
+}
+
 size_t rv_control_connections(const struct rv_control *c)
 {
 	return c ? c->n_conns : 0;
@@ -512,8 +594,8 @@ void rv_control_broadcast(struct rv_control *ctl, const char *line,
 bool rv_control_flushing(const struct rv_control *ctl)
 {
 	for (const struct conn *c = ctl ? ctl->conns : NULL; c; c = c->next)
-		if (!c->dead && !c->follower && rv_io_is_armed(&c->io) &&
-		    c->io.op == RV_IO_SEND)
+		if (!c->dead && !c->follower && ((rv_io_is_armed(&c->io) &&
+		    c->io.op == RV_IO_SEND) || c->deferred))
 			return true;
 	return false;
 }
@@ -719,6 +801,7 @@ int rv_control_open(struct rv_control **out, struct rv_supervisor *sv,
 	}
 	ctl->sv = sv;
 	ctl->loop = sv->loop;
+	ctl->waiters.loop = sv->loop;
 	ctl->fd = -1;
 	rv_timer_init(&ctl->retry, on_retry, ctl);
 	rv_timer_init(&ctl->resume, on_resume, ctl);
@@ -767,9 +850,10 @@ int rv_control_open(struct rv_control **out, struct rv_supervisor *sv,
 		ret = -errno;
 		goto err_msg;
 	}
-	/* every connection has a timer and an I/O in flight: room for all
-	 * of them now, so accepting never grows the loop's tables */
-	ret = rv_loop_timer_reserve(ctl->loop, CONN_MAX + 2);
+	/* every connection has a timer (and a waiter's) and an I/O in
+	 * flight: room for all of them now, so accepting never grows the
+	 * loop's tables */
+	ret = rv_loop_timer_reserve(ctl->loop, 2 * CONN_MAX + 2);
 	if (!ret)
 		ret = rv_loop_io_reserve(ctl->loop, CONN_MAX + 1);
 	if (ret)

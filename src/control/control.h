@@ -36,6 +36,8 @@ bool rv_control_has_followers(const struct rv_control *c);
  * is full is told so and dropped.  Never allocates, never blocks. */
 void rv_control_broadcast(struct rv_control *c, const char *line, size_t len);
 size_t rv_control_connections(const struct rv_control *c);
+/* The requests waiting for the tree (waiters.h); NULL without a socket. */
+struct rv_waiters *rv_control_waiters(struct rv_control *c);
 /* True while a reply is still being sent (e.g. the answer to the
  * `shutdown` that ended the supervisor). */
 bool rv_control_flushing(const struct rv_control *c);

@@ -71,7 +71,7 @@ void rv_events_service(struct rv_supervisor *sv, const struct rv_service *s,
 		     "\"next_delay_s\":%s}\n",
 		     ts, now.tv_nsec / 1000, name, rv_svc_state_name(from),
 		     rv_svc_state_name(to), pid, exit_s,
-		     s->restarts, delay);
+		     rv_service_restarts(s), delay);
 	if (n > 0 && (size_t)n < sizeof(line))
 		rv_control_broadcast(sv->control, line, (size_t)n);
 }

@@ -20,6 +20,15 @@ static const char *const strategy_names[] = {
 	[RV_REST_FOR_ONE] = "rest_for_one",
 };
 
+json_t *rv_json_secs(int64_t ns)
+{
+	/* to the nearest millisecond, halves away from zero (no libm) */
+	int64_t ms = ns >= 0 ? (ns + 500000) / 1000000 :
+			       -((-ns + 500000) / 1000000);
+
+	return json_real((double)ms / 1e3);
+}
+
 static json_t *exit_json(const struct rv_exit_info *e)
 {
 	if (!e->valid)
@@ -71,7 +80,7 @@ static json_t *service_json(const struct rv_service *s, int64_t now)
 	bool alive = s->child.pid > 0;
 	bool up = s->state == RV_SVC_RUNNING;
 	json_t *next = s->state == RV_SVC_BACKOFF ?
-		json_real((double)(s->next_start_ns - now) / 1e9) :
+		rv_json_secs(s->next_start_ns - now) :
 		json_null();
 
 	/* pairs: name supervisor type critical state pid restarts uptime_s
@@ -87,9 +96,9 @@ static json_t *service_json(const struct rv_service *s, int64_t now)
 			 "state", waiter ? "waiting" :
 				  rv_svc_state_name(s->state),
 			 "pid", alive ? json_integer(s->child.pid) : json_null(),
-			 "restarts", (int)s->restarts,
-			 "uptime_s", up ? json_real((double)(now -
-					s->started_ns) / 1e9) : json_null(),
+			 "restarts", (int)rv_service_restarts(s),
+			 "uptime_s", up ? rv_json_secs(now - s->started_ns) :
+					  json_null(),
 			 "ready", up,
 			 "last_exit", exit_json(&s->last_exit),
 			 "next_restart_in_s", next,
@@ -135,14 +144,17 @@ json_t *rv_status_json(struct rv_supervisor *sv,
 		if (j && n->state == RV_NODE_WAITING)
 			json_object_set_new(j, "waiting_for",
 					    waiting_for(&n->m));
+		if (j && n->state == RV_NODE_FAILED && n->fail_reason)
+			json_object_set_new(j, "reason",
+					    json_string(n->fail_reason));
 		json_array_append_new(nodes, j);
 	}
-	root = json_pack("{s:{s:s, s:i, s:f, s:s, s:s, s:i, s:i, s:s?}, "
+	root = json_pack("{s:{s:s, s:i, s:o, s:s, s:s, s:i, s:i, s:s?}, "
 			 "s:o, s:o}",
 			 "supervisor",
 			 "state", rv_sup_state_name(sv->state),
 			 "pid", (int)getpid(),
-			 "uptime_s", (double)(now - sv->started_ns) / 1e9,
+			 "uptime_s", rv_json_secs(now - sv->started_ns),
 			 "backend", rv_loop_backend_name(sv->loop),
 			 "strategy",
 			 strategy_names[sv->nodes[0]->spec->strategy],
@@ -161,7 +173,7 @@ char *rv_report_dump(struct rv_supervisor *sv)
 
 	if (!j)
 		return NULL;
-	s = json_dumps(j, JSON_INDENT(2));
+	s = json_dumps(j, JSON_INDENT(2) | RV_JSON_REAL);
 	json_decref(j);
 	return s;
 }

@@ -67,6 +67,35 @@ static int parse_names(json_t *arr, struct rv_request *r, char *err,
 	return 0;
 }
 
+static bool may_wait(enum rv_cmd cmd)
+{
+	return cmd == RV_CMD_START || cmd == RV_CMD_STOP ||
+	       cmd == RV_CMD_RESTART || cmd == RV_CMD_SHUTDOWN;
+}
+
+/* "wait" (a boolean) and "timeout_s" (seconds, > 0; only with wait) */
+static int parse_wait(json_t *doc, struct rv_request *r, char *err,
+		      size_t errlen)
+{
+	json_t *w = json_object_get(doc, "wait");
+	json_t *t = json_object_get(doc, "timeout_s");
+	double secs;
+
+	if (w && !json_is_boolean(w))
+		return fail(err, errlen, "\"wait\" must be true or false");
+	r->wait = json_is_true(w);
+	if (r->wait && !may_wait(r->cmd))
+		return fail(err, errlen, "%s cannot wait", rv_cmd_name(r->cmd));
+	if (!t)
+		return 0;
+	secs = json_number_value(t);
+	if (!json_is_number(t) || !r->wait || !(secs > 0) || secs > 1e9)
+		return fail(err, errlen, "\"timeout_s\" must be a positive "
+			    "number of seconds, with \"wait\": true");
+	r->timeout_ns = (int64_t)(secs * 1e9);
+	return 0;
+}
+
 int rv_request_parse(const char *buf, size_t len, struct rv_request *out,
 		     char *err, size_t errlen)
 {
@@ -124,6 +153,9 @@ int rv_request_parse(const char *buf, size_t len, struct rv_request *out,
 			   cmds[i].name);
 		goto bad;
 	}
+	ret = parse_wait(doc, out, err, errlen);
+	if (ret)
+		goto bad;
 	if (out->cmd == RV_CMD_KILL) {
 		v = json_object_get(doc, "signal");
 		if (json_is_integer(v) && json_integer_value(v) > 0 &&

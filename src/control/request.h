@@ -3,12 +3,15 @@
  * Control protocol requests: one JSON object per line, e.g.
  *   {"cmd": "status", "services": ["web"]}
  *   {"cmd": "kill", "services": ["web"], "signal": "HUP"}
+ *   {"cmd": "stop", "services": ["web"], "wait": true, "timeout_s": 10}
  * Pure: no I/O, no supervisor state.  See README "Control protocol".
  */
 #ifndef RV_REQUEST_H
 #define RV_REQUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Longest request line accepted, newline excluded. */
 #define RV_REQUEST_MAX (64 * 1024)
@@ -31,6 +34,10 @@ struct rv_request {
 	const char **names;	/* point into the parsed document */
 	size_t n_names;
 	int signal;		/* kill */
+	/* start stop restart shutdown: "wait": true holds the reply until
+	 * they are done, "timeout_s" (> 0) at most that long */
+	bool wait;
+	int64_t timeout_ns;
 	void *doc;		/* the parsed JSON (json_t *), owned */
 };
 

@@ -442,7 +442,6 @@ int rv_supervisor_run(struct rv_supervisor *sv)
 	for (int64_t end = rv_clock_now() + 1000000000LL;
 	     rv_control_flushing(sv->control) && rv_clock_now() < end;)
 		rv_loop_run_once(sv->loop, 100000000LL);
-	rv_control_close(sv->control);
 	if (sv->report_path) {
 		ret = rv_report_write(sv, sv->report_path);
 		if (ret)
@@ -450,6 +449,9 @@ int rv_supervisor_run(struct rv_supervisor *sv)
 				   " path=%s error=%s", sv->report_path,
 				   rv_log_quote(strerror(-ret), q, sizeof(q)));
 	}
+	/* the last thing a `shutdown --wait` client sees (its EOF): the
+	 * report is written by then, and nothing is left but to exit */
+	rv_control_close(sv->control);
 	return sv->exit_code;
 }
 

@@ -489,6 +489,8 @@ static int plan_report(struct plan *p, struct rv_supervisor *sv,
 		else if (sp->fate == REMOVE || sp->fate == MOVE)
 			ret = note(&res->stopped, &res->n_stopped,
 				   sp->s->name);
+		else
+			res->n_unchanged++;
 	}
 	for (size_t i = 0; !ret && i < p->n_added; i++)
 		if (!p->added[i]->m.replaces)	/* moved: "restarted" */
@@ -739,8 +741,9 @@ void rv_reload_request(struct rv_supervisor *sv, int64_t now,
 	res->outcome = RV_RELOAD_APPLIED;
 	res->needs_restart = needs_restart(&p.set->specs, sv->specs);
 	rv_log_sup(RV_LOG_INFO, "main", "reload",
-		   " restarted=%zu started=%zu stopped=%zu%s",
+		   " restarted=%zu started=%zu stopped=%zu unchanged=%zu%s",
 		   res->n_restarted, res->n_started, res->n_stopped,
+		   res->n_unchanged,
 		   res->needs_restart ? " needs_restart=true" : "");
 	apply(&p, sv, now);
 	plan_free(&p, sv, n_svcs, n_nodes, true);
@@ -762,6 +765,7 @@ void rv_reload_result_free(struct rv_reload_result *res)
 	res->errors = NULL;
 	res->restarted = res->started = res->stopped = NULL;
 	res->n_restarted = res->n_started = res->n_stopped = 0;
+	res->n_unchanged = 0;
 }
 
 static void on_queued_reload(struct rv_loop *loop, struct rv_timer *t,

@@ -29,6 +29,7 @@ struct rv_reload_result {
 	int n_errors;
 	char **restarted, **started, **stopped;
 	size_t n_restarted, n_started, n_stopped;
+	size_t n_unchanged;	/* services left as they are */
 	bool needs_restart;	/* backend, control socket, ...: changed,
 				 * take effect only when ringvisor restarts */
 };

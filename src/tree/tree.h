@@ -282,6 +282,18 @@ bool rv_service_is_up(const struct rv_service *s);
 void rv_service_reset(struct rv_service *s);
 void rv_service_set_state(struct rv_service *s, enum rv_svc_state to);
 void rv_service_init(struct rv_service *s);
+/*
+ * Restarts as status and events tell them: the restart a backoff waits
+ * for counts already, as the `restart_scheduled` log line that announced
+ * it does (restarts=N+1), so log, table and JSON agree.  The metrics
+ * counter stays s->restarts (done restarts: a counter never goes back
+ * when a `stop` cancels the scheduled one).
+ */
+static inline uint32_t rv_service_restarts(const struct rv_service *s)
+{
+	return s->restarts + (s->state == RV_SVC_BACKOFF && s->m.start_seq &&
+			      !s->manual_start);
+}
 
 /* ---- node.c: strategies, intensity, escalation ---- */
 

@@ -205,9 +205,11 @@ class Control(rvtest.Case):
                                 else None)(self.ctl_status("web")
                                            ["services"][0]),
                        5, "web in backoff")
+        # the restart it waits for counts already, as the log line that
+        # scheduled it says (issue 15)
         self.assertEqual((s["pid"], s["ready"], s["uptime_s"],
                           s["restarts"]),
-                         (None, False, None, 0), s)
+                         (None, False, None, 1), s)
         self.assertEqual(s["last_exit"],
                          {"signal": "SIGKILL", "core_dumped": False})
         self.assertTrue(num(s["next_restart_in_s"]), s)

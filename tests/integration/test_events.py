@@ -253,7 +253,7 @@ class Events(rvtest.Case):
                              web)
             down1, up2, down2, up3 = web[:4]
             self.assertEqual((down1["pid"], down1["exit"],
-                              down1["restarts"]), (None, KILLED, 0), down1)
+                              down1["restarts"]), (None, KILLED, 1), down1)
             self.assertBetween(down1["next_delay_s"], 0.2, 0.3 + 1e-3,
                                "next_delay_s of the first restart")
             self.assertGreaterEqual(ts(down1), t_kill - 1)
@@ -263,7 +263,7 @@ class Events(rvtest.Case):
             self.assertBetween(ts(up2) - ts(down1), 0.25, 0.3 + T(1),
                                "backoff -> running after 300 ms")
             self.assertEqual((down2["pid"], down2["exit"],
-                              down2["restarts"]), (None, {"code": 7}, 1),
+                              down2["restarts"]), (None, {"code": 7}, 2),
                              down2)
             self.assertEqual((up3["pid"], up3["restarts"]), (st[2].pid, 2),
                              up3)

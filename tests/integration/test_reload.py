@@ -67,6 +67,10 @@ class Reload(rvtest.Case):
         for n in ("chg", "new", "gone"):
             self.assertIn(n, out, r.stdout)
         self.assertNotIn("keep", out, r.stdout)
+        # the applied diff as counts, then what it touched (issue 15)
+        self.assertEqual(r.stdout.splitlines(), [
+            "reload: 1 added, 1 removed, 1 restarted, 1 unchanged",
+            "added new", "removed gone", "restarted chg"])
 
         chg2 = self.wait_stamps(2, tag="chg")[1]
         self.assertEqual(chg2.args, ["ms", "1", "pause"], "old command")
@@ -140,7 +144,9 @@ class Reload(rvtest.Case):
         self.write("ringvisor.conf", text)
         r = self.ctl("reload")
         self.assertEqual(r.returncode, 0, r)
-        self.assertEqual(r.stdout.strip(), "", "something was changed")
+        self.assertEqual(r.stdout, "reload: 0 added, 0 removed, 0 "
+                         "restarted, 2 unchanged\n", "something was changed")
+        self.assertEqual(r.stderr, "")
         time.sleep(T(0.2))
         self.assertEqual(self.running_pids(), {"a": a.pid, "b": b.pid})
         self.assertEqual(rv.find("stop"), [])
@@ -199,8 +205,13 @@ class Reload(rvtest.Case):
         self.assertTrue(rv.running())
 
         # SIGHUP with the broken config: refused the same way
+        hup = rv.mark()
         rv.send_signal(signal.SIGHUP)
         rv.wait_for("reload_refused", count=3, since=mark)
+        # every error of it in the log, not only their count (issue 15)
+        logged = {int(ERR.match(e["error"]).group(2))
+                  for e in rv.find("reload_error", since=hup)}
+        self.assertEqual(logged, want, rv.tail())
         time.sleep(T(0.2))
         self.assertTrue(rv.running())
         self.assertEqual(self.running_pids(), {"keep": keep.pid,
@@ -285,6 +296,23 @@ class Reload(rvtest.Case):
                          "reload started a service held down by `stop`")
         self.assertEqual(by_name(self.ctl_status(), "held")["state"],
                          "stopped")
+        self.assertEqual(rv.shutdown(), 0)
+
+    def test_reload_prints_its_warnings(self):
+        """A key that takes effect only at the next start: the reload is
+        applied and `ringvisor reload` says so on stderr (issue 15)."""
+        body = self.sections(a=("pause",))
+        cfg = self.config(body)
+        rv = self.start(cfg)
+        self.wait_control(rv)
+        self.wait_stamps(1, tag="a")
+        self.config(body, backend="epoll")
+        r = self.ctl("reload")
+        self.assertEqual(r.returncode, 0, r)
+        self.assertEqual(r.stdout, "reload: 0 added, 0 removed, 0 "
+                         "restarted, 1 unchanged\n")
+        self.assertRegex(r.stderr, r"^ringvisor: warning: backend\b.* take "
+                         r"effect when ringvisor restarts\n$")
         self.assertEqual(rv.shutdown(), 0)
 
 

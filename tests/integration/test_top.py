@@ -303,7 +303,7 @@ class Top(rvtest.Case):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertRegex(p.stdout, r"NAME\s+STATE\s+PID")
         for name in ("web@0", "web@1", "db", "cache"):
-            self.assertRegex(p.stdout, rf"(?m)^{re.escape(name)}\s+running")
+            self.assertRegex(p.stdout, rf"(?m)^\s*{re.escape(name)}\s+running")
         self.assertNotIn("\x1b", p.stdout)
 
         t = Tmux(self, 100, 30)

@@ -117,6 +117,37 @@ static void bad_requests(void **state)
 	expect_error("{\"cmd\":\"status\",\"cmd\":\"stop\"}", "invalid JSON");
 }
 
+/* "wait" and "timeout_s" (issue 15: commands that wait) */
+static void wait_and_timeout(void **state)
+{
+	struct rv_request r;
+	char err[256];
+
+	assert_int_equal(parse("{\"cmd\":\"stop\",\"services\":[\"w\"],"
+			       "\"wait\":true,\"timeout_s\":1.5}", &r, err), 0);
+	assert_true(r.wait);
+	assert_int_equal(r.timeout_ns, 1500000000LL);
+	rv_request_free(&r);
+	assert_int_equal(parse("{\"cmd\":\"shutdown\",\"wait\":true}", &r,
+			       err), 0);
+	assert_true(r.wait);
+	assert_int_equal(r.timeout_ns, 0);
+	rv_request_free(&r);
+	assert_int_equal(parse("{\"cmd\":\"start\",\"services\":[\"w\"],"
+			       "\"wait\":false}", &r, err), 0);
+	assert_false(r.wait);
+	rv_request_free(&r);
+	expect_error("{\"cmd\":\"status\",\"wait\":true}", "cannot wait");
+	expect_error("{\"cmd\":\"stop\",\"services\":[\"w\"],\"wait\":1}",
+		     "true or false");
+	expect_error("{\"cmd\":\"stop\",\"services\":[\"w\"],"
+		     "\"timeout_s\":2}", "with \"wait\"");
+	expect_error("{\"cmd\":\"stop\",\"services\":[\"w\"],\"wait\":true,"
+		     "\"timeout_s\":0}", "positive");
+	expect_error("{\"cmd\":\"stop\",\"services\":[\"w\"],\"wait\":true,"
+		     "\"timeout_s\":\"5s\"}", "positive");
+}
+
 static void too_large(void **state)
 {
 	size_t n = RV_REQUEST_MAX + 1;
@@ -140,6 +171,7 @@ int main(void)
 		cmocka_unit_test(not_nul_terminated),
 		cmocka_unit_test(bad_requests),
 		cmocka_unit_test(too_large),
+		cmocka_unit_test(wait_and_timeout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
