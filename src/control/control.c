@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,10 @@ struct conn {
 	uid_t uid;
 	struct rv_io io;
 	struct rv_timer timer;
+	/* a follower's hang-up: a watch on a dup of fd, since its io is
+	 * busy sending (or idle) and the epoll backend takes one watch per
+	 * fd; -1 until it follows */
+	struct rv_fdwatch hup;
 	char *in;		/* request bytes, up to RV_REQUEST_MAX + 1 */
 	size_t in_len, in_cap;
 	size_t discard;		/* an overlong line: skip to its newline */
@@ -160,6 +165,11 @@ static void conn_close(struct conn *c)
 	c->dead = true;
 	close(c->fd);
 	c->fd = -1;
+	if (c->hup.fd >= 0) {
+		rv_loop_unwatch_fd(c->ctl->loop, &c->hup);
+		close(c->hup.fd);
+		c->hup.fd = -1;
+	}
 	unqueue(c);
 	/* freed now, by the callback of the operation still in flight, or
 	 * (handling a line) by conn_next() once the handler has returned */
@@ -251,6 +261,39 @@ static void follow_compact(struct conn *c)
 	c->out_off = 0;
 }
 
+/*
+ * A follower's peer sent something or hung up.  A follower sends no more
+ * requests: what it sends is read and ignored, and its end of the stream
+ * (recv 0) or an error closes it now, not at the next event, which may be
+ * hours away (ringvisor_control_connections would count it until then).
+ */
+static void on_follower_hup(struct rv_loop *loop, struct rv_fdwatch *w,
+			    uint32_t revents, void *ctx)
+{
+	struct conn *c = ctx;
+	char buf[512];
+	ssize_t n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		conn_close(c);
+		return;
+	}
+	if (rv_loop_watch_fd(loop, w))
+		conn_close(c);
+}
+
+/* Watches c's peer for a hang-up while it follows; 0 or -errno. */
+static int follow_watch_hup(struct conn *c)
+{
+	c->hup.fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 3);
+	if (c->hup.fd < 0)
+		return -errno;
+	c->hup.events = POLLIN;
+	c->hup.cb = on_follower_hup;
+	c->hup.ctx = c;
+	return rv_loop_watch_fd(c->ctl->loop, &c->hup);
+}
+
 /* Called with nothing in flight: the reply (the acknowledgement) goes
  * first into the follower's fixed buffer, events follow it. */
 static void conn_follow(struct conn *c, char *reply)
@@ -258,7 +301,7 @@ static void conn_follow(struct conn *c, char *reply)
 	size_t len = strlen(reply);
 	char *out = malloc(2 * FOLLOW_BUF + sizeof(drop_notice));
 
-	if (!out || len > FOLLOW_BUF) {
+	if (!out || len > FOLLOW_BUF || follow_watch_hup(c)) {
 		free(out);
 		free(reply);
 		conn_close(c);
@@ -607,6 +650,7 @@ static void on_accept(struct rv_loop *loop, struct rv_io *io, int res,
 	c->io.fd = res;
 	c->io.cb = on_io;
 	c->io.ctx = c;
+	c->hup.fd = -1;
 	rv_timer_init(&c->timer, on_conn_timer, c);
 	c->next = ctl->conns;
 	if (c->next)
@@ -700,6 +744,8 @@ int rv_control_open(struct rv_control **out, struct rv_supervisor *sv,
 	ret = rv_loop_timer_reserve(ctl->loop, CONN_MAX + 2);
 	if (!ret)
 		ret = rv_loop_io_reserve(ctl->loop, CONN_MAX + 1);
+	if (!ret)
+		ret = rv_loop_fd_reserve(ctl->loop, CONN_MAX);
 	if (ret)
 		goto err_msg;
 	ctl->accept_io.fd = ctl->fd;

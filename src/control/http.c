@@ -221,7 +221,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(msg);
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = '\0';
-	rv_log_sup(RV_LOG_WARN, "main", "http_error", " error=%s",
+	/* mostly peers that went away mid-response: not our failure */
+	rv_log_sup(RV_LOG_DEBUG, "main", "http_error", " error=%s",
 		   rv_log_quote(msg, quoted, sizeof(quoted)));
 }
 
@@ -330,12 +331,12 @@ int rv_http_open(struct rv_http **out, struct rv_supervisor *sv,
 	h->d = MHD_start_daemon(
 		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
 		0, NULL, NULL, on_request, h,
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,	/* first */
 		MHD_OPTION_LISTEN_SOCKET, fd,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONN_MAX,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
 		MHD_OPTION_END);
 	if (!h->d) {
 		close(fd);
@@ -398,9 +399,10 @@ bool rv_http_has_followers(const struct rv_http *h)
 
 void rv_http_broadcast(struct rv_http *h, const char *line, size_t len)
 {
-	/* a resumed stream wakes MHD's epoll fd (its ITC): on_ready runs
-	 * MHD in a later turn, never from inside the tree's observer */
+	/* resumed streams are MHD's work at its next MHD_run(): in this
+	 * loop turn's timers, not from inside the tree's observer */
 	rv_sse_broadcast(&h->sse, line, len);
+	rv_loop_timer_arm(h->loop, &h->timer, rv_loop_now(h->loop));
 }
 
 size_t rv_http_connections(const struct rv_http *h)
