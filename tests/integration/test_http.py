@@ -190,6 +190,43 @@ class Http(rvtest.Case):
         self.assertEqual(rv.rc, 0)
         self.assertFalse(os.path.exists(path), "socket file left behind")
 
+    def test_slow_events_reader_is_dropped_and_told(self):
+        path = os.path.join(self.tmp, "http.sock")
+        # a storm of transitions; warnings only in the log (the storm's
+        # info lines would keep this process busy parsing them)
+        cfg = self.config(f"""
+            [service:storm]
+            command = {self.svc("exit", 0, stamp=False)}
+            restart = always
+            restart_delay = 0
+            max_restarts = infinity
+            [service:web]
+            command = {self.svc("pause", stamp=False)}
+            """, max_restarts="infinity", http_listen=f"unix:{path}")
+        rv = self.start(cfg, env=rvtest.rv_env(
+            {"RINGVISOR_LOG_LEVEL": "warn"}))
+        self.wait_control(rv)
+        slow = UnixHTTPConnection(path, T(30))
+        self.addCleanup(slow.close)
+        slow.request("GET", "/events")
+        r = slow.getresponse()
+        self.assertEqual(r.status, 200)
+        # it reads nothing until the supervisor has given up on it
+        rv.wait_for("follower_dropped", via="http", timeout=30)
+        # the endpoint serves the others meanwhile
+        self.assertEqual(self.get(lambda: UnixHTTPConnection(path, T(10)),
+                                  "/healthz")[0], 200)
+        text = r.read().decode()	# the rest, to the end of the stream
+        self.assertTrue(text.endswith(
+            "event: dropped\ndata: {\"event\":\"dropped\",\"reason\":"
+            "\"follower too slow: events were not read in time\"}\n\n"),
+            text[-300:])
+        # whole events up to the notice: no line was cut
+        for ev in text.split("\n\n")[1:-2]:
+            self.assertTrue(ev.startswith("data: {"), ev)
+            json.loads(ev[6:])
+        self.assertTrue(rv.running())
+
     def test_bad_addresses_are_config_errors(self):
         for value, why in [
                 ("localhost:9100", "not an IP address"),
