@@ -227,6 +227,23 @@ class Http(rvtest.Case):
             json.loads(ev[6:])
         self.assertTrue(rv.running())
 
+    def test_reload_warns_and_keeps_the_address(self):
+        port = free_port()
+        body = f"[service:a]\ncommand = {self.svc('pause', stamp=False)}\n"
+        cfg = self.config(body, http_listen=f"127.0.0.1:{port}")
+        rv = self.start(cfg)
+        c = self.wait_control(rv)
+        rv.wait_for("http_listening")
+        self.config(body, http_listen=f"127.0.0.1:{free_port()}")
+        rep = c.request({"cmd": "reload"})
+        self.assertTrue(rep["ok"], rep)
+        self.assertTrue(any("http_listen" in w and "restarts" in w
+                            for w in rep["warnings"]), rep)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=T(10))
+        conn.request("GET", "/healthz")
+        self.assertEqual(conn.getresponse().status, 200)
+        conn.close()
+
     def test_bad_addresses_are_config_errors(self):
         for value, why in [
                 ("localhost:9100", "not an IP address"),
