@@ -250,16 +250,19 @@ static int bind_unix(struct rv_http *h, int fd,
 	umask(old);
 	if (ret < 0)
 		return -errno;
-	h->path = strdup(path);
-	if (!h->path)
-		return -ENOMEM;
-	if (gr && (chown(path, (uid_t)-1, gr->gr_gid) < 0 ||
-		   chmod(path, 0660) < 0))
-		return -errno;
+	/* ours from now on: removed on failure too */
 	if (stat(path, &st) == 0) {
 		h->dev = st.st_dev;
 		h->ino = st.st_ino;
 	}
+	h->path = strdup(path);
+	if (!h->path) {
+		unlink(path);
+		return -ENOMEM;
+	}
+	if (gr && (chown(path, (uid_t)-1, gr->gr_gid) < 0 ||
+		   chmod(path, 0660) < 0))
+		return -errno;
 	return 0;
 }
 
