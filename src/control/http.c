@@ -342,7 +342,8 @@ int rv_http_open(struct rv_http **out, struct rv_supervisor *sv,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 		MHD_OPTION_END);
 	if (!h->d) {
-		close(fd);
+		/* not closed here: MHD may have closed it already, and the
+		 * supervisor exits 2 on this error anyway */
 		ret = -EINVAL;
 		goto err_msg;
 	}
