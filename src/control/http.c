@@ -55,6 +55,7 @@ struct rv_http {
 	struct rv_timer heartbeat;
 	struct rv_sse_set sse;
 	size_t n_conns;
+	bool closed;		/* a connection closed in this MHD_run() */
 };
 
 static void rearm(struct rv_http *h)
@@ -70,7 +71,16 @@ static void rearm(struct rv_http *h)
 				   " errno=%d error=\"%s\"", -ret,
 				   strerror(-ret));
 	}
-	if (MHD_get_timeout(h->d, &ms) == MHD_YES)
+	/*
+	 * At HTTP_CONN_MAX, MHD takes the listening socket out of its epoll
+	 * set, and puts it back at the start of an MHD_run() that finds room
+	 * again: after connections closed, one more run, or connections
+	 * waiting in the backlog would wait for an unrelated wake-up.
+	 */
+	if (h->closed) {
+		h->closed = false;
+		rv_loop_timer_arm(h->loop, &h->timer, now);
+	} else if (MHD_get_timeout(h->d, &ms) == MHD_YES)
 		rv_loop_timer_arm(h->loop, &h->timer, now +
 				  (int64_t)(ms > 3600000 ? 3600000 : ms) *
 				  1000000);
@@ -206,10 +216,13 @@ static void on_connection(void *cls, struct MHD_Connection *c,
 {
 	struct rv_http *h = cls;
 
-	if (what == MHD_CONNECTION_NOTIFY_STARTED)
+	if (what == MHD_CONNECTION_NOTIFY_STARTED) {
 		h->n_conns++;
-	else if (h->n_conns)
-		h->n_conns--;
+	} else {
+		h->closed = true;
+		if (h->n_conns)
+			h->n_conns--;
+	}
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)

@@ -244,6 +244,37 @@ class Http(rvtest.Case):
         self.assertEqual(conn.getresponse().status, 200)
         conn.close()
 
+    def test_connections_are_bounded(self):
+        port = free_port()
+        body = f"[service:a]\ncommand = {self.svc('pause', stamp=False)}\n"
+        rv = self.start(self.config(body, http_listen=f"127.0.0.1:{port}"))
+        c = self.wait_control(rv)
+        rv.wait_for("http_listening")
+
+        def http_connections():
+            text = c.request({"cmd": "metrics"})["metrics"]
+            return int(re.search(r"^ringvisor_http_connections (\d+)$",
+                                 text, re.M).group(1))
+
+        idle = []
+        self.addCleanup(lambda: [s.close() for s in idle])
+        for _ in range(64):
+            idle.append(socket.create_connection(("127.0.0.1", port)))
+        wait_until(lambda: http_connections() == 64, 10, "64 connections")
+        # the 65th is not served while they are open (refused, or left
+        # in the backlog)
+        late = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+        with self.assertRaises(OSError):
+            late.request("GET", "/healthz")
+            late.getresponse()
+        late.close()
+        self.assertEqual(http_connections(), 64)
+        for s in idle:
+            s.close()
+        wait_until(lambda: http_connections() == 0, 10, "them closed")
+        self.assertEqual(self.get(lambda: http.client.HTTPConnection(
+            "127.0.0.1", port, timeout=T(10)), "/healthz")[0], 200)
+
     def test_bad_addresses_are_config_errors(self):
         for value, why in [
                 ("localhost:9100", "not an IP address"),
