@@ -57,6 +57,10 @@ struct bench_opts {
 	int fifo;			/* timers: SCHED_FIFO priority */
 	int cpu;			/* timers: pin to this CPU (-1: no) */
 	int64_t spin_ns;		/* timers: precision mode spin */
+	int64_t spin_auto_ns;		/* timers: spin:auto cap; 0 = default */
+	bool spin_fixed_off;		/* timers: --spin auto: no fixed row */
+	int load;			/* timers: busy loops we start */
+	bool cyclictest;		/* timers: a cyclictest row */
 	const char *only;		/* timers: mechanism filter */
 	int64_t block;			/* timers: interleave block */
 	int64_t uptime_ns;		/* restart: min run before the kill */
@@ -115,6 +119,54 @@ int pidfd_open_(pid_t pid);
 int pidfd_kill(int pidfd, int sig);
 void raise_nofile(void);
 
+/* ---- machine.c ---- */
+
+/* What the machine did, from /proc: take one before and one after. */
+struct machine_snap {
+	int64_t at_ns;
+	double load1;			/* 1-minute load average; -1: ? */
+	unsigned long long jiffies;	/* all CPU time so far */
+	unsigned long long steal, idle;
+};
+
+void machine_snap(struct machine_snap *m);
+long machine_ncpu(void);
+/* % of CPU time stolen by the hypervisor between a and b */
+double machine_steal_pct(const struct machine_snap *a,
+			 const struct machine_snap *b);
+/* A warning on stderr when the machine is busy before we start. */
+void machine_warn_busy(const struct machine_snap *m, int own_load);
+/*
+ * Why the run between a and b was disturbed (load rose beyond what the run
+ * makes itself, steal time), malloc'd; NULL when it looks clean.
+ */
+char *machine_disturbed(const struct machine_snap *a,
+			const struct machine_snap *b, int own_load);
+/*
+ * Kernel and hypervisor limits on a real-time tail (preemption model, RT
+ * throttling, steal time), printed to out.
+ */
+void machine_rt_notes(int fifo, const struct machine_snap *a,
+		      const struct machine_snap *b, FILE *out);
+/* --load N: N busy loops (SCHED_OTHER children); stopped by their pids. */
+int load_start(int n);
+void load_stop(void);
+/* "what: 35% (done/total), 12 s, ~22 s left" on a tty; quiet otherwise. */
+void progress(const char *what, int64_t done, int64_t total, int64_t t0_ns);
+
+struct series;
+
+/* ---- cyclictest.c ---- */
+
+bool cyclictest_available(void);
+/*
+ * Runs cyclictest for loops wake-ups of period_ns (fifo: SCHED_FIFO
+ * priority, 0 = SCHED_OTHER; cpu >= 0: pinned) and adds its histogram's
+ * samples to s.  0 or -errno (said on stderr).
+ */
+int cyclictest_block(struct series *s, int64_t period_ns, int64_t loops,
+		     int fifo, int cpu);
+
 /* ---- series.c ---- */
 
 struct series {
@@ -124,6 +176,8 @@ struct series {
 	bool sorted;
 	json_t *extra;		/* more fields for the JSON row (owned) */
 	char *note;		/* shown under the table */
+	double spin_us;		/* CPU spun per sample (us); < 0: n/a */
+	char *untrusted;	/* why its tail is not to be trusted, or NULL */
 };
 
 struct series *series_new(const char *label);
@@ -132,20 +186,33 @@ void series_free(struct series *s);
 /* nearest-rank percentile (p in 0..100) of the samples, ns */
 int64_t series_pct(struct series *s, double p);
 double series_mean(const struct series *s);
-/* JSON object: label, n, min/p50/p90/p99/p99.9/max/mean in us, extra */
+/* Samples from which p99.99 is shown (fewer: it would be the max). */
+#define SERIES_P9999_MIN 10000
+/*
+ * JSON object: label, n, min/p50/p90/p99/p99.9/max/mean in us (p99.99
+ * from SERIES_P9999_MIN samples), spin_us_per_sample, untrusted, extra.
+ */
 json_t *series_json(struct series *s);
 
 /*
  * Prints the latency table (us) of ss[0..n-1] to stdout, or to stderr when
- * --json; ratio_to >= 0 adds a column "p50 / p50 of ss[ratio_to]".
+ * --json; ratio_to >= 0 adds a column "p50 / p50 of ss[ratio_to]".  A
+ * p99.99 column when a series has SERIES_P9999_MIN samples, a spin column
+ * when one has spin_us; the tail of an untrusted series is marked "!".
  */
 void print_latency_table(const char *title, struct series **ss, size_t n,
 			 int ratio_to);
 /* --histogram: log-spaced bins, 20 per decade, of every series. */
 int write_histogram(const char *path, struct series **ss, size_t n);
-/* --plot: CDF of every series, log x; skipped (0) without gnuplot. */
+/*
+ * --plot: CDF (log x) and tail (CCDF, log-log) of every series side by
+ * side, the caption saying samples, host, kernel, date and load; skipped
+ * (0) without gnuplot.
+ */
 int plot_cdf(const char *path, const char *title, struct series **ss,
 	     size_t n);
+/* "host, kernel, date, load average" for captions; static buffer. */
+const char *run_caption(void);
 /* Writes the common top of a JSON report: bench, env, command. */
 json_t *report_new(void);
 /* Dumps report to stdout (when --json) and frees it. */

@@ -16,10 +16,15 @@
 #            supervisors only), idle wake-ups with 1,000 services for 10 s
 #   storm    1,000 services SIGKILLed at once
 #   timers   timer lateness of every mechanism (shorter than the default)
+#   precision_idle, precision_load, precision_fifo
+#            the tail of precision mode (spin:SPIN and spin:auto), the loop
+#            and timerfd beside cyclictest: as is, with 2 busy loops, and
+#            with 2 busy loops under SCHED_FIFO 50
 #
 # Environment: BUILD_DIR (default build), SKIP_APT=1 (packages already
 # there), SAMPLES (restart kills, 50), FLAP_SECS (10), IDLE_SECS (10),
-# TIMER_COUNT (8000), SPIN (precision window, 200us), SCALE_COUNTS
+# TIMER_COUNT (8000), SPIN (precision window, 200us), PRECISION_COUNT
+# (4000 per row of each precision run), SCALE_COUNTS
 # (100,1000,10000), STORM_N (1000),
 # RINGVISOR (a binary to measure instead of the one built here), OUT
 # (default bench/RESULTS.md; the plots and JSON go beside it in results/).
@@ -38,6 +43,7 @@ SAMPLES=${SAMPLES:-50}
 FLAP_SECS=${FLAP_SECS:-10}
 IDLE_SECS=${IDLE_SECS:-10}
 TIMER_COUNT=${TIMER_COUNT:-8000}
+PRECISION_COUNT=${PRECISION_COUNT:-4000}
 SCALE_COUNTS=${SCALE_COUNTS:-100,1000,10000}
 STORM_N=${STORM_N:-1000}
 T0=$(date +%s)
@@ -56,7 +62,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 if [ "${SKIP_APT:-0}" != 1 ]; then
-	say "apt-get install s6 runit supervisor gnuplot-nox"
+	say "apt-get install s6 runit supervisor gnuplot-nox rt-tests"
 	export DEBIAN_FRONTEND=noninteractive
 	# keep the packages' postinst from starting system-wide daemons
 	made_policy=0
@@ -67,7 +73,7 @@ if [ "${SKIP_APT:-0}" != 1 ]; then
 	fi
 	timeout 120 apt-get update -qq >/dev/null || true
 	timeout 300 apt-get install -y -qq --no-install-recommends \
-		s6 runit supervisor gnuplot-nox >/dev/null
+		s6 runit supervisor gnuplot-nox rt-tests >/dev/null
 	[ "$made_policy" = 0 ] || rm -f /usr/sbin/policy-rc.d
 fi
 for p in s6-svscan s6-svscanctl runsvdir supervisord; do
@@ -221,10 +227,19 @@ run storm 80 storm -n "$STORM_N" --peer s6="$W/storm-s6-$STORM_N" \
 sleep 10
 run timers 100 timers --count "$TIMER_COUNT" --block 100 --spin "${SPIN:-200us}" \
 	--plot "$RES/timers.png" --histogram "$RES/timers.csv"
+# the tail, side by side with cyclictest (rt-tests) in the same blocks:
+# 5 rows x PRECISION_COUNT ms each, plus cyclictest's start-up per block
+ONLY="loop (io_uring),spin:${SPIN:-200us} (io_uring),spin:auto (io_uring),timerfd,cyclictest"
+for p in "idle:" "load:--load 2" "fifo:--load 2 --fifo 50"; do
+	# shellcheck disable=SC2086
+	run "precision_${p%%:*}" 60 timers --count "$PRECISION_COUNT" --block 500 \
+		--spin "${SPIN:-200us}" --cyclictest --only "$ONLY" ${p#*:} \
+		--plot "$RES/precision_${p%%:*}.png"
+done
 
 say "report"
 versions=$(dpkg-query -W -f '${Package} ${Version}, ' s6 runit supervisor \
-	liburing-dev gnuplot-nox 2>/dev/null | sed 's/, $//')
+	liburing-dev gnuplot-nox rt-tests 2>/dev/null | sed 's/, $//')
 python3 - "$RES/meta.json" "$CMDLINE" "$(($(date +%s) - T0))" "$versions" "$commit" <<'PY'
 import json, sys
 json.dump(dict(zip(("command", "elapsed", "versions", "commit"), sys.argv[2:])),

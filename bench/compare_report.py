@@ -403,6 +403,74 @@ def timers_section(R, res):
     R.a()
 
 
+PRECISION_RUNS = (("precision_idle", "as is"),
+                  ("precision_load", "`--load 2`"),
+                  ("precision_fifo", "`--load 2 --fifo 50`"))
+
+
+def tail(r, key):
+    """A tail percentile, marked when the benchmark distrusts the run."""
+    v = r.get(key)
+    if v is None:
+        return "-"
+    return fmt(v) + ("!" if r.get("trustworthy") is False else "")
+
+
+def precision_section(R, res):
+    R.a("## 7. Timer precision in the tail, beside cyclictest")
+    R.a()
+    runs = [(name, what, load(res, name)) for name, what in PRECISION_RUNS]
+    if not any(d for _, _, d in runs):
+        R.a("No data (precision_*.json missing; see results/precision_*.log).")
+        R.a()
+        return
+    R.a("The same 1 ms periodic deadlines, every row interleaved in blocks of "
+        "500 with rt-tests' cyclictest (one thread, same period, priority and "
+        "CPU, `--laptop`; its samples read from its histogram): on the machine "
+        "as it is, with two busy loops the benchmark starts itself, and with "
+        "both busy loops and SCHED_FIFO 50. `spin/dl` is the CPU spun per "
+        "deadline. `!`: the benchmark found the run disturbed (load, steal "
+        "time, stalls longer than a period) and says why in its log.")
+    R.a()
+    R.a(row(["run", "mechanism", "n", "p50 us", "p90 us", "p99 us",
+             "p99.9 us", "p99.99 us", "max us", "spin/dl us"]))
+    R.a("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, what, d in runs:
+        if not d:
+            R.a(row([what, "no data (see results/%s.log)" % name] + [""] * 8))
+            continue
+        m = d.get("machine", {})
+        label = "%s (load %.1f -> %.1f)" % (what, m.get("loadavg_before", -1),
+                                            m.get("loadavg_after", -1))
+        for r in d["results"]:
+            spin = r.get("spin_us_per_sample")
+            R.a(row([label, r["label"], str(r["n"]), fmt(r["p50_us"]),
+                     fmt(r["p90_us"]), tail(r, "p99_us"), tail(r, "p999_us"),
+                     tail(r, "p9999_us"), tail(r, "max_us"),
+                     "-" if spin is None else fmt(spin, 2)]))
+            label = ""
+        ct = by_label(d["results"], lambda r: r["label"].startswith("cyclictest"))
+        loop = by_label(d["results"],
+                        lambda r: r["label"].startswith("ringvisor loop"))
+        if name == "precision_fifo" and ct and loop:
+            R.target("loop p99.9 under contention with SCHED_FIFO no worse "
+                     "than cyclictest's (same run)",
+                     "%.1f vs %.1f us" % (loop["p999_us"], ct["p999_us"]),
+                     loop["p999_us"] <= ct["p999_us"] * 1.1,
+                     "within 10%")
+        auto = by_label(d["results"], lambda r: "spin:auto" in r["label"])
+        if name == "precision_idle" and auto:
+            R.target("spin:auto p99 < 2 us on the machine as is",
+                     "%.2f us, %.1f us spun per deadline" % (
+                         auto["p99_us"], auto.get("spin_us_per_sample", 0)),
+                     auto["p99_us"] < 2)
+    R.a()
+    for name, what, d in runs:
+        if d:
+            R.a("![precision %s](results/%s.png)" % (what.strip("`"), name))
+            R.a()
+
+
 CONFIGS = """## Configurations (each supervisor's fastest restart)
 
 * **ringvisor** (`ringvisor run -c FILE --backend=B --report FILE`): one
@@ -467,6 +535,7 @@ def main():
     scale_section(body, res)
     storm_section(body, res)
     timers_section(body, res)
+    precision_section(body, res)
 
     R.a("# ringvisor benchmark: side by side with s6, runit and supervisord")
     R.a()

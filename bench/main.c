@@ -57,8 +57,10 @@ static const char usage[] =
 "                       no libc, stamping at its first instruction (x86_64)\n"
 "\n"
 "timers:  --period 1ms --count 20000 | --duration D, --clock monotonic|\n"
-"         boottime|realtime, --spin 50us (precision mode), --block 1000,\n"
-"         --only SUBSTRING[,...], --fifo PRIO, --cpu N\n"
+"         boottime|realtime, --spin 50us|auto|auto:MAX (precision mode rows;\n"
+"         default spin:50us and spin:auto), --block 1000, --only SUBSTRING[,...],\n"
+"         --fifo PRIO, --cpu N, --load N (N busy loops for the run),\n"
+"         --cyclictest (rt-tests cyclictest as one more row)\n"
 "restart: --samples 50 --uptime 1.5s --timeout 5s --warmup 1\n"
 "flap:    --duration 10s\n"
 "scale:   --counts 100,1000,10000 --idle 10s --idle-counts LIST (default all)\n"
@@ -71,6 +73,7 @@ enum {
 	OPT_COUNT, OPT_DURATION, OPT_CLOCK, OPT_SPIN, OPT_BLOCK, OPT_ONLY,
 	OPT_FIFO, OPT_CPU, OPT_UPTIME, OPT_TIMEOUT, OPT_WARMUP, OPT_COUNTS,
 	OPT_IDLE, OPT_IDLE_COUNTS, OPT_SERVICE, OPT_REPEAT, OPT_HELP,
+	OPT_LOAD, OPT_CYCLICTEST,
 };
 
 static const struct option longopts[] = {
@@ -104,6 +107,8 @@ static const struct option longopts[] = {
 	{ "service", required_argument, NULL, OPT_SERVICE },
 	{ "repeat", required_argument, NULL, OPT_REPEAT },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "load", required_argument, NULL, OPT_LOAD },
+	{ "cyclictest", no_argument, NULL, OPT_CYCLICTEST },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -133,6 +138,22 @@ static long long num_arg(const char *opt, const char *v, long long lo,
 		exit(2);
 	}
 	return n;
+}
+
+/* --spin DURATION | auto | auto:MAX (the cap of spin:auto) */
+static void spin_arg(const char *v)
+{
+	if (strncmp(v, "auto", 4)) {
+		g_opt.spin_ns = duration_arg("spin", v);
+		return;
+	}
+	if (v[4] && v[4] != ':') {
+		fprintf(stderr, "ringvisor-bench: --spin: expected DURATION, auto "
+			"or auto:MAX, got \"%s\"\n", v);
+		exit(2);
+	}
+	g_opt.spin_fixed_off = true;
+	g_opt.spin_auto_ns = v[4] ? duration_arg("spin", v + 5) : 0;
 }
 
 static void add_peer(const char *v)
@@ -192,8 +213,12 @@ static void parse_args(int argc, char **argv)
 			break;
 		case OPT_CLOCK: g_opt.clock = optarg; break;
 		case OPT_SPIN:
-			g_opt.spin_ns = duration_arg(name, optarg);
+			spin_arg(optarg);
 			break;
+		case OPT_LOAD:
+			g_opt.load = (int)num_arg(name, optarg, 0, 1024);
+			break;
+		case OPT_CYCLICTEST: g_opt.cyclictest = true; break;
 		case OPT_BLOCK:
 			g_opt.block = num_arg(name, optarg, 1, 100000000);
 			break;
@@ -312,7 +337,25 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
 	make_workdir();
-	ret = fn();
+	if (fn == cmd_timers) {
+		ret = fn();	/* says itself, per row, what disturbed it */
+	} else {
+		struct machine_snap a, b;
+		char *why;
+
+		machine_snap(&a);
+		machine_warn_busy(&a, 0);
+		ret = fn();
+		machine_snap(&b);
+		why = machine_disturbed(&a, &b, 0);
+		if (why)
+			msg("WARNING: this run was disturbed (%s): its tails are "
+			    "not to be trusted", why);
+		else
+			msg("run: load average %.2f -> %.2f, VM steal %.2f%%",
+			    a.load1, b.load1, machine_steal_pct(&a, &b));
+		free(why);
+	}
 	kill_our_descendants();
 	if (g_made_workdir && !g_opt.keep)
 		rm_rf(g_made_workdir);

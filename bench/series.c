@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ struct series *series_new(const char *label)
 
 	s->label = xstrdup(label);
 	s->extra = json_object();
+	s->spin_us = -1;
 	return s;
 }
 
@@ -43,6 +45,7 @@ void series_free(struct series *s)
 	free(s->label);
 	free(s->v);
 	free(s->note);
+	free(s->untrusted);
 	json_decref(s->extra);
 	free(s);
 }
@@ -109,10 +112,19 @@ json_t *series_json(struct series *s)
 		json_object_set_new(o, "p90_us", jus(series_pct(s, 90)));
 		json_object_set_new(o, "p99_us", jus(series_pct(s, 99)));
 		json_object_set_new(o, "p999_us", jus(series_pct(s, 99.9)));
+		if (s->n >= SERIES_P9999_MIN)
+			json_object_set_new(o, "p9999_us",
+					    jus(series_pct(s, 99.99)));
 		json_object_set_new(o, "max_us", jus(s->v[s->n - 1]));
 		json_object_set_new(o, "mean_us",
 				    json_real(round(series_mean(s)) / 1e3));
 	}
+	if (s->spin_us >= 0)
+		json_object_set_new(o, "spin_us_per_sample",
+				    json_real(round(s->spin_us * 1000) / 1000));
+	json_object_set_new(o, "trustworthy", json_boolean(!s->untrusted));
+	if (s->untrusted)
+		json_object_set_new(o, "untrusted", json_string(s->untrusted));
 	json_object_update(o, s->extra);
 	if (s->note)
 		json_object_set_new(o, "note", json_string(s->note));
@@ -124,18 +136,38 @@ static FILE *table_out(void)
 	return g_opt.json ? stderr : stdout;
 }
 
+/* "%9.1f", with a "!" for a tail value of an untrusted series */
+static void cell(FILE *f, const struct series *s, int64_t ns, bool tail)
+{
+	if (tail && s->untrusted)
+		fprintf(f, " %8.1f!", us(ns));
+	else
+		fprintf(f, " %9.1f", us(ns));
+}
+
 void print_latency_table(const char *title, struct series **ss, size_t n,
 			 int ratio_to)
 {
 	FILE *f = table_out();
 	int64_t base = 0;
+	bool p9999 = false, spin = false, untrusted = false;
 
+	for (size_t i = 0; i < n; i++) {
+		p9999 |= ss[i]->n >= SERIES_P9999_MIN;
+		spin |= ss[i]->spin_us >= 0;
+		untrusted |= ss[i]->untrusted != NULL;
+	}
 	if (ratio_to >= 0 && (size_t)ratio_to < n && ss[ratio_to]->n)
 		base = series_pct(ss[ratio_to], 50);
 	fprintf(f, "\n%s (us)\n", title);
-	fprintf(f, "%-40s %6s %9s %9s %9s %9s %9s %9s%s\n", "", "n", "min",
-		"p50", "p90", "p99", "p99.9", "max",
-		base ? "  p50 ratio" : "");
+	fprintf(f, "%-40s %6s %9s %9s %9s %9s %9s", "", "n", "min", "p50",
+		"p90", "p99", "p99.9");
+	if (p9999)
+		fprintf(f, " %9s", "p99.99");
+	fprintf(f, " %9s", "max");
+	if (spin)
+		fprintf(f, " %9s", "spin/dl");
+	fprintf(f, "%s\n", base ? "  p50 ratio" : "");
 	for (size_t i = 0; i < n; i++) {
 		struct series *s = ss[i];
 
@@ -145,18 +177,39 @@ void print_latency_table(const char *title, struct series **ss, size_t n,
 			continue;
 		}
 		sort(s);
-		fprintf(f, "%-40s %6zu %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f",
-			s->label, s->n, us(s->v[0]), us(series_pct(s, 50)),
-			us(series_pct(s, 90)), us(series_pct(s, 99)),
-			us(series_pct(s, 99.9)), us(s->v[s->n - 1]));
+		fprintf(f, "%-40s %6zu", s->label, s->n);
+		cell(f, s, s->v[0], false);
+		cell(f, s, series_pct(s, 50), false);
+		cell(f, s, series_pct(s, 90), false);
+		cell(f, s, series_pct(s, 99), true);
+		cell(f, s, series_pct(s, 99.9), true);
+		if (p9999 && s->n >= SERIES_P9999_MIN)
+			cell(f, s, series_pct(s, 99.99), true);
+		else if (p9999)
+			fprintf(f, " %9s", "-");
+		cell(f, s, s->v[s->n - 1], true);
+		if (spin && s->spin_us >= 0)
+			fprintf(f, " %9.2f", s->spin_us);
+		else if (spin)
+			fprintf(f, " %9s", "-");
 		if (base)
 			fprintf(f, "  %9.3gx",
 				(double)series_pct(s, 50) / (double)base);
 		fputc('\n', f);
 	}
+	if (spin)
+		fprintf(f, "  spin/dl: CPU spent spinning per deadline (us), "
+			"what precision mode costs\n");
 	for (size_t i = 0; i < n; i++)
 		if (ss[i]->n && ss[i]->note)
 			fprintf(f, "  %s: %s\n", ss[i]->label, ss[i]->note);
+	for (size_t i = 0; i < n; i++)
+		if (ss[i]->untrusted)
+			fprintf(f, "  ! %s: tail NOT TRUSTWORTHY: %s\n",
+				ss[i]->label, ss[i]->untrusted);
+	if (untrusted)
+		fprintf(f, "  (values marked ! come from a disturbed run: "
+			"rerun on a quiet machine before quoting them)\n");
 }
 
 /* Bin k >= 1 is [10^((k-1)/20 - 2), 10^(k/20 - 2)) us; bin 0 below 10 ns. */
@@ -232,18 +285,87 @@ static int run_gnuplot(const char *gp, const char *script)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
+const char *run_caption(void)
+{
+	static char buf[512];
+	char host[128] = "?", date[32], load[64] = "?";
+	struct utsname u;
+	time_t t = time(NULL);
+	struct tm tm;
+	FILE *f;
+
+	gethostname(host, sizeof(host) - 1);
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", &tm);
+	f = fopen("/proc/loadavg", "re");
+	if (f) {
+		if (fscanf(f, "%63[0-9. ]", load) != 1)
+			snprintf(load, sizeof(load), "?");
+		fclose(f);
+	}
+	load[strcspn(load, "\n")] = '\0';
+	if (strlen(load) > 15)
+		load[14] = '\0';	/* the three averages only */
+	snprintf(buf, sizeof(buf), "host %s, kernel %s, %ld CPUs, %s, "
+		 "load average %s", host, uname(&u) ? "?" : u.release,
+		 sysconf(_SC_NPROCESSORS_ONLN), date, load);
+	return buf;
+}
+
+/* Colour-blind-safe (Okabe-Ito) first, then more; dashes after a cycle. */
+static const char *const colours[] = {
+	"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
+	"#000000", "#882255", "#44AA99", "#999933", "#AA4499", "#C8B400",
+};
+#define NCOLOURS (sizeof(colours) / sizeof(*colours))
+
+/* Sample counts for the caption: "n = 4000" or "n = 3990..4000". */
+static char *count_range(struct series **ss, size_t n)
+{
+	size_t lo = SIZE_MAX, hi = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (ss[i]->n < 2)
+			continue;
+		lo = ss[i]->n < lo ? ss[i]->n : lo;
+		hi = ss[i]->n > hi ? ss[i]->n : hi;
+	}
+	if (lo == hi || !hi)
+		return xasprintf("n = %zu per row", hi);
+	return xasprintf("n = %zu..%zu per row", lo, hi);
+}
+
+static void plot_lines(FILE *f, const char *data, struct series **ss,
+		       size_t n, const char *using)
+{
+	for (size_t i = 0, k = 0; i < n; i++) {
+		if (ss[i]->n < 2)
+			continue;
+		fprintf(f, "%s'%s' index %zu using %s with lines ls %zu "
+			"title \"%s%s\"", k ? ", " : "", data, k, using, k + 1,
+			ss[i]->label, ss[i]->untrusted ? " (disturbed)" : "");
+		k++;
+	}
+	fprintf(f, "\n");
+}
+
 /*
  * One data file per series: up to 2000 (value, cumulative fraction) points
- * taken at evenly spaced ranks, always with the max.
+ * taken at evenly spaced ranks, plus every one of the last 200 (the tail
+ * view needs them), always with the max.  Left: the CDF, log x.  Right:
+ * the CCDF (fraction of samples > x), log-log, where p99, p99.9 and p99.99
+ * are the 1e-2, 1e-3 and 1e-4 lines.  The legend sits under both panels,
+ * the caption under it.
  */
 int plot_cdf(const char *path, const char *title, struct series **ss,
 	     size_t n)
 {
 	static const char *const terms[] = {
-		"pngcairo size 1000,620 font 'sans,10'",
-		"png size 1000,620",
+		"pngcairo size 1400,760 font 'sans,10'",
+		"png size 1400,760",
 	};
-	char *gp = which("gnuplot"), *script, *data;
+	char *gp = which("gnuplot"), *script, *data, *counts;
+	size_t drawn = 0, rows;
 	FILE *f;
 	int ret = -EIO;
 
@@ -254,45 +376,65 @@ int plot_cdf(const char *path, const char *title, struct series **ss,
 	}
 	data = xasprintf("%s.data", path);
 	script = xasprintf("%s.gp", path);
+	counts = count_range(ss, n);
 	f = fopen(data, "we");
 	if (!f)
 		die("%s: %s", data, strerror(errno));
 	for (size_t i = 0; i < n; i++) {
 		size_t step = ss[i]->n > 2000 ? ss[i]->n / 2000 : 1;
+		size_t tail = ss[i]->n > 200 ? ss[i]->n - 200 : 0;
 
 		if (ss[i]->n < 2)
 			continue;	/* nothing to draw */
 		sort(ss[i]);
+		drawn++;
 		fprintf(f, "# %s\n", ss[i]->label);
-		for (size_t j = 0; j < ss[i]->n; j += step)
-			fprintf(f, "%.3f %.6f\n", fmax(us(ss[i]->v[j]), 0.01),
-				(double)(j + 1) / (double)ss[i]->n);
-		if (ss[i]->n)
-			fprintf(f, "%.3f 1\n",
-				fmax(us(ss[i]->v[ss[i]->n - 1]), 0.01));
+		/* x, P(X <= x), P(X > x) (never 0: log scale) */
+		for (size_t j = 0; j < ss[i]->n; j += j >= tail ? 1 : step)
+			fprintf(f, "%.3f %.6f %.8g\n",
+				fmax(us(ss[i]->v[j]), 0.01),
+				(double)(j + 1) / (double)ss[i]->n,
+				fmax(1.0 - (double)(j + 1) / (double)ss[i]->n,
+				     0.5 / (double)ss[i]->n));
 		fprintf(f, "\n\n");
 	}
 	fclose(f);
+	/* the legend: two columns under both panels, above the caption */
+	rows = drawn > 1 ? (drawn + 1) / 2 : 1;
 	for (size_t t = 0; t < sizeof(terms) / sizeof(*terms) && ret; t++) {
 		f = fopen(script, "we");
 		if (!f)
 			die("%s: %s", script, strerror(errno));
-		fprintf(f, "set terminal %s\nset output '%s'\n"
-			"set title \"%s\" noenhanced\n"
-			"set logscale x\nset xlabel 'latency (us), log scale'\n"
-			"set ylabel 'fraction of samples <= x'\n"
-			"set yrange [0:1]\nset grid xtics mxtics ytics\n"
-			"set key bottom right noenhanced\n"
-			"plot ", terms[t], path, title);
-		for (size_t i = 0, k = 0; i < n; i++) {
-			if (ss[i]->n < 2)
-				continue;
-			fprintf(f, "%s'%s' index %zu using 1:2 with lines "
-				"lw 2 title \"%s\"", k ? ", " : "", data, k,
-				ss[i]->label);
-			k++;
-		}
-		fprintf(f, "\n");
+		fprintf(f, "set terminal %s\nset output '%s'\n", terms[t],
+			path);
+		for (size_t k = 0; k < drawn; k++)
+			fprintf(f, "set style line %zu lc rgb '%s' lw 2 dt %zu\n",
+				k + 1, colours[k % NCOLOURS],
+				k / NCOLOURS + 1);
+		fprintf(f, "set multiplot title \"%s\" noenhanced\n"
+			"set label 1 \"%s; %s\" noenhanced at screen 0.5,0.025 "
+			"center font ',9'\n"
+			"set bmargin at screen %.2f\nset tmargin at screen 0.90\n"
+			"set logscale x\nset grid xtics mxtics ytics\n"
+			"set xlabel 'lateness (us), log scale'\n"
+			"set key at screen 0.5,%.2f center top vertical maxrows %zu "
+			"noenhanced box opaque\n",
+			title, counts, run_caption(),
+			0.17 + 0.022 * (double)rows, 0.09 + 0.022 * (double)rows,
+			rows);
+		fprintf(f, "set lmargin at screen 0.06\nset rmargin at screen 0.48\n"
+			"set ylabel 'fraction of samples <= x'\nset yrange [0:1]\n"
+			"set title 'CDF'\nplot ");
+		plot_lines(f, data, ss, n, "1:2");
+		fprintf(f, "unset key\nunset label 1\n"
+			"set lmargin at screen 0.55\nset rmargin at screen 0.97\n"
+			"set logscale y\nset format y '10^{%%L}'\n"
+			"set yrange [*:1]\n"
+			"set ylabel 'fraction of samples > x (log)'\n"
+			"set title 'tail (CCDF): p99 at 1e-2, p99.9 at 1e-3'\n"
+			"plot ");
+		plot_lines(f, data, ss, n, "1:3");
+		fprintf(f, "unset multiplot\n");
 		fclose(f);
 		ret = run_gnuplot(gp, script);
 	}
@@ -303,6 +445,7 @@ int plot_cdf(const char *path, const char *title, struct series **ss,
 		unlink(data);
 	}
 	free(gp);
+	free(counts);
 	free(data);
 	free(script);
 	return ret;

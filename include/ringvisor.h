@@ -137,8 +137,13 @@ int rv_client_open(struct rv_client **out, const char *path);
  */
 int rv_client_request(struct rv_client *c, const char *request, char **reply,
 		      int timeout_ms);
-/* The next line sent by the server (events).  Same returns. */
+/* The next line sent by the server (events).  Same returns; timeout_ms 0
+ * takes only what has arrived (a line already buffered, or one that
+ * reading the socket without waiting completes). */
 int rv_client_next_line(struct rv_client *c, char **line, int timeout_ms);
+/* The connection's descriptor, for the caller's own poll() (readable:
+ * call rv_client_next_line() with timeout 0 until -ETIMEDOUT). */
+int rv_client_fd(const struct rv_client *c);
 void rv_client_close(struct rv_client *c);
 
 #ifdef __cplusplus

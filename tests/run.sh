@@ -86,10 +86,11 @@ if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
 	echo "=== tests under ASan+UBSan (io_uring backend) ==="
 	cmake -S . -B "$build-asan" -DCMAKE_BUILD_TYPE=Debug -DRV_SANITIZE=ON >/dev/null
 	cmake --build "$build-asan" -j "$jobs"
-	# the benchmark's smoke test and the seccomp run (the epoll path
-	# under a Docker-like filter, exec'd as on the plain builds) add
-	# time, not memory checks: left to the plain builds
-	CTEST_EXCLUDE="integration/test_(bench_smoke|seccomp)" \
+	# the benchmark's smoke test, the seccomp run (the epoll path
+	# under a Docker-like filter, exec'd as on the plain builds) and the
+	# container run (podman) add time, not memory checks: left to the
+	# plain builds
+	CTEST_EXCLUDE="integration/test_(bench_smoke|seccomp|container)" \
 	run_ctest asan "$build-asan" \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -265,6 +265,7 @@ void rv_loop_free(struct rv_loop *loop)
 
 int rv_loop_run_once(struct rv_loop *loop, int64_t max_wait_ns)
 {
+	int64_t next;
 	int ret;
 
 	/* a nested turn would fire this turn's due timers twice */
@@ -272,7 +273,10 @@ int rv_loop_run_once(struct rv_loop *loop, int64_t max_wait_ns)
 		return -EDEADLK;
 	loop->in_turn = true;
 	loop->stats.turns++;
-	ret = loop->ops->wait(loop, rv_timers_next(loop), max_wait_ns);
+	next = rv_timers_next(loop);
+	if (loop->timers.spin_auto)
+		rv_precision_wait_begins(loop, next);
+	ret = loop->ops->wait(loop, next, max_wait_ns);
 	/* timers still fire: the error was about something else */
 	rv_timers_run(loop);
 	loop->in_turn = false;

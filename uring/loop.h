@@ -228,7 +228,21 @@ static inline bool rv_timer_is_armed(const struct rv_timer *t)
  * default).  0, or -EINVAL for spin_ns < 0 or > RV_TIMER_SPIN_MAX.
  */
 int rv_loop_set_timer_spin(struct rv_loop *loop, int64_t spin_ns);
+/* The window in force (fixed, or what spin:auto has learnt), ns. */
 int64_t rv_loop_timer_spin(const struct rv_loop *loop);
+
+#define RV_TIMER_SPIN_AUTO_MAX	200000LL	/* spin:auto's default cap */
+
+/*
+ * Adaptive precision mode ("spin:auto[:MAX]"): the window is learnt from
+ * the loop's own deadlines, a running P99.5 of how late the kernel wakes
+ * the loop plus a margin (spin_auto.h), never more than max_ns (0: the default
+ * RV_TIMER_SPIN_AUTO_MAX), so the CPU spent per deadline is what this
+ * machine needs now, not a guess made for another.  It starts at max_ns
+ * and follows the machine as it changes (idle, loaded, a VM migrating).
+ * 0, or -EINVAL for max_ns < 0 or > RV_TIMER_SPIN_MAX.
+ */
+int rv_loop_set_timer_spin_auto(struct rv_loop *loop, int64_t max_ns);
 
 /*
  * Puts the calling thread (the loop's) in SCHED_FIFO at prio (1..99), with
@@ -243,7 +257,9 @@ int rv_loop_set_realtime(int prio);
  * it began, minus its deadline (never negative).  Fixed log2 buckets, no
  * allocation: bucket 0 counts lateness below 1024 ns, bucket i (1..30)
  * [2^(9+i), 2^(10+i)) ns, bucket 31 everything from 2^40 ns up.  spins and
- * spin_ns say what precision mode cost (turns that spun, ns spent).
+ * spin_ns say what precision mode cost (turns that spun, ns spent);
+ * spin_window_ns is the window in force; misses counts the wake-ups of
+ * precision mode that came after the deadline (the window was too short).
  */
 #define RV_LATENESS_BUCKETS 32
 
@@ -254,6 +270,8 @@ struct rv_timer_lateness {
 	uint64_t buckets[RV_LATENESS_BUCKETS];
 	uint64_t spins;
 	uint64_t spin_ns;
+	int64_t spin_window_ns;
+	uint64_t misses;
 };
 
 /* Copies the histogram; never fails. */

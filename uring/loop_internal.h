@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "loop.h"
+#include "spin_auto.h"
 #include "loop_stats.h"
 #include "pidmap.h"
 #include "slots.h"
@@ -139,7 +140,11 @@ struct rv_timers {
 	uint32_t ndue;
 	uint32_t due_cap;
 	size_t reserved;
-	int64_t spin_ns;	/* precision mode; 0 = normal */
+	int64_t spin_ns;	/* precision mode window; 0 = normal */
+	bool spin_auto;		/* spin_ns follows est (spin:auto) */
+	bool wait_learns;	/* this turn's wait can teach est */
+	int64_t wait_asked;	/* when this turn's wait was asked to end */
+	struct rv_spin_est est;
 	struct rv_timer_lateness lateness;
 };
 
@@ -201,6 +206,8 @@ void rv_timers_free(struct rv_loop *loop);
 
 /* precision.c: spin until the earliest deadline if it is within spin_ns. */
 void rv_precision_spin(struct rv_loop *loop);
+/* spin:auto: the turn's kernel wait is about to start, to end at next. */
+void rv_precision_wait_begins(struct rv_loop *loop, int64_t next);
 void rv_lateness_add(struct rv_timer_lateness *h, int64_t ns);
 
 static inline void rv_cpu_relax(void)

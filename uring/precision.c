@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Timer precision: the spin hybrid of precision mode, SCHED_FIFO for the
- * loop thread, and the lateness histogram of fired timers.
+ * Timer precision: the spin hybrid of precision mode (a fixed window, or
+ * spin:auto's learnt one), SCHED_FIFO for the loop thread, and the
+ * lateness histogram of fired timers.
  *
  * A kernel wake-up costs ~10 us at p50 on a VM whatever the mechanism
  * (io_uring wait timeout, timerfd); sleeping until DURATION before the
@@ -21,6 +22,19 @@ int rv_loop_set_timer_spin(struct rv_loop *loop, int64_t spin_ns)
 	if (spin_ns < 0 || spin_ns > RV_TIMER_SPIN_MAX)
 		return -EINVAL;
 	loop->timers.spin_ns = spin_ns;
+	loop->timers.spin_auto = false;
+	return 0;
+}
+
+int rv_loop_set_timer_spin_auto(struct rv_loop *loop, int64_t max_ns)
+{
+	if (max_ns < 0 || max_ns > RV_TIMER_SPIN_MAX)
+		return -EINVAL;
+	if (!max_ns)
+		max_ns = RV_TIMER_SPIN_AUTO_MAX;
+	rv_spin_est_init(&loop->timers.est, max_ns);
+	loop->timers.spin_ns = max_ns;
+	loop->timers.spin_auto = true;
 	return 0;
 }
 
@@ -41,14 +55,42 @@ int rv_loop_set_realtime(int prio)
 	return 0;
 }
 
+/*
+ * A wait that starts before the instant it was asked to end measures the
+ * kernel's wake-up lateness; one asked to end in the past (a timer armed
+ * closer than the window) measures nothing and must not teach spin:auto.
+ */
+void rv_precision_wait_begins(struct rv_loop *loop, int64_t next)
+{
+	struct rv_timers *tm = &loop->timers;
+
+	tm->wait_asked = next;
+	tm->wait_learns = next != RV_NO_DEADLINE && rv_clock_now() < next;
+}
+
+/*
+ * The kernel was asked to wake the loop at deadline - spin_ns.  A wake-up
+ * at or after that instant is the timer's (an earlier one came from some
+ * other event and says nothing of the kernel's lateness): spin:auto learns
+ * from it, and the window of the next wait is the new estimate.
+ */
 void rv_precision_spin(struct rv_loop *loop)
 {
 	const struct rv_timer *t = rv_heap_top(&loop->timers.heap);
 	struct rv_timers *tm = &loop->timers;
 	int64_t now = loop->now, start;
 
-	if (!t || t->deadline_ns <= now || t->deadline_ns - now > tm->spin_ns)
+	if (!t || now < t->deadline_ns - tm->spin_ns)
 		return;
+	if (tm->spin_auto && tm->wait_learns && now >= tm->wait_asked) {
+		rv_spin_est_add(&tm->est, now - tm->wait_asked);
+		tm->spin_ns = tm->est.window_ns;
+		tm->wait_learns = false;
+	}
+	if (t->deadline_ns <= now) {
+		tm->lateness.misses++;
+		return;
+	}
 	/* loop->now may be stale by the dispatch that ran since the wait */
 	start = now = rv_clock_now();
 	while (now < t->deadline_ns) {
@@ -92,4 +134,5 @@ void rv_loop_get_timer_lateness(const struct rv_loop *loop,
 				struct rv_timer_lateness *out)
 {
 	*out = loop->timers.lateness;
+	out->spin_window_ns = loop->timers.spin_ns;
 }

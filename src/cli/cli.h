@@ -11,5 +11,10 @@ int rv_cli_usage_error(const char *fmt, ...)
 void rv_cli_help(FILE *f);
 /* status start stop restart kill reload shutdown metrics events */
 int rv_cli_client(int argc, char **argv);
+/* -s PATH, else the control_socket of -c FILE or $RINGVISOR_CONFIG, else
+ * the default (the caller frees; NULL when out of memory). */
+char *rv_cli_socket_path(const char *socket, const char *config);
+/* `ringvisor top [-s PATH] [-c FILE]` (cli_top.c) */
+int rv_cli_top(int argc, char **argv);
 
 #endif

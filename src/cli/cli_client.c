@@ -198,9 +198,11 @@ static json_t *request(const char *cmd, const struct client_args *a)
 
 static bool use_colour(void)
 {
-	const char *nc = getenv("NO_COLOR");
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
 
-	return isatty(STDOUT_FILENO) && !(nc && *nc);
+	/* a dumb terminal shows escape sequences as text */
+	return isatty(STDOUT_FILENO) && !(nc && *nc) &&
+	       !(term && !strcmp(term, "dumb"));
 }
 
 static const char *state_colour(const char *st)
@@ -511,4 +513,12 @@ int rv_cli_client(int argc, char **argv)
 	    !strcmp(cmd, "restart"))
 		return cmd_simple(argc, argv, cmd, true);
 	return cmd_simple(argc, argv, cmd, false);	/* reload shutdown ... */
+}
+
+/* For `top` (cli_top.c): the socket the other client commands use. */
+char *rv_cli_socket_path(const char *socket, const char *config)
+{
+	struct client_args a = { .socket = socket, .config = config };
+
+	return socket_path(&a);
 }

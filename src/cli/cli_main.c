@@ -38,6 +38,8 @@ static const char usage_text[] =
 	"  shutdown                      stop everything, then exit\n"
 	"  metrics                       Prometheus text exposition\n"
 	"  events [--json]               follow lifecycle events\n"
+	"  top                           live view of the tree (keys: see\n"
+	"        ringvisor(1)); a table when not on a terminal\n"
 	"        client commands take -s PATH (control socket) or -c FILE\n"
 	"        (the config naming it)\n"
 	"\n"
@@ -290,6 +292,8 @@ int main(int argc, char **argv)
 		return cmd_exec(argc - 1, argv + 1);
 	if (!strcmp(cmd, "check"))
 		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(cmd, "top"))
+		return rv_cli_top(argc - 1, argv + 1);
 	if (!strcmp(cmd, "status") || !strcmp(cmd, "start") ||
 	    !strcmp(cmd, "stop") || !strcmp(cmd, "restart") ||
 	    !strcmp(cmd, "kill") || !strcmp(cmd, "reload") ||

@@ -52,7 +52,8 @@ struct key {
 	const char *name;
 	key_setter *set;
 	size_t off;		/* the field it fills */
-	size_t off2;		/* set_after/set_environment: its count */
+	size_t off2;		/* set_after/set_environment: its count;
+				 * set_precision: the spin:auto flag */
 	size_t line_off;	/* its int in ->lines; 0: none (lines is
 				 * never first in a spec) */
 	int64_t min, max;	/* numbers and durations */
@@ -1021,22 +1022,33 @@ static const struct key group_keys[] = {
 	  .line_off = GRL(after) },
 };
 
-/* timer_precision = normal | spin:DURATION (k->min..k->max ns) */
+/*
+ * timer_precision = normal | spin:DURATION | spin:auto[:MAX] (k->min..k->max
+ * ns; off2: the spin:auto flag; MAX defaults to RV_TIMER_SPIN_AUTO_MAX)
+ */
 static int set_precision(const struct key_ctx *c, const struct key *k,
 			 void *base, const char *v)
 {
-	int64_t ns;
+	bool adaptive = !strncmp(v, "spin:auto", 9) &&
+			(!v[9] || v[9] == ':');
+	int64_t ns = RV_TIMER_SPIN_AUTO_MAX;
+	bool bad;
 
 	if (!strcmp(v, "normal")) {
 		*FIELD(base, k->off, int64_t) = 0;
+		*FIELD(base, k->off2, bool) = false;
 		return 0;
 	}
-	if (strncmp(v, "spin:", 5) || rv_parse_duration(v + 5, &ns) ||
-	    ns < k->min || ns > k->max)
+	if (adaptive)
+		bad = v[9] && rv_parse_duration(v + 10, &ns);
+	else
+		bad = strncmp(v, "spin:", 5) || rv_parse_duration(v + 5, &ns);
+	if (bad || ns < k->min || ns > k->max)
 		return key_error(c,
-				 "invalid precision " VAL_FMT " (use normal or spin:DURATION, e.g. spin:50us, at most 1s)",
+				 "invalid precision " VAL_FMT " (use normal, spin:DURATION, e.g. spin:50us, or spin:auto[:MAX], e.g. spin:auto:200us; at most 1s)",
 				 VAL_ARG(v));
 	*FIELD(base, k->off, int64_t) = ns;
+	*FIELD(base, k->off2, bool) = adaptive;
 	return 0;
 }
 
@@ -1054,7 +1066,7 @@ static const struct key top_keys[] = {
 	{ "http_listen", set_listen, .off = TOP(http_listen) },
 	{ "backend", set_enum, .off = TOP(backend), .choices = backend_names },
 	{ "timer_precision", set_precision, .off = TOP(timer_spin_ns),
-	  .min = 1, .max = RV_TIMER_SPIN_MAX },
+	  .off2 = TOP(timer_spin_auto), .min = 1, .max = RV_TIMER_SPIN_MAX },
 	{ "realtime_priority", set_int, .off = TOP(realtime_priority),
 	  .min = 0, .max = 99 },
 };

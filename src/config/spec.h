@@ -231,9 +231,11 @@ struct rv_specs {
 	struct rv_service_spec *services;	/* config order */
 	size_t n_services;
 
-	/* [supervisor] timer_precision = spin:DURATION (0: normal) and
+	/* [supervisor] timer_precision = spin:DURATION (0: normal), or
+	 * spin:auto[:MAX] (timer_spin_auto; timer_spin_ns is MAX), and
 	 * realtime_priority (0: off; 1..99: SCHED_FIFO for the loop) */
 	int64_t timer_spin_ns;
+	bool timer_spin_auto;
 	int realtime_priority;
 };
 

@@ -44,6 +44,11 @@ int rv_client_open(struct rv_client **out, const char *path)
 	return 0;
 }
 
+int rv_client_fd(const struct rv_client *c)
+{
+	return c->fd;
+}
+
 void rv_client_close(struct rv_client *c)
 {
 	if (!c)
@@ -94,7 +99,8 @@ int rv_client_next_line(struct rv_client *c, char **line, int timeout_ms)
 			c->cap = cap;
 		}
 		wait = end < 0 ? -1 : (int)(end - mono_ms());
-		if (end >= 0 && wait <= 0)
+		/* timeout 0 still reads what is there (poll without waiting) */
+		if (end >= 0 && wait < 0)
 			return -ETIMEDOUT;
 		n = poll(&p, 1, wait);
 		if (n < 0 && errno == EINTR)

@@ -49,6 +49,19 @@ static void timer_lateness(FILE *f, const struct rv_loop *loop)
 		(unsigned long long)t.count);
 	fprintf(f, "%s_sum %.9f\n%s_count %llu\n", name,
 		(double)t.sum_ns / 1e9, name, (unsigned long long)t.count);
+	/* what precision mode costs: CPU per deadline = spin / count */
+	name = "ringvisor_timer_spin_seconds_total";
+	head(f, name, "counter",
+	     "CPU spent spinning to deadlines (timer_precision = spin:...).");
+	fprintf(f, "%s %.9f\n", name, (double)t.spin_ns / 1e9);
+	name = "ringvisor_timer_spin_misses_total";
+	head(f, name, "counter",
+	     "Precision-mode wake-ups that came after the deadline.");
+	fprintf(f, "%s %llu\n", name, (unsigned long long)t.misses);
+	name = "ringvisor_timer_spin_window_seconds";
+	head(f, name, "gauge",
+	     "How early the loop wakes before a deadline to spin (spin:auto: learnt).");
+	fprintf(f, "%s %.9f\n", name, (double)t.spin_window_ns / 1e9);
 }
 
 /* What the notify socket received, by result; zeros without one. */

@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -56,6 +58,29 @@ static uint32_t count_instances(const struct rv_specs *sp)
 		n += sp->services[i].instances;
 	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
+/*
+ * realtime_priority: a page fault in the loop costs what the priority was
+ * meant to save, so memory is locked, as cyclictest -m does.  MCL_FUTURE
+ * only where the memlock limit cannot make a later allocation fail (root,
+ * or no limit); otherwise what is mapped now.  Children do not inherit
+ * it (fork and exec drop memory locks).  A failure is a warning: the
+ * priority still helps.
+ */
+static void lock_memory(void)
+{
+	struct rlimit rl;
+	int flags = MCL_CURRENT;
+
+	if (!geteuid() ||
+	    (!getrlimit(RLIMIT_MEMLOCK, &rl) && rl.rlim_cur == RLIM_INFINITY))
+		flags |= MCL_FUTURE;
+	if (mlockall(flags))
+		rv_log(RV_LOG_WARN, "supervisor", "main", "mlockall",
+		       " error=\"%s\" detail=\"realtime_priority: memory not "
+		       "locked, page faults may delay timers\"",
+		       strerror(errno));
+}
+
 
 /* Everything after the specs: loop, spawner, tree.  0 or -errno. */
 static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
@@ -109,7 +134,9 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 		return ret;
 	}
 	/* timer_precision, realtime_priority (SCHED_RESET_ON_FORK) */
-	ret = rv_loop_set_timer_spin(sv->loop, sv->specs->timer_spin_ns);
+	ret = sv->specs->timer_spin_auto ?
+	      rv_loop_set_timer_spin_auto(sv->loop, sv->specs->timer_spin_ns) :
+	      rv_loop_set_timer_spin(sv->loop, sv->specs->timer_spin_ns);
 	if (!ret && sv->specs->realtime_priority)
 		ret = rv_loop_set_realtime(sv->specs->realtime_priority);
 	if (ret) {
@@ -117,6 +144,8 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 			sv->specs->realtime_priority, strerror(-ret));
 		return ret;
 	}
+	if (sv->specs->realtime_priority)
+		lock_memory();
 	ret = rv_spawner_new(&sv->spawner);
 	if (!ret)
 		ret = rv_notify_dispatch_path(sv);

@@ -616,6 +616,7 @@ static bool needs_restart(const struct rv_specs *a, const struct rv_specs *b)
 	       !same_str(a->control_group, b->control_group) ||
 	       !same_str(a->http_listen, b->http_listen) ||
 	       a->timer_spin_ns != b->timer_spin_ns ||
+	       a->timer_spin_auto != b->timer_spin_auto ||
 	       a->realtime_priority != b->realtime_priority;
 }
 

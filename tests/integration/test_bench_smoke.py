@@ -8,6 +8,7 @@ present) and writes well-formed JSON, so the tool users run cannot rot.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import unittest
@@ -55,6 +56,26 @@ class BenchSmoke(unittest.TestCase):
         self.assertLessEqual(loop["min_us"], loop["p50_us"])
         self.assertLessEqual(loop["p50_us"], loop["max_us"])
         by_label(doc, "ringvisor precision")
+        auto = by_label(doc, "ringvisor precision spin:auto (io_uring)")
+        self.assertIn("spin_us_per_sample", auto)
+        self.assertIn("spin_window_us", auto["loop_histogram"])
+        for key in ("loadavg_before", "loadavg_after", "steal_pct",
+                    "disturbed"):
+            self.assertIn(key, doc["machine"])
+        self.assertIn("trustworthy", loop)
+
+    def test_timers_load_cyclictest(self):
+        if not shutil.which("cyclictest"):
+            self.skipTest("cyclictest (rt-tests) not installed")
+        doc = bench("timers", "--count", "200", "--block", "100",
+                    "--load", "1", "--cyclictest",
+                    "--only", "loop (io_uring),cyclictest")
+        self.assertEqual(doc["params"]["load"], 1)
+        ct = by_label(doc, "cyclictest (rt-tests)")
+        self.assertEqual(ct["n"], 200, "histogram parsed, every sample")
+        self.assertLessEqual(ct["min_us"], ct["max_us"])
+        self.assertEqual(by_label(doc, "ringvisor loop (io_uring)")["n"],
+                         200)
 
     def test_restart(self):
         doc = bench("restart", "--samples", "3", "--uptime", "0.2s",

@@ -181,6 +181,21 @@ def help_commands(text):
     return cmds
 
 
+def help_keys(text):
+    """The keys of a --help text's "keys:" block (`ringvisor top`): the
+    words of each line's first column (up to a gap of two spaces)."""
+    keys, inside = [], False
+    for ln in text.splitlines():
+        if re.match(r"^keys:\s*$", ln):
+            inside = True
+            continue
+        if inside and not ln.startswith("  "):
+            break
+        if inside:
+            keys += re.split(r"\s{2,}", ln.strip())[0].split()
+    return keys
+
+
 def help_options(text):
     return set(re.findall(r"(?<![\w-])(--?[A-Za-z][A-Za-z0-9-]*)", text))
 
@@ -347,6 +362,27 @@ class ManPages(unittest.TestCase):
         rc, out, _ = run([RV_BIN, "--version"])
         self.assertEqual(rc, 0)
         self.assertRegex(out, r"^ringvisor \d+\.\d+")
+
+    def test_every_top_key_is_documented(self):
+        """The keys of `ringvisor top --help` in TOP of ringvisor.1 and
+        in the keys table of README.md."""
+        rc, out, err = self.cmd_help.get("top", (None, "", "no top"))
+        self.assertEqual(rc, 0, err)
+        keys = help_keys(out)
+        self.assertIn("q", keys, out)
+        self.assertIn("/", keys, out)
+        with open(os.path.join(REPO, "README.md")) as f:
+            readme = f.read()
+        m = re.search(r"\| key \| what it does \|\n(.*?)\n\n", readme, re.S)
+        self.assertIsNotNone(m, "no `| key | what it does |` table in "
+                             "README.md")
+        in_readme = set(re.findall(r"`([^`]+)`", m.group(1)))
+        self.assertEqual([k for k in keys if not self.rv1.in_terms(k, "TOP")],
+                         [], "keys of `ringvisor top --help` without an "
+                         "item in TOP of ringvisor.1.scd")
+        self.assertEqual([k for k in keys if k not in in_readme], [],
+                         "keys of `ringvisor top --help` missing from the "
+                         "keys table of README.md")
 
     # ringvisor.conf(5)
 

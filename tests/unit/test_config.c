@@ -1057,6 +1057,48 @@ static void test_max_restarts(void **state)
 	result_free(&r);
 }
 
+static void test_timer_precision(void **state)
+{
+	static const struct {
+		const char *v;
+		int ret;
+		int64_t ns;
+		bool adaptive;
+	} cases[] = {
+		{ "normal", 0, 0, false },
+		{ "spin:50us", 0, 50000, false },
+		{ "spin:auto", 0, RV_TIMER_SPIN_AUTO_MAX, true },
+		{ "spin:auto:80us", 0, 80000, true },
+		{ "spin:auto:", -EINVAL, 0, false },
+		{ "spin:auto:2s", -EINVAL, 0, false },
+		{ "spin:autox", -EINVAL, 0, false },
+		{ "spin:0", -EINVAL, 0, false },
+		{ "auto", -EINVAL, 0, false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct result r = { 0 };
+		char *text = NULL;
+
+		assert_true(asprintf(&text, "[supervisor]\ntimer_precision = "
+				     "%s\n[service:w]\ncommand = x\n",
+				     cases[i].v) > 0);
+		load(text, &r);
+		if (cases[i].ret) {
+			assert_int_not_equal(r.ret, 0);
+			assert_non_null(strstr(r.out, "spin:auto[:MAX]"));
+		} else {
+			assert_int_equal(r.ret, 0);
+			assert_int_equal(r.specs.timer_spin_ns, cases[i].ns);
+			assert_int_equal(r.specs.timer_spin_auto,
+					 cases[i].adaptive);
+		}
+		free(text);
+		result_free(&r);
+	}
+}
+
 static void test_null_diag(void **state)
 {
 	struct rv_specs specs;
@@ -1368,6 +1410,7 @@ int main(void)
 		cmocka_unit_test(test_many_errors),
 		cmocka_unit_test(test_instances),
 		cmocka_unit_test(test_max_restarts),
+		cmocka_unit_test(test_timer_precision),
 		cmocka_unit_test(test_null_diag),
 		cmocka_unit_test(test_spec_set),
 		cmocka_unit_test(test_enum_names),

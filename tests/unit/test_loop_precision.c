@@ -25,6 +25,7 @@
 
 #include "loop.h"
 #include "loop_stats.h"
+#include "spin_auto.h"
 
 #define MS 1000000LL
 
@@ -89,6 +90,57 @@ static void test_spin_setting(void **state)
 	assert_int_equal(rv_loop_timer_spin(loop), 50000);
 	assert_int_equal(rv_loop_set_timer_spin(loop, 0), 0);
 	assert_int_equal(rv_loop_timer_spin(loop), 0);
+	rv_loop_free(loop);
+}
+
+/*
+ * spin:auto starts at its cap, learns only from waits that really waited
+ * (one asked to end in the past measures nothing), and its window never
+ * leaves [margin, cap].  How much it learns depends on the machine: not
+ * asserted here (tests/unit/test_loop_spin_auto.c drives the estimator).
+ */
+static void test_spin_auto(void **state)
+{
+	struct rv_loop *loop = new_loop();
+	struct fired f = { 0 };
+	struct rv_timer_lateness h;
+	int64_t cap = MS;
+	int i;
+
+	assert_int_equal(rv_loop_set_timer_spin_auto(loop, -1), -EINVAL);
+	assert_int_equal(rv_loop_set_timer_spin_auto(loop,
+						     RV_TIMER_SPIN_MAX + 1),
+			 -EINVAL);
+	assert_int_equal(rv_loop_set_timer_spin_auto(loop, 0), 0);
+	assert_int_equal(rv_loop_timer_spin(loop), RV_TIMER_SPIN_AUTO_MAX);
+	assert_int_equal(rv_loop_set_timer_spin_auto(loop, cap), 0);
+	assert_int_equal(rv_loop_timer_reserve(loop, 1), 0);
+	rv_timer_init(&f.t[0], fired_cb, &f);
+	/* armed 0.5 ms out, inside the 1 ms window: every wait is asked to
+	 * end in the past, so nothing is learnt and the window stays put
+	 * (learning from it would see ~0.5 ms and shrink the window) */
+	for (i = 0; i < 2 * RV_SPIN_WARMUP; i++) {
+		rv_loop_timer_arm(loop, &f.t[0], rv_clock_now() + MS / 2);
+		while (f.n[0] == i)
+			assert_int_equal(rv_loop_run_once(loop, -1), 0);
+	}
+	assert_int_equal(rv_loop_timer_spin(loop), cap);
+	/* armed 3 ms out: real waits, learnt; the window stays in bounds */
+	for (; i < 4 * RV_SPIN_WARMUP; i++) {
+		rv_loop_timer_arm(loop, &f.t[0], rv_clock_now() + 3 * MS);
+		while (f.n[0] == i)
+			assert_int_equal(rv_loop_run_once(loop, -1), 0);
+		assert_true(f.clock[0] >= f.t[0].deadline_ns);
+	}
+	assert_true(rv_loop_timer_spin(loop) <= cap);
+	assert_true(rv_loop_timer_spin(loop) >= RV_SPIN_MARGIN_NS);
+	rv_loop_get_timer_lateness(loop, &h);
+	assert_int_equal(h.count, 4 * RV_SPIN_WARMUP);
+	assert_int_equal(h.spins + h.misses, h.count);
+	assert_int_equal(h.spin_window_ns, rv_loop_timer_spin(loop));
+	/* a fixed window turns learning off */
+	assert_int_equal(rv_loop_set_timer_spin(loop, 50000), 0);
+	assert_int_equal(rv_loop_timer_spin(loop), 50000);
 	rv_loop_free(loop);
 }
 
@@ -300,6 +352,7 @@ static void test_realtime_not_inherited(void **state)
 
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_spin_setting),
+	cmocka_unit_test(test_spin_auto),
 	cmocka_unit_test(test_lateness_buckets),
 	cmocka_unit_test(test_spin_fires_in_first_turn),
 	cmocka_unit_test(test_spin_respects_cancel),
