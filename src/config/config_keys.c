@@ -20,6 +20,7 @@
 #include "config/runtime_dir.h"
 #include "config/config.h"
 #include "config/config_keys.h"
+#include "config/listen.h"
 #include "config/parse.h"
 #include "config/spec.h"
 
@@ -584,6 +585,24 @@ static int set_socket_path(const struct key_ctx *c, const struct key *k,
 	return ret;
 }
 
+/* http_listen = ADDRESS:PORT | [V6]:PORT | unix:/PATH | /PATH | off */
+static int set_listen(const struct key_ctx *c, const struct key *k,
+		      void *base, const char *v)
+{
+	struct rv_listen_addr addr;
+	char why[160];
+
+	if (!strcmp(v, "off")) {
+		free(*FIELD(base, k->off, char *));
+		*FIELD(base, k->off, char *) = NULL;
+		return 0;
+	}
+	if (rv_listen_parse(v, &addr, why, sizeof(why)))
+		return key_error(c, "invalid address " VAL_FMT ": %s",
+				 VAL_ARG(v), why);
+	return set_string(c, k, base, v);
+}
+
 static bool is_env_name(const char *s, size_t len)
 {
 	size_t i;
@@ -1065,6 +1084,7 @@ static const struct key top_keys[] = {
 	{ "control_socket", set_socket_path, .off = TOP(control_socket),
 	  .expand = EXPAND_TEXT },
 	{ "control_group", set_user, .off = TOP(control_group) },
+	{ "http_listen", set_listen, .off = TOP(http_listen) },
 	{ "backend", set_enum, .off = TOP(backend), .choices = backend_names },
 	{ "timer_precision", set_precision, .off = TOP(timer_spin_ns),
 	  .off2 = TOP(timer_spin_auto), .min = 1, .max = RV_TIMER_SPIN_MAX },

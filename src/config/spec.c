@@ -24,6 +24,7 @@
  *   control_socket    /run/ringvisor/control.sock
  *   control_group     (none: 0600)    critical     false
  *   backend           auto            after        (none)
+ *   http_listen       off
  *
  * [service:NAME]
  *   supervisor (the top level)      stop_signal         SIGTERM
@@ -192,6 +193,7 @@ void rv_specs_free(struct rv_specs *s)
 	free(s->included);
 	free(s->control_socket);
 	free(s->control_group);
+	free(s->http_listen);
 	for (i = 0; i < s->n_groups; i++)
 		rv_group_spec_free(&s->groups[i]);
 	free(s->groups);

@@ -226,6 +226,7 @@ struct rv_specs {
 				 * (default RV_DEFAULT_CONTROL_SOCKET) after
 				 * a successful rv_config_load_*() */
 	char *control_group;
+	char *http_listen;	/* NULL: no HTTP endpoint (the default) */
 	enum rv_backend backend;
 
 	struct rv_group_spec *groups;	/* nested supervisors, config order */

@@ -271,8 +271,9 @@ static char *reload_reply(struct rv_supervisor *sv, int64_t now)
 		if (res.needs_restart)
 			json_array_append_new(warnings, json_string(
 				"backend, control_socket, control_group, "
-				"timer_precision and realtime_priority take "
-				"effect when ringvisor restarts"));
+				"http_listen, timer_precision and "
+				"realtime_priority take effect when ringvisor "
+				"restarts"));
 		reply = rv_commands_line(json_pack(
 			"{s:b, s:o, s:o, s:o, s:i, s:o}", "ok", 1,
 			"restarted", names_array(res.restarted,

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@
 #include "control/commands.h"
 #include "control/control.h"
 #include "control/request.h"
+#include "control/unix_socket.h"
 #include "control/waiters.h"
 #include "loop_stats.h"
 #include "tree/supervisor.h"
@@ -77,6 +79,10 @@ struct conn {
 	uid_t uid;
 	struct rv_io io;
 	struct rv_timer timer;
+	/* a follower's hang-up: a watch on a dup of fd, since its io is
+	 * busy sending (or idle) and the epoll backend takes one watch per
+	 * fd; -1 until it follows */
+	struct rv_fdwatch hup;
 	char *in;		/* request bytes, up to RV_REQUEST_MAX + 1 */
 	size_t in_len, in_cap;
 	size_t discard;		/* an overlong line: skip to its newline */
@@ -170,6 +176,11 @@ static void conn_close(struct conn *c)
 	c->dead = true;
 	close(c->fd);
 	c->fd = -1;
+	if (c->hup.fd >= 0) {
+		rv_loop_unwatch_fd(c->ctl->loop, &c->hup);
+		close(c->hup.fd);
+		c->hup.fd = -1;
+	}
 	unqueue(c);
 	/* freed now, by the callback of the operation still in flight, or
 	 * (handling a line) by conn_next() once the handler has returned */
@@ -261,6 +272,39 @@ static void follow_compact(struct conn *c)
 	c->out_off = 0;
 }
 
+/*
+ * A follower's peer sent something or hung up.  A follower sends no more
+ * requests: what it sends is read and ignored, and its end of the stream
+ * (recv 0) or an error closes it now, not at the next event, which may be
+ * hours away (ringvisor_control_connections would count it until then).
+ */
+static void on_follower_hup(struct rv_loop *loop, struct rv_fdwatch *w,
+			    uint32_t revents, void *ctx)
+{
+	struct conn *c = ctx;
+	char buf[512];
+	ssize_t n = recv(w->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		conn_close(c);
+		return;
+	}
+	if (rv_loop_watch_fd(loop, w))
+		conn_close(c);
+}
+
+/* Watches c's peer for a hang-up while it follows; 0 or -errno. */
+static int follow_watch_hup(struct conn *c)
+{
+	c->hup.fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 3);
+	if (c->hup.fd < 0)
+		return -errno;
+	c->hup.events = POLLIN;
+	c->hup.cb = on_follower_hup;
+	c->hup.ctx = c;
+	return rv_loop_watch_fd(c->ctl->loop, &c->hup);
+}
+
 /* Called with nothing in flight: the reply (the acknowledgement) goes
  * first into the follower's fixed buffer, events follow it. */
 static void conn_follow(struct conn *c, char *reply)
@@ -268,7 +312,7 @@ static void conn_follow(struct conn *c, char *reply)
 	size_t len = strlen(reply);
 	char *out = malloc(2 * FOLLOW_BUF + sizeof(drop_notice));
 
-	if (!out || len > FOLLOW_BUF) {
+	if (!out || len > FOLLOW_BUF || follow_watch_hup(c)) {
 		free(out);
 		free(reply);
 		conn_close(c);
@@ -689,6 +733,7 @@ static void on_accept(struct rv_loop *loop, struct rv_io *io, int res,
 	c->io.fd = res;
 	c->io.cb = on_io;
 	c->io.ctx = c;
+	c->hup.fd = -1;
 	rv_timer_init(&c->timer, on_conn_timer, c);
 	c->next = ctl->conns;
 	if (c->next)
@@ -708,75 +753,6 @@ static void arm_accept(struct rv_control *ctl)
 		rv_loop_timer_arm(ctl->loop, &ctl->retry,
 				  rv_loop_now(ctl->loop) + RETRY_NS);
 	}
-}
-
-/*
- * Whether the process that listens on the socket fd is connected to (the
- * one that called listen(), SO_PEERCRED) still lives.  A supervisor
- * SIGKILLed on io_uring leaves its listening socket open for a few
- * milliseconds after its death (the ring is torn down asynchronously and
- * the accept in flight holds the file): connect() then succeeds into the
- * backlog of nobody.  An unknown pid (another pid namespace) counts as
- * alive, and so does a pid we cannot check: refusing is the safe side.
- */
-static bool listener_alive(int fd)
-{
-	struct ucred cr;
-	socklen_t len = sizeof(cr);
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int sfd;
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 ||
-	    cr.pid <= 0)
-		return true;
-	if (kill(cr.pid, 0) < 0 && errno == ESRCH)
-		return false;
-	/* a zombie (not reaped yet by its parent) is dead too */
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)cr.pid);
-	sfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (sfd < 0)
-		return errno != ENOENT;
-	n = read(sfd, buf, sizeof(buf) - 1);
-	close(sfd);
-	if (n <= 0)
-		return true;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');	/* after "pid (comm" */
-	return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
-}
-
-/* An existing socket file: refuse if someone listens, else remove it. */
-static int clear_stale(const char *path, const struct sockaddr_un *sa,
-		       FILE *errors)
-{
-	struct stat st;
-	int fd, ret;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode)) {
-		fprintf(errors, "ringvisor: control socket %s exists and is "
-			"not a socket; refusing to remove it\n", path);
-		return -EEXIST;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	ret = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
-	if (ret < 0)
-		ret = -errno;
-	else if (!listener_alive(fd))
-		ret = -ECONNREFUSED;	/* the socket of a dead supervisor */
-	close(fd);
-	if (ret == 0) {
-		fprintf(errors, "ringvisor: another supervisor is listening "
-			"on %s (ringvisor status -s %s)\n", path, path);
-		return -EADDRINUSE;
-	}
-	if (ret != -ECONNREFUSED)
-		return ret;
-	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
 }
 
 int rv_control_open(struct rv_control **out, struct rv_supervisor *sv,
@@ -817,10 +793,7 @@ int rv_control_open(struct rv_control **out, struct rv_supervisor *sv,
 		ctl->gid = gr->gr_gid;
 		ctl->has_group = true;
 	}
-	ret = rv_make_socket_dir(path, errors);
-	if (ret)
-		goto err;	/* it said why */
-	ret = clear_stale(path, &sa, errors);
+	ret = rv_unix_socket_prepare(path, "control socket", errors);
 	if (ret)
 		goto err_msg;
 	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -856,6 +829,8 @@ int rv_control_open(struct rv_control **out, struct rv_supervisor *sv,
 	ret = rv_loop_timer_reserve(ctl->loop, 2 * CONN_MAX + 2);
 	if (!ret)
 		ret = rv_loop_io_reserve(ctl->loop, CONN_MAX + 1);
+	if (!ret)
+		ret = rv_loop_fd_reserve(ctl->loop, CONN_MAX);
 	if (ret)
 		goto err_msg;
 	ctl->accept_io.fd = ctl->fd;

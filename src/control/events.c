@@ -7,6 +7,7 @@
 
 #include "config/parse.h"
 #include "control/control.h"
+#include "control/http.h"
 #include "tree/supervisor.h"
 
 /* JSON string escaping for names and reasons (no allocation). */
@@ -45,7 +46,8 @@ void rv_events_service(struct rv_supervisor *sv, const struct rv_service *s,
 	struct tm tm;
 	int n;
 
-	if (!rv_control_has_followers(sv->control))
+	if (!rv_control_has_followers(sv->control) &&
+	    !rv_http_has_followers(sv->http))
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
@@ -72,6 +74,10 @@ void rv_events_service(struct rv_supervisor *sv, const struct rv_service *s,
 		     ts, now.tv_nsec / 1000, name, rv_svc_state_name(from),
 		     rv_svc_state_name(to), pid, exit_s,
 		     rv_service_restarts(s), delay);
-	if (n > 0 && (size_t)n < sizeof(line))
+	if (n <= 0 || (size_t)n >= sizeof(line))
+		return;
+	if (rv_control_has_followers(sv->control))
 		rv_control_broadcast(sv->control, line, (size_t)n);
+	if (rv_http_has_followers(sv->http))
+		rv_http_broadcast(sv->http, line, (size_t)n);
 }

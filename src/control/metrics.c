@@ -8,9 +8,11 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "control/commands.h"
 #include "control/control.h"
+#include "control/http.h"
 #include "control/notify.h"
 #include "loop_stats.h"
 #include "tree/supervisor.h"
@@ -90,6 +92,50 @@ static void notify_datagrams(FILE *f, const struct rv_supervisor *sv)
 			(unsigned long long)rows[i].n);
 }
 
+/* A CLOCK_MONOTONIC instant as Unix time (the clock Prometheus's
+ * *_start_time_seconds convention uses). */
+static double wall_seconds(int64_t mono_ns, int64_t now_mono_ns)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 -
+	       (double)(now_mono_ns - mono_ns) / 1e9;
+}
+
+/* What the process is, and when it started. */
+static void identity(FILE *f, struct rv_supervisor *sv, int64_t now)
+{
+	head(f, "ringvisor_build_info", "gauge",
+	     "Always 1; the labels say which ringvisor this is.");
+	fprintf(f, "ringvisor_build_info{version=\"%s\",backend=\"%s\"} 1\n",
+		RV_VERSION, rv_loop_backend_name(sv->loop));
+	head(f, "ringvisor_start_time_seconds", "gauge",
+	     "When the supervisor started, in seconds since the Unix epoch.");
+	fprintf(f, "ringvisor_start_time_seconds %.3f\n",
+		wall_seconds(sv->started_ns, now));
+}
+
+/* The nested [supervisor:NAME] nodes: state and restarts, by name. */
+static void supervisors(FILE *f, const struct rv_supervisor *sv)
+{
+	head(f, "ringvisor_supervisor_state", "gauge",
+	     "1 for the state the nested supervisor is in.");
+	for (size_t i = 1; i < sv->n_nodes; i++)
+		for (int k = 0; k < RV_NODE_NSTATES; k++)
+			fprintf(f, "ringvisor_supervisor_state{supervisor="
+				"\"%s\",state=\"%s\"} %d\n",
+				sv->nodes[i]->m.name,
+				rv_node_state_name((enum rv_node_state)k),
+				sv->nodes[i]->state == (enum rv_node_state)k);
+	head(f, "ringvisor_supervisor_restarts_total", "counter",
+	     "Restarts the nested supervisor's strategy performed.");
+	for (size_t i = 1; i < sv->n_nodes; i++)
+		fprintf(f, "ringvisor_supervisor_restarts_total{supervisor="
+			"\"%s\"} %u\n", sv->nodes[i]->m.name,
+			sv->nodes[i]->restarts);
+}
+
 char *rv_metrics_text(struct rv_supervisor *sv)
 {
 	int64_t now = rv_clock_now();
@@ -105,6 +151,7 @@ char *rv_metrics_text(struct rv_supervisor *sv)
 	fprintf(f, "ringvisor_up{state=\"%s\",backend=\"%s\"} %d\n",
 		rv_sup_state_name(sv->state), rv_loop_backend_name(sv->loop),
 		sv->state == RV_SUP_ALIVE);
+	identity(f, sv, now);
 	head(f, "ringvisor_uptime_seconds", "gauge",
 	     "Time since the supervisor started.");
 	fprintf(f, "ringvisor_uptime_seconds %.3f\n",
@@ -127,6 +174,10 @@ char *rv_metrics_text(struct rv_supervisor *sv)
 	     "Open control socket connections.");
 	fprintf(f, "ringvisor_control_connections %zu\n",
 		rv_control_connections(sv->control));
+	head(f, "ringvisor_http_connections", "gauge",
+	     "Open connections to the HTTP endpoint (http_listen).");
+	fprintf(f, "ringvisor_http_connections %zu\n",
+		rv_http_connections(sv->http));
 
 	notify_datagrams(f, sv);
 
@@ -164,6 +215,18 @@ char *rv_metrics_text(struct rv_supervisor *sv)
 			" %.3f\n", s->name, s->child.pid > 0 ?
 			(double)(now - s->started_ns) / 1e9 : 0.0);
 	}
+	head(f, "ringvisor_service_start_time_seconds", "gauge",
+	     "When the service's current process started, in seconds since "
+	     "the Unix epoch (services with a process only).");
+	for (size_t i = 0; i < sv->n_svcs; i++) {
+		const struct rv_service *s = sv->svcs[i];
+
+		if (s->child.pid > 0)
+			fprintf(f, "ringvisor_service_start_time_seconds"
+				"{service=\"%s\"} %.3f\n", s->name,
+				wall_seconds(s->started_ns, now));
+	}
+	supervisors(f, sv);
 	head(f, "ringvisor_restart_latency_seconds", "histogram",
 	     "From a restart being due (exit seen, or backoff over) to the "
 	     "replacement's exec.");

@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "config/parse.h"
 #include "control/control.h"
+#include "control/http.h"
 #include "control/notify_dispatch.h"
 #include "control/observe.h"
 #include "control/report.h"
@@ -171,6 +172,12 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 				      opts->control_socket :
 				      sv->specs->control_socket,
 				      sv->specs->control_group, errors);
+		if (ret)
+			return ret;
+	}
+	if (sv->specs->http_listen) {
+		ret = rv_http_open(&sv->http, sv, sv->specs->http_listen,
+				   sv->specs->control_group, errors);
 		if (ret)
 			return ret;
 	}
@@ -442,6 +449,7 @@ int rv_supervisor_run(struct rv_supervisor *sv)
 	for (int64_t end = rv_clock_now() + 1000000000LL;
 	     rv_control_flushing(sv->control) && rv_clock_now() < end;)
 		rv_loop_run_once(sv->loop, 100000000LL);
+	rv_http_close(sv->http);
 	if (sv->report_path) {
 		ret = rv_report_write(sv, sv->report_path);
 		if (ret)
@@ -472,11 +480,13 @@ void rv_supervisor_free(struct rv_supervisor *sv)
 	/* stop serving, then the loop: it still points at timers, children
 	 * and buffers that live in the tree and the control connections */
 	rv_control_close(sv->control);
+	rv_http_close(sv->http);
 	rv_notify_dispatch_close(sv);
 	if (sv->loop)
 		rv_loop_free(sv->loop);
 	sv->loop = NULL;	/* the tree's frees must not call it (isolation.c) */
 	rv_control_free(sv->control);
+	rv_http_free(sv->http);
 	rv_free_tree(sv);
 	free(sv->env_scratch);
 	rv_spawner_free(sv->spawner);

@@ -26,8 +26,8 @@
  * A reload requested while the jobs of another are pending is queued and
  * runs, re-reading the file, when they are done (several coalesce into
  * one); during shutdown it is refused.  backend, control_socket,
- * control_group, timer_precision and realtime_priority need a restart of
- * ringvisor: a change to them is reported.
+ * control_group, http_listen, timer_precision and realtime_priority need
+ * a restart of ringvisor: a change to them is reported.
  */
 #include "tree/reload.h"
 
@@ -616,6 +616,7 @@ static bool needs_restart(const struct rv_specs *a, const struct rv_specs *b)
 	return a->backend != b->backend ||
 	       !same_str(a->control_socket, b->control_socket) ||
 	       !same_str(a->control_group, b->control_group) ||
+	       !same_str(a->http_listen, b->http_listen) ||
 	       a->timer_spin_ns != b->timer_spin_ns ||
 	       a->timer_spin_auto != b->timer_spin_auto ||
 	       a->realtime_priority != b->realtime_priority;

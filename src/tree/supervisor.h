@@ -69,6 +69,7 @@ struct rv_supervisor {
 	void *backoff_ctx;
 
 	struct rv_control *control;	/* NULL under exec without one */
+	struct rv_http *http;		/* NULL: no http_listen */
 	struct rv_notify *notify;	/* NULL: no notify service */
 	char *notify_path;		/* NOTIFY_SOCKET of notify services */
 	struct rv_histogram restart_latency;	/* restart due -> exec'd */

@@ -517,6 +517,30 @@ class Events(rvtest.Case):
             self.assertEqual(json.loads(ln).get("service"), "web", ln)
         self.assertTrue(f.eof)
 
+    def test_killed_follower_leaves_the_connection_count_at_once(self):
+        """Issue 15: a follower killed while nothing happens stayed counted
+        in ringvisor_control_connections until the next event."""
+        cfg = self.config(f"""
+            [service:web]
+            command = {self.svc("pause", stamp=False)}
+            """)
+        rv = self.start(cfg)
+        c = self.wait_control(rv)
+
+        def connections():
+            text = c.request({"cmd": "metrics"})["metrics"]
+            return int(re.search(r"^ringvisor_control_connections (\d+)$",
+                                 text, re.M).group(1))
+
+        p = self.follow_cli("--json")
+        wait_until(lambda: connections() == 2, 10, "the follower counted")
+        p.kill()
+        p.wait()
+        # no event comes: only its hang-up can tell the supervisor
+        wait_until(lambda: connections() == 1, 5,
+                   "the killed follower dropped from the count")
+        self.assertEqual(rv.find("exit"), [])
+
 
 if __name__ == "__main__":
     rvtest.main()

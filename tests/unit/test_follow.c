@@ -257,11 +257,43 @@ static void test_reader_that_reads_nothing_is_dropped(void **state)
 	on_each_backend(reads_nothing);
 }
 
+/*
+ * Issue 15: a follower that hangs up while no event comes is closed by
+ * its hang-up alone, within a few turns, not at the next broadcast (the
+ * connection count said it was there until then).  Bytes it sends before
+ * are read and ignored: they do not end it.
+ */
+static void hangs_up(struct fixture *f, const char *backend)
+{
+	int i;
+
+	assert_int_equal(send(f->fd, "noise\n", 6, 0), 6);
+	for (i = 0; i < 5; i++)
+		assert_true(rv_loop_run_once(f->sv->loop, 1000000LL) >= 0);
+	assert_true(rv_control_has_followers(f->sv->control));
+	assert_int_equal(rv_control_connections(f->sv->control), 1);
+	close(f->fd);
+	f->fd = -1;
+	for (i = 0; i < 100 && rv_control_connections(f->sv->control); i++)
+		assert_true(rv_loop_run_once(f->sv->loop, 10 * 1000000LL) >= 0);
+	if (rv_control_connections(f->sv->control))
+		fail_msg("%s: the follower that hung up is still counted",
+			 backend);
+	assert_false(rv_control_has_followers(f->sv->control));
+}
+
+static void test_follower_that_hangs_up_is_closed_at_once(void **state)
+{
+	(void)state;
+	on_each_backend(hangs_up);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reader_that_keeps_up_is_never_dropped),
 		cmocka_unit_test(test_reader_that_reads_nothing_is_dropped),
+		cmocka_unit_test(test_follower_that_hangs_up_is_closed_at_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
