@@ -23,6 +23,7 @@
 #include "control/observe.h"
 #include "control/report.h"
 #include "control/sd_notify_self.h"
+#include "control/sd_watchdog.h"
 #include "daemon/daemon.h"
 #include "tree/build.h"
 #include "tree/isolation.h"
@@ -145,6 +146,10 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 			return ret;
 	}
 	ret = rv_notify_dispatch_open(sv, errors);
+	if (ret)
+		return ret;
+	/* WatchdogSec= in our unit: pinged from the loop, so a stall shows */
+	ret = rv_sd_watchdog_start(sv->loop);
 	if (ret)
 		return ret;
 	if (getrandom(&sv->rng, sizeof(sv->rng), GRND_NONBLOCK) !=
@@ -441,8 +446,10 @@ void rv_supervisor_free(struct rv_supervisor *sv)
 	 * and buffers that live in the tree and the control connections */
 	rv_control_close(sv->control);
 	rv_notify_dispatch_close(sv);
-	if (sv->loop)
+	if (sv->loop) {
+		rv_sd_watchdog_stop(sv->loop);
 		rv_loop_free(sv->loop);
+	}
 	sv->loop = NULL;	/* the tree's frees must not call it (isolation.c) */
 	rv_control_free(sv->control);
 	rv_free_tree(sv);
