@@ -379,9 +379,12 @@ int rv_supervisor_run(struct rv_supervisor *sv)
 	char q[600];
 	int ret;
 
-	rv_log_sup(RV_LOG_INFO, "main", "backend",
-		   " backend=%s child_exits=%s reason=%s",
-		   rv_loop_backend_name(sv->loop),
+	/* the choice at info; how children are watched and why, at debug
+	 * (together ~230 characters: too long for a terminal) */
+	rv_log_sup(RV_LOG_INFO, "main", "backend", " backend=%s",
+		   rv_loop_backend_name(sv->loop));
+	rv_log_sup(RV_LOG_DEBUG, "main", "backend_detail",
+		   " child_exits=%s reason=%s",
 		   rv_log_quote(rv_loop_child_method(sv->loop), q, 200),
 		   rv_log_quote(sv->backend_why, q + 200, 400));
 	sv->started_ns = rv_clock_now();

@@ -15,6 +15,29 @@ static int log_fd = 2;
 static enum rv_log_level log_min = RV_LOG_INFO;
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
+/*
+ * Colour on a terminal: the level by severity, the service or supervisor
+ * name in bold cyan/magenta.  Decided at the first line after each
+ * rv_log_set_fd() (-1: not yet): only when log_fd is a tty, TERM is set
+ * and not "dumb", and NO_COLOR is unset or empty (no-color.org).  Plain
+ * SGR sequences: every terminal emulator in use understands them, and a
+ * terminal library would be one more dependency for eight escapes.
+ */
+static int log_color = -1;
+static const char *const level_colors[] = { "\033[2m", "\033[32m",
+					    "\033[33m", "\033[1;31m" };
+#define SGR_RESET "\033[0m"
+
+static bool color_wanted(void)
+{
+	const char *term = getenv("TERM");
+	const char *no = getenv("NO_COLOR");
+
+	if ((no && *no) || !term || !*term || !strcmp(term, "dumb"))
+		return false;
+	return isatty(log_fd) == 1;
+}
+
 /* One thread logs (the loop's); the batch buffer is that thread's. */
 #define RV_LOG_INSERTS 16
 
@@ -81,6 +104,7 @@ void rv_log_set_fd(int fd)
 {
 	rv_log_flush();
 	log_fd = fd;
+	log_color = -1;
 }
 
 void rv_log_set_level(enum rv_log_level level)
@@ -151,14 +175,21 @@ static size_t format_line(char *line, size_t cap, const struct timespec *ts,
 	}
 	memcpy(line, stamp.text, stamp.len);
 	o = stamp.len;
-	n = snprintf(line + o, cap - o, ".%06ldZ level=%s",
-		     ts->tv_nsec / 1000, level_names[level]);
+	if (log_color < 0)
+		log_color = color_wanted();
+	n = snprintf(line + o, cap - o, ".%06ldZ level=%s%s%s",
+		     ts->tv_nsec / 1000, log_color ? level_colors[level] : "",
+		     level_names[level], log_color ? SGR_RESET : "");
 	o += (size_t)n;
 	if (who_key && who) {
+		const char *on = !log_color ? "" :
+			strcmp(who_key, "service") ? "\033[1;35m" :
+			"\033[1;36m";
 		char q[256];
 
-		n = snprintf(line + o, cap - o, " %s=%s", who_key,
-			     rv_log_quote(who, q, sizeof(q)));
+		n = snprintf(line + o, cap - o, " %s=%s%s%s", who_key, on,
+			     rv_log_quote(who, q, sizeof(q)),
+			     *on ? SGR_RESET : "");
 		if (n > 0)
 			o += (size_t)n;
 	}
