@@ -85,7 +85,7 @@ static void oldest_dropped_across_wraps(void **state)
 	memset(xs, 'x', sizeof(xs));
 	for (i = 0; i < 500; i++) {
 		int len = snprintf(line, sizeof(line), "%d %.*s\n", i,
-				   (i * 37) % 500, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+				   (i * 37) % 500, xs);
 		size_t total = 0;
 
 		rv_logring_feed(r, RV_LOG_STDOUT, line, (size_t)len, i,
