@@ -21,7 +21,6 @@
 #include <stdint.h>
 
 #define RV_LOGRING_LINE 2048
-#define RV_LOGRING_MAX (64ULL * 1024 * 1024)	/* log_buffer's maximum */
 
 enum rv_log_stream { RV_LOG_STDOUT, RV_LOG_STDERR };
 

@@ -755,6 +755,24 @@ static int set_memory(const struct key_ctx *c, const struct key *k,
 	return store_string(c, FIELD(base, k->off, char *), buf);
 }
 
+/* log_buffer = SIZE: bytes (K, M suffixes), 0 turns it off */
+static int set_log_buffer(const struct key_ctx *c, const struct key *k,
+			  void *base, const char *v)
+{
+	uint64_t bytes;
+	int ret = rv_parse_bytes(v, &bytes);
+
+	if (ret && ret != -ERANGE)
+		return key_error(c,
+				 "invalid size " VAL_FMT " (use bytes with K or M, or 0 for none)",
+				 VAL_ARG(v));
+	if (ret || bytes > RV_LOG_BUFFER_MAX)
+		return key_error(c, "size " VAL_FMT " is too large (at most 64M)",
+				 VAL_ARG(v));
+	*FIELD(base, k->off, int64_t) = (int64_t)bytes;
+	return 0;
+}
+
 static int set_pids(const struct key_ctx *c, const struct key *k,
 		    void *base, const char *v)
 {
@@ -985,6 +1003,7 @@ static const struct key service_keys[] = {
 	{ "clear_environment", set_bool, .off = ISO(clear_environment),
 	  .part = PART_ISO },
 	{ .name = "stdout", .set = set_output, .part = PART_ISO },
+	{ "log_buffer", set_log_buffer, .off = SVC(log_buffer) },
 	{ .name = "stderr", .set = set_output, .part = PART_ISO },
 };
 
@@ -1037,6 +1056,7 @@ static const struct key top_keys[] = {
 	  .min = 1, .max = RV_TIMER_SPIN_MAX },
 	{ "realtime_priority", set_int, .off = TOP(realtime_priority),
 	  .min = 0, .max = 99 },
+	{ "log_buffer", set_log_buffer, .off = TOP(log_buffer) },
 };
 
 #define N_SERVICE_KEYS (sizeof(service_keys) / sizeof(service_keys[0]))

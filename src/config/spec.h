@@ -24,6 +24,9 @@
 
 #define RV_NAME_MAX 128
 #define RV_DEFAULT_CONTROL_SOCKET "/run/ringvisor/control.sock"
+/* log_buffer: bytes of recent output kept per instance for `logs` */
+#define RV_LOG_BUFFER_DEFAULT (64 * 1024)
+#define RV_LOG_BUFFER_MAX (64LL * 1024 * 1024)
 /* max_restarts = infinity: the intensity limit is off. */
 #define RV_RESTARTS_INFINITY UINT32_MAX
 /*
@@ -179,6 +182,9 @@ struct rv_service_spec {
 	struct rv_backoff_spec backoff;
 	struct rv_intensity_spec intensity;
 	int64_t stop_timeout_ns;
+	/* `logs`: bytes of recent output kept per instance; -1: the
+	 * [supervisor] log_buffer; 0: none */
+	int64_t log_buffer;
 
 	int line;
 	int argc;
@@ -234,6 +240,8 @@ struct rv_specs {
 	 * realtime_priority (0: off; 1..99: SCHED_FIFO for the loop) */
 	int64_t timer_spin_ns;
 	int realtime_priority;
+	/* [supervisor] log_buffer: services' default (64 KiB; exec: 0) */
+	int64_t log_buffer;
 };
 
 /* Free what the specs own and zero them; safe on zeroed or half-built

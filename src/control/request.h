@@ -3,11 +3,13 @@
  * Control protocol requests: one JSON object per line, e.g.
  *   {"cmd": "status", "services": ["web"]}
  *   {"cmd": "kill", "services": ["web"], "signal": "HUP"}
+ *   {"cmd": "logs", "services": ["web@0"], "lines": 20, "follow": true}
  * Pure: no I/O, no supervisor state.  See README "Control protocol".
  */
 #ifndef RV_REQUEST_H
 #define RV_REQUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Longest request line accepted, newline excluded. */
@@ -24,6 +26,7 @@ enum rv_cmd {
 	RV_CMD_SHUTDOWN,
 	RV_CMD_METRICS,
 	RV_CMD_EVENTS,
+	RV_CMD_LOGS,
 };
 
 struct rv_request {
@@ -31,6 +34,8 @@ struct rv_request {
 	const char **names;	/* point into the parsed document */
 	size_t n_names;
 	int signal;		/* kill */
+	size_t lines;		/* logs: the last N lines (0: all kept) */
+	bool follow;		/* logs: then the new lines as they come */
 	void *doc;		/* the parsed JSON (json_t *), owned */
 };
 

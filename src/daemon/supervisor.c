@@ -326,6 +326,10 @@ static int exec_specs(struct rv_supervisor *sv, char *const argv[],
 	}
 	/* only the service's own checks: its name comes from argv[0], not
 	 * from a config, so any basename is fine */
+	/* a container's init passes output through untouched (a tty stays
+	 * a tty), unless --log-buffer asks to keep it for `logs` */
+	if (s->log_buffer < 0)
+		s->log_buffer = 0;
 	if (!d.errors)
 		rv_service_spec_check(s, &d);
 	if (nomem)

@@ -16,6 +16,7 @@
 #include "child/cgroup.h"
 #include "child/envfile.h"
 #include "child/identity.h"
+#include "child/logring.h"
 #include "child/output.h"
 #include "config/config.h"
 #include "config/parse.h"
@@ -34,6 +35,7 @@ struct rv_iso {
 	char oom[16];
 	struct rv_cgroup cg;
 	struct rv_out_stream *out, *err;	/* err may be out (2>&1) */
+	struct rv_logring *ring;	/* log_buffer: for `logs`, or NULL */
 	int null_fd;
 	struct rv_spawn_fd fds[2];
 	size_t n_fds;
@@ -86,9 +88,10 @@ void rv_iso_builder_init(struct rv_iso_builder *b, struct rv_loop *loop,
 void rv_iso_builder_fini(struct rv_iso_builder *b)
 {
 	rv_cgroup_host_put(b->cg);
-	rv_out_sink_put(b->stdout_sink);
+	rv_out_sink_put(b->std_sink[1]);
+	rv_out_sink_put(b->std_sink[2]);
 	b->cg = NULL;
-	b->stdout_sink = NULL;
+	b->std_sink[1] = b->std_sink[2] = NULL;
 }
 
 static int builder_cgroup(struct rv_iso_builder *b)
@@ -118,7 +121,16 @@ static bool needs_iso(const struct rv_iso_builder *b,
 	       rv_cgroup_required(sp) ||
 	       (b->place_all && b->cg && b->cg->mount && b->cg->delegated) ||
 	       wants_output(keys->stdout_kind) ||
-	       keys->stderr_kind != RV_OUTPUT_INHERIT;
+	       keys->stderr_kind != RV_OUTPUT_INHERIT ||
+	       sp->log_buffer > 0;
+}
+
+/* `logs` keeps what the service writes: its inherited streams go through
+ * a pipe of ours too (output.h) */
+static bool captured(const struct rv_service_spec *sp, enum rv_output k)
+{
+	return sp->log_buffer > 0 && k != RV_OUTPUT_NULL &&
+	       k != RV_OUTPUT_STDOUT;
 }
 
 __attribute__((format(printf, 4, 5)))
@@ -306,34 +318,45 @@ out:
 	return ret;
 }
 
+/*
+ * The pipe of one stream: to a file, prefixed to ringvisor's stdout, or
+ * (inherit, captured for `logs`) passed on to ringvisor's own fd std_fd.
+ */
 static int prepare_stream(struct rv_iso_builder *b, struct rv_iso *iso,
 			  const struct rv_service *s, enum rv_output kind,
-			  const char *path, const char *step,
+			  const char *path, int std_fd,
 			  struct rv_out_stream **out)
 {
+	const char *step = std_fd == STDOUT_FILENO ? "stdout" : "stderr";
+	int sink_fd = kind == RV_OUTPUT_PREFIX ? STDOUT_FILENO : std_fd;
 	char why[256] = "";
 	int ret;
 
-	if (kind == RV_OUTPUT_PREFIX && !b->stdout_sink) {
-		ret = rv_out_sink_stdout(b->loop, &b->stdout_sink);
+	if (kind != RV_OUTPUT_FILE && !b->std_sink[sink_fd]) {
+		ret = rv_out_sink_std(b->loop, sink_fd, &b->std_sink[sink_fd]);
 		if (ret == -ENOMEM)
 			return ret;
 		if (ret)
 			return set_failure(iso, -ret, step,
-					   "ringvisor's stdout cannot carry prefix output: %s",
+					   "ringvisor's %s cannot carry the output: %s",
+					   sink_fd == STDOUT_FILENO ? "stdout" : "stderr",
 					   strerror(-ret));
-		/* POLLOUT on stdout */
+		/* POLLOUT on it */
 		ret = rv_loop_fd_reserve(b->loop, 1);
 		if (ret)
 			return ret;
 	}
-	ret = rv_out_stream_new(b->loop, kind == RV_OUTPUT_PREFIX ?
-				b->stdout_sink : NULL, s->name, path, out,
-				why, sizeof(why));
+	ret = rv_out_stream_new(b->loop, kind == RV_OUTPUT_FILE ? NULL :
+				b->std_sink[sink_fd],
+				kind == RV_OUTPUT_PREFIX ? s->name : NULL,
+				path, out, why, sizeof(why));
 	if (ret == -ENOMEM)
 		return ret;
 	if (ret)
 		return set_failure(iso, -ret, step, "%s", why);
+	if (iso->ring)
+		rv_out_stream_capture(*out, iso->ring, std_fd == STDOUT_FILENO ?
+				      RV_LOG_STDOUT : RV_LOG_STDERR);
 	/* its pipe, and POLLOUT of a file sink */
 	return rv_loop_fd_reserve(b->loop, kind == RV_OUTPUT_FILE ? 2 : 1);
 }
@@ -353,42 +376,40 @@ static int prepare_output(struct rv_iso_builder *b, struct rv_iso *iso,
 					   "opening /dev/null: %s",
 					   strerror(errno));
 	}
-	switch (keys->stdout_kind) {
-	case RV_OUTPUT_NULL:
+	if (captured(sp, keys->stdout_kind) ||
+	    captured(sp, keys->stderr_kind)) {
+		iso->ring = rv_logring_new(s->name, (size_t)sp->log_buffer);
+		if (!iso->ring)
+			return -ENOMEM;
+	}
+	if (keys->stdout_kind == RV_OUTPUT_NULL) {
 		out_fd = iso->null_fd;
-		break;
-	case RV_OUTPUT_PREFIX:
-	case RV_OUTPUT_FILE:
+	} else if (wants_output(keys->stdout_kind) ||
+		   captured(sp, keys->stdout_kind)) {
 		ret = prepare_stream(b, iso, s, keys->stdout_kind,
-				     keys->stdout_path, "stdout", &iso->out);
+				     keys->stdout_path, STDOUT_FILENO,
+				     &iso->out);
 		if (ret || !iso->out)
 			return ret;
 		out_fd = rv_out_stream_child_fd(iso->out);
-		break;
-	default:
-		break;
 	}
 	if (out_fd != STDOUT_FILENO)
 		iso->fds[iso->n_fds++] = (struct rv_spawn_fd){ out_fd, 1 };
-	switch (keys->stderr_kind) {
-	case RV_OUTPUT_NULL:
+	if (keys->stderr_kind == RV_OUTPUT_NULL) {
 		iso->fds[iso->n_fds++] =
 			(struct rv_spawn_fd){ iso->null_fd, 2 };
-		break;
-	case RV_OUTPUT_STDOUT:
+	} else if (keys->stderr_kind == RV_OUTPUT_STDOUT) {
+		/* one pipe: `logs` shows both as stdout */
 		iso->fds[iso->n_fds++] = (struct rv_spawn_fd){ out_fd, 2 };
-		break;
-	case RV_OUTPUT_PREFIX:
-	case RV_OUTPUT_FILE:
+	} else if (wants_output(keys->stderr_kind) ||
+		   captured(sp, keys->stderr_kind)) {
 		ret = prepare_stream(b, iso, s, keys->stderr_kind,
-				     keys->stderr_path, "stderr", &iso->err);
+				     keys->stderr_path, STDERR_FILENO,
+				     &iso->err);
 		if (ret || !iso->err)
 			return ret;
 		iso->fds[iso->n_fds++] = (struct rv_spawn_fd){
 			rv_out_stream_child_fd(iso->err), 2 };
-		break;
-	default:
-		break;
 	}
 	return 0;
 }
@@ -482,6 +503,11 @@ void rv_iso_adopt(struct rv_service *ns, struct rv_service *old)
 		ns->iso->plan.cwd = ns->spec->iso->working_directory;
 }
 
+const struct rv_logring *rv_iso_logring(const struct rv_service *s)
+{
+	return s->iso ? s->iso->ring : NULL;
+}
+
 bool rv_iso_built_env(const struct rv_service *s)
 {
 	return s->iso && s->iso->built_env;
@@ -498,6 +524,7 @@ void rv_iso_free(struct rv_service *s)
 	if (iso->err && iso->err != iso->out)
 		rv_out_stream_free(iso->err, live);
 	rv_out_stream_free(iso->out, live);
+	rv_logring_free(iso->ring);
 	if (iso->null_fd >= 0)
 		close(iso->null_fd);
 	rv_cgroup_destroy(&iso->cg, s->spec->kill_mode == RV_KILL_CGROUP);
