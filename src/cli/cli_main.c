@@ -38,6 +38,8 @@ static const char usage_text[] =
 	"  shutdown                      stop everything, then exit\n"
 	"  metrics                       Prometheus text exposition\n"
 	"  events [--json]               follow lifecycle events\n"
+	"  logs NAME... [-n N] [-f] [--json]\n"
+	"        recent output of services (NAME or NAME@N), -f: follow\n"
 	"        client commands take -s PATH (control socket) or -c FILE\n"
 	"        (the config naming it)\n"
 	"\n"
@@ -294,7 +296,7 @@ int main(int argc, char **argv)
 	    !strcmp(cmd, "stop") || !strcmp(cmd, "restart") ||
 	    !strcmp(cmd, "kill") || !strcmp(cmd, "reload") ||
 	    !strcmp(cmd, "shutdown") || !strcmp(cmd, "metrics") ||
-	    !strcmp(cmd, "events"))
+	    !strcmp(cmd, "events") || !strcmp(cmd, "logs"))
 		return rv_cli_client(argc - 1, argv + 1);
 	return rv_cli_usage_error("unknown command \"%s\"", cmd);
 }

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `ringvisor logs NAME... [-n N] [-f] [--json]`: the lines the services
+ * wrote, kept by the supervisor (log_buffer), merged by time; -f then
+ * follows new lines until interrupted, as `events` does.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "ringvisor.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	interrupted = 1;
+}
+
+/* "TIME NAME STREAM TEXT", stderr in red on a colour terminal */
+static void print_line(json_t *l, bool json, bool colour)
+{
+	const char *stream = json_string_value(json_object_get(l, "stream"));
+	bool err = stream && !strcmp(stream, "stderr");
+
+	if (json) {
+		json_dumpf(l, stdout, JSON_COMPACT);
+		putchar('\n');
+		return;
+	}
+	printf("%s %s %s%s%s %s\n",
+	       json_string_value(json_object_get(l, "time")),
+	       json_string_value(json_object_get(l, "service")),
+	       colour && err ? "\033[31m" : "", stream ? stream : "?",
+	       colour && err ? "\033[0m" : "",
+	       json_string_value(json_object_get(l, "text")));
+}
+
+static bool colour_wanted(void)
+{
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	return isatty(STDOUT_FILENO) == 1 && !(nc && *nc) && term &&
+	       strcmp(term, "dumb");
+}
+
+/* The rest of the stream: one line object per line, until interrupted
+ * or the supervisor ends (0), or it drops us as too slow (1). */
+static int follow(struct rv_client *c, bool json, bool colour)
+{
+	struct sigaction sa = { .sa_handler = on_interrupt };
+	char *text;
+	int ret;
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	while (!interrupted) {
+		json_t *l;
+
+		ret = rv_client_next_line(c, &text, 500);
+		if (ret == -ETIMEDOUT)
+			continue;
+		if (ret)
+			break;
+		l = json_loads(text, 0, NULL);
+		free(text);
+		if (l && json_object_get(l, "event")) {
+			fprintf(stderr, "ringvisor: logs: %s\n",
+				json_string_value(json_object_get(l,
+								  "reason")));
+			json_decref(l);
+			return 1;
+		}
+		if (l)
+			print_line(l, json, colour);
+		json_decref(l);
+	}
+	if (interrupted || ret == -EPIPE)
+		return 0;	/* Ctrl-C, or the supervisor ended */
+	fprintf(stderr, "ringvisor: logs: %s\n", strerror(-ret));
+	return 1;
+}
+
+int rv_cli_logs(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "lines", required_argument, NULL, 'n' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *socket = NULL, *config = NULL;
+	bool fol = false, json = false, colour = colour_wanted();
+	long long lines = 0;
+	struct rv_client *c = NULL;
+	json_t *req, *names, *doc, *v;
+	size_t i, missing;
+	int opt, ret;
+	char *end;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":n:fs:c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'n':
+			errno = 0;
+			lines = strtoll(optarg, &end, 10);
+			if (errno || *end || !*optarg || lines < 0)
+				return rv_cli_usage_error("logs: -n takes a number of lines, not \"%s\"",
+							  optarg);
+			break;
+		case 'f':
+			fol = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 's':
+			socket = optarg;
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'h':
+			rv_cli_help(stdout);
+			return 0;
+		case ':':
+			return rv_cli_usage_error("logs: %s needs a value",
+						  argv[optind - 1]);
+		default:
+			return rv_cli_usage_error("logs: unknown option %s",
+						  argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return rv_cli_usage_error("%s", "logs: name a service (NAME or NAME@N)");
+	names = json_array();
+	for (int k = optind; k < argc; k++)
+		json_array_append_new(names, json_string(argv[k]));
+	req = json_pack("{s:s, s:o, s:I, s:b}", "cmd", "logs", "services",
+			names, "lines", lines, "follow", fol);
+	ret = rv_cli_request(socket, config, req, &doc, fol ? &c : NULL);
+	if (ret)
+		return ret;
+	/* a named instance whose output is not kept: said, and exit 1 */
+	missing = json_array_size(json_object_get(doc, "not_kept"));
+	json_array_foreach(json_object_get(doc, "not_kept"), i, v)
+		fprintf(stderr, "ringvisor: logs: the output of %s is not kept "
+			"(log_buffer = 0, or stdout and stderr = null)\n",
+			json_string_value(v));
+	json_array_foreach(json_object_get(doc, "lines"), i, v)
+		print_line(v, json, colour);
+	fflush(stdout);
+	json_decref(doc);
+	if (!fol)
+		return missing ? 1 : 0;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	ret = follow(c, json, colour);
+	rv_client_close(c);
+	return ret;
+}
