@@ -81,6 +81,7 @@ static int follow(struct rv_client *c, bool json, bool colour)
 		if (l)
 			print_line(l, json, colour);
 		json_decref(l);
+		fflush(stdout);	/* live: each line as it comes */
 	}
 	if (interrupted || ret == -EPIPE)
 		return 0;	/* Ctrl-C, or the supervisor ended */
@@ -164,7 +165,6 @@ int rv_cli_logs(int argc, char **argv)
 	json_decref(doc);
 	if (!fol)
 		return missing ? 1 : 0;
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	ret = follow(c, json, colour);
 	rv_client_close(c);
 	return ret;
