@@ -73,6 +73,9 @@ static const char *const kill_mode_names[] = {
 	"group", "process", "cgroup", NULL };
 static const char *const backend_names[] = {
 	"auto", "io_uring", "epoll", NULL };
+/* the order of enum rv_log_target (util/log.h) */
+static const char *const log_target_names[] = {
+	"auto", "stderr", "journal", NULL };
 
 static const char *enum_name(const char *const *names, size_t n, int v)
 {
@@ -811,6 +814,8 @@ static int set_output(const struct key_ctx *c, const struct key *k,
 		kind = RV_OUTPUT_PREFIX;
 	} else if (is_err && !strcmp(v, "stdout")) {
 		kind = RV_OUTPUT_STDOUT;
+	} else if (!strcmp(v, "journal")) {
+		kind = RV_OUTPUT_JOURNAL;
 	} else if (!strncmp(v, "file:", 5)) {
 		kind = RV_OUTPUT_FILE;
 		if (v[5] != '/')
@@ -822,7 +827,7 @@ static int set_output(const struct key_ctx *c, const struct key *k,
 			return key_enomem(c);
 	} else {
 		return key_error(c,
-				 "invalid value " VAL_FMT " (use inherit, null, prefix%s or file:PATH)",
+				 "invalid value " VAL_FMT " (use inherit, null, prefix, journal%s or file:PATH)",
 				 VAL_ARG(v), is_err ? ", stdout" : "");
 	}
 	mode = strdup(v);
@@ -1057,6 +1062,8 @@ static const struct key top_keys[] = {
 	{ "realtime_priority", set_int, .off = TOP(realtime_priority),
 	  .min = 0, .max = 99 },
 	{ "log_buffer", set_log_buffer, .off = TOP(log_buffer) },
+	{ "log_target", set_enum, .off = TOP(log_target),
+	  .choices = log_target_names },
 };
 
 #define N_SERVICE_KEYS (sizeof(service_keys) / sizeof(service_keys[0]))

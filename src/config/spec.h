@@ -44,7 +44,7 @@ enum rv_service_type { RV_TYPE_SIMPLE, RV_TYPE_NOTIFY, RV_TYPE_ONESHOT };
 enum rv_kill_mode { RV_KILL_GROUP, RV_KILL_PROCESS, RV_KILL_CGROUP };
 /* stdout/stderr: stderr may also be RV_OUTPUT_STDOUT (2>&1). */
 enum rv_output { RV_OUTPUT_INHERIT, RV_OUTPUT_NULL, RV_OUTPUT_PREFIX,
-		 RV_OUTPUT_FILE, RV_OUTPUT_STDOUT };
+		 RV_OUTPUT_FILE, RV_OUTPUT_STDOUT, RV_OUTPUT_JOURNAL };
 
 /* Config spellings of the enums ("one_for_one", "on-failure", ...). */
 const char *rv_strategy_name(enum rv_strategy v);
@@ -242,6 +242,8 @@ struct rv_specs {
 	int realtime_priority;
 	/* [supervisor] log_buffer: services' default (64 KiB; exec: 0) */
 	int64_t log_buffer;
+	/* [supervisor] log_target: enum rv_log_target (auto stderr journal) */
+	int log_target;
 };
 
 /* Free what the specs own and zero them; safe on zeroed or half-built

@@ -76,6 +76,9 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 
 	if (opts && opts->log_fd > 0)
 		rv_log_set_fd(opts->log_fd);
+	/* log_target: our lines to stderr or the journal (auto: when stderr
+	 * is the journal's stream) */
+	rv_log_set_target((enum rv_log_target)sv->specs->log_target);
 	/* under systemd: keep NOTIFY_SOCKET for ourselves, out of the
 	 * environment every child inherits */
 	if (rv_sd_notify_self_init() < 0)

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <syslog.h>
+#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include "child/cgroup.h"
@@ -36,6 +38,7 @@ struct rv_iso {
 	struct rv_cgroup cg;
 	struct rv_out_stream *out, *err;	/* err may be out (2>&1) */
 	struct rv_logring *ring;	/* log_buffer: for `logs`, or NULL */
+	int journal_fd[3];		/* [1], [2]: stdout/stderr = journal */
 	int null_fd;
 	struct rv_spawn_fd fds[2];
 	size_t n_fds;
@@ -130,7 +133,7 @@ static bool needs_iso(const struct rv_iso_builder *b,
 static bool captured(const struct rv_service_spec *sp, enum rv_output k)
 {
 	return sp->log_buffer > 0 && k != RV_OUTPUT_NULL &&
-	       k != RV_OUTPUT_STDOUT;
+	       k != RV_OUTPUT_STDOUT && k != RV_OUTPUT_JOURNAL;
 }
 
 __attribute__((format(printf, 4, 5)))
@@ -361,6 +364,34 @@ static int prepare_stream(struct rv_iso_builder *b, struct rv_iso *iso,
 	return rv_loop_fd_reserve(b->loop, kind == RV_OUTPUT_FILE ? 2 : 1);
 }
 
+/*
+ * stdout/stderr = journal: a stream socket to journald for the child's
+ * std_fd, as systemd gives its services (identifier: the instance's name;
+ * priority info, or a "<N>" at a line's start, sd-daemon(3) style).
+ * Kept for the service's life like a pipe; its output is not in `logs`.
+ */
+static int prepare_journal(struct rv_iso *iso, const struct rv_service *s,
+			   int std_fd)
+{
+	int fd = sd_journal_stream_fd(s->name, LOG_INFO, 1);
+
+	if (fd < 0)
+		return set_failure(iso, -fd, std_fd == 1 ? "stdout" : "stderr",
+				   "%s = journal: cannot connect to journald: %s",
+				   std_fd == 1 ? "stdout" : "stderr",
+				   strerror(-fd));
+	/* sd_journal_stream_fd() leaves it inheritable: ours until given */
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		int err = errno;
+
+		close(fd);
+		return set_failure(iso, err, "journal", "fcntl: %s",
+				   strerror(err));
+	}
+	iso->journal_fd[std_fd] = fd;
+	return 0;
+}
+
 static int prepare_output(struct rv_iso_builder *b, struct rv_iso *iso,
 			  const struct rv_service *s)
 {
@@ -384,6 +415,11 @@ static int prepare_output(struct rv_iso_builder *b, struct rv_iso *iso,
 	}
 	if (keys->stdout_kind == RV_OUTPUT_NULL) {
 		out_fd = iso->null_fd;
+	} else if (keys->stdout_kind == RV_OUTPUT_JOURNAL) {
+		ret = prepare_journal(iso, s, STDOUT_FILENO);
+		if (ret || iso->journal_fd[1] < 0)
+			return ret;
+		out_fd = iso->journal_fd[1];
 	} else if (wants_output(keys->stdout_kind) ||
 		   captured(sp, keys->stdout_kind)) {
 		ret = prepare_stream(b, iso, s, keys->stdout_kind,
@@ -398,6 +434,12 @@ static int prepare_output(struct rv_iso_builder *b, struct rv_iso *iso,
 	if (keys->stderr_kind == RV_OUTPUT_NULL) {
 		iso->fds[iso->n_fds++] =
 			(struct rv_spawn_fd){ iso->null_fd, 2 };
+	} else if (keys->stderr_kind == RV_OUTPUT_JOURNAL) {
+		ret = prepare_journal(iso, s, STDERR_FILENO);
+		if (ret || iso->journal_fd[2] < 0)
+			return ret;
+		iso->fds[iso->n_fds++] =
+			(struct rv_spawn_fd){ iso->journal_fd[2], 2 };
 	} else if (keys->stderr_kind == RV_OUTPUT_STDOUT) {
 		/* one pipe: `logs` shows both as stdout */
 		iso->fds[iso->n_fds++] = (struct rv_spawn_fd){ out_fd, 2 };
@@ -460,6 +502,7 @@ int rv_iso_prepare(struct rv_iso_builder *b, struct rv_service *s)
 	s->iso = iso;
 	iso->plan = (struct rv_spawn_iso)RV_SPAWN_ISO_INIT;
 	iso->null_fd = -1;
+	iso->journal_fd[1] = iso->journal_fd[2] = -1;
 	iso->cg.dirfd = -1;
 	iso->plan.umask = keys->umask;
 	iso->plan.cwd = keys->working_directory;
@@ -525,6 +568,9 @@ void rv_iso_free(struct rv_service *s)
 		rv_out_stream_free(iso->err, live);
 	rv_out_stream_free(iso->out, live);
 	rv_logring_free(iso->ring);
+	for (int fd = 1; fd <= 2; fd++)
+		if (iso->journal_fd[fd] >= 0)
+			close(iso->journal_fd[fd]);
 	if (iso->null_fd >= 0)
 		close(iso->null_fd);
 	rv_cgroup_destroy(&iso->cg, s->spec->kill_mode == RV_KILL_CGROUP);

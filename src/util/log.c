@@ -8,6 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <syslog.h>
+#include <systemd/sd-journal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +28,7 @@ static const char *const level_names[] = { "debug", "info", "warn", "error" };
  * terminal library would be one more dependency for eight escapes.
  */
 static int log_color = -1;
+static bool to_journal;
 static const char *const level_colors[] = { "\033[2m", "\033[32m",
 					    "\033[33m", "\033[1;31m" };
 #define SGR_RESET "\033[0m"
@@ -33,7 +38,8 @@ static bool color_wanted(void)
 	const char *term = getenv("TERM");
 	const char *no = getenv("NO_COLOR");
 
-	if ((no && *no) || !term || !*term || !strcmp(term, "dumb"))
+	if (to_journal || (no && *no) || !term || !*term ||
+	    !strcmp(term, "dumb"))
 		return false;
 	return isatty(log_fd) == 1;
 }
@@ -154,6 +160,63 @@ const char *rv_log_quote(const char *s, char *buf, unsigned long len)
 	return buf;
 }
 
+bool rv_log_is_journal_stream(const char *stream, int fd)
+{
+	unsigned long long dev, ino;
+	struct stat st;
+	int end = 0;
+
+	if (!stream || sscanf(stream, "%llu:%llu%n", &dev, &ino, &end) != 2 ||
+	    stream[end] || fstat(fd, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
+
+void rv_log_set_target(enum rv_log_target t)
+{
+	rv_log_flush();
+	to_journal = t == RV_LOG_TARGET_JOURNAL ||
+		     (t == RV_LOG_TARGET_AUTO &&
+		      rv_log_is_journal_stream(getenv("JOURNAL_STREAM"),
+					       log_fd));
+	log_color = -1;
+}
+
+/*
+ * One entry: MESSAGE is the line's logfmt pairs after ts= and level=
+ * (the journal has its own time and priority).  0, or -errno when the
+ * journal cannot take it.
+ */
+static int journal_send(enum rv_log_level level, const char *who_key,
+			const char *who, const char *event, const char *line)
+{
+	static const int prio[] = { LOG_DEBUG, LOG_INFO, LOG_WARNING,
+				    LOG_ERR };
+	char pr[16], ev[96], wh[300], msg[2048];
+	const char *pairs = strstr(line, " level=");
+	struct iovec iov[5];
+	int n = 0;
+
+	pairs = pairs ? strchr(pairs + 1, ' ') : NULL;
+	snprintf(msg, sizeof(msg), "MESSAGE=%s", pairs ? pairs + 1 : line);
+	msg[strcspn(msg, "\n")] = '\0';
+	snprintf(pr, sizeof(pr), "PRIORITY=%d", prio[level]);
+	snprintf(ev, sizeof(ev), "EVENT=%s", event);
+	iov[n++] = (struct iovec){ msg, strlen(msg) };
+	iov[n++] = (struct iovec){ pr, strlen(pr) };
+	iov[n++] = (struct iovec){ (char *)"SYSLOG_IDENTIFIER=ringvisor",
+				   sizeof("SYSLOG_IDENTIFIER=ringvisor") - 1 };
+	iov[n++] = (struct iovec){ ev, strlen(ev) };
+	if (who_key && who) {
+		snprintf(wh, sizeof(wh), "%s=%s",
+			 strcmp(who_key, "service") ? "SUPERVISOR" : "SERVICE",
+			 who);
+		iov[n++] = (struct iovec){ wh, strlen(wh) };
+	}
+	return sd_journal_sendv(iov, n);
+}
+
 /*
  * Formats one line (with its newline) for time ts into line; returns its
  * length.
@@ -230,12 +293,15 @@ void rv_vlog(enum rv_log_level level, const char *who_key, const char *who,
 	char line[2048];
 	struct timespec ts;
 	int saved = errno;	/* logging must not disturb the caller's errno */
+	size_t o;
 
 	if (level < log_min)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	emit(line, format_line(line, sizeof(line), &ts, level, who_key, who,
-			       event, fmt, ap));
+	o = format_line(line, sizeof(line), &ts, level, who_key, who, event,
+			fmt, ap);
+	if (!to_journal || journal_send(level, who_key, who, event, line))
+		emit(line, o);
 	errno = saved;
 }
 
@@ -268,6 +334,10 @@ void rv_log_at(const struct rv_log_mark *m, enum rv_log_level level,
 	o = format_line(line, sizeof(line), &ts, level, who_key, who, event,
 			fmt, ap);
 	va_end(ap);
+	if (to_journal && !journal_send(level, who_key, who, event, line)) {
+		errno = saved;
+		return;
+	}
 	if (!batch.on || m->gen != batch.gen ||
 	    batch.n_ins >= RV_LOG_INSERTS || batch.len + o > sizeof(batch.buf)) {
 		emit(line, o);	/* its place is gone: append */
