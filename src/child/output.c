@@ -419,6 +419,22 @@ static bool stream_emit(struct rv_out_stream *st, bool force)
 }
 
 /*
+ * The line buffer comes with the first bytes to read, not at load: a
+ * service that never writes (most, when every inherited stream is kept
+ * for `logs`) costs its pipe only.  false: no memory, the stream stops.
+ */
+static bool stream_line_alloc(struct rv_out_stream *st)
+{
+	st->line = malloc(RV_OUT_LINE_MAX);
+	if (st->line)
+		return true;
+	rv_log_sup(RV_LOG_ERROR, "main", "output_read_failed",
+		   " errno=%d", ENOMEM);
+	st->dead = true;
+	return false;
+}
+
+/*
  * One bounded step: emit what is buffered, read once, emit again, flush;
  * then watch the pipe again, or wait for the sink if it is full.
  */
@@ -428,6 +444,8 @@ static void stream_pump(struct rv_out_stream *st)
 	size_t want;
 	ssize_t n;
 
+	if (!st->line && !stream_line_alloc(st))
+		return;
 	if (!stream_emit(st, false))
 		goto full;
 	want = RV_OUT_LINE_MAX - st->len;
@@ -481,11 +499,6 @@ int rv_out_stream_new(struct rv_loop *loop, struct rv_out_sink *stdout_sink,
 		return -ENOMEM;
 	st->loop = loop;
 	st->rfd = st->wfd = -1;
-	st->line = malloc(RV_OUT_LINE_MAX);
-	if (!st->line) {
-		ret = -ENOMEM;
-		goto err;
-	}
 	if (stdout_sink) {
 		st->sink = stdout_sink;
 		stdout_sink->refs++;
@@ -682,6 +695,8 @@ void rv_out_stream_free(struct rv_out_stream *st, bool loop_alive)
 		sink_unwait(s, st);
 	if (loop_alive && st->rw.armed)
 		rv_loop_unwatch_fd(st->loop, &st->rw);
+	if (s && st->rfd >= 0 && !st->line)
+		st->line = malloc(RV_OUT_LINE_MAX);	/* what is left */
 	if (s && st->rfd >= 0 && st->line) {
 		/* whatever the services left: read it, flush it */
 		if (loop_alive)

@@ -157,7 +157,8 @@ int rv_cli_logs(int argc, char **argv)
 	missing = json_array_size(json_object_get(doc, "not_kept"));
 	json_array_foreach(json_object_get(doc, "not_kept"), i, v)
 		fprintf(stderr, "ringvisor: logs: the output of %s is not kept "
-			"(log_buffer = 0, or stdout and stderr = null)\n",
+			"(log_buffer = 0, null or journal output, or "
+			"event=output_not_kept in the supervisor's log)\n",
 			json_string_value(v));
 	json_array_foreach(json_object_get(doc, "lines"), i, v)
 		print_line(v, json, colour);

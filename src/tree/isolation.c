@@ -322,6 +322,20 @@ out:
 }
 
 /*
+ * Does a descriptor as high as fd leave room under RLIMIT_NOFILE for what
+ * the supervisor needs besides: a pidfd per instance (n), and 128 for
+ * notify and control sockets, client connections and probes?
+ */
+static bool fds_to_spare(int fd, size_t n)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		return true;
+	return (rlim_t)fd + n + 128 < rl.rlim_cur;
+}
+
+/*
  * The pipe of one stream: to a file, prefixed to ringvisor's stdout, or
  * (inherit, captured for `logs`) passed on to ringvisor's own fd std_fd.
  */
@@ -355,6 +369,25 @@ static int prepare_stream(struct rv_iso_builder *b, struct rv_iso *iso,
 				path, out, why, sizeof(why));
 	if (ret == -ENOMEM)
 		return ret;
+	if (!ret && kind == RV_OUTPUT_INHERIT &&
+	    !fds_to_spare(rv_out_stream_child_fd(*out),
+			  s->sv ? s->sv->n_svcs : 0)) {
+		rv_out_stream_free(*out, true);
+		*out = NULL;
+		ret = -EMFILE;
+		snprintf(why, sizeof(why), "descriptors kept free under "
+			 "RLIMIT_NOFILE for the supervisor's own use");
+	}
+	if (ret && kind == RV_OUTPUT_INHERIT) {
+		/* kept only for `logs`: without a pipe (4 descriptors per
+		 * kept instance) the service still gets its output */
+		char q[300];
+
+		rv_log_svc(RV_LOG_WARN, s->name, "output_not_kept",
+			   " stream=%s error=%s", step,
+			   rv_log_quote(why, q, sizeof(q)));
+		return 0;
+	}
 	if (ret)
 		return set_failure(iso, -ret, step, "%s", why);
 	if (iso->ring)
@@ -425,9 +458,10 @@ static int prepare_output(struct rv_iso_builder *b, struct rv_iso *iso,
 		ret = prepare_stream(b, iso, s, keys->stdout_kind,
 				     keys->stdout_path, STDOUT_FILENO,
 				     &iso->out);
-		if (ret || !iso->out)
+		if (ret || iso->fail_err)
 			return ret;
-		out_fd = rv_out_stream_child_fd(iso->out);
+		if (iso->out)
+			out_fd = rv_out_stream_child_fd(iso->out);
 	}
 	if (out_fd != STDOUT_FILENO)
 		iso->fds[iso->n_fds++] = (struct rv_spawn_fd){ out_fd, 1 };
@@ -448,10 +482,16 @@ static int prepare_output(struct rv_iso_builder *b, struct rv_iso *iso,
 		ret = prepare_stream(b, iso, s, keys->stderr_kind,
 				     keys->stderr_path, STDERR_FILENO,
 				     &iso->err);
-		if (ret || !iso->err)
+		if (ret || iso->fail_err)
 			return ret;
-		iso->fds[iso->n_fds++] = (struct rv_spawn_fd){
-			rv_out_stream_child_fd(iso->err), 2 };
+		if (iso->err)	/* else inherited as is (output_not_kept) */
+			iso->fds[iso->n_fds++] = (struct rv_spawn_fd){
+				rv_out_stream_child_fd(iso->err), 2 };
+	}
+	if (!iso->out && !iso->err) {
+		/* nothing kept after all (output_not_kept): `logs` says so */
+		rv_logring_free(iso->ring);
+		iso->ring = NULL;
 	}
 	return 0;
 }

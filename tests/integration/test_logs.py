@@ -9,6 +9,7 @@ the supervisor."""
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -151,6 +152,26 @@ class Logs(rvtest.Case):
         # kept bounded: 8K of records, each line 8 bytes + header
         self.assertLess(len(lines(self.logs("flood"))), 8192 // 16 + 1)
         self.assertLess(time.monotonic() - t0, T(20))
+        self.assertEqual(rv.shutdown(), 0)
+
+    def test_few_descriptors_inherit_as_is_instead_of_failing(self):
+        # 4 descriptors per kept instance: where RLIMIT_NOFILE leaves no
+        # room, the service gets ringvisor's stdout itself, and runs
+        body = "".join(f"[service:s{i}]\ncommand = sh -c 'echo hi{i}; "
+                       f"exec sleep 100'\n" for i in range(30))
+        cfg = self.config(body)
+        rv = self.start(cfg, preexec_fn=lambda: resource.setrlimit(
+            resource.RLIMIT_NOFILE, (160, 160)))
+        self.wait_control(rv)
+        for i in range(30):
+            self.wait_state(f"s{i}", "running")
+        self.assertFalse(rv.find("spawn_failed"), rv.tail())
+        self.assertTrue(rv.find("output_not_kept"), rv.tail())
+        wait_until(lambda: "hi29" in rvtest.slurp(rv.out_path), 10,
+                   "the output, passed on as is")
+        r = self.logs("s29")
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("output_not_kept", r.stderr)
         self.assertEqual(rv.shutdown(), 0)
 
 
