@@ -141,8 +141,8 @@ void rv_logring_feed(struct rv_logring *r, enum rv_log_stream stream,
 {
 	struct piece *pc;
 
-	if (!r || (!n && !end))
-		return;
+	if (!r || (!n && (!end || !r->data)))
+		return;		/* nothing, or an end with nothing kept */
 	if (!r->data) {
 		/* first output: the memory comes now, not at load */
 		r->data = malloc(r->cap);

@@ -571,6 +571,17 @@ void rv_out_stream_exited(struct rv_out_stream *st)
 		return;
 	if (ioctl(st->rfd, FIONREAD, &avail) < 0 || avail < 0)
 		avail = 0;
+	if (!avail && !st->len && !st->waiting) {
+		/*
+		 * The usual case (this runs before the respawn): everything
+		 * was read as it came, no partial line waits.  Only the
+		 * logring may hold one.
+		 */
+		if (st->ring)
+			rv_logring_feed(st->ring, st->ring_stream, NULL, 0,
+					realtime_now(), true);
+		return;
+	}
 	st->exit_left = (uint64_t)avail;
 	st->exit_pending = true;
 	if (st->waiting)
