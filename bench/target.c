@@ -135,7 +135,10 @@ static int write_ringvisor_config(struct target *t, const char *path)
 	fprintf(f, "; ringvisor-bench: fastest restart, no reachable limit\n"
 		"[supervisor]\nstrategy = one_for_one\n"
 		"max_restarts = infinity\nrestart_window = 1s\n"
-		"shutdown_timeout = 60s\ncontrol_socket = %s/control.sock\n",
+		"shutdown_timeout = 60s\ncontrol_socket = %s/control.sock\n"
+		/* supervision measured, not output capture (4 descriptors
+		 * and a pipe read per instance): as the tree before logs */
+		"log_buffer = 0\n",
 		t->dir);
 	for (long i = 0; i < t->n; i++)
 		fprintf(f, "\n[service:s%05ld]\ncommand = %s\n"

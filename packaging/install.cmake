@@ -59,7 +59,8 @@ LIBRINGVISOR_0 {
 		PRIVATE ${CMAKE_SOURCE_DIR}/src)
 	target_compile_options(ringvisor_shared PRIVATE ${RV_WARN})
 	target_link_libraries(ringvisor_shared PRIVATE rv_loop PkgConfig::LIBCAP
-		PkgConfig::INIH PkgConfig::JANSSON PkgConfig::MHD Threads::Threads m)
+		PkgConfig::INIH PkgConfig::JANSSON PkgConfig::MHD PkgConfig::LIBSYSTEMD
+		Threads::Threads m)
 	target_link_options(ringvisor_shared PRIVATE
 		-Wl,--version-script=${RV_VERSION_SCRIPT} -Wl,--no-undefined)
 	set_target_properties(ringvisor_shared PROPERTIES
@@ -76,8 +77,8 @@ LIBRINGVISOR_0 {
 
 	# pkg-config: shared linking only, and the header needs nothing but
 	# libc, so no Requires.private that would drag the -dev packages of
-	# liburing, libcap, inih, jansson and libmicrohttpd into every
-	# embedder's build.
+	# liburing, libcap, inih, jansson, libmicrohttpd and libsystemd into
+	# every embedder's build.
 	if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
 		set(RV_PC_LIBDIR "${CMAKE_INSTALL_LIBDIR}")
 	else()

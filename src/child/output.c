@@ -13,8 +13,10 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "child/logring.h"
 #include "child/output.h"
 #include "loop.h"
 #include "util/log.h"
@@ -61,6 +63,8 @@ struct rv_out_stream {
 	bool exit_pending;
 	bool dead;		/* read error: no more watching */
 	struct rv_out_stats stats;
+	struct rv_logring *ring;	/* `logs`: a copy of each line */
+	enum rv_log_stream ring_stream;
 };
 
 /* ---- the pure part ---- */
@@ -149,14 +153,16 @@ static void sink_break(struct rv_out_sink *s, int err)
 		   rv_log_quote(strerror(err), q + 200, 100), s->len);
 }
 
-/* ringvisor's stdout: one sink per loop, shared by every prefix stream
- * (two would interleave lines after a partial write of either). */
-static struct rv_out_sink *stdout_shared;
+/* ringvisor's stdout and stderr: one sink each per loop, shared by every
+ * stream writing there (two would interleave lines after a partial write
+ * of either). */
+static struct rv_out_sink *std_shared[3];
 
 static void sink_free(struct rv_out_sink *s)
 {
-	if (s == stdout_shared)
-		stdout_shared = NULL;
+	for (int fd = 1; fd <= 2; fd++)
+		if (s == std_shared[fd])
+			std_shared[fd] = NULL;
 	if (s->discarded)
 		rv_log_sup(RV_LOG_WARN, "main", "output_discarded",
 			   " sink=%s bytes=%llu", s->label,
@@ -178,35 +184,42 @@ void rv_out_sink_put(struct rv_out_sink *s)
 	sink_free(s);
 }
 
-int rv_out_sink_stdout(struct rv_loop *loop, struct rv_out_sink **out)
+int rv_out_sink_std(struct rv_loop *loop, int fd, struct rv_out_sink **out)
 {
 	struct rv_out_sink *s;
 	struct stat st;
 
-	if (stdout_shared && stdout_shared->loop == loop) {
-		stdout_shared->refs++;
-		*out = stdout_shared;
+	char self[32];
+
+	if (fd != STDOUT_FILENO && fd != STDERR_FILENO)
+		return -EINVAL;
+	if (std_shared[fd] && std_shared[fd]->loop == loop) {
+		std_shared[fd]->refs++;
+		*out = std_shared[fd];
 		return 0;
 	}
 	s = sink_new(loop, RV_OUT_SINK_BUF);
 	if (!s)
 		return -ENOMEM;
-	if (fstat(STDOUT_FILENO, &st) < 0) {
+	if (fd == STDERR_FILENO)
+		s->label = "stderr";
+	if (fstat(fd, &st) < 0) {
 		/* no stdout at all: lines go nowhere, said once */
 		sink_break(s, errno);
 	} else if (S_ISREG(st.st_mode)) {
-		s->fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+		s->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		s->mode = SINK_WRITE;
 	} else if (S_ISSOCK(st.st_mode)) {
-		s->fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+		s->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		s->mode = SINK_SEND;
 	} else {
 		/* our own description, so O_NONBLOCK stays ours */
-		s->fd = open("/proc/self/fd/1",
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+		s->fd = open(self,
 			     O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 		s->mode = SINK_WRITE;
 		if (s->fd < 0) {
-			s->fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+			s->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 			s->mode = SINK_POLLED;
 		}
 	}
@@ -217,8 +230,8 @@ int rv_out_sink_stdout(struct rv_loop *loop, struct rv_out_sink **out)
 		return -err;
 	}
 	s->ww.fd = s->fd;
-	if (!stdout_shared)
-		stdout_shared = s;
+	if (!std_shared[fd])
+		std_shared[fd] = s;
 	*out = s;
 	return 0;
 }
@@ -357,6 +370,14 @@ static void sink_unwait(struct rv_out_sink *s, struct rv_out_stream *st)
 
 /* ---- streams ---- */
 
+static int64_t realtime_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void stream_ready(struct rv_loop *loop, struct rv_fdwatch *w,
 			 uint32_t revents, void *ctx)
 {
@@ -398,6 +419,22 @@ static bool stream_emit(struct rv_out_stream *st, bool force)
 }
 
 /*
+ * The line buffer comes with the first bytes to read, not at load: a
+ * service that never writes (most, when every inherited stream is kept
+ * for `logs`) costs its pipe only.  false: no memory, the stream stops.
+ */
+static bool stream_line_alloc(struct rv_out_stream *st)
+{
+	st->line = malloc(RV_OUT_LINE_MAX);
+	if (st->line)
+		return true;
+	rv_log_sup(RV_LOG_ERROR, "main", "output_read_failed",
+		   " errno=%d", ENOMEM);
+	st->dead = true;
+	return false;
+}
+
+/*
  * One bounded step: emit what is buffered, read once, emit again, flush;
  * then watch the pipe again, or wait for the sink if it is full.
  */
@@ -407,6 +444,8 @@ static void stream_pump(struct rv_out_stream *st)
 	size_t want;
 	ssize_t n;
 
+	if (!st->line && !stream_line_alloc(st))
+		return;
 	if (!stream_emit(st, false))
 		goto full;
 	want = RV_OUT_LINE_MAX - st->len;
@@ -414,6 +453,10 @@ static void stream_pump(struct rv_out_stream *st)
 		want = (size_t)st->exit_left;
 	n = want ? read(st->rfd, st->line + st->len, want) : 0;
 	if (n > 0) {
+		if (st->ring)
+			rv_logring_feed(st->ring, st->ring_stream,
+					st->line + st->len, (size_t)n,
+					realtime_now(), false);
 		st->len += (size_t)n;
 		st->stats.bytes_in += (uint64_t)n;
 		if (st->exit_pending)
@@ -425,6 +468,9 @@ static void stream_pump(struct rv_out_stream *st)
 	}
 	if (st->exit_pending && !st->exit_left) {
 		/* everything the exited process wrote is in: last line */
+		if (st->ring)
+			rv_logring_feed(st->ring, st->ring_stream, NULL, 0,
+					realtime_now(), true);
 		if (!stream_emit(st, true))
 			goto full;
 		st->exit_pending = false;
@@ -453,20 +499,16 @@ int rv_out_stream_new(struct rv_loop *loop, struct rv_out_sink *stdout_sink,
 		return -ENOMEM;
 	st->loop = loop;
 	st->rfd = st->wfd = -1;
-	st->line = malloc(RV_OUT_LINE_MAX);
-	if (!st->line) {
-		ret = -ENOMEM;
-		goto err;
-	}
 	if (stdout_sink) {
 		st->sink = stdout_sink;
 		stdout_sink->refs++;
-		st->prefix_len = (size_t)snprintf(st->prefix,
-						  sizeof(st->prefix), "%s | ",
-						  name);
+		/* no name: passed on byte for byte (inherit, captured) */
+		st->prefix_len = name ? (size_t)snprintf(st->prefix,
+							 sizeof(st->prefix),
+							 "%s | ", name) : 0;
 		if (st->prefix_len >= sizeof(st->prefix))
 			st->prefix_len = sizeof(st->prefix) - 1;
-		st->add_nl = true;
+		st->add_nl = name != NULL;
 	} else {
 		st->sink = sink_new(loop, RV_OUT_FILE_BUF);
 		if (!st->sink) {
@@ -504,6 +546,13 @@ err:
 	return ret;
 }
 
+void rv_out_stream_capture(struct rv_out_stream *st, struct rv_logring *ring,
+			   enum rv_log_stream which)
+{
+	st->ring = ring;
+	st->ring_stream = which;
+}
+
 int rv_out_stream_child_fd(const struct rv_out_stream *st)
 {
 	return st->wfd;
@@ -522,6 +571,17 @@ void rv_out_stream_exited(struct rv_out_stream *st)
 		return;
 	if (ioctl(st->rfd, FIONREAD, &avail) < 0 || avail < 0)
 		avail = 0;
+	if (!avail && !st->len && !st->waiting) {
+		/*
+		 * The usual case (this runs before the respawn): everything
+		 * was read as it came, no partial line waits.  Only the
+		 * logring may hold one.
+		 */
+		if (st->ring)
+			rv_logring_feed(st->ring, st->ring_stream, NULL, 0,
+					realtime_now(), true);
+		return;
+	}
 	st->exit_left = (uint64_t)avail;
 	st->exit_pending = true;
 	if (st->waiting)
@@ -646,6 +706,8 @@ void rv_out_stream_free(struct rv_out_stream *st, bool loop_alive)
 		sink_unwait(s, st);
 	if (loop_alive && st->rw.armed)
 		rv_loop_unwatch_fd(st->loop, &st->rw);
+	if (s && st->rfd >= 0 && !st->line)
+		st->line = malloc(RV_OUT_LINE_MAX);	/* what is left */
 	if (s && st->rfd >= 0 && st->line) {
 		/* whatever the services left: read it, flush it */
 		if (loop_alive)

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Child output carried by the supervisor: `stdout`/`stderr` = `prefix`
- * (lines to ringvisor's stdout as "NAME | line", foreman style) and
- * `file:PATH` (bytes appended to PATH, reopened on SIGUSR1).
+ * (lines to ringvisor's stdout as "NAME | line", foreman style),
+ * `file:PATH` (bytes appended to PATH, reopened on SIGUSR1), and
+ * `inherit` when `log_buffer` captures it (bytes on to ringvisor's own
+ * stdout or stderr as written).  Each stream may copy its lines into the
+ * instance's logring (`ringvisor logs`).
  *
  * Each such stream is a pipe created at load and kept for the service's
  * life (every run writes into the same pipe; the child gets the write end
@@ -36,6 +39,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "child/logring.h"
+
 #define RV_OUT_LINE_MAX 16384		/* per stream; longer ones split */
 #define RV_OUT_SINK_BUF (256 * 1024)	/* the shared stdout buffer */
 #define RV_OUT_FILE_BUF (64 * 1024)	/* each file sink's buffer */
@@ -59,22 +64,26 @@ size_t rv_out_format(const char *prefix, size_t prefix_len, bool add_nl,
 		     char *out, size_t room, bool *blocked);
 
 /*
- * The sink on ringvisor's stdout, shared by every caller with the same
- * loop.  0 or -errno.  Reference counted: every stream holds one; the
- * caller's is dropped with rv_out_sink_put().
+ * The sink on ringvisor's stdout (fd 1) or stderr (fd 2), shared by every
+ * caller with the same loop.  0 or -errno.  Reference counted: every
+ * stream holds one; the caller's is dropped with rv_out_sink_put().
  */
-int rv_out_sink_stdout(struct rv_loop *loop, struct rv_out_sink **out);
+int rv_out_sink_std(struct rv_loop *loop, int fd, struct rv_out_sink **out);
 void rv_out_sink_put(struct rv_out_sink *sink);
 
 /*
- * A stream: its pipe, and its sink (shared stdout when stdout_sink is not
- * NULL, else a file sink on path).  name is the service name (the prefix
- * "name | ").  Starts watching the pipe at once.  0 or -errno with why.
+ * A stream: its pipe, and its sink (stdout_sink, a shared stdout or stderr
+ * sink, when not NULL, else a file sink on path).  name is the service
+ * name (the prefix "name | "); NULL with a shared sink passes the bytes on
+ * as written (`inherit` when the output is captured for `logs`).  Starts watching the pipe at once.  0 or -errno with why.
  * The caller frees with rv_out_stream_free().
  */
 int rv_out_stream_new(struct rv_loop *loop, struct rv_out_sink *stdout_sink,
 		      const char *name, const char *path,
 		      struct rv_out_stream **out, char *why, size_t whylen);
+/* Every line read is also copied into ring (as which), until freed. */
+void rv_out_stream_capture(struct rv_out_stream *st, struct rv_logring *ring,
+			   enum rv_log_stream which);
 /* The pipe's write end, for the child's fd 1 or 2. */
 int rv_out_stream_child_fd(const struct rv_out_stream *st);
 /* The service's process exited: flush its last partial line once the

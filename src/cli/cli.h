@@ -49,4 +49,17 @@ int rv_cli_wait_report(const char *cmd, struct json_t *reply,
 /* Without --wait: what was asked ("web: stopping"). */
 void rv_cli_print_asked(const char *cmd, struct json_t *reply);
 
+/*
+ * One request (consumed) to the control socket of -s socket, else of the
+ * config (-c, $RINGVISOR_CONFIG), else the default; 0 with *doc the
+ * {"ok": true} reply (and *keep the open connection, when keep is not
+ * NULL), or 1 after saying why on stderr.  cli_client.c.
+ */
+struct json_t;
+struct rv_client;
+int rv_cli_request(const char *socket, const char *config, struct json_t *req,
+		   struct json_t **doc, struct rv_client **keep);
+/* logs NAME... [-n N] [-f] [--json]: cli_logs.c */
+int rv_cli_logs(int argc, char **argv);
+
 #endif

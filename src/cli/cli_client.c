@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Client commands of the `ringvisor` CLI: status, start, stop, restart,
- * kill, reload, shutdown, metrics, events.  They speak the control
+ * kill, reload, shutdown, metrics, events (logs: cli_logs.c).  They speak the control
  * protocol through rv_client_* and only format what comes back.
  */
 #include <errno.h>
@@ -193,6 +193,14 @@ static int call(const struct client_args *a, json_t *req, json_t **doc,
 	else
 		rv_client_close(c);
 	return 0;
+}
+
+int rv_cli_request(const char *socket, const char *config, json_t *req,
+		   json_t **doc, struct rv_client **keep)
+{
+	struct client_args a = { .socket = socket, .config = config };
+
+	return call(&a, req, doc, keep);
 }
 
 static json_t *request(const char *cmd, const struct client_args *a)

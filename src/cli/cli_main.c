@@ -47,6 +47,8 @@ static const char usage_text[] =
 	"        has exited, with its exit status\n"
 	"  metrics                       Prometheus text exposition\n"
 	"  events [--json]               follow lifecycle events\n"
+	"  logs NAME... [-n N] [-f] [--json]\n"
+	"        recent output of services (NAME or NAME@N), -f: follow\n"
 	"  top                           live view of the tree (keys: see\n"
 	"        ringvisor(1)); a table when not on a terminal\n"
 	"        client commands take -s PATH, --socket=PATH (control\n"
@@ -276,6 +278,7 @@ static const struct {
 	{ "metrics", rv_cli_plain },
 	{ "events", rv_cli_events },
 	{ "top", rv_cli_top },
+	{ "logs", rv_cli_logs },
 };
 
 int main(int argc, char **argv)

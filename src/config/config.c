@@ -801,6 +801,10 @@ static int cfg_load(struct cfg *c, struct rv_specs *out)
 			goto out;
 		}
 	}
+	/* a service without a log_buffer of its own takes the top one */
+	for (size_t i = 0; i < out->n_services; i++)
+		if (out->services[i].log_buffer < 0)
+			out->services[i].log_buffer = out->log_buffer;
 	ret = rv_specs_validate(out, c->diag);
 	if (ret == -ENOMEM)
 		c->err = -ENOMEM;

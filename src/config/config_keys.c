@@ -82,6 +82,9 @@ static const char *const kill_mode_names[] = {
 	"group", "process", "cgroup", NULL };
 static const char *const backend_names[] = {
 	"auto", "io_uring", "epoll", NULL };
+/* the order of enum rv_log_target (util/log.h) */
+static const char *const log_target_names[] = {
+	"auto", "stderr", "journal", NULL };
 
 static const char *enum_name(const char *const *names, size_t n, int v)
 {
@@ -792,6 +795,24 @@ static int set_memory(const struct key_ctx *c, const struct key *k,
 	return store_string(c, FIELD(base, k->off, char *), buf);
 }
 
+/* log_buffer = SIZE: bytes (K, M suffixes), 0 turns it off */
+static int set_log_buffer(const struct key_ctx *c, const struct key *k,
+			  void *base, const char *v)
+{
+	uint64_t bytes;
+	int ret = rv_parse_bytes(v, &bytes);
+
+	if (ret && ret != -ERANGE)
+		return key_error(c,
+				 "invalid size " VAL_FMT " (use bytes with K or M, or 0 for none)",
+				 VAL_ARG(v));
+	if (ret || bytes > RV_LOG_BUFFER_MAX)
+		return key_error(c, "size " VAL_FMT " is too large (at most 64M)",
+				 VAL_ARG(v));
+	*FIELD(base, k->off, int64_t) = (int64_t)bytes;
+	return 0;
+}
+
 static int set_pids(const struct key_ctx *c, const struct key *k,
 		    void *base, const char *v)
 {
@@ -830,6 +851,8 @@ static int set_output(const struct key_ctx *c, const struct key *k,
 		kind = RV_OUTPUT_PREFIX;
 	} else if (is_err && !strcmp(v, "stdout")) {
 		kind = RV_OUTPUT_STDOUT;
+	} else if (!strcmp(v, "journal")) {
+		kind = RV_OUTPUT_JOURNAL;
 	} else if (!strncmp(v, "file:", 5)) {
 		kind = RV_OUTPUT_FILE;
 		if (v[5] != '/')
@@ -841,7 +864,7 @@ static int set_output(const struct key_ctx *c, const struct key *k,
 			return key_enomem(c);
 	} else {
 		return key_error(c,
-				 "invalid value " VAL_FMT " (use inherit, null, prefix%s or file:PATH)",
+				 "invalid value " VAL_FMT " (use inherit, null, prefix, journal%s or file:PATH)",
 				 VAL_ARG(v), is_err ? ", stdout" : "");
 	}
 	mode = strdup(v);
@@ -1024,6 +1047,7 @@ static const struct key service_keys[] = {
 	  .part = PART_ISO },
 	{ .name = "stdout", .set = set_output, .part = PART_ISO,
 	  .expand = EXPAND_TEXT },
+	{ "log_buffer", set_log_buffer, .off = SVC(log_buffer) },
 	{ .name = "stderr", .set = set_output, .part = PART_ISO,
 	  .expand = EXPAND_TEXT },
 };
@@ -1090,6 +1114,9 @@ static const struct key top_keys[] = {
 	  .off2 = TOP(timer_spin_auto), .min = 1, .max = RV_TIMER_SPIN_MAX },
 	{ "realtime_priority", set_int, .off = TOP(realtime_priority),
 	  .min = 0, .max = 99 },
+	{ "log_buffer", set_log_buffer, .off = TOP(log_buffer) },
+	{ "log_target", set_enum, .off = TOP(log_target),
+	  .choices = log_target_names },
 };
 
 #define N_SERVICE_KEYS (sizeof(service_keys) / sizeof(service_keys[0]))

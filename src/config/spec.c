@@ -67,6 +67,7 @@ void rv_specs_init(struct rv_specs *s)
 	/* control_socket: NULL here, RV_DEFAULT_CONTROL_SOCKET after a load
 	 * (init cannot fail, so it cannot allocate) */
 	s->backend = RV_BACKEND_AUTO;
+	s->log_buffer = RV_LOG_BUFFER_DEFAULT;
 }
 
 const struct rv_iso_spec rv_iso_spec_default = {
@@ -90,6 +91,7 @@ void rv_service_spec_init(struct rv_service_spec *s)
 	s->ready = &rv_ready_spec_default;
 	s->type = RV_TYPE_SIMPLE;
 	s->instances = 1;
+	s->log_buffer = -1;
 	s->restart = RV_RESTART_ON_FAILURE;
 	s->backoff.kind = RV_BACKOFF_EXPONENTIAL;
 	s->backoff.delay_ns = MS(100);

@@ -24,6 +24,9 @@
 
 #define RV_NAME_MAX 128
 #define RV_DEFAULT_CONTROL_SOCKET "/run/ringvisor/control.sock"
+/* log_buffer: bytes of recent output kept per instance for `logs` */
+#define RV_LOG_BUFFER_DEFAULT (64 * 1024)
+#define RV_LOG_BUFFER_MAX (64LL * 1024 * 1024)
 /* max_restarts = infinity: the intensity limit is off. */
 #define RV_RESTARTS_INFINITY UINT32_MAX
 /*
@@ -41,7 +44,7 @@ enum rv_service_type { RV_TYPE_SIMPLE, RV_TYPE_NOTIFY, RV_TYPE_ONESHOT };
 enum rv_kill_mode { RV_KILL_GROUP, RV_KILL_PROCESS, RV_KILL_CGROUP };
 /* stdout/stderr: stderr may also be RV_OUTPUT_STDOUT (2>&1). */
 enum rv_output { RV_OUTPUT_INHERIT, RV_OUTPUT_NULL, RV_OUTPUT_PREFIX,
-		 RV_OUTPUT_FILE, RV_OUTPUT_STDOUT };
+		 RV_OUTPUT_FILE, RV_OUTPUT_STDOUT, RV_OUTPUT_JOURNAL };
 
 /* Config spellings of the enums ("one_for_one", "on-failure", ...). */
 const char *rv_strategy_name(enum rv_strategy v);
@@ -179,6 +182,9 @@ struct rv_service_spec {
 	struct rv_backoff_spec backoff;
 	struct rv_intensity_spec intensity;
 	int64_t stop_timeout_ns;
+	/* `logs`: bytes of recent output kept per instance; -1: the
+	 * [supervisor] log_buffer; 0: none */
+	int64_t log_buffer;
 
 	int line;
 	int argc;
@@ -240,6 +246,10 @@ struct rv_specs {
 	int64_t timer_spin_ns;
 	bool timer_spin_auto;
 	int realtime_priority;
+	/* [supervisor] log_buffer: services' default (64 KiB; exec: 0) */
+	int64_t log_buffer;
+	/* [supervisor] log_target: enum rv_log_target (auto stderr journal) */
+	int log_target;
 };
 
 /* Free what the specs own and zero them; safe on zeroed or half-built

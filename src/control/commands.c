@@ -10,6 +10,7 @@
 
 #include "config/parse.h"
 #include "control/control.h"
+#include "control/logs.h"
 #include "control/report.h"
 #include "control/waiters.h"
 #include "tree/reload.h"
@@ -418,6 +419,11 @@ int rv_commands_handle(struct rv_supervisor *sv, const struct rv_request *req,
 		*reply = rv_commands_line(json_pack("{s:b, s:b}", "ok", 1,
 					     "following", 1));
 		*follow = true;
+		break;
+	case RV_CMD_LOGS:
+		*reply = rv_logs_reply(v, n, req->lines, req->follow,
+				       RV_FOLLOW_REPLY_MAX);
+		*follow = req->follow;
 		break;
 	}
 	free(v);

@@ -13,6 +13,9 @@
 struct rv_supervisor;
 
 struct rv_waiter;
+/* A follower's first reply (`logs -f` history included) stays below this:
+ * control.c gives a follower's buffer 256 KiB. */
+#define RV_FOLLOW_REPLY_MAX (128 * 1024)
 
 /* 0 with *reply set (the caller frees), or -ENOMEM.  *follow: the
  * connection now receives the event stream.  *wait (with *reply NULL):

@@ -33,6 +33,7 @@
 #include "config/runtime_dir.h"
 #include "control/commands.h"
 #include "control/control.h"
+#include "control/logs.h"
 #include "control/request.h"
 #include "control/unix_socket.h"
 #include "control/waiters.h"
@@ -98,6 +99,8 @@ struct conn {
 	uint64_t turn;		/* the loop turn it was last served in */
 	bool queued;
 	bool follower;
+	char **logs_of;		/* a `logs -f` follower: these names */
+	size_t n_logs_of;
 	bool closing;		/* close once out is written */
 	bool dead;		/* fd closed, waiting for a cancel CQE */
 	bool handling;		/* inside conn_handle_line(): not freed */
@@ -116,7 +119,8 @@ struct rv_control {
 	struct rv_timer retry;
 	struct conn *conns;
 	size_t n_conns;
-	size_t n_followers;
+	size_t n_followers;		/* of events */
+	size_t n_log_followers;
 	/* the turn budget */
 	uint64_t turn;			/* the loop turn served counts */
 	unsigned int served;		/* requests handled in that turn */
@@ -158,8 +162,13 @@ static void conn_free(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	ctl->n_conns--;
-	if (c->follower)
+	if (c->follower && !c->logs_of)
 		ctl->n_followers--;
+	if (c->follower && c->logs_of && --ctl->n_log_followers == 0)
+		rv_logs_listen(ctl, false);
+	for (size_t i = 0; i < c->n_logs_of; i++)
+		free(c->logs_of[i]);
+	free(c->logs_of);
 	free(c->in);
 	free(c->out);
 	free(c->deferred);
@@ -327,7 +336,10 @@ static void conn_follow(struct conn *c, char *reply)
 	c->out_len = len;
 	c->out_off = 0;
 	c->follower = true;
-	c->ctl->n_followers++;
+	if (c->logs_of && c->ctl->n_log_followers++ == 0)
+		rv_logs_listen(c->ctl, true);
+	else if (!c->logs_of)
+		c->ctl->n_followers++;
 	rv_loop_timer_cancel(c->ctl->loop, &c->timer);
 	conn_send(c);
 }
@@ -374,6 +386,21 @@ static void conn_wait(struct conn *c)
 		rv_waiter_bind(c->waiter, conn_wait_done, c);
 }
 
+/* A `logs -f` follower keeps the names it follows (the request goes). */
+static int keep_names(struct conn *c, const struct rv_request *req)
+{
+	c->logs_of = calloc(req->n_names, sizeof(*c->logs_of));
+	if (!c->logs_of)
+		return -ENOMEM;
+	for (size_t i = 0; i < req->n_names; i++) {
+		c->logs_of[i] = strdup(req->names[i]);
+		if (!c->logs_of[i])
+			return -ENOMEM;	/* conn_free() frees what was kept */
+		c->n_logs_of++;
+	}
+	return 0;
+}
+
 /* A complete line is in c->in[0..n): run it and answer. */
 static void conn_handle_line(struct conn *c, size_t n)
 {
@@ -393,6 +420,11 @@ static void conn_handle_line(struct conn *c, size_t n)
 	}
 	ret = rv_commands_handle(c->ctl->sv, &req, &reply, &follow,
 				 &waiter);
+	if (!ret && follow && req.cmd == RV_CMD_LOGS &&
+	    keep_names(c, &req)) {
+		free(reply);
+		reply = NULL;
+	}
 	rv_request_free(&req);
 	if (!ret && waiter) {
 		c->waiter = waiter;	/* conn_next() waits */
@@ -597,41 +629,77 @@ size_t rv_control_connections(const struct rv_control *c)
 	return c ? c->n_conns : 0;
 }
 
+/* Queues line to one follower, or drops it as too slow. */
+static void follower_push(struct rv_control *ctl, struct conn *c,
+			  const char *line, size_t len)
+{
+	bool idle = !rv_io_is_armed(&c->io);
+
+	if (idle)	/* in flight, append only (see FOLLOW_BUF) */
+		follow_compact(c);
+	if (c->out_len - c->out_off + len > FOLLOW_BUF) {
+		/* too slow: tell it (the notice has its own room past
+		 * 2 * FOLLOW_BUF), give it a bounded time to read that,
+		 * then hang up */
+		memcpy(c->out + c->out_len, drop_notice,
+		       sizeof(drop_notice) - 1);
+		c->out_len += sizeof(drop_notice) - 1;
+		c->closing = true;
+		rv_loop_timer_arm(ctl->loop, &c->timer,
+				  rv_loop_now(ctl->loop) + DROP_TIMEOUT_NS);
+		rv_log_sup(RV_LOG_WARN, "main", "follower_dropped",
+			   " pid=%d reason=slow", (int)c->pid);
+	} else {
+		memcpy(c->out + c->out_len, line, len);
+		c->out_len += len;
+	}
+	if (idle) {
+		c->io.buf = c->out + c->out_off;
+		c->io.len = c->out_len - c->out_off;
+		if (rv_loop_send(ctl->loop, &c->io))
+			conn_close(c);
+	}
+}
+
 void rv_control_broadcast(struct rv_control *ctl, const char *line,
 			  size_t len)
 {
 	for (struct conn *c = ctl->conns, *next; c; c = next) {
-		bool idle;
-
 		next = c->next;
-		if (!c->follower || c->dead || c->closing)
-			continue;
-		idle = !rv_io_is_armed(&c->io);
-		if (idle)	/* in flight, append only (see FOLLOW_BUF) */
-			follow_compact(c);
-		if (c->out_len - c->out_off + len > FOLLOW_BUF) {
-			/* too slow: tell it (the notice has its own
-			 * room past 2 * FOLLOW_BUF), give it a bounded
-			 * time to read that, then hang up */
-			memcpy(c->out + c->out_len, drop_notice,
-			       sizeof(drop_notice) - 1);
-			c->out_len += sizeof(drop_notice) - 1;
-			c->closing = true;
-			rv_loop_timer_arm(ctl->loop, &c->timer,
-					  rv_loop_now(ctl->loop) +
-					  DROP_TIMEOUT_NS);
-			rv_log_sup(RV_LOG_WARN, "main", "follower_dropped",
-				   " pid=%d reason=slow", (int)c->pid);
-		} else {
-			memcpy(c->out + c->out_len, line, len);
-			c->out_len += len;
-		}
-		if (idle) {
-			c->io.buf = c->out + c->out_off;
-			c->io.len = c->out_len - c->out_off;
-			if (rv_loop_send(ctl->loop, &c->io))
-				conn_close(c);
-		}
+		if (c->follower && !c->logs_of && !c->dead && !c->closing)
+			follower_push(ctl, c, line, len);
+	}
+}
+
+/* "web@0" is followed as itself, or as "web" (all its instances). */
+static bool follows(const struct conn *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_logs_of; i++) {
+		size_t len = strlen(c->logs_of[i]);
+
+		if (!strncmp(name, c->logs_of[i], len) &&
+		    (!name[len] || name[len] == '@'))
+			return true;
+	}
+	return false;
+}
+
+bool rv_control_follows_logs_of(const struct rv_control *ctl,
+				const char *name)
+{
+	for (const struct conn *c = ctl->conns; c; c = c->next)
+		if (c->logs_of && !c->dead && !c->closing && follows(c, name))
+			return true;
+	return false;
+}
+
+void rv_control_broadcast_logs(struct rv_control *ctl, const char *name,
+			       const char *line, size_t len)
+{
+	for (struct conn *c = ctl->conns, *next; c; c = next) {
+		next = c->next;
+		if (c->logs_of && !c->dead && !c->closing && follows(c, name))
+			follower_push(ctl, c, line, len);
 	}
 }
 

@@ -35,6 +35,13 @@ bool rv_control_has_followers(const struct rv_control *c);
 /* Queues line (with its '\n') to every follower; a follower whose buffer
  * is full is told so and dropped.  Never allocates, never blocks. */
 void rv_control_broadcast(struct rv_control *c, const char *line, size_t len);
+/*
+ * `logs -f` followers (not counted above): is anyone following the
+ * output of instance name, and queue line to those who are.
+ */
+bool rv_control_follows_logs_of(const struct rv_control *c, const char *name);
+void rv_control_broadcast_logs(struct rv_control *c, const char *name,
+			       const char *line, size_t len);
 size_t rv_control_connections(const struct rv_control *c);
 /* The requests waiting for the tree (waiters.h); NULL without a socket. */
 struct rv_waiters *rv_control_waiters(struct rv_control *c);

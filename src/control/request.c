@@ -18,7 +18,7 @@ static const struct {
 	{ "stop", RV_CMD_STOP, 2 },	  { "restart", RV_CMD_RESTART, 2 },
 	{ "kill", RV_CMD_KILL, 2 },	  { "reload", RV_CMD_RELOAD, 0 },
 	{ "shutdown", RV_CMD_SHUTDOWN, 0 }, { "metrics", RV_CMD_METRICS, 0 },
-	{ "events", RV_CMD_EVENTS, 0 },
+	{ "events", RV_CMD_EVENTS, 0 },	  { "logs", RV_CMD_LOGS, 2 },
 };
 
 const char *rv_cmd_name(enum rv_cmd cmd)
@@ -168,6 +168,15 @@ int rv_request_parse(const char *buf, size_t len, struct rv_request *out,
 				   "(a name such as HUP or a number)");
 			goto bad;
 		}
+	}
+	if (out->cmd == RV_CMD_LOGS) {
+		v = json_object_get(doc, "lines");
+		if (v && (!json_is_integer(v) || json_integer_value(v) < 0)) {
+			ret = fail(err, errlen, "\"lines\" is a number >= 0");
+			goto bad;
+		}
+		out->lines = v ? (size_t)json_integer_value(v) : 0;
+		out->follow = json_is_true(json_object_get(doc, "follow"));
 	}
 	return 0;
 bad:

@@ -4,6 +4,7 @@
  *   {"cmd": "status", "services": ["web"]}
  *   {"cmd": "kill", "services": ["web"], "signal": "HUP"}
  *   {"cmd": "stop", "services": ["web"], "wait": true, "timeout_s": 10}
+ *   {"cmd": "logs", "services": ["web@0"], "lines": 20, "follow": true}
  * Pure: no I/O, no supervisor state.  See README "Control protocol".
  */
 #ifndef RV_REQUEST_H
@@ -27,6 +28,7 @@ enum rv_cmd {
 	RV_CMD_SHUTDOWN,
 	RV_CMD_METRICS,
 	RV_CMD_EVENTS,
+	RV_CMD_LOGS,
 };
 
 struct rv_request {
@@ -38,6 +40,8 @@ struct rv_request {
 	 * they are done, "timeout_s" (> 0) at most that long */
 	bool wait;
 	int64_t timeout_ns;
+	size_t lines;		/* logs: the last N lines (0: all kept) */
+	bool follow;		/* logs: then the new lines as they come */
 	void *doc;		/* the parsed JSON (json_t *), owned */
 };
 

@@ -27,6 +27,7 @@
 #include "control/observe.h"
 #include "control/report.h"
 #include "control/sd_notify_self.h"
+#include "control/sd_watchdog.h"
 #include "daemon/daemon.h"
 #include "tree/build.h"
 #include "tree/isolation.h"
@@ -102,6 +103,9 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 
 	if (opts && opts->log_fd > 0)
 		rv_log_set_fd(opts->log_fd);
+	/* log_target: our lines to stderr or the journal (auto: when stderr
+	 * is the journal's stream) */
+	rv_log_set_target((enum rv_log_target)sv->specs->log_target);
 	/* under systemd: keep NOTIFY_SOCKET for ourselves, out of the
 	 * environment every child inherits */
 	if (rv_sd_notify_self_init() < 0)
@@ -182,6 +186,10 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 			return ret;
 	}
 	ret = rv_notify_dispatch_open(sv, errors);
+	if (ret)
+		return ret;
+	/* WatchdogSec= in our unit: pinged from the loop, so a stall shows */
+	ret = rv_sd_watchdog_start(sv->loop);
 	if (ret)
 		return ret;
 	if (getrandom(&sv->rng, sizeof(sv->rng), GRND_NONBLOCK) !=
@@ -358,6 +366,10 @@ static int exec_specs(struct rv_supervisor *sv, char *const argv[],
 	}
 	/* only the service's own checks: its name comes from argv[0], not
 	 * from a config, so any basename is fine */
+	/* a container's init passes output through untouched (a tty stays
+	 * a tty), unless --log-buffer asks to keep it for `logs` */
+	if (s->log_buffer < 0)
+		s->log_buffer = 0;
 	if (!d.errors)
 		rv_service_spec_check(s, &d);
 	if (nomem)
@@ -411,9 +423,12 @@ int rv_supervisor_run(struct rv_supervisor *sv)
 	char q[600];
 	int ret;
 
-	rv_log_sup(RV_LOG_INFO, "main", "backend",
-		   " backend=%s child_exits=%s reason=%s",
-		   rv_loop_backend_name(sv->loop),
+	/* the choice at info; how children are watched and why, at debug
+	 * (together ~230 characters: too long for a terminal) */
+	rv_log_sup(RV_LOG_INFO, "main", "backend", " backend=%s",
+		   rv_loop_backend_name(sv->loop));
+	rv_log_sup(RV_LOG_DEBUG, "main", "backend_detail",
+		   " child_exits=%s reason=%s",
 		   rv_log_quote(rv_loop_child_method(sv->loop), q, 200),
 		   rv_log_quote(sv->backend_why, q + 200, 400));
 	sv->started_ns = rv_clock_now();
@@ -482,8 +497,10 @@ void rv_supervisor_free(struct rv_supervisor *sv)
 	rv_control_close(sv->control);
 	rv_http_close(sv->http);
 	rv_notify_dispatch_close(sv);
-	if (sv->loop)
+	if (sv->loop) {
+		rv_sd_watchdog_stop(sv->loop);
 		rv_loop_free(sv->loop);
+	}
 	sv->loop = NULL;	/* the tree's frees must not call it (isolation.c) */
 	rv_control_free(sv->control);
 	rv_http_free(sv->http);

@@ -11,11 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <syslog.h>
+#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include "child/cgroup.h"
 #include "child/envfile.h"
 #include "child/identity.h"
+#include "child/logring.h"
 #include "child/output.h"
 #include "config/config.h"
 #include "config/parse.h"
@@ -34,6 +37,8 @@ struct rv_iso {
 	char oom[16];
 	struct rv_cgroup cg;
 	struct rv_out_stream *out, *err;	/* err may be out (2>&1) */
+	struct rv_logring *ring;	/* log_buffer: for `logs`, or NULL */
+	int journal_fd[3];		/* [1], [2]: stdout/stderr = journal */
 	int null_fd;
 	struct rv_spawn_fd fds[2];
 	size_t n_fds;
@@ -86,9 +91,10 @@ void rv_iso_builder_init(struct rv_iso_builder *b, struct rv_loop *loop,
 void rv_iso_builder_fini(struct rv_iso_builder *b)
 {
 	rv_cgroup_host_put(b->cg);
-	rv_out_sink_put(b->stdout_sink);
+	rv_out_sink_put(b->std_sink[1]);
+	rv_out_sink_put(b->std_sink[2]);
 	b->cg = NULL;
-	b->stdout_sink = NULL;
+	b->std_sink[1] = b->std_sink[2] = NULL;
 }
 
 static int builder_cgroup(struct rv_iso_builder *b)
@@ -118,7 +124,16 @@ static bool needs_iso(const struct rv_iso_builder *b,
 	       rv_cgroup_required(sp) ||
 	       (b->place_all && b->cg && b->cg->mount && b->cg->delegated) ||
 	       wants_output(keys->stdout_kind) ||
-	       keys->stderr_kind != RV_OUTPUT_INHERIT;
+	       keys->stderr_kind != RV_OUTPUT_INHERIT ||
+	       sp->log_buffer > 0;
+}
+
+/* `logs` keeps what the service writes: its inherited streams go through
+ * a pipe of ours too (output.h) */
+static bool captured(const struct rv_service_spec *sp, enum rv_output k)
+{
+	return sp->log_buffer > 0 && k != RV_OUTPUT_NULL &&
+	       k != RV_OUTPUT_STDOUT && k != RV_OUTPUT_JOURNAL;
 }
 
 __attribute__((format(printf, 4, 5)))
@@ -306,36 +321,108 @@ out:
 	return ret;
 }
 
+/*
+ * Does a descriptor as high as fd leave room under RLIMIT_NOFILE for what
+ * the supervisor needs besides: a pidfd per instance (n), and 128 for
+ * notify and control sockets, client connections and probes?
+ */
+static bool fds_to_spare(int fd, size_t n)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		return true;
+	return (rlim_t)fd + n + 128 < rl.rlim_cur;
+}
+
+/*
+ * The pipe of one stream: to a file, prefixed to ringvisor's stdout, or
+ * (inherit, captured for `logs`) passed on to ringvisor's own fd std_fd.
+ */
 static int prepare_stream(struct rv_iso_builder *b, struct rv_iso *iso,
 			  const struct rv_service *s, enum rv_output kind,
-			  const char *path, const char *step,
+			  const char *path, int std_fd,
 			  struct rv_out_stream **out)
 {
+	const char *step = std_fd == STDOUT_FILENO ? "stdout" : "stderr";
+	int sink_fd = kind == RV_OUTPUT_PREFIX ? STDOUT_FILENO : std_fd;
 	char why[256] = "";
 	int ret;
 
-	if (kind == RV_OUTPUT_PREFIX && !b->stdout_sink) {
-		ret = rv_out_sink_stdout(b->loop, &b->stdout_sink);
+	if (kind != RV_OUTPUT_FILE && !b->std_sink[sink_fd]) {
+		ret = rv_out_sink_std(b->loop, sink_fd, &b->std_sink[sink_fd]);
 		if (ret == -ENOMEM)
 			return ret;
 		if (ret)
 			return set_failure(iso, -ret, step,
-					   "ringvisor's stdout cannot carry prefix output: %s",
+					   "ringvisor's %s cannot carry the output: %s",
+					   sink_fd == STDOUT_FILENO ? "stdout" : "stderr",
 					   strerror(-ret));
-		/* POLLOUT on stdout */
+		/* POLLOUT on it */
 		ret = rv_loop_fd_reserve(b->loop, 1);
 		if (ret)
 			return ret;
 	}
-	ret = rv_out_stream_new(b->loop, kind == RV_OUTPUT_PREFIX ?
-				b->stdout_sink : NULL, s->name, path, out,
-				why, sizeof(why));
+	ret = rv_out_stream_new(b->loop, kind == RV_OUTPUT_FILE ? NULL :
+				b->std_sink[sink_fd],
+				kind == RV_OUTPUT_PREFIX ? s->name : NULL,
+				path, out, why, sizeof(why));
 	if (ret == -ENOMEM)
 		return ret;
+	if (!ret && kind == RV_OUTPUT_INHERIT &&
+	    !fds_to_spare(rv_out_stream_child_fd(*out),
+			  s->sv ? s->sv->n_svcs : 0)) {
+		rv_out_stream_free(*out, true);
+		*out = NULL;
+		ret = -EMFILE;
+		snprintf(why, sizeof(why), "descriptors kept free under "
+			 "RLIMIT_NOFILE for the supervisor's own use");
+	}
+	if (ret && kind == RV_OUTPUT_INHERIT) {
+		/* kept only for `logs`: without a pipe (4 descriptors per
+		 * kept instance) the service still gets its output */
+		char q[300];
+
+		rv_log_svc(RV_LOG_WARN, s->name, "output_not_kept",
+			   " stream=%s error=%s", step,
+			   rv_log_quote(why, q, sizeof(q)));
+		return 0;
+	}
 	if (ret)
 		return set_failure(iso, -ret, step, "%s", why);
+	if (iso->ring)
+		rv_out_stream_capture(*out, iso->ring, std_fd == STDOUT_FILENO ?
+				      RV_LOG_STDOUT : RV_LOG_STDERR);
 	/* its pipe, and POLLOUT of a file sink */
 	return rv_loop_fd_reserve(b->loop, kind == RV_OUTPUT_FILE ? 2 : 1);
+}
+
+/*
+ * stdout/stderr = journal: a stream socket to journald for the child's
+ * std_fd, as systemd gives its services (identifier: the instance's name;
+ * priority info, or a "<N>" at a line's start, sd-daemon(3) style).
+ * Kept for the service's life like a pipe; its output is not in `logs`.
+ */
+static int prepare_journal(struct rv_iso *iso, const struct rv_service *s,
+			   int std_fd)
+{
+	int fd = sd_journal_stream_fd(s->name, LOG_INFO, 1);
+
+	if (fd < 0)
+		return set_failure(iso, -fd, std_fd == 1 ? "stdout" : "stderr",
+				   "%s = journal: cannot connect to journald: %s",
+				   std_fd == 1 ? "stdout" : "stderr",
+				   strerror(-fd));
+	/* sd_journal_stream_fd() leaves it inheritable: ours until given */
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		int err = errno;
+
+		close(fd);
+		return set_failure(iso, err, "journal", "fcntl: %s",
+				   strerror(err));
+	}
+	iso->journal_fd[std_fd] = fd;
+	return 0;
 }
 
 static int prepare_output(struct rv_iso_builder *b, struct rv_iso *iso,
@@ -353,42 +440,58 @@ static int prepare_output(struct rv_iso_builder *b, struct rv_iso *iso,
 					   "opening /dev/null: %s",
 					   strerror(errno));
 	}
-	switch (keys->stdout_kind) {
-	case RV_OUTPUT_NULL:
+	if (captured(sp, keys->stdout_kind) ||
+	    captured(sp, keys->stderr_kind)) {
+		iso->ring = rv_logring_new(s->name, (size_t)sp->log_buffer);
+		if (!iso->ring)
+			return -ENOMEM;
+	}
+	if (keys->stdout_kind == RV_OUTPUT_NULL) {
 		out_fd = iso->null_fd;
-		break;
-	case RV_OUTPUT_PREFIX:
-	case RV_OUTPUT_FILE:
-		ret = prepare_stream(b, iso, s, keys->stdout_kind,
-				     keys->stdout_path, "stdout", &iso->out);
-		if (ret || !iso->out)
+	} else if (keys->stdout_kind == RV_OUTPUT_JOURNAL) {
+		ret = prepare_journal(iso, s, STDOUT_FILENO);
+		if (ret || iso->journal_fd[1] < 0)
 			return ret;
-		out_fd = rv_out_stream_child_fd(iso->out);
-		break;
-	default:
-		break;
+		out_fd = iso->journal_fd[1];
+	} else if (wants_output(keys->stdout_kind) ||
+		   captured(sp, keys->stdout_kind)) {
+		ret = prepare_stream(b, iso, s, keys->stdout_kind,
+				     keys->stdout_path, STDOUT_FILENO,
+				     &iso->out);
+		if (ret || iso->fail_err)
+			return ret;
+		if (iso->out)
+			out_fd = rv_out_stream_child_fd(iso->out);
 	}
 	if (out_fd != STDOUT_FILENO)
 		iso->fds[iso->n_fds++] = (struct rv_spawn_fd){ out_fd, 1 };
-	switch (keys->stderr_kind) {
-	case RV_OUTPUT_NULL:
+	if (keys->stderr_kind == RV_OUTPUT_NULL) {
 		iso->fds[iso->n_fds++] =
 			(struct rv_spawn_fd){ iso->null_fd, 2 };
-		break;
-	case RV_OUTPUT_STDOUT:
-		iso->fds[iso->n_fds++] = (struct rv_spawn_fd){ out_fd, 2 };
-		break;
-	case RV_OUTPUT_PREFIX:
-	case RV_OUTPUT_FILE:
-		ret = prepare_stream(b, iso, s, keys->stderr_kind,
-				     keys->stderr_path, "stderr", &iso->err);
-		if (ret || !iso->err)
+	} else if (keys->stderr_kind == RV_OUTPUT_JOURNAL) {
+		ret = prepare_journal(iso, s, STDERR_FILENO);
+		if (ret || iso->journal_fd[2] < 0)
 			return ret;
-		iso->fds[iso->n_fds++] = (struct rv_spawn_fd){
-			rv_out_stream_child_fd(iso->err), 2 };
-		break;
-	default:
-		break;
+		iso->fds[iso->n_fds++] =
+			(struct rv_spawn_fd){ iso->journal_fd[2], 2 };
+	} else if (keys->stderr_kind == RV_OUTPUT_STDOUT) {
+		/* one pipe: `logs` shows both as stdout */
+		iso->fds[iso->n_fds++] = (struct rv_spawn_fd){ out_fd, 2 };
+	} else if (wants_output(keys->stderr_kind) ||
+		   captured(sp, keys->stderr_kind)) {
+		ret = prepare_stream(b, iso, s, keys->stderr_kind,
+				     keys->stderr_path, STDERR_FILENO,
+				     &iso->err);
+		if (ret || iso->fail_err)
+			return ret;
+		if (iso->err)	/* else inherited as is (output_not_kept) */
+			iso->fds[iso->n_fds++] = (struct rv_spawn_fd){
+				rv_out_stream_child_fd(iso->err), 2 };
+	}
+	if (!iso->out && !iso->err) {
+		/* nothing kept after all (output_not_kept): `logs` says so */
+		rv_logring_free(iso->ring);
+		iso->ring = NULL;
 	}
 	return 0;
 }
@@ -439,6 +542,7 @@ int rv_iso_prepare(struct rv_iso_builder *b, struct rv_service *s)
 	s->iso = iso;
 	iso->plan = (struct rv_spawn_iso)RV_SPAWN_ISO_INIT;
 	iso->null_fd = -1;
+	iso->journal_fd[1] = iso->journal_fd[2] = -1;
 	iso->cg.dirfd = -1;
 	iso->plan.umask = keys->umask;
 	iso->plan.cwd = keys->working_directory;
@@ -482,6 +586,11 @@ void rv_iso_adopt(struct rv_service *ns, struct rv_service *old)
 		ns->iso->plan.cwd = ns->spec->iso->working_directory;
 }
 
+const struct rv_logring *rv_iso_logring(const struct rv_service *s)
+{
+	return s->iso ? s->iso->ring : NULL;
+}
+
 bool rv_iso_built_env(const struct rv_service *s)
 {
 	return s->iso && s->iso->built_env;
@@ -498,6 +607,10 @@ void rv_iso_free(struct rv_service *s)
 	if (iso->err && iso->err != iso->out)
 		rv_out_stream_free(iso->err, live);
 	rv_out_stream_free(iso->out, live);
+	rv_logring_free(iso->ring);
+	for (int fd = 1; fd <= 2; fd++)
+		if (iso->journal_fd[fd] >= 0)
+			close(iso->journal_fd[fd]);
 	if (iso->null_fd >= 0)
 		close(iso->null_fd);
 	rv_cgroup_destroy(&iso->cg, s->spec->kill_mode == RV_KILL_CGROUP);

@@ -37,7 +37,7 @@ struct rv_iso_builder {
 	bool place_all;			/* delegated: place every service */
 	struct rv_cgroup_host *cg;	/* probed on first use */
 	bool cg_probed;
-	struct rv_out_sink *stdout_sink;	/* opened on first use */
+	struct rv_out_sink *std_sink[3];	/* [1], [2]: opened on first use */
 };
 
 void rv_iso_builder_init(struct rv_iso_builder *b, struct rv_loop *loop,
@@ -52,6 +52,9 @@ void rv_iso_builder_fini(struct rv_iso_builder *b);
  * Returns 0 or -ENOMEM; per-service problems become its setup failure.
  */
 int rv_iso_prepare(struct rv_iso_builder *b, struct rv_service *s);
+/* The instance's recent output (`logs`), or NULL when not kept. */
+struct rv_logring;
+const struct rv_logring *rv_iso_logring(const struct rv_service *s);
 /* true: rv_iso_prepare() built s->env_own (build.c must not). */
 bool rv_iso_built_env(const struct rv_service *s);
 

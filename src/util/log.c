@@ -8,12 +8,41 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <syslog.h>
+#include <systemd/sd-journal.h>
 #include <time.h>
 #include <unistd.h>
 
 static int log_fd = 2;
 static enum rv_log_level log_min = RV_LOG_INFO;
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
+
+/*
+ * Colour on a terminal: the level by severity, the service or supervisor
+ * name in bold cyan/magenta.  Decided at the first line after each
+ * rv_log_set_fd() (-1: not yet): only when log_fd is a tty, TERM is set
+ * and not "dumb", and NO_COLOR is unset or empty (no-color.org).  Plain
+ * SGR sequences: every terminal emulator in use understands them, and a
+ * terminal library would be one more dependency for eight escapes.
+ */
+static int log_color = -1;
+static bool to_journal;
+static const char *const level_colors[] = { "\033[2m", "\033[32m",
+					    "\033[33m", "\033[1;31m" };
+#define SGR_RESET "\033[0m"
+
+static bool color_wanted(void)
+{
+	const char *term = getenv("TERM");
+	const char *no = getenv("NO_COLOR");
+
+	if (to_journal || (no && *no) || !term || !*term ||
+	    !strcmp(term, "dumb"))
+		return false;
+	return isatty(log_fd) == 1;
+}
 
 /* One thread logs (the loop's); the batch buffer is that thread's. */
 #define RV_LOG_INSERTS 16
@@ -81,6 +110,7 @@ void rv_log_set_fd(int fd)
 {
 	rv_log_flush();
 	log_fd = fd;
+	log_color = -1;
 }
 
 void rv_log_set_level(enum rv_log_level level)
@@ -130,6 +160,63 @@ const char *rv_log_quote(const char *s, char *buf, unsigned long len)
 	return buf;
 }
 
+bool rv_log_is_journal_stream(const char *stream, int fd)
+{
+	unsigned long long dev, ino;
+	struct stat st;
+	int end = 0;
+
+	if (!stream || sscanf(stream, "%llu:%llu%n", &dev, &ino, &end) != 2 ||
+	    stream[end] || fstat(fd, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
+
+void rv_log_set_target(enum rv_log_target t)
+{
+	rv_log_flush();
+	to_journal = t == RV_LOG_TARGET_JOURNAL ||
+		     (t == RV_LOG_TARGET_AUTO &&
+		      rv_log_is_journal_stream(getenv("JOURNAL_STREAM"),
+					       log_fd));
+	log_color = -1;
+}
+
+/*
+ * One entry: MESSAGE is the line's logfmt pairs after ts= and level=
+ * (the journal has its own time and priority).  0, or -errno when the
+ * journal cannot take it.
+ */
+static int journal_send(enum rv_log_level level, const char *who_key,
+			const char *who, const char *event, const char *line)
+{
+	static const int prio[] = { LOG_DEBUG, LOG_INFO, LOG_WARNING,
+				    LOG_ERR };
+	char pr[16], ev[96], wh[300], msg[2048];
+	const char *pairs = strstr(line, " level=");
+	struct iovec iov[5];
+	int n = 0;
+
+	pairs = pairs ? strchr(pairs + 1, ' ') : NULL;
+	snprintf(msg, sizeof(msg), "MESSAGE=%s", pairs ? pairs + 1 : line);
+	msg[strcspn(msg, "\n")] = '\0';
+	snprintf(pr, sizeof(pr), "PRIORITY=%d", prio[level]);
+	snprintf(ev, sizeof(ev), "EVENT=%s", event);
+	iov[n++] = (struct iovec){ msg, strlen(msg) };
+	iov[n++] = (struct iovec){ pr, strlen(pr) };
+	iov[n++] = (struct iovec){ (char *)"SYSLOG_IDENTIFIER=ringvisor",
+				   sizeof("SYSLOG_IDENTIFIER=ringvisor") - 1 };
+	iov[n++] = (struct iovec){ ev, strlen(ev) };
+	if (who_key && who) {
+		snprintf(wh, sizeof(wh), "%s=%s",
+			 strcmp(who_key, "service") ? "SUPERVISOR" : "SERVICE",
+			 who);
+		iov[n++] = (struct iovec){ wh, strlen(wh) };
+	}
+	return sd_journal_sendv(iov, n);
+}
+
 /*
  * Formats one line (with its newline) for time ts into line; returns its
  * length.
@@ -151,14 +238,21 @@ static size_t format_line(char *line, size_t cap, const struct timespec *ts,
 	}
 	memcpy(line, stamp.text, stamp.len);
 	o = stamp.len;
-	n = snprintf(line + o, cap - o, ".%06ldZ level=%s",
-		     ts->tv_nsec / 1000, level_names[level]);
+	if (log_color < 0)
+		log_color = color_wanted();
+	n = snprintf(line + o, cap - o, ".%06ldZ level=%s%s%s",
+		     ts->tv_nsec / 1000, log_color ? level_colors[level] : "",
+		     level_names[level], log_color ? SGR_RESET : "");
 	o += (size_t)n;
 	if (who_key && who) {
+		const char *on = !log_color ? "" :
+			strcmp(who_key, "service") ? "\033[1;35m" :
+			"\033[1;36m";
 		char q[256];
 
-		n = snprintf(line + o, cap - o, " %s=%s", who_key,
-			     rv_log_quote(who, q, sizeof(q)));
+		n = snprintf(line + o, cap - o, " %s=%s%s%s", who_key, on,
+			     rv_log_quote(who, q, sizeof(q)),
+			     *on ? SGR_RESET : "");
 		if (n > 0)
 			o += (size_t)n;
 	}
@@ -199,12 +293,15 @@ void rv_vlog(enum rv_log_level level, const char *who_key, const char *who,
 	char line[2048];
 	struct timespec ts;
 	int saved = errno;	/* logging must not disturb the caller's errno */
+	size_t o;
 
 	if (level < log_min)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	emit(line, format_line(line, sizeof(line), &ts, level, who_key, who,
-			       event, fmt, ap));
+	o = format_line(line, sizeof(line), &ts, level, who_key, who, event,
+			fmt, ap);
+	if (!to_journal || journal_send(level, who_key, who, event, line))
+		emit(line, o);
 	errno = saved;
 }
 
@@ -237,6 +334,10 @@ void rv_log_at(const struct rv_log_mark *m, enum rv_log_level level,
 	o = format_line(line, sizeof(line), &ts, level, who_key, who, event,
 			fmt, ap);
 	va_end(ap);
+	if (to_journal && !journal_send(level, who_key, who, event, line)) {
+		errno = saved;
+		return;
+	}
 	if (!batch.on || m->gen != batch.gen ||
 	    batch.n_ins >= RV_LOG_INSERTS || batch.len + o > sizeof(batch.buf)) {
 		emit(line, o);	/* its place is gone: append */

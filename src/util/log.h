@@ -12,6 +12,7 @@
 #define RV_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 enum rv_log_level { RV_LOG_DEBUG, RV_LOG_INFO, RV_LOG_WARN, RV_LOG_ERROR };
 
@@ -63,6 +64,20 @@ void rv_log_mark(struct rv_log_mark *m);
 void rv_log_at(const struct rv_log_mark *m, enum rv_log_level level,
 	       const char *who_key, const char *who, const char *event,
 	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/*
+ * Where lines go: stderr (the fd above), or the systemd journal through
+ * sd_journal_sendv() with SYSLOG_IDENTIFIER=ringvisor, PRIORITY from the
+ * level, EVENT=, SERVICE= or SUPERVISOR=, and the logfmt pairs as MESSAGE
+ * (a line the journal refuses goes to the fd instead).  AUTO: the journal
+ * when stderr is the journal's stream (JOURNAL_STREAM holds the device
+ * and inode of fd 2, as systemd sets it for its services).
+ */
+enum rv_log_target { RV_LOG_TARGET_AUTO, RV_LOG_TARGET_STDERR,
+		     RV_LOG_TARGET_JOURNAL };
+void rv_log_set_target(enum rv_log_target t);
+/* Is stream ("DEV:INO", JOURNAL_STREAM's value) the file of fd? */
+bool rv_log_is_journal_stream(const char *stream, int fd);
 
 /* Quotes s into buf if it needs it ("two words" -> "\"two words\""). */
 const char *rv_log_quote(const char *s, char *buf, unsigned long len);

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """The loop backend: `--backend=` (run and exec), the `backend` config key
 and $RINGVISOR_BACKEND choose it; `event=backend` logs the choice (with
-child_exits= and reason=) and the report shows it.  Each backend also runs
+at info; `event=backend_detail` its child_exits= and reason= at debug)
+and the report shows it.  Each backend also runs
 a short restart sequence here, whatever CI set in the environment."""
 
 import os
@@ -30,12 +31,18 @@ class Backend(rvtest.Case):
             backoff_jitter = 0
             """, **sup)
         extra = [f"--backend={backend_flag}"] if backend_flag else []
+        env = dict(env or {}, RINGVISOR_LOG_LEVEL="debug")
         rv = self.start(cfg, *extra, env=rvtest.rv_env(env, drop))
         self.assertEqual(rv.wait(15), 0)
         be = rv.find("backend")
         self.assertEqual(len(be), 1, "one event=backend line at start-up")
-        self.assertIn("child_exits", be[0], be[0].raw)
-        self.assertIn("reason", be[0], be[0].raw)
+        self.assertEqual(be[0]["level"], "info", be[0].raw)
+        self.assertNotIn("reason", be[0], "details belong at debug")
+        detail = rv.find("backend_detail")
+        self.assertEqual(len(detail), 1, "one event=backend_detail line")
+        self.assertEqual(detail[0]["level"], "debug", detail[0].raw)
+        self.assertIn("child_exits", detail[0], detail[0].raw)
+        self.assertIn("reason", detail[0], detail[0].raw)
         self.assertLess(be[0].index, rv.find("start")[0].index)
         rep = self.report(rv)
         self.assertEqual(rep["supervisor"]["backend"], be[0]["backend"])

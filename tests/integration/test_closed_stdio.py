@@ -47,6 +47,8 @@ class ClosedStdio(rvtest.Case):
         cfg = self.config(f"""
             [service:io]
             command = {self.svc('report', 'pause', report_file=rep)}
+            ; the descriptors themselves: no pipe of ours for `logs`
+            log_buffer = 0
             """)
         rv = self.start(cfg, preexec_fn=closing(0, 1, 2))
         r = self.child_stdio(rv, rep)
@@ -62,6 +64,8 @@ class ClosedStdio(rvtest.Case):
         cfg = self.config(f"""
             [service:io]
             command = {self.svc('report', 'pause', report_file=rep)}
+            ; the descriptors themselves: no pipe of ours for `logs`
+            log_buffer = 0
             """)
         # stdout stays ringvisor's stdout file; 0 and 2 were closed
         rv = self.start(cfg, preexec_fn=closing(0, 2))

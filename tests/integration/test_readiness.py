@@ -592,6 +592,44 @@ class Readiness(rvtest.Case):
         self.assertEqual(rv.wait(), 0)
         self.assertEqual(sum("READY=1" in m for _, m in msgs), 1, msgs)
 
+    def _fake_systemd(self):
+        """A NOTIFY_SOCKET for ringvisor itself, and a one-service config."""
+        path = os.path.join(self.tmp, "systemd.notify")
+        sd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(sd.close)
+        sd.bind(path)
+        sd.settimeout(T(10))
+        return path, sd, self.config(f"""
+            [service:plain]
+            command = {self.svc('pause', tag='plain')}
+            """)
+
+    def test_ringvisor_pings_systemds_watchdog_at_half_its_interval(self):
+        # issue 14: WatchdogSec= in ringvisor's unit must not kill it
+        path, sd, cfg = self._fake_systemd()
+        # 400 ms: a ping every 200 ms; WATCHDOG_PID unset means ours
+        rv = self.start(cfg, env=rvtest.rv_env({"NOTIFY_SOCKET": path,
+                                                "WATCHDOG_USEC": "400000"}))
+        pings = 0
+        while pings < 3:
+            if "WATCHDOG=1" in sd.recv(4096).decode().split("\n"):
+                pings += 1
+        self.assertEqual(rv.shutdown(), 0)
+
+    def test_a_watchdog_for_another_pid_is_not_pinged(self):
+        path, sd, cfg = self._fake_systemd()
+        rv = self.start(cfg, env=rvtest.rv_env({"NOTIFY_SOCKET": path,
+                                                "WATCHDOG_USEC": "1000",
+                                                "WATCHDOG_PID": "1"}))
+        msgs = []
+        while not any("READY=1" in m for m in msgs):
+            msgs.append(sd.recv(4096).decode())
+        rv.send_signal(15)
+        while not any("STOPPING=1" in m for m in msgs):
+            msgs.append(sd.recv(4096).decode())
+        self.assertEqual(rv.wait(), 0)
+        self.assertFalse([m for m in msgs if "WATCHDOG=1" in m], msgs)
+
 
 if __name__ == "__main__":
     rvtest.main()

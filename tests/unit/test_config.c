@@ -712,13 +712,13 @@ static const struct {
 	  "max)\n" },
 	{ S "stdout = tty\n",
 	  "t.conf:3: error: stdout: invalid value \"tty\" (use inherit, null, "
-	  "prefix or file:PATH)\n" },
+	  "prefix, journal or file:PATH)\n" },
 	{ S "stdout = stdout\n",
 	  "t.conf:3: error: stdout: invalid value \"stdout\" (use inherit, "
-	  "null, prefix or file:PATH)\n" },
+	  "null, prefix, journal or file:PATH)\n" },
 	{ S "stderr = tty\n",
 	  "t.conf:3: error: stderr: invalid value \"tty\" (use inherit, null, "
-	  "prefix, stdout or file:PATH)\n" },
+	  "prefix, journal, stdout or file:PATH)\n" },
 	{ S "stdout = file:log\n",
 	  "t.conf:3: error: stdout: file: needs an absolute path, not "
 	  "\"log\"\n" },
@@ -890,6 +890,44 @@ static const struct {
 	  "t.conf:4: error: ready_fd and ready_check conflict (use one "
 	  "readiness method)\n" },
 };
+
+/* log_buffer: the [supervisor] default, a service's own, 0, and limits;
+ * log_target and stdout = journal parsed */
+static void test_log_keys(void **state)
+{
+	struct result r = { 0 };
+
+	(void)state;
+	load("[service:a]\ncommand = x\n", &r);
+	assert_int_equal(r.ret, 0);
+	assert_int_equal(r.specs.log_buffer, 64 * 1024);
+	assert_int_equal(r.specs.services[0].log_buffer, 64 * 1024);
+	assert_int_equal(r.specs.log_target, 0);	/* auto */
+	result_free(&r);
+	memset(&r, 0, sizeof(r));
+	load("[supervisor]\nlog_buffer = 1M\nlog_target = journal\n"
+	     "[service:a]\ncommand = x\n"
+	     "[service:b]\ncommand = x\nlog_buffer = 0\nstdout = journal\n"
+	     "stderr = journal\n", &r);
+	assert_int_equal(r.ret, 0);
+	assert_int_equal(r.specs.log_target, 2);	/* journal */
+	assert_int_equal(r.specs.services[0].log_buffer, 1024 * 1024);
+	assert_int_equal(r.specs.services[1].log_buffer, 0);
+	assert_int_equal(r.specs.services[1].iso->stdout_kind,
+			 RV_OUTPUT_JOURNAL);
+	assert_int_equal(r.specs.services[1].iso->stderr_kind,
+			 RV_OUTPUT_JOURNAL);
+	result_free(&r);
+	memset(&r, 0, sizeof(r));
+	load("[supervisor]\nlog_buffer = 65M\nlog_target = syslog\n"
+	     "[service:a]\ncommand = x\nlog_buffer = lots\n", &r);
+	assert_int_equal(r.ret, -EINVAL);
+	assert_string_equal(r.out,
+		"t.conf:2: error: log_buffer: size \"65M\" is too large (at most 64M)\n"
+		"t.conf:3: error: log_target: invalid value \"syslog\" (use auto, stderr or journal)\n"
+		"t.conf:6: error: log_buffer: invalid size \"lots\" (use bytes with K or M, or 0 for none)\n");
+	result_free(&r);
+}
 
 static void test_errors(void **state)
 {
@@ -1405,6 +1443,7 @@ int main(void)
 		cmocka_unit_test(test_indent_crlf_bom),
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_log_keys),
 		cmocka_unit_test(test_warnings),
 		cmocka_unit_test(test_many_errors),
 		cmocka_unit_test(test_instances),

@@ -11,6 +11,8 @@
 
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -247,6 +249,30 @@ static void filtered_levels_are_not_written(void **state)
 	assert_string_equal(events(buf, ev, sizeof(ev)), "loud");
 }
 
+/* log_target = auto: the journal only when JOURNAL_STREAM names fd's file */
+static void journal_stream_is_matched_by_dev_and_ino(void **state)
+{
+	char path[] = "/tmp/rv-test-log-XXXXXX", v[64];
+	int fd = mkstemp(path);
+	struct stat st;
+
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(fstat(fd, &st), 0);
+	snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	assert_true(rv_log_is_journal_stream(v, fd));
+	snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino + 1);
+	assert_false(rv_log_is_journal_stream(v, fd));
+	snprintf(v, sizeof(v), "%llu:%llux", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	assert_false(rv_log_is_journal_stream(v, fd));
+	assert_false(rv_log_is_journal_stream(NULL, fd));
+	assert_false(rv_log_is_journal_stream("", fd));
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +294,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(filtered_levels_are_not_written,
 						setup, teardown),
+		cmocka_unit_test(journal_stream_is_matched_by_dev_and_ino),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

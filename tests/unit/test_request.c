@@ -42,6 +42,42 @@ static void names_in_order(void **state)
 	rv_request_free(&r);
 }
 
+static void expect_error(const char *req, const char *needle)
+{
+	struct rv_request r;
+	char err[256] = "";
+
+	assert_int_equal(parse(req, &r, err), -EINVAL);
+	if (!strstr(err, needle))
+		fail_msg("%s: error \"%s\" lacks \"%s\"", req, err, needle);
+	/* a failed parse leaves nothing to free */
+	assert_null(r.doc);
+	assert_null(r.names);
+}
+
+static void logs_lines_and_follow(void **state)
+{
+	struct rv_request r;
+	char err[256];
+
+	assert_int_equal(parse("{\"cmd\":\"logs\",\"services\":[\"web\"],"
+			       "\"lines\":20,\"follow\":true}", &r, err), 0);
+	assert_int_equal(r.cmd, RV_CMD_LOGS);
+	assert_int_equal(r.lines, 20);
+	assert_true(r.follow);
+	rv_request_free(&r);
+	assert_int_equal(parse("{\"cmd\":\"logs\",\"services\":[\"web\"]}",
+			       &r, err), 0);
+	assert_int_equal(r.lines, 0);	/* all */
+	assert_false(r.follow);
+	rv_request_free(&r);
+	expect_error("{\"cmd\":\"logs\"}", "needs at least one service");
+	expect_error("{\"cmd\":\"logs\",\"services\":[\"w\"],\"lines\":-1}",
+		     "\"lines\" is a number");
+	expect_error("{\"cmd\":\"logs\",\"services\":[\"w\"],\"lines\":\"9\"}",
+		     "\"lines\" is a number");
+}
+
 static void kill_signal_by_name_and_number(void **state)
 {
 	struct rv_request r;
@@ -71,19 +107,6 @@ static void not_nul_terminated(void **state)
 	assert_int_equal(rv_request_parse(buf, 17, &r, err, sizeof(err)), 0);
 	assert_int_equal(r.cmd, RV_CMD_METRICS);
 	rv_request_free(&r);
-}
-
-static void expect_error(const char *req, const char *needle)
-{
-	struct rv_request r;
-	char err[256] = "";
-
-	assert_int_equal(parse(req, &r, err), -EINVAL);
-	if (!strstr(err, needle))
-		fail_msg("%s: error \"%s\" lacks \"%s\"", req, err, needle);
-	/* a failed parse leaves nothing to free */
-	assert_null(r.doc);
-	assert_null(r.names);
 }
 
 static void bad_requests(void **state)
@@ -172,6 +195,7 @@ int main(void)
 		cmocka_unit_test(bad_requests),
 		cmocka_unit_test(too_large),
 		cmocka_unit_test(wait_and_timeout),
+		cmocka_unit_test(logs_lines_and_follow),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
