@@ -57,6 +57,11 @@ const char *rv_loop_backend_name(const struct rv_loop *loop)
 	return loop->ops->name;
 }
 
+bool rv_loop_fell_back(const struct rv_loop *loop)
+{
+	return loop->fell_back;
+}
+
 const char *rv_loop_child_method(const struct rv_loop *loop)
 {
 	switch (loop->child_mode) {
@@ -212,6 +217,7 @@ int rv_loop_new(struct rv_loop **out, const struct rv_loop_config *cfg,
 		}
 		snprintf(why, whylen, "io_uring unavailable, using epoll: "
 			 "%s (%s)", err, disabled);
+		loop->fell_back = true;
 	} else {
 		snprintf(why, whylen, "epoll %s", forced ?
 			 "forced by " RV_BACKEND_ENV "=epoll" : "requested");

@@ -175,6 +175,8 @@ int rv_loop_block_signals(const int *signals);
 
 enum rv_backend rv_loop_backend(const struct rv_loop *loop);
 const char *rv_loop_backend_name(const struct rv_loop *loop);
+/* backend auto found io_uring unusable and chose epoll */
+bool rv_loop_fell_back(const struct rv_loop *loop);
 /* e.g. "IORING_OP_WAITID(P_ALL)" or "pidfd poll + waitid(P_PIDFD)" */
 const char *rv_loop_child_method(const struct rv_loop *loop);
 

@@ -151,6 +151,7 @@ struct rv_timers {
 struct rv_loop {
 	const struct rv_backend_ops *ops;
 	enum rv_backend backend;
+	bool fell_back;		/* auto wanted io_uring and got epoll */
 	enum rv_child_mode child_mode;
 	int64_t now;
 	bool stop;

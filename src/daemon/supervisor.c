@@ -423,10 +423,17 @@ int rv_supervisor_run(struct rv_supervisor *sv)
 	char q[600];
 	int ret;
 
-	/* the choice at info; how children are watched and why, at debug
-	 * (together ~230 characters: too long for a terminal) */
-	rv_log_sup(RV_LOG_INFO, "main", "backend", " backend=%s",
-		   rv_loop_backend_name(sv->loop));
+	/* the choice at info, with its reason when io_uring was wanted and
+	 * refused (the one line a container's user must see); how children
+	 * are watched and why, at debug (together ~230 characters: too long
+	 * for a terminal every time) */
+	if (rv_loop_fell_back(sv->loop))
+		rv_log_sup(RV_LOG_INFO, "main", "backend", " backend=%s reason=%s",
+			   rv_loop_backend_name(sv->loop),
+			   rv_log_quote(sv->backend_why, q, sizeof(q)));
+	else
+		rv_log_sup(RV_LOG_INFO, "main", "backend", " backend=%s",
+			   rv_loop_backend_name(sv->loop));
 	rv_log_sup(RV_LOG_DEBUG, "main", "backend_detail",
 		   " child_exits=%s reason=%s",
 		   rv_log_quote(rv_loop_child_method(sv->loop), q, 200),

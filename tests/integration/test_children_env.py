@@ -145,7 +145,7 @@ class ChildrenEnv(rvtest.Case):
         # stdout = inherit (the default): the child writes where we read
         cfg = self.config(f"""
             [service:talk]
-            command = /bin/sh -c "echo out-$$; echo err-$$ >&2"
+            command = /bin/sh -c "echo out-$$$$; echo err-$$$$ >&2"
             restart = never
             """)
         rv = self.start(cfg)
