@@ -256,7 +256,8 @@ int rv_sockets_validate(struct rv_specs *s, struct rv_diag *d)
 		const struct rv_socket_spec *k = &s->sockets[i];
 
 		check_one(s, i, d);
-		for (size_t j = 0; j < k->n_services; j++) {
+		/* without an address it has been reported: nothing to give */
+		for (size_t j = 0; k->listen && j < k->n_services; j++) {
 			ssize_t v = find_service(s, k->services[j]);
 			bool twice = false;
 
