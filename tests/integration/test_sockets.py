@@ -96,10 +96,10 @@ def socket_inode(pid, fd):
 class Sockets(rvtest.Case):
 
     def server_config(self, port, command, extra=(), sockets=()):
-        """web runs command, restarts 300 ms after each exit, and gets
+        """web runs command, restarts 1 s after each exit, and gets
         [socket:http] on port, then the sockets (name, port) given."""
         lines = ["[service:web]", f"command = {command}", "restart = always",
-                 "backoff = fixed", "restart_delay = 300ms", *extra,
+                 "backoff = fixed", "restart_delay = 1s", *extra,
                  "[socket:http]", f"listen = tcp://127.0.0.1:{port}",
                  "service = web"]
         for name, p in sockets:
