@@ -1014,8 +1014,11 @@ static const struct key group_keys[] = {
 static int set_listen(const struct key_ctx *c, const struct key *k,
 		      void *base, const char *v)
 {
+	struct rv_socket_spec *sock = base;
 	char why[96];
 
+	/* even if rejected: it was given, so "missing listen" would lie */
+	sock->lines.listen = c->line;
 	if (rv_socket_parse_listen(base, v, why, sizeof(why)))
 		return key_error(c, "invalid address " VAL_FMT ": %s",
 				 VAL_ARG(v), why);

@@ -230,7 +230,7 @@ static void check_one(const struct rv_specs *s, size_t i, struct rv_diag *d)
 				      "listen: %s is already [socket:%s]'s (line %d)",
 				      k->listen, o->name, o->lines.listen);
 	}
-	if (!k->listen)
+	if (!k->listen && !k->lines.listen)
 		rv_diag_error(d, k->file, k->line,
 			      "missing required key \"listen\" in [socket:%s]",
 			      k->name);
