@@ -256,6 +256,21 @@ index-file.names = ("index.html")
         self.assertRaises(ConnectionRefusedError, fetch, port2)
         self.assertEqual(socket_inode(rv.pid, fd), ino, "http rebound")
         self.assertEqual(fetch(port).split()[3:], ["1", "http"])
+        # a new address that cannot be bound refuses the reload, at its line
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        self.addCleanup(busy.close)
+        bad = self.server_config(port, cmd,
+                                 sockets=[("busy", busy.getsockname()[1])])
+        line = rvtest.slurp(bad).splitlines().index(
+            f"listen = tcp://127.0.0.1:{busy.getsockname()[1]}") + 1
+        r = self.ctl("reload")
+        self.assertNotEqual(r.returncode, 0, r)
+        self.assertIn(f"{bad}:{line}: error: listen: cannot bind",
+                      r.stdout + r.stderr)
+        self.assertEqual(socket_inode(rv.pid, fd), ino, "http rebound")
+        self.assertEqual(fetch(port).split()[3:], ["1", "http"])
         self.assertEqual(rv.shutdown(), 0)
 
     def test_bind_error_is_a_config_error(self):
@@ -265,7 +280,7 @@ index-file.names = ("index.html")
         self.addCleanup(busy.close)
         port = busy.getsockname()[1]
         cfg = self.server_config(port, self.svc("pause"))
-        line = open(cfg).read().splitlines().index(
+        line = rvtest.slurp(cfg).splitlines().index(
             f"listen = tcp://127.0.0.1:{port}") + 1
         self.assertEqual(self.rv("check", cfg).returncode, 0,
                          "check does not bind")
