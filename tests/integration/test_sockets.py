@@ -35,35 +35,41 @@ while True:
     c.close()
 """
 
-# stores a memfd at its first start, reads it back at the next one
+# stores a memfd ("state") and two pipe ends ("extra") at its first start;
+# at the next one reads the memfd back and drops "extra"
 PY_FDSTORE = """\
-import array, os, socket, sys
+import array, os, signal, socket, sys
 out = sys.argv[1]
 ns = os.environ["NOTIFY_SOCKET"]
 addr = "\\0" + ns[1:] if ns[0] == "@" else ns
 names = [n for n in os.environ.get("LISTEN_FDNAMES", "").split(":") if n]
 n = int(os.environ.get("LISTEN_FDS", "0"))
 tx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-if "state" in names and n == len(names):
+
+
+def store(name, fds):
+    tx.sendmsg([b"FDSTORE=1\\nFDNAME=" + name],
+               [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))],
+               0, addr)
+
+
+if "state" in names:
     fd = 3 + names.index("state")
     os.lseek(fd, 0, 0)
     with open(out, "a") as f:
-        f.write("got %s\\n" % os.read(fd, 100).decode())
+        f.write("got %s %d %s\\n" % (os.read(fd, 100).decode(), n,
+                                    ":".join(names)))
+    tx.sendto(b"FDSTOREREMOVE=1\\nFDNAME=extra", addr)
 else:
     fd = os.memfd_create("state")
     os.write(fd, b"state-of-%d" % os.getpid())
-    tx.sendmsg([b"FDSTORE=1\\nFDNAME=state"],
-               [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
-                 array.array("i", [fd]))], 0, addr)
-    os.close(fd)
+    store(b"state", [fd])
+    store(b"extra", list(os.pipe()))
     with open(out, "a") as f:
         f.write("stored %d\\n" % os.getpid())
 tx.sendto(b"READY=1", addr)
-os.pause() if hasattr(os, "pause") else signal.pause()
+signal.pause()
 """
-
-
-HTTP_GET = b"GET / HTTP/1.0\r\nHost: x\r\n\r\n"
 
 
 def free_port():
@@ -332,17 +338,21 @@ index-file.names = ("index.html")
             """))
         self.wait_control(rv)
         rv.wait_for("fd_stored", service="st", name="state")
+        # fd_store_max = 2: the second pipe end is closed
+        rv.wait_for("fd_store_full", service="st", closed="1")
         first = rv.service_pids("st")[0]
         mark = rv.mark()
         os.kill(first, signal.SIGKILL)
         rv.wait_for("start", service="st", since=mark)
         text = wait_until(lambda: "got" in rvtest.slurp(out) and
                           rvtest.slurp(out), 10, "read back")
-        self.assertIn(f"got state-of-{first}", text)
+        self.assertIn(f"got state-of-{first} 2 state:extra", text)
+        rv.wait_for("fd_store_removed", service="st", name="extra",
+                    fds="1", since=mark)
         # stopped for good: the store goes
         mark = rv.mark()
         self.assertEqual(self.ctl("stop", "st").returncode, 0)
-        rv.wait_for("fd_store_released", service="st", since=mark)
+        rv.wait_for("fd_store_released", service="st", fds="1", since=mark)
         self.assertEqual(rv.shutdown(), 0)
 
 
