@@ -328,14 +328,16 @@ index-file.names = ("index.html")
     def test_fd_store_round_trip(self):
         out = os.path.join(self.tmp, "fdstore.out")
         app = self.write("store.py", PY_FDSTORE)
-        rv = self.start(self.config(f"""\
-            [service:st]
-            command = {sys.executable} {app} {out}
-            type = notify
-            fd_store_max = 2
-            restart = always
-            restart_delay = 100ms
-            """))
+        def cfg(store_max):
+            return self.config(f"""\
+                [service:st]
+                command = {sys.executable} {app} {out}
+                type = notify
+                fd_store_max = {store_max}
+                restart = always
+                restart_delay = 100ms
+                """)
+        rv = self.start(cfg(2))
         self.wait_control(rv)
         rv.wait_for("fd_stored", service="st", name="state")
         # fd_store_max = 2: the second pipe end is closed
@@ -349,6 +351,14 @@ index-file.names = ("index.html")
         self.assertIn(f"got state-of-{first} 2 state:extra", text)
         rv.wait_for("fd_store_removed", service="st", name="extra",
                     fds="1", since=mark)
+        # a reload that changes the service: the store follows its new
+        # build, and the process it restarts gets the fd again
+        cfg(1)
+        mark = rv.mark()
+        self.assertEqual(self.ctl("reload").returncode, 0)
+        rv.wait_for("start", service="st", since=mark)
+        wait_until(lambda: rvtest.slurp(out).count(
+            f"got state-of-{first} 1 state\n") == 1, 10, "read after reload")
         # stopped for good: the store goes
         mark = rv.mark()
         self.assertEqual(self.ctl("stop", "st").returncode, 0)
