@@ -72,6 +72,9 @@ signal.pause()
 """
 
 
+HTTP_GET = b"GET / HTTP/1.0\r\nHost: x\r\n\r\n"
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
