@@ -105,10 +105,13 @@ def socket_inode(pid, fd):
 class Sockets(rvtest.Case):
 
     def server_config(self, port, command, extra=(), sockets=()):
-        """web runs command, restarts 1 s after each exit, and gets
-        [socket:http] on port, then the sockets (name, port) given."""
+        """web runs command, restarts 1 s (scaled) after each exit, and
+        gets [socket:http] on port, then the sockets (name, port) given.
+        The delay is the window in which down_connect_answered()
+        connects: it must outlast a loaded test's reaction to the exit."""
         lines = ["[service:web]", f"command = {command}", "restart = always",
-                 "backoff = fixed", "restart_delay = 1s", *extra,
+                 "backoff = fixed", f"restart_delay = {rvtest.T(1):.2f}s",
+                 *extra,
                  "[socket:http]", f"listen = tcp://127.0.0.1:{port}",
                  "service = web"]
         for name, p in sockets:
