@@ -254,7 +254,7 @@ static int fds_top(const struct rv_spawn_plan *p)
  */
 static int apply_fds(const struct rv_spawn_plan *p)
 {
-	int moved[16], top = fds_top(p);
+	int moved[RV_SPAWN_FDS_MAX], top = fds_top(p);
 
 	if (p->n_fds > sizeof(moved) / sizeof(*moved))
 		return errno = E2BIG, -1;
@@ -477,6 +477,22 @@ static int apply_iso_resources(struct child_ctx *c,
 	return 0;
 }
 
+/* pid in decimal into out (12 bytes of room), without libc's printf:
+ * the vfork child may not take its locks. */
+static void write_pid(char *out, pid_t pid)
+{
+	char tmp[12];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + pid % 10);
+		pid /= 10;
+	} while (pid > 0 && n < 11);
+	while (n > 0)
+		*out++ = tmp[--n];
+	*out = '\0';
+}
+
 /*
  * Runs in the child, sharing the parent's memory while the parent is
  * suspended (vfork), or in a copy of it (forked: rv_spawn()).  Only
@@ -503,8 +519,8 @@ static int apply_iso_resources(struct child_ctx *c,
  *   9. no_new_privileges, the last privilege step;
  *  10. the plan's ignored signals (exec: its caller's, as tini passes
  *      them on; SIGTTOU among them is why this comes after step 3);
- *  11. the plan's signal mask (else an empty one), last, right before
- *      exec.
+ *  11. LISTEN_PID's value (plan->listen_pid), then the plan's signal
+ *      mask (else an empty one), last, right before exec.
  */
 static int child_main(void *arg)
 {
@@ -581,6 +597,8 @@ static int child_main(void *arg)
 			    sigaction(sig, &ign, NULL) < 0)
 				child_fail(c, "sigaction");
 	}
+	if (p->listen_pid)
+		write_pid(p->listen_pid, getpid());
 	sigemptyset(&empty);
 	if (sigprocmask(SIG_SETMASK, p->child_mask ? p->child_mask : &empty,
 			NULL) < 0)

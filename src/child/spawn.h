@@ -46,6 +46,10 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+/* Redirections a plan may carry: stdio, ready_fd, up to 64 sockets and
+ * 128 stored fds (config/socket.c, config_keys.c), with room. */
+#define RV_SPAWN_FDS_MAX 256
+
 /* Child fd `to` becomes a copy of the supervisor's fd `from` (dup2 in
  * the child, after every other step that opens files). */
 struct rv_spawn_fd {
@@ -114,7 +118,16 @@ struct rv_spawn_plan {
 	const sigset_t *child_mask;
 	const sigset_t *child_ignored;
 	const struct rv_spawn_fd *fds;	/* stdio redirections, ready_fd, ... */
-	size_t n_fds;
+	size_t n_fds;			/* at most RV_SPAWN_FDS_MAX */
+	/*
+	 * NULL, or where the child writes its own pid in decimal (NUL-
+	 * terminated, room for 12 bytes) right before exec: the value of
+	 * LISTEN_PID= inside envp (sd_listen_fds(3) checks it is its own;
+	 * only the child knows it, and it may not allocate).  Under vfork
+	 * the write lands in the parent's memory, which is harmless: the
+	 * slot is rewritten by every spawn.
+	 */
+	char *listen_pid;
 	const struct rv_spawn_iso *iso;	/* NULL: no isolation steps */
 };
 

@@ -92,8 +92,8 @@ void rv_diag_warning(struct rv_diag *d, const char *file, int line,
 
 /* ---- reading ---- */
 
-enum sect_kind { SECT_NONE, SECT_TOP, SECT_GROUP, SECT_SERVICE, SECT_INCLUDE,
-		 SECT_BAD };
+enum sect_kind { SECT_NONE, SECT_TOP, SECT_GROUP, SECT_SERVICE, SECT_SOCKET,
+		 SECT_INCLUDE, SECT_BAD };
 
 /* Files read through [include], all of them: a bound, not a limit anyone
  * should meet (conf.d/ of a large host holds tens). */
@@ -127,7 +127,7 @@ struct cfg {
 	int *seen;		/* line of each key slot, 0: not yet */
 	size_t n_seen;
 	int top_line;
-	size_t groups_cap, services_cap;
+	size_t groups_cap, services_cap, sockets_cap;
 
 	/* [include]: the files read so far and queued, by their real path,
 	 * to refuse a second read (a loop, or a file matched twice) */
@@ -240,6 +240,10 @@ static const char *sect_label(struct cfg *c, char *buf, size_t len)
 		return buf;
 	case SECT_INCLUDE:
 		return "[include]";
+	case SECT_SOCKET:
+		snprintf(buf, len, "[socket:%s]",
+			 c->specs->sockets[c->idx].name);
+		return buf;
 	default:
 		return "?";
 	}
@@ -306,6 +310,18 @@ static void open_section(struct cfg *c, enum sect_kind kind,
 		g->name = copy;
 		g->file = c->file;
 		g->line = c->lineno;
+	} else if (kind == SECT_SOCKET) {
+		struct rv_socket_spec *k;
+
+		if (grow((void **)&s->sockets, &c->sockets_cap, s->n_sockets,
+			 sizeof(*s->sockets)))
+			goto err_enomem;
+		c->idx = s->n_sockets++;
+		k = &s->sockets[c->idx];
+		rv_socket_spec_init(k);
+		k->name = copy;
+		k->file = c->file;
+		k->line = c->lineno;
 	} else {
 		struct rv_service_spec *v;
 
@@ -368,7 +384,8 @@ static void parse_section(struct cfg *c, char *line)
 	*colon = '\0';
 	type = trim(inner);
 	name = trim(colon + 1);
-	if (strcmp(type, "supervisor") && strcmp(type, "service")) {
+	if (strcmp(type, "supervisor") && strcmp(type, "service") &&
+	    strcmp(type, "socket")) {
 		*colon = ':';
 		goto err_unknown;
 	}
@@ -378,13 +395,13 @@ static void parse_section(struct cfg *c, char *line)
 		return;
 	}
 	/* a bad name is reported by rv_specs_validate(); keep its keys */
-	open_section(c, strcmp(type, "service") ? SECT_GROUP : SECT_SERVICE,
-		     name);
+	open_section(c, !strcmp(type, "service") ? SECT_SERVICE :
+		     !strcmp(type, "socket") ? SECT_SOCKET : SECT_GROUP, name);
 	return;
 
 err_unknown:
 	rv_diag_error(c->diag, c->file, c->lineno,
-		      "unknown section [%.60s] (use [supervisor], [supervisor:NAME], [service:NAME] or [include])",
+		      "unknown section [%.60s] (use [supervisor], [supervisor:NAME], [service:NAME], [socket:NAME] or [include])",
 		      inner);
 }
 
@@ -455,9 +472,10 @@ static void unknown_key(struct cfg *c, enum rv_key_section sect,
 		[RV_KEYS_TOP] = "[supervisor]",
 		[RV_KEYS_GROUP] = "[supervisor:NAME]",
 		[RV_KEYS_SERVICE] = "[service:NAME]",
+		[RV_KEYS_SOCKET] = "[socket:NAME]",
 	};
 	static const enum rv_key_section others[] = {
-		RV_KEYS_GROUP, RV_KEYS_SERVICE, RV_KEYS_TOP };
+		RV_KEYS_GROUP, RV_KEYS_SERVICE, RV_KEYS_TOP, RV_KEYS_SOCKET };
 	const char *hint = rv_keys_suggest(sect, name);
 	char label[RV_NAME_MAX + 16];
 	const char *where = sect_label(c, label, sizeof(label));
@@ -687,6 +705,10 @@ static int cfg_handler(void *user, const char *section, const char *name,
 		sect = RV_KEYS_GROUP;
 		base = &c->specs->groups[c->idx];
 		break;
+	case SECT_SOCKET:
+		sect = RV_KEYS_SOCKET;
+		base = &c->specs->sockets[c->idx];
+		break;
 	case SECT_SERVICE:
 	default:
 		sect = RV_KEYS_SERVICE;
@@ -770,6 +792,8 @@ static int cfg_load(struct cfg *c, struct rv_specs *out)
 		n_seen = rv_keys_count(RV_KEYS_GROUP);
 	if (rv_keys_count(RV_KEYS_TOP) > n_seen)
 		n_seen = rv_keys_count(RV_KEYS_TOP);
+	if (rv_keys_count(RV_KEYS_SOCKET) > n_seen)
+		n_seen = rv_keys_count(RV_KEYS_SOCKET);
 	memset(out, 0, sizeof(*out));
 	rv_specs_init(out);
 	c->specs = out;
@@ -1309,6 +1333,8 @@ int rv_specs_validate(struct rv_specs *s, struct rv_diag *d)
 			goto err_enomem;
 	}
 	if (build_csr(&gr) || find_cycles(s, &gr, d))
+		goto err_enomem;
+	if (rv_sockets_validate(s, d))
 		goto err_enomem;
 	goto out;
 

@@ -72,5 +72,11 @@ int rv_service_spec_check(const struct rv_service_spec *s,
  * present (command).  Returns 0 or -EINVAL.
  */
 int rv_specs_validate(struct rv_specs *s, struct rv_diag *diag);
+/*
+ * The [socket:NAME] sections (socket.c): names, addresses unique, the
+ * services they name exist; fills each service's `sockets` (and folds
+ * them into its fingerprint).  Errors go to diag; returns 0 or -ENOMEM.
+ */
+int rv_sockets_validate(struct rv_specs *s, struct rv_diag *diag);
 
 #endif

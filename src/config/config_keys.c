@@ -20,7 +20,7 @@
 #include "config/runtime_dir.h"
 #include "config/config.h"
 #include "config/config_keys.h"
-#include "config/listen.h"
+#include "config/http_address.h"
 #include "config/parse.h"
 #include "config/spec.h"
 
@@ -486,7 +486,7 @@ static bool is_valid_user(const char *v)
 static int set_user(const struct key_ctx *c, const struct key *k,
 		    void *base, const char *v)
 {
-	const char *what = strcmp(k->name, "user") ? "group" : "user";
+	const char *what = strstr(k->name, "user") ? "user" : "group";
 	uint32_t id;
 
 	if (!*v)
@@ -676,8 +676,8 @@ static int set_umask(const struct key_ctx *c, const struct key *k,
 		return key_error(c, "%s is out of range (0..0777)", v);
 	if (ret)
 		return key_error(c,
-				 "invalid umask " VAL_FMT " (use octal digits, e.g. 0022)",
-				 VAL_ARG(v));
+				 "invalid %s " VAL_FMT " (use octal digits, e.g. 0022)",
+				 k->name, VAL_ARG(v));
 	*FIELD(base, k->off, int) = (int)mask;
 	return 0;
 }
@@ -966,6 +966,11 @@ static int set_limit(const struct key_ctx *c, const char *name,
 #define GRP(f) offsetof(struct rv_group_spec, f)
 #define GRL(f) offsetof(struct rv_group_spec, lines.f)
 #define TOP(f) offsetof(struct rv_specs, f)
+#define SOCK(f) offsetof(struct rv_socket_spec, f)
+#define SOCKL(f) offsetof(struct rv_socket_spec, lines.f)
+/* fds a service may keep with us: what spawn.c can pass, with room for
+ * sockets (RV_SOCKETS_PER_SERVICE_MAX) and stdio */
+#define FD_STORE_MAX 128
 
 /* max_restarts: finite values are capped; intensity beyond this is a typo */
 #define RESTARTS_MAX 100000
@@ -1019,6 +1024,9 @@ static const struct key service_keys[] = {
 	  .max = RESTARTS_MAX, .part = PART_READY },
 	{ "watchdog", set_duration, .off = RDY(watchdog_ns),
 	  .line_off = RDL(watchdog), .part = PART_READY },
+	{ "fd_store_max", set_u32, .off = RDY(fd_store_max),
+	  .line_off = RDL(fd_store_max), .min = 0, .max = FD_STORE_MAX,
+	  .part = PART_READY },
 	{ "user", set_user, .off = ISO(user), .part = PART_ISO },
 	{ "group", set_user, .off = ISO(group), .part = PART_ISO },
 	{ .name = "capabilities", .set = set_caps, .part = PART_ISO },
@@ -1064,6 +1072,36 @@ static const struct key group_keys[] = {
 	{ "critical", set_bool, .off = GRP(critical) },
 	{ "after", set_after, .off = GRP(after), .off2 = GRP(n_after),
 	  .line_off = GRL(after) },
+};
+
+/* listen = tcp://ADDR:PORT | tcp6://[ADDR]:PORT | udp://... | unix:PATH */
+static int set_socket_listen(const struct key_ctx *c, const struct key *k,
+			     void *base, const char *v)
+{
+	struct rv_socket_spec *sock = base;
+	char why[96];
+
+	/* even if rejected: it was given, so "missing listen" would lie */
+	sock->lines.listen = c->line;
+	if (rv_socket_parse_listen(base, v, why, sizeof(why)))
+		return key_error(c, "invalid address " VAL_FMT ": %s",
+				 VAL_ARG(v), why);
+	return set_string(c, k, base, v);
+}
+
+static const struct key socket_keys[] = {
+	{ "listen", set_socket_listen, .off = SOCK(listen), .line_off = SOCKL(listen) },
+	{ "service", set_after, .off = SOCK(services), .off2 = SOCK(n_services),
+	  .line_off = SOCKL(service) },
+	{ "backlog", set_u32, .off = SOCK(backlog), .min = 1,
+	  .max = 1 << 20 },
+	{ "reuse_port", set_bool, .off = SOCK(reuse_port) },
+	{ "socket_user", set_user, .off = SOCK(socket_user),
+	  .line_off = SOCKL(socket_user) },
+	{ "socket_group", set_user, .off = SOCK(socket_group),
+	  .line_off = SOCKL(socket_group) },
+	{ "socket_mode", set_umask, .off = SOCK(socket_mode),
+	  .line_off = SOCKL(socket_mode) },
 };
 
 /*
@@ -1122,6 +1160,7 @@ static const struct key top_keys[] = {
 #define N_SERVICE_KEYS (sizeof(service_keys) / sizeof(service_keys[0]))
 #define N_GROUP_KEYS (sizeof(group_keys) / sizeof(group_keys[0]))
 #define N_TOP_KEYS (sizeof(top_keys) / sizeof(top_keys[0]))
+#define N_SOCKET_KEYS (sizeof(socket_keys) / sizeof(socket_keys[0]))
 #define LIMIT_PREFIX "limit_"
 
 static const struct key *table(enum rv_key_section sect, size_t *n)
@@ -1133,6 +1172,9 @@ static const struct key *table(enum rv_key_section sect, size_t *n)
 	case RV_KEYS_GROUP:
 		*n = N_GROUP_KEYS;
 		return group_keys;
+	case RV_KEYS_SOCKET:
+		*n = N_SOCKET_KEYS;
+		return socket_keys;
 	case RV_KEYS_SERVICE:
 		break;
 	}

@@ -4,7 +4,8 @@
  * A key is found by name as a "slot" (an index that also tells duplicates
  * apart: every limit_<name> has its own), then applied to the struct of its
  * section: struct rv_specs for [supervisor], struct rv_group_spec for
- * [supervisor:NAME], struct rv_service_spec for [service:NAME].
+ * [supervisor:NAME], struct rv_service_spec for [service:NAME],
+ * struct rv_socket_spec for [socket:NAME].
  */
 #ifndef RV_CONFIG_KEYS_H
 #define RV_CONFIG_KEYS_H
@@ -15,7 +16,8 @@
 
 #include "config/config.h"
 
-enum rv_key_section { RV_KEYS_TOP, RV_KEYS_GROUP, RV_KEYS_SERVICE };
+enum rv_key_section { RV_KEYS_TOP, RV_KEYS_GROUP, RV_KEYS_SERVICE,
+		      RV_KEYS_SOCKET };
 
 /* Number of slots of a section, for a per-section "seen at line" array. */
 size_t rv_keys_count(enum rv_key_section sect);

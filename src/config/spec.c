@@ -171,6 +171,7 @@ void rv_service_spec_free(struct rv_service_spec *s)
 	rv_argv_free(s->argv);
 	rv_argv_free(s->after);
 	rv_argv_free(s->environment);
+	free(s->sockets);
 	iso_spec_free(s->iso);
 	ready_spec_free(s->ready);
 	memset(s, 0, sizeof(*s));
@@ -202,5 +203,8 @@ void rv_specs_free(struct rv_specs *s)
 	for (i = 0; i < s->n_services; i++)
 		rv_service_spec_free(&s->services[i]);
 	free(s->services);
+	for (i = 0; i < s->n_sockets; i++)
+		rv_socket_spec_free(&s->sockets[i]);
+	free(s->sockets);
 	memset(s, 0, sizeof(*s));
 }

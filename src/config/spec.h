@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "loop.h"	/* enum rv_backend */
 
@@ -96,7 +97,7 @@ struct rv_service_lines {
 };
 
 struct rv_ready_lines {
-	int watchdog, ready_fd, ready_check, ready_timeout;
+	int watchdog, ready_fd, ready_check, ready_timeout, fd_store_max;
 };
 
 struct rv_group_lines {
@@ -156,6 +157,8 @@ struct rv_ready_spec {
 	int64_t watchdog_ns;
 	uint32_t health_retries;
 	int ready_fd;		/* -1: none */
+	/* fd_store_max: fds a notify service may hand us (FDSTORE=1); 0 off */
+	uint32_t fd_store_max;
 	struct rv_ready_lines lines;	/* never first (config_keys.c) */
 };
 
@@ -198,9 +201,40 @@ struct rv_service_spec {
 	bool critical;
 
 	struct rv_service_lines lines;
+	/* the [socket:NAME] sections that name it, as indices into
+	 * rv_specs.sockets in config order (the child's fds 3, 4, ...);
+	 * filled by rv_specs_validate() */
+	uint32_t *sockets;
+	uint32_t n_sockets;
 	/* order-independent hash of the section's key = value pairs: reload
-	 * restarts what changed by comparing it (config.c) */
+	 * restarts what changed by comparing it (config.c); the sockets it
+	 * receives are part of it */
 	uint64_t fingerprint;
+};
+
+/* listen = tcp://, tcp6://, udp://, unix: (socket.c) */
+#define RV_SOCKET_BACKLOG_DEFAULT 4096
+
+/* [socket:NAME]: a listening socket the supervisor holds for services. */
+struct rv_socket_spec {
+	char *name;
+	const char *file;	/* rv_specs.file */
+	int line;
+	char *listen;		/* as written */
+	char **services;	/* names, NULL-terminated */
+	size_t n_services;
+	char *socket_user, *socket_group;	/* unix only; NULL: ours */
+	int socket_mode;	/* unix only; -1: umask's */
+	uint32_t backlog;	/* capped by net.core.somaxconn at bind */
+	bool reuse_port;
+	/* the parsed address: the socket's identity across reloads */
+	int family;		/* AF_INET, AF_INET6, AF_UNIX */
+	int type;		/* SOCK_STREAM or SOCK_DGRAM */
+	socklen_t addrlen;
+	struct sockaddr_storage addr;
+	struct {
+		int listen, service, socket_user, socket_group, socket_mode;
+	} lines;
 };
 
 struct rv_group_spec {		/* [supervisor] and [supervisor:NAME] */
@@ -239,6 +273,8 @@ struct rv_specs {
 	size_t n_groups;
 	struct rv_service_spec *services;	/* config order */
 	size_t n_services;
+	struct rv_socket_spec *sockets;		/* config order */
+	size_t n_sockets;
 
 	/* [supervisor] timer_precision = spin:DURATION (0: normal), or
 	 * spin:auto[:MAX] (timer_spin_auto; timer_spin_ns is MAX), and
@@ -261,5 +297,14 @@ void rv_service_spec_free(struct rv_service_spec *s);
 struct rv_iso_spec *rv_service_spec_iso(struct rv_service_spec *s);
 struct rv_ready_spec *rv_service_spec_ready(struct rv_service_spec *s);
 void rv_group_spec_free(struct rv_group_spec *g);
+void rv_socket_spec_init(struct rv_socket_spec *s);
+void rv_socket_spec_free(struct rv_socket_spec *s);
+/* Parses `listen` into family, type, addr and addrlen: 0, or -EINVAL
+ * with why filled (socket.c). */
+int rv_socket_parse_listen(struct rv_socket_spec *s, const char *v,
+			   char *why, size_t whylen);
+/* Same address (the socket's identity across reloads). */
+bool rv_socket_same_addr(const struct rv_socket_spec *a,
+			 const struct rv_socket_spec *b);
 
 #endif

@@ -26,7 +26,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "config/listen.h"
+#include "config/http_address.h"
 #include "control/commands.h"
 #include "control/health.h"
 #include "control/http_sse.h"

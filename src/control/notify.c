@@ -66,6 +66,8 @@ struct rv_notify {
 	struct ratelimit rl[DROP_NREASONS];
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
 	char buf[RV_NOTIFY_MSG_MAX + 1];
+	int fds[RV_NOTIFY_MAX_FDS];	/* the datagram being handled's */
+	size_t n_fds;
 	union {
 		struct cmsghdr align;
 		char b[CMSG_SPACE(sizeof(struct ucred)) +
@@ -312,24 +314,35 @@ static bool find_creds(struct msghdr *mh, struct ucred *cred)
 	return false;
 }
 
-/* Closes every fd of every SCM_RIGHTS message (we keep no fd store). */
-static void close_fds(struct rv_notify *n, struct msghdr *mh)
+/* The fds of every SCM_RIGHTS message, into n->fds (at most
+ * RV_NOTIFY_MAX_FDS fit in the control buffer; the kernel dropped any
+ * more and set MSG_CTRUNC). */
+static void collect_fds(struct rv_notify *n, struct msghdr *mh)
 {
+	n->n_fds = 0;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		size_t nfd;
 
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < nfd; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int),
-			       sizeof(fd));
-			close(fd);
-			n->stats.fds_closed++;
-		}
+		for (size_t i = 0; i < nfd && n->n_fds < RV_NOTIFY_MAX_FDS;
+		     i++)
+			memcpy(&n->fds[n->n_fds++],
+			       CMSG_DATA(c) + i * sizeof(int), sizeof(int));
 	}
+}
+
+/* Closes the fds nobody kept (the owner's fd store takes some, -1). */
+static void close_fds(struct rv_notify *n)
+{
+	for (size_t i = 0; i < n->n_fds; i++) {
+		if (n->fds[i] < 0)
+			continue;
+		close(n->fds[i]);
+		n->stats.fds_closed++;
+	}
+	n->n_fds = 0;
 }
 
 /* Checks one datagram that was read and hands it on (or drops it). */
@@ -354,6 +367,8 @@ static void handle(struct rv_notify *n, struct msghdr *mh, ssize_t len)
 		drop(n, DROP_INVALID, cred.pid, cred.uid, len);
 		return;
 	}
+	msg.fds = n->fds;
+	msg.n_fds = n->n_fds;
 	if (!n->cb(n->ctx, cred.pid, cred.uid, &msg)) {
 		drop(n, DROP_UNKNOWN_SENDER, cred.pid, cred.uid, len);
 		return;
@@ -385,13 +400,14 @@ static bool receive_one(struct rv_notify *n)
 		return false;
 	}
 	n->stats.received++;
+	collect_fds(n, &mh);
 	handle(n, &mh, len);
 	/*
 	 * Only now: a sender waiting on a barrier (sd_notify_barrier(),
 	 * systemd-notify without --no-block) lives until its fd is closed,
 	 * so its pid is still its own while the owner looks it up.
 	 */
-	close_fds(n, &mh);
+	close_fds(n);
 	return true;
 }
 

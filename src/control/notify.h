@@ -19,7 +19,10 @@
  *   - messages the owner's callback refuses: the sender belongs to no
  *     service (logged as event=notify_unknown_sender).
  * File descriptors passed with SCM_RIGHTS (sd_pid_notify_with_fds(),
- * FDSTORE=1) are always closed: we keep no fd store.
+ * FDSTORE=1; at most 16 a datagram) reach the callback in msg->fds: it
+ * keeps those it wants (the service's fd store, tree/fdpass.c) and every
+ * other one is closed after it returns, also when the datagram is
+ * dropped.
  *
  * No allocation after rv_notify_open(): the receive buffers live in the
  * object.  The loop needs one fd watch for it (rv_loop_fd_reserve(loop, 1)).

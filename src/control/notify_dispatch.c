@@ -9,6 +9,7 @@
 
 #include "control/notify.h"
 #include "control/notify_msg.h"
+#include "tree/fdpass.h"
 #include "tree/readiness.h"
 #include "tree/supervisor.h"
 
@@ -30,6 +31,12 @@ static bool on_notify(void *ctx, pid_t pid, uid_t uid,
 
 	if (!s)
 		return false;	/* counted and logged by notify.c */
+	/* FDSTORE=1: the sender is the service's (rv_ready_sender), and
+	 * fd_store_max bounds what is kept; notify.c closes the rest */
+	if (msg->fdstore && msg->n_fds)
+		rv_fdstore_add(s, msg->fds, msg->n_fds, msg->fdname);
+	if (msg->fdstore_remove)
+		rv_fdstore_remove(s, msg->fdname);
 	rv_ready_report(s, &m, rv_loop_now(sv->loop));
 	return true;
 }

@@ -91,6 +91,7 @@ enum key {
 	K_WATCHDOG_USEC,
 	K_MONOTONIC,
 	K_ERRNO,
+	K_FDNAME,
 	K_NKEYS,
 };
 
@@ -106,6 +107,7 @@ static const struct {
 	KEY(K_WATCHDOG_USEC, "WATCHDOG_USEC"),
 	KEY(K_MONOTONIC, "MONOTONIC_USEC"),
 	KEY(K_ERRNO, "ERRNO"),
+	KEY(K_FDNAME, "FDNAME"),
 #undef KEY
 };
 
@@ -158,6 +160,10 @@ static bool take_value(struct rv_notify_msg *m, enum key k, const char *val,
 		m->errno_val = (int)v;
 		m->has_errno = true;
 		return true;
+	case K_FDNAME:
+		/* checked where it is used (tree/fdpass.c) */
+		m->fdname = val;
+		return true;
 	case K_NKEYS:
 	default:
 		return false;
@@ -179,6 +185,8 @@ static bool take_line(struct rv_notify_msg *m, char *line, size_t len,
 		return m->reloading = true;
 	if (is_line(line, len, "FDSTORE=1"))
 		return m->fdstore = true;
+	if (is_line(line, len, "FDSTOREREMOVE=1"))
+		return m->fdstore_remove = true;
 	if (!eq)
 		return false;
 	klen = (size_t)(eq - line);

@@ -5,7 +5,8 @@
  *
  * The message is newline-separated "KEY=VALUE" lines.  What we take from
  * it, with systemd's rules:
- *   - READY=1, STOPPING=1, RELOADING=1, FDSTORE=1: exact lines, anywhere;
+ *   - READY=1, STOPPING=1, RELOADING=1, FDSTORE=1, FDSTOREREMOVE=1: exact
+ *     lines, anywhere;
  *   - for every other known key only the *first* line with that key counts
  *     (systemd looks keys up with strv_find_startswith()); a malformed
  *     value leaves that field unset and is not fatal;
@@ -31,7 +32,14 @@ struct rv_notify_msg {
 	bool reloading;		/* RELOADING=1 */
 	bool watchdog;		/* WATCHDOG=1: keep-alive ping */
 	bool watchdog_trigger;	/* WATCHDOG=trigger: act as if it lapsed */
-	bool fdstore;		/* FDSTORE=1 (unsupported: the fds are closed) */
+	bool fdstore;		/* FDSTORE=1: keep the datagram's fds */
+	bool fdstore_remove;	/* FDSTOREREMOVE=1: drop those named FDNAME= */
+	/* FDNAME=, NUL-terminated inside the caller's buffer; NULL: none */
+	const char *fdname;
+	/* the datagram's SCM_RIGHTS fds (notify.c, not the parser): the
+	 * callback keeps one by setting it to -1; the rest are closed */
+	int *fds;
+	size_t n_fds;
 	pid_t mainpid;		/* MAINPID=, > 0; 0 when absent or malformed */
 	/*
 	 * STATUS=, NUL-terminated, inside the caller's buffer; valid UTF-8

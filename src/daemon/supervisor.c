@@ -85,6 +85,18 @@ static void lock_memory(void)
 
 
 /* Everything after the specs: loop, spawner, tree.  0 or -errno. */
+static int open_sockets(struct rv_supervisor *sv, FILE *errors)
+{
+	struct rv_diag d = { .out = errors };
+	struct rv_socket_set set;
+	int ret = rv_sockets_open(sv->specs, NULL, &set, &d);
+
+	if (ret)
+		return ret;
+	rv_sockets_commit(&sv->sockets, &set);
+	return 0;
+}
+
 static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 		 FILE *errors)
 {
@@ -151,6 +163,12 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 	}
 	if (sv->specs->realtime_priority)
 		lock_memory();
+	/* [socket:NAME]: bound now, as the user we run as (root: before
+	 * any service drops its privileges); a bind error is a config
+	 * error at the section's listen line */
+	ret = open_sockets(sv, errors);
+	if (ret)
+		return ret;
 	ret = rv_spawner_new(&sv->spawner);
 	if (!ret)
 		ret = rv_notify_dispatch_path(sv);
@@ -512,6 +530,7 @@ void rv_supervisor_free(struct rv_supervisor *sv)
 	rv_control_free(sv->control);
 	rv_http_free(sv->http);
 	rv_free_tree(sv);
+	rv_sockets_close(&sv->sockets);
 	free(sv->env_scratch);
 	rv_spawner_free(sv->spawner);
 	rv_specset_put(sv->set);

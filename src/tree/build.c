@@ -18,6 +18,7 @@
 #include "child/env.h"
 #include "child/envfile.h"
 #include "tree/build.h"
+#include "tree/fdpass.h"
 #include "tree/isolation.h"
 #include "tree/links.h"
 #include "tree/readiness.h"
@@ -114,11 +115,8 @@ char *const *rv_service_envp(const struct rv_service *s)
 	return rv_env_join(s->env_base, s->env_own, s->sv->env_scratch);
 }
 
-/* NOTIFY_SOCKET (and WATCHDOG_USEC) on top of the service's environment:
- * the result owns every string and needs no base. */
-static int add_ready_env(struct rv_service *s)
+int rv_service_env_add(struct rv_service *s, char **extra)
 {
-	char **extra = rv_ready_env(s, s->sv->notify_path);
 	size_t n = rv_env_len(s->env_base) + rv_env_len(s->env_own) + 1;
 	char **joined = calloc(n, sizeof(*joined));
 	char *const *layers[2] = { NULL, extra };
@@ -139,6 +137,12 @@ static int add_ready_env(struct rv_service *s)
 	return 0;
 }
 
+/* NOTIFY_SOCKET (and WATCHDOG_USEC) on top of the service's environment. */
+static int add_ready_env(struct rv_service *s)
+{
+	return rv_service_env_add(s, rv_ready_env(s, s->sv->notify_path));
+}
+
 /* Room in sv->env_scratch for the largest join of a build. */
 static int reserve_env_scratch(struct rv_supervisor *sv, size_t n)
 {
@@ -157,6 +161,7 @@ static int reserve_env_scratch(struct rv_supervisor *sv, size_t n)
 void rv_build_begin(struct rv_build *b, struct rv_supervisor *sv)
 {
 	b->sv = sv;
+	b->sockets = &sv->sockets;
 	rv_iso_builder_init(&b->iso, sv->loop, !sv->exec_mode);
 	rv_env_builder_init(&b->envb);
 }
@@ -207,6 +212,8 @@ int rv_service_build(struct rv_build *b, struct rv_service *s,
 		ret = rv_ready_init(s);
 	if (!ret && sp->type == RV_TYPE_NOTIFY)
 		ret = add_ready_env(s);
+	if (!ret && rv_fdpass_wanted(s))
+		ret = rv_fdpass_build(b, s);
 	if (ret)
 		return ret;
 	return rv_window_init(&s->window, sp->intensity.max_restarts,
@@ -240,6 +247,7 @@ static void unbuild(struct rv_service *s)
 	s->name = NULL;
 	rv_iso_free(s);
 	rv_ready_free(s);
+	rv_fdpass_free(s);
 	rv_window_free(&s->window);
 	rv_specset_put(s->set);
 	s->set = NULL;
@@ -278,6 +286,9 @@ void rv_service_swap_build(struct rv_service *s, struct rv_service *fresh)
 	SWAP(s->iso, fresh->iso);
 	SWAP(s->ready, fresh->ready);
 	SWAP(s->window, fresh->window);
+	SWAP(s->fdpass, fresh->fdpass);
+	/* the fd store is the member's: it follows into the new build */
+	rv_fdpass_move_store(s, fresh);
 	s->m.name = s->name;
 	fresh->m.name = fresh->name;
 	s->m.critical = s->spec->critical;

@@ -19,8 +19,13 @@ struct rv_group_spec;
 struct rv_node;
 struct rv_specset;
 
+struct rv_socket_set;
+
 struct rv_build {
 	struct rv_supervisor *sv;
+	/* where a service finds its sockets' fds: the supervisor's set, or
+	 * the one a reload is planning (reload.c) */
+	const struct rv_socket_set *sockets;
 	struct rv_iso_builder iso;
 	struct rv_env_builder envb;
 };
@@ -34,6 +39,9 @@ int rv_build_end(struct rv_build *b);
 int rv_service_build(struct rv_build *b, struct rv_service *s,
 		     const struct rv_service_spec *sp, struct rv_specset *set,
 		     int instance);
+/* extra's variables on top of s's environment, which becomes one array
+ * of its own (no base); consumes extra (NULL: -ENOMEM).  0 or -ENOMEM. */
+int rv_service_env_add(struct rv_service *s, char **extra);
 /* A new, unlinked service; NULL on ENOMEM. */
 struct rv_service *rv_service_new(struct rv_build *b,
 				  const struct rv_service_spec *sp,

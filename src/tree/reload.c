@@ -39,6 +39,7 @@
 #include "config/config.h"
 #include "tree/build.h"
 #include "tree/links.h"
+#include "tree/sockets.h"
 #include "tree/specset.h"
 #include "tree/supervisor.h"
 #include "util/log.h"
@@ -77,6 +78,7 @@ struct plan {
 	struct rv_service **fsvcs;		/* future sv->svcs */
 	size_t n_fsvcs;
 	struct rv_links links;
+	struct rv_socket_set sockets;		/* the new config's, bound */
 };
 
 static bool same_str(const char *a, const char *b)
@@ -451,6 +453,7 @@ static void plan_free(struct plan *p, struct rv_supervisor *sv, size_t n_svcs,
 				rv_window_free(&p->nodes[i].window);
 		free(p->fnodes);
 		free(p->fsvcs);
+		rv_sockets_abort(&sv->sockets, &p->sockets);
 		rv_specset_put(p->set);
 	}
 	rv_links_free(&p->links);
@@ -531,6 +534,9 @@ static void apply(struct plan *p, struct rv_supervisor *sv, int64_t now)
 	struct rv_specset *old_set = sv->set;
 	uint32_t jobs = 0;
 
+	/* the old config's sockets that went are closed while it lives
+	 * (their paths are in it); the kept ones keep their fds */
+	rv_sockets_commit(&sv->sockets, &p->sockets);
 	sv->set = p->set;
 	sv->specs = &p->set->specs;
 	p->set = NULL;
@@ -671,6 +677,33 @@ static int load(struct rv_supervisor *sv, struct rv_specset *set,
 	return 0;
 }
 
+/* The new config's sockets (sockets.c): 0, -ENOMEM, or a refusal in res
+ * with the bind error at its file:line. */
+static int bind_sockets(struct rv_supervisor *sv, struct plan *p,
+			struct rv_reload_result *res)
+{
+	struct rv_diag d = { 0 };
+	size_t text_len = 0;
+	int ret;
+
+	d.out = open_memstream(&res->errors, &text_len);
+	if (!d.out)
+		return -ENOMEM;
+	ret = rv_sockets_open(&p->set->specs, &sv->sockets, &p->sockets, &d);
+	fclose(d.out);
+	if (ret != -EINVAL) {
+		free(res->errors);
+		res->errors = NULL;
+		return ret;
+	}
+	res->n_errors = d.errors ? d.errors : 1;
+	res->outcome = RV_RELOAD_REFUSED;
+	rv_log_sup(RV_LOG_ERROR, "main", "reload_refused",
+		   " errors=%d config=%s reason=bind", res->n_errors,
+		   sv->config_path);
+	return ret;
+}
+
 void rv_reload_request(struct rv_supervisor *sv, int64_t now,
 		       struct rv_reload_result *res)
 {
@@ -711,9 +744,18 @@ void rv_reload_request(struct rv_supervisor *sv, int64_t now,
 		}
 		return;
 	}
+	/* new addresses bound now: a bind error refuses the reload */
+	ret = bind_sockets(sv, &p, res);
+	if (ret) {
+		rv_specset_put(p.set);
+		if (ret == -ENOMEM)
+			res->outcome = RV_RELOAD_NOMEM;
+		return;
+	}
 	p.svcs = calloc(n_svcs ? n_svcs : 1, sizeof(*p.svcs));
 	p.nodes = calloc(n_nodes, sizeof(*p.nodes));
 	rv_build_begin(&b, sv);
+	b.sockets = &p.sockets;
 	ret = p.svcs && p.nodes ? 0 : -ENOMEM;
 	if (!ret)
 		ret = plan_nodes(&p, sv, &b);

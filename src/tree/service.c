@@ -29,6 +29,7 @@
 #include "config/parse.h"
 #include "tree/backoff.h"
 #include "tree/build.h"
+#include "tree/fdpass.h"
 #include "tree/isolation.h"
 #include "tree/readiness.h"
 #include "tree/reload.h"
@@ -206,7 +207,8 @@ static void became_up(struct rv_service *s, int64_t now)
 static void spawn(struct rv_service *s, int64_t now)
 {
 	struct rv_supervisor *sv = s->sv;
-	struct rv_spawn_fd fds[4];	/* stdout, stderr (isolation.c), ... */
+	/* stdout, stderr (isolation.c), ready_fd, sockets and stored fds */
+	struct rv_spawn_fd fds[RV_SPAWN_FDS_MAX];
 	size_t n_fds = rv_iso_fds(s, fds);
 	struct rv_spawn_plan plan = {
 		.argv = s->argv,
@@ -244,6 +246,8 @@ static void spawn(struct rv_service *s, int64_t now)
 			res.step = "ready_fd";
 		}
 	}
+	/* LISTEN_FDS: from fd 3, sockets then the fd store (fdpass.h) */
+	rv_fdpass_before_spawn(s, fds, &n_fds, &plan.listen_pid);
 	plan.n_fds = n_fds;
 	/* the start line's time: when the spawn began (rv_spawn() may yield
 	 * to the new process for a while, spawn.c) */
@@ -462,6 +466,9 @@ static void job_reached_down(struct rv_service *s, int64_t now)
 		forget(s, now);
 		return;		/* s is gone */
 	case RV_JOB_STOP:
+		/* stopped for good: its fd store goes (fdpass.h) */
+		rv_fdstore_release(s);
+		break;
 	case RV_JOB_STOP_GROUP:
 	case RV_JOB_SHUTDOWN:
 	default:

@@ -15,6 +15,7 @@
 #include "config/spec.h"
 #include "ringvisor.h"
 #include "tree/observer.h"
+#include "tree/sockets.h"
 #include "tree/tree.h"
 #include "util/histogram.h"
 
@@ -38,6 +39,7 @@ struct rv_supervisor {
 	struct rv_service **svcs;
 	size_t n_svcs;
 	struct rv_service *svc_block;	/* the load's services (build.c) */
+	struct rv_socket_set sockets;	/* [socket:NAME], held (sockets.c) */
 	/* where rv_service_envp() joins an environment: sized by every
 	 * build for its largest join, never shrunk */
 	char **env_scratch;

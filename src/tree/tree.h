@@ -101,6 +101,7 @@ enum rv_kill_reason {
 };
 
 struct rv_ready;
+struct rv_fdpass;
 
 /* Why processes ended, for the metrics. */
 enum rv_exit_reason {
@@ -129,6 +130,7 @@ struct rv_service {
 	char **env_own;
 	struct rv_iso *iso;
 	struct rv_ready *ready;
+	struct rv_fdpass *fdpass;	/* NULL: no sockets, no fd store */
 	struct rv_window window;
 	/* a reload's new build, swapped in when the service is down */
 	struct rv_service *next_build;

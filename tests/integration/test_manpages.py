@@ -46,6 +46,7 @@ KINDS = {
     "top": ("[supervisor]", "SUPERVISOR SECTION"),
     "group": ("[supervisor:NAME]", "NESTED SUPERVISOR SECTIONS"),
     "service": ("[service:NAME]", "SERVICE SECTIONS"),
+    "socket": ("[socket:NAME]", "SOCKET SECTIONS"),
 }
 
 _ENV_SCRUB = ("RINGVISOR_CONFIG", "RINGVISOR_BACKEND", "NOTIFY_SOCKET",
@@ -214,7 +215,7 @@ def source_key_candidates():
     except OSError:
         return out
     tables = {"service_keys": "service", "group_keys": "group",
-              "top_keys": "top"}
+              "top_keys": "top", "socket_keys": "socket"}
     for m in re.finditer(r"static const struct key (\w+)\[\]\s*=\s*\{(.*?)\n\};",
                          src, re.S):
         kind = tables.get(m.group(1))
@@ -237,7 +238,9 @@ def rlimit_candidates():
 
 
 _SECTION_HEAD = {"top": "[supervisor]", "group": "[supervisor:probe]",
-                 "service": "[service:probe]\ncommand = /bin/true"}
+                 "service": "[service:probe]\ncommand = /bin/true",
+                 "socket": "[service:probe]\ncommand = /bin/true\n"
+                           "[socket:probe]"}
 
 
 def accepted_keys(kind, candidates, tmpdir):

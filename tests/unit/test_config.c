@@ -770,10 +770,34 @@ static const struct {
 	  "[supervisor] or [service:NAME])\n" },
 	{ "[services:web]\ncommand = x\n",
 	  "t.conf:1: error: unknown section [services:web] (use [supervisor], "
-	  "[supervisor:NAME], [service:NAME] or [include])\n" },
+	  "[supervisor:NAME], [service:NAME], [socket:NAME] or "
+	  "[include])\n" },
+	{ "[service:web]\ncommand = x\n[socket:s]\nlisten = tcp://1.2.3.4\n"
+	  "service = web\n",
+	  "t.conf:4: error: listen: invalid address \"tcp://1.2.3.4\": "
+	  "missing :PORT\n" },
+	{ "[service:web]\ncommand = x\n[socket:s]\nlisten = tcp6://::1:80\n"
+	  "service = web\n",
+	  "t.conf:4: error: listen: invalid address \"tcp6://::1:80\": "
+	  "an IPv6 address is written [ADDR]:PORT\n" },
+	{ "[service:web]\ncommand = x\n[socket:s]\nlisten = unix:rel\n"
+	  "service = web\n",
+	  "t.conf:4: error: listen: invalid address \"unix:rel\": a unix "
+	  "socket is unix:/absolute/path or unix:@abstract\n" },
+	{ "[service:web]\ncommand = x\n[socket:s]\nlisten = unix:/a\n"
+	  "service = web\n[socket:t]\nlisten = unix:/a\nservice = web\n",
+	  "t.conf:7: error: listen: unix:/a is already [socket:s]'s (line 4)\n" },
+	{ "[service:web]\ncommand = x\nready_fd = 3\n[socket:s]\n"
+	  "listen = tcp://127.0.0.1:80\nservice = web\n",
+	  "t.conf:3: error: ready_fd: 3 is among the passed fds 3..3 (sockets, "
+	  "then the fd store): use 4 or more\n" },
+	{ "[service:web]\ncommand = x\nfd_store_max = 2\n",
+	  "t.conf:3: error: fd_store_max: needs type = notify (fds come with "
+	  "FDSTORE=1 on NOTIFY_SOCKET)\n" },
 	{ "[global]\n",
 	  "t.conf:1: error: unknown section [global] (use [supervisor], "
-	  "[supervisor:NAME], [service:NAME] or [include])\n" },
+	  "[supervisor:NAME], [service:NAME], [socket:NAME] or "
+	  "[include])\n" },
 	{ "[service]\ncommand = x\n",
 	  "t.conf:1: error: section [service] needs a name: [service:NAME]\n" },
 	{ "[service: ]\n",
@@ -1014,7 +1038,8 @@ static void test_many_errors(void **state)
 		"t.conf:4: error: max_restarts: 200000 is too large (max "
 		"100000; use infinity for no limit)\n"
 		"t.conf:5: error: unknown section [servce:x] (use [supervisor], "
-		"[supervisor:NAME], [service:NAME] or [include])\n"
+		"[supervisor:NAME], [service:NAME], [socket:NAME] or "
+	  "[include])\n"
 		"t.conf:8: error: unknown key \"restrat\" in [service:web] (did "
 		"you mean restart?)\n"
 		"t.conf:9: error: restart_delay: invalid duration \"10x\" (use a "

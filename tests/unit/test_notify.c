@@ -55,6 +55,9 @@ struct got {
 	bool has_status;
 	struct rv_notify *close_me;	/* rv_notify_close() from the cb */
 	bool refuse;		/* the callback says: unknown sender */
+	bool keep;		/* the callback keeps the first fd ... */
+	int kept;		/* ... here (the fd store's way) */
+	char fdname[64];
 };
 
 static bool on_msg(void *ctx, pid_t pid, uid_t uid,
@@ -72,6 +75,13 @@ static bool on_msg(void *ctx, pid_t pid, uid_t uid,
 	if (msg->status)
 		snprintf(g->status, sizeof(g->status), "%s", msg->status);
 	g->m.status = NULL;	/* points into the socket's buffer */
+	if (msg->fdname)
+		snprintf(g->fdname, sizeof(g->fdname), "%s", msg->fdname);
+	g->m.fdname = NULL;
+	if (g->keep && msg->n_fds) {
+		g->kept = msg->fds[0];
+		msg->fds[0] = -1;	/* ours now: not closed */
+	}
 	if (g->close_me) {
 		rv_notify_close(g->close_me);
 		g->close_me = NULL;
@@ -546,6 +556,37 @@ static void test_scm_rights_closed(void **state)
 	rv_loop_free(loop);
 }
 
+/* An fd the callback takes (FDSTORE=1) stays open, close-on-exec; the
+ * others of the datagram are closed. */
+static void test_scm_rights_kept(void **state)
+{
+	struct rv_loop *loop = new_loop();
+	struct got g = { .keep = true, .kept = -1 };
+	struct rv_notify_stats st;
+	struct rv_notify *n;
+	char path[108];
+	int before;
+
+	abstract_path(path, sizeof(path));
+	assert_int_equal(rv_notify_open(&n, loop, path, on_msg, &g), 0);
+	settle(loop, 10);
+	before = count_fds();
+	fork_sender(path, "FDSTORE=1\nFDNAME=db", 20, 2, true);
+	run_until(loop, &g.n, 1, 2000);
+	assert_true(g.m.fdstore);
+	assert_int_equal(g.m.n_fds, 2);
+	assert_string_equal(g.fdname, "db");
+	rv_notify_get_stats(n, &st);
+	assert_true(st.fds_closed == 1);
+	assert_true(g.kept >= 0);
+	assert_true(fcntl(g.kept, F_GETFD) & FD_CLOEXEC);
+	settle(loop, 50);	/* reap the sender */
+	assert_int_equal(count_fds(), before + 1);
+	close(g.kept);
+	rv_notify_close(n);
+	rv_loop_free(loop);
+}
+
 static void test_many_datagrams(void **state)
 {
 	struct rv_loop *loop = new_loop();
@@ -980,6 +1021,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_oversize_dropped),
 	cmocka_unit_test(test_invalid_dropped),
 	cmocka_unit_test(test_scm_rights_closed),
+	cmocka_unit_test(test_scm_rights_kept),
 	cmocka_unit_test(test_many_datagrams),
 	cmocka_unit_test(test_unknown_sender_counted_not_logged),
 	cmocka_unit_test(test_close_in_callback),

@@ -5,8 +5,8 @@
  * asking a resolver, and a name that resolves differently tomorrow would
  * make the same config listen somewhere else.
  */
-#ifndef RV_LISTEN_H
-#define RV_LISTEN_H
+#ifndef RV_HTTP_ADDRESS_H
+#define RV_HTTP_ADDRESS_H
 
 #include <stddef.h>
 #include <sys/socket.h>

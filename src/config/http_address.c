@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "config/listen.h"
+#include "config/http_address.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "config/listen.h"
+#include "config/http_address.h"
 
 static void test_accepted(void **state)
 {
