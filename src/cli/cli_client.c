@@ -23,6 +23,7 @@ struct client_args {
 	const char *socket;
 	const char *config;
 	bool json, check;
+	bool rolling;		/* restart --rolling */
 	const char *names[256];
 	size_t n_names;
 };
@@ -105,6 +106,9 @@ static int parse_args(int argc, char **argv, struct client_args *a,
 			a->json = true;
 		} else if (!strcmp(x, "--check")) {
 			a->check = true;
+		} else if (!strcmp(x, "--rolling") &&
+			   !strcmp(argv[0], "restart")) {
+			a->rolling = true;
 		} else if (x[0] == '-' && x[1]) {
 			return rv_cli_usage_error("%s: unknown option %s",
 						  argv[0], x);
@@ -193,6 +197,8 @@ static json_t *request(const char *cmd, const struct client_args *a)
 			json_array_append_new(names, json_string(a->names[i]));
 		json_object_set_new(req, "services", names);
 	}
+	if (a->rolling)
+		json_object_set_new(req, "rolling", json_true());
 	return req;
 }
 

@@ -124,6 +124,12 @@ int rv_request_parse(const char *buf, size_t len, struct rv_request *out,
 			   cmds[i].name);
 		goto bad;
 	}
+	v = json_object_get(doc, "rolling");
+	if (v && (!json_is_boolean(v) || out->cmd != RV_CMD_RESTART)) {
+		ret = fail(err, errlen, "\"rolling\" is a boolean of restart");
+		goto bad;
+	}
+	out->rolling = json_is_true(v);
 	if (out->cmd == RV_CMD_KILL) {
 		v = json_object_get(doc, "signal");
 		if (json_is_integer(v) && json_integer_value(v) > 0 &&

@@ -8,6 +8,7 @@
 #ifndef RV_REQUEST_H
 #define RV_REQUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Longest request line accepted, newline excluded. */
@@ -31,6 +32,7 @@ struct rv_request {
 	const char **names;	/* point into the parsed document */
 	size_t n_names;
 	int signal;		/* kill */
+	bool rolling;		/* restart: one instance at a time */
 	void *doc;		/* the parsed JSON (json_t *), owned */
 };
 
