@@ -33,6 +33,8 @@ static const char usage_text[] =
 	"        state of the supervisor and its services; --check: exit 0\n"
 	"        only if it is alive and every critical service is up\n"
 	"  start|stop|restart NAME...    act on services\n"
+	"  restart --rolling NAME...     replace instances a few at a time,\n"
+	"        each ready before the next goes down (max_unavailable)\n"
 	"  kill NAME SIGNAL              signal a service's process (group)\n"
 	"  reload                        re-read the config, apply changes\n"
 	"  shutdown                      stop everything, then exit\n"
