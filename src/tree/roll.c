@@ -97,11 +97,17 @@ void rv_roll_service_state(struct rv_service *s, enum rv_svc_state from,
 	for (uint32_t i = 0; i < r->n; i++)
 		if (r->slots[i].s == s)
 			slot = &r->slots[i];
-	/* only the replacement's own states count: a start began since the
-	 * restart was asked */
-	if (!slot || slot->phase != RV_ROLL_ASKED || s->m.start_seq == slot->seq)
+	if (!slot || slot->phase != RV_ROLL_ASKED)
 		return;
-	if (to == RV_SVC_RUNNING) {
+	if (s->m.held) {
+		/* an admin stop superseded its restart */
+		slot->phase = RV_ROLL_FAILED;
+		r->in_flight--;
+		stop_at(r, s, "stop");
+	} else if (s->m.start_seq == slot->seq) {
+		/* still the old process (or none yet): only the
+		 * replacement's own states count */
+	} else if (to == RV_SVC_RUNNING) {
 		slot->phase = RV_ROLL_REPLACED;
 		r->in_flight--;
 		r->replaced++;
@@ -109,13 +115,8 @@ void rv_roll_service_state(struct rv_service *s, enum rv_svc_state from,
 		slot->phase = RV_ROLL_FAILED;
 		r->in_flight--;
 		stop_at(r, s, why);
-	} else if (to == RV_SVC_STOPPED && s->m.held) {
-		slot->phase = RV_ROLL_FAILED;
-		r->in_flight--;
-		stop_at(r, s, "stop");
-	} else {
-		return;
 	}
+	/* look again on a fresh turn (a shutdown, say, shows there) */
 	rv_loop_timer_arm(r->sv->loop, &r->timer, rv_loop_now(r->sv->loop));
 }
 

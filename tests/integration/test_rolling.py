@@ -95,10 +95,10 @@ class Rolling(rvtest.Case):
             sys.executable, path, "%i", os.path.join(self.tmp, "pids"),
             os.path.join(self.tmp, "broken")))
 
-    def web(self, *extra):
+    def web(self, *extra, ready_timeout="1s"):
         return self.config("\n".join([
             "[service:web]", f"command = {self.notifier()}", "type = notify",
-            f"instances = {self.N}", "ready_timeout = 1s",
+            f"instances = {self.N}", f"ready_timeout = {ready_timeout}",
             "restart_delay = 1s", "stop_timeout = 5s", *extra]) + "\n")
 
     def up(self, cfg):
@@ -212,6 +212,71 @@ class Rolling(rvtest.Case):
             self.assertEqual(seen[pid], "2", name)
         for pid in before.values():
             self.assertEqual(seen[pid], "1")
+
+    def test_failed_reload_roll_keeps_the_old_config_on_the_rest(self):
+        p = self.up(self.web("restart_mode = rolling",
+                             "environment = VERSION=1"))
+        before = self.pids()
+        self.write("broken", "1\n")
+        f = self.follow()
+        self.web("restart_mode = rolling", "environment = VERSION=2")
+        self.assertEqual(self.ctl("reload").returncode, 0)
+        failed = f.wait(lambda ev: [e for e in ev
+                                    if e["event"] == "roll_failed"],
+                        "roll_failed")
+        failed = [e for e in failed if e["event"] == "roll_failed"][0]
+        self.assertEqual((failed["at"], failed["reason"]),
+                         ("web@1", "ready_timeout"), failed)
+        # the reload is over: the builds parked on web@2 and web@3 are
+        # dropped, so a later reload is not queued behind them
+        p.wait_for("reload_done")
+        after = self.pids()
+        self.assertEqual(after["web@2"], before["web@2"])
+        self.assertEqual(after["web@3"], before["web@3"])
+        # a second reload retries: web@2 and web@3 still have the old
+        # config (web@1 has the new one, failing, and is left to its policy)
+        os.unlink(os.path.join(self.tmp, "broken"))
+        r = self.connect().request({"cmd": "reload"})
+        self.assertNotIn("queued", r)
+        self.assertEqual(sorted(r["restarted"]), ["web@2", "web@3"], r)
+        f.wait(lambda ev: any(e["event"] == "roll_done" for e in ev),
+               "roll_done")
+        with open(os.path.join(self.tmp, "pids")) as fh:
+            seen = {int(ln.split()[1]): ln.split()[2] for ln in fh}
+        wait_until(lambda: self.pids()["web@1"] is not None, 10,
+                   "web@1 back")
+        for name, pid in self.pids().items():
+            if pid in seen:
+                self.assertEqual(seen[pid], "2", name)
+
+    def test_stop_shutdown_and_reload_end_a_roll(self):
+        p = self.up(self.web(ready_timeout="60s"))
+        self.write("broken", "0\n")
+        self.ctl("restart", "--rolling", "web")
+        p.wait_for("roll_step", at="web@0")
+        # a reload that removes the service: the roll lets go of it
+        self.config("[service:other]\ncommand = "
+                    + self.svc("pause", tag="other") + "\n")
+        self.assertEqual(self.ctl("reload").returncode, 0)
+        p.wait_for("roll_failed", service="web", reason="reload")
+        wait_until(lambda: [s["name"] for s in
+                            self.ctl_status()["services"]] == ["other"],
+                   20, "web removed")
+        # a roll that a stop ends, then shutdown
+        self.web(ready_timeout="60s")
+        self.ctl("reload")
+        wait_until(lambda: all(s["state"] == "running" for s in
+                               self.ctl_status("web")["services"][1:]),
+                   20, "web@1..3 running")
+        self.write("broken", "1\n")
+        self.ctl("restart", "--rolling", "web")
+        p.wait_for("roll_step", at="web@1")
+        self.assertEqual(self.ctl("stop", "web@1").returncode, 0)
+        p.wait_for("roll_failed", service="web", reason="stop")
+        st = {s["name"]: s for s in self.ctl_status("web")["services"]}
+        self.assertEqual(st["web@2"]["roll"]["reason"], "stop")
+        self.assertEqual(st["web@3"]["state"], "running")
+        self.assertEqual(p.shutdown(), 0)
 
     def test_max_unavailable_is_checked(self):
         cfg = self.write("bad.conf", "[service:web]\ncommand = /bin/true\n"
