@@ -149,7 +149,7 @@ static const char *interrupted(struct rv_roll *r, struct rv_service **at)
 		if (!s)
 			continue;
 		*at = s;
-		if (s->m.held)
+		if (s->m.held && !r->slots[i].held)
 			return "stop";
 		if (s->m.job == RV_JOB_REMOVE || s->m.job == RV_JOB_SHUTDOWN)
 			return "removed";
@@ -188,6 +188,14 @@ static void advance(struct rv_roll *r, int64_t now)
 
 		if (!s)
 			continue;	/* a reload took it away */
+		if (slot->held) {
+			/* down by an admin's wish, and staying down: it only
+			 * takes its new build, if any */
+			slot->phase = RV_ROLL_REPLACED;
+			r->replaced++;
+			rv_member_request(&s->m, RV_JOB_RESTART, now);
+			continue;
+		}
 		slot->seq = s->m.start_seq;
 		slot->phase = RV_ROLL_ASKED;
 		r->in_flight++;
@@ -294,6 +302,7 @@ int rv_roll_start(struct rv_supervisor *sv, struct rv_service **v, size_t n,
 		rv_roll_detach(v[i]);	/* the outcome of an earlier roll */
 		v[i]->roll = r;
 		r->slots[i].s = v[i];
+		r->slots[i].held = v[i]->m.held;
 		r->refs++;
 	}
 	report(r, "roll_started", NULL);

@@ -44,6 +44,9 @@ struct rv_roll_slot {
 	struct rv_service *s;	/* NULL once the instance is freed */
 	uint64_t seq;		/* its start_seq when the restart was asked */
 	enum rv_roll_phase phase;
+	bool held;		/* held down by an admin when the roll began:
+				 * given its restart (a reload's build), not
+				 * waited for */
 };
 
 struct rv_roll {

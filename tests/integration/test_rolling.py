@@ -278,6 +278,31 @@ class Rolling(rvtest.Case):
         self.assertEqual(st["web@3"]["state"], "running")
         self.assertEqual(p.shutdown(), 0)
 
+    def test_held_instance_and_single_simple_service(self):
+        solo = ["[service:solo]", "command = " + self.svc("pause", tag="solo")]
+        p = self.up(self.web("restart_mode = rolling",
+                             "environment = VERSION=1", *solo))
+        self.assertEqual(self.ctl("stop", "web@3").returncode, 0)
+        wait_until(lambda: self.pids()["web@3"] is None, 10, "web@3 down")
+        # a reload roll passes over an instance an admin holds down
+        self.web("restart_mode = rolling", "environment = VERSION=2", *solo)
+        self.assertEqual(self.ctl("reload").returncode, 0)
+        p.wait_for("roll_done", service="web")
+        st = {s["name"]: s for s in self.ctl_status("web")["services"]}
+        self.assertEqual(st["web@3"]["state"], "stopped")
+        self.assertEqual(st["web@0"]["roll"]["replaced"], 4)
+        p.wait_for("reload_done")
+        # a single simple service: a restart that waits for `running`
+        old = self.ctl_status("solo")["services"][0]["pid"]
+        self.assertEqual(self.ctl("restart", "--rolling", "solo").returncode,
+                         0)
+        p.wait_for("roll_done", service="solo")
+        s = self.ctl_status("solo")["services"][0]
+        self.assertEqual(s["state"], "running")
+        self.assertNotEqual(s["pid"], old)
+        self.assertNotEqual(self.ctl("stop", "--rolling", "solo").returncode,
+                            0)
+
     def test_max_unavailable_is_checked(self):
         cfg = self.write("bad.conf", "[service:web]\ncommand = /bin/true\n"
                          "instances = 2\nmax_unavailable = 3\n")
