@@ -95,7 +95,10 @@ class Rolling(rvtest.Case):
             sys.executable, path, "%i", os.path.join(self.tmp, "pids"),
             os.path.join(self.tmp, "broken")))
 
-    def web(self, *extra, ready_timeout="1s"):
+    def web(self, *extra, ready_timeout=None):
+        # long enough for a loaded machine to start python; only the
+        # broken instance waits all of it
+        ready_timeout = ready_timeout or f"{T(1.5):.2f}s"
         return self.config("\n".join([
             "[service:web]", f"command = {self.notifier()}", "type = notify",
             f"instances = {self.N}", f"ready_timeout = {ready_timeout}",
