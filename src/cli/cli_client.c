@@ -28,6 +28,7 @@ struct client_args {
 	bool wait;		/* --wait [--timeout DURATION] (cli_wait.c) */
 	const char *timeout;
 	int reply_ms;		/* 0: TIMEOUT_MS; -1: no limit */
+	bool rolling;		/* restart --rolling */
 	const char *names[256];
 	size_t n_names;
 };
@@ -213,6 +214,8 @@ static json_t *request(const char *cmd, const struct client_args *a)
 			json_array_append_new(names, json_string(a->names[i]));
 		json_object_set_new(req, "services", names);
 	}
+	if (a->rolling)
+		json_object_set_new(req, "rolling", json_true());
 	return req;
 }
 
@@ -317,9 +320,18 @@ static int cmd_simple(int argc, char **argv, bool names)
 		RV_CLI_FLAG(0, "wait", &a.wait),
 		RV_CLI_VALUE(0, "timeout", &a.timeout),
 		RV_CLI_END
+	}, restart_opts[] = {
+		CLIENT_OPTS(&a),
+		RV_CLI_FLAG(0, "wait", &a.wait),
+		RV_CLI_VALUE(0, "timeout", &a.timeout),
+		RV_CLI_FLAG(0, "rolling", &a.rolling),
+		RV_CLI_END
 	}, plain_opts[] = { CLIENT_OPTS(&a), RV_CLI_END };
 	json_t *doc;
-	int ret = parse_args(argc, argv, job ? opts : plain_opts, &a, names);
+	int ret = parse_args(argc, argv,
+			     !job ? plain_opts :
+			     !strcmp(cmd, "restart") ? restart_opts : opts,
+			     &a, names);
 
 	if (ret >= 0)
 		return ret;

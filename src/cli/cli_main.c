@@ -40,6 +40,8 @@ static const char usage_text[] =
 	"        supervisor's subtree); --wait: until each is running and\n"
 	"        ready (stopped for stop), one line each, exit 1 if one failed\n"
 	"        or timed out\n"
+	"  restart --rolling NAME...     replace instances a few at a time,\n"
+	"        each ready before the next goes down (max_unavailable)\n"
 	"  kill NAME SIGNAL              signal a service's process (group)\n"
 	"  reload                        re-read the config, apply changes\n"
 	"  shutdown [--wait [--timeout DURATION]]\n"

@@ -80,6 +80,8 @@ static const char *const type_names[] = {
 	"simple", "notify", "oneshot", NULL };
 static const char *const kill_mode_names[] = {
 	"group", "process", "cgroup", NULL };
+static const char *const restart_mode_names[] = {
+	"restart", "rolling", NULL };
 static const char *const backend_names[] = {
 	"auto", "io_uring", "epoll", NULL };
 /* the order of enum rv_log_target (util/log.h) */
@@ -117,6 +119,11 @@ const char *rv_service_type_name(enum rv_service_type v)
 const char *rv_kill_mode_name(enum rv_kill_mode v)
 {
 	return ENUM_NAME(kill_mode_names, v);
+}
+
+const char *rv_restart_mode_name(enum rv_restart_mode v)
+{
+	return ENUM_NAME(restart_mode_names, v);
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -1009,6 +1016,10 @@ static const struct key service_keys[] = {
 	{ "stop_timeout", set_duration, .off = SVC(stop_timeout_ns), .min = 1 },
 	{ "kill_mode", set_enum, .off = SVC(kill_mode),
 	  .choices = kill_mode_names },
+	{ "restart_mode", set_enum, .off = SVC(restart_mode),
+	  .choices = restart_mode_names },
+	{ "max_unavailable", set_u32, .off = SVC(max_unavailable),
+	  .line_off = SVL(max_unavailable), .min = 1, .max = 10000 },
 	{ "ready_fd", set_int, .off = RDY(ready_fd), .line_off = RDL(ready_fd),
 	  .min = 3, .max = FD_MAX, .part = PART_READY },
 	{ "ready_check", set_argv, .off = RDY(ready_check),
@@ -1392,6 +1403,10 @@ int rv_service_spec_check(const struct rv_service_spec *s,
 			    "restart_delay_max (%s) is less than restart_delay (%s)",
 			    a, b);
 	}
+	if (s->max_unavailable > s->instances)
+		check_error(d, s, l->max_unavailable,
+			    "max_unavailable (%u) is more than instances (%u)",
+			    s->max_unavailable, s->instances);
 	if (r->watchdog_ns && s->type != RV_TYPE_NOTIFY)
 		check_error(d, s, rl->watchdog,
 			    "watchdog: needs type = notify (the service must send WATCHDOG=1)");

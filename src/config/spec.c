@@ -92,6 +92,7 @@ void rv_service_spec_init(struct rv_service_spec *s)
 	s->type = RV_TYPE_SIMPLE;
 	s->instances = 1;
 	s->log_buffer = -1;
+	s->max_unavailable = 1;
 	s->restart = RV_RESTART_ON_FAILURE;
 	s->backoff.kind = RV_BACKOFF_EXPONENTIAL;
 	s->backoff.delay_ns = MS(100);

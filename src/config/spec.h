@@ -43,6 +43,8 @@ enum rv_backoff_kind { RV_BACKOFF_FIXED, RV_BACKOFF_LINEAR,
 		       RV_BACKOFF_EXPONENTIAL, RV_BACKOFF_FIBONACCI };
 enum rv_service_type { RV_TYPE_SIMPLE, RV_TYPE_NOTIFY, RV_TYPE_ONESHOT };
 enum rv_kill_mode { RV_KILL_GROUP, RV_KILL_PROCESS, RV_KILL_CGROUP };
+/* How a reload replaces a changed service's instances (tree/roll.h). */
+enum rv_restart_mode { RV_RESTART_MODE_RESTART, RV_RESTART_MODE_ROLLING };
 /* stdout/stderr: stderr may also be RV_OUTPUT_STDOUT (2>&1). */
 enum rv_output { RV_OUTPUT_INHERIT, RV_OUTPUT_NULL, RV_OUTPUT_PREFIX,
 		 RV_OUTPUT_FILE, RV_OUTPUT_STDOUT, RV_OUTPUT_JOURNAL };
@@ -53,6 +55,7 @@ const char *rv_restart_name(enum rv_restart v);
 const char *rv_backoff_name(enum rv_backoff_kind v);
 const char *rv_service_type_name(enum rv_service_type v);
 const char *rv_kill_mode_name(enum rv_kill_mode v);
+const char *rv_restart_mode_name(enum rv_restart_mode v);
 
 /* Backoff parameters, shared by services and `exec`. */
 struct rv_backoff_spec {
@@ -92,7 +95,7 @@ static inline bool rv_success_has_signal(const struct rv_success_spec *s,
 
 /* Lines of the keys that cross-checks report at; 0 = not set. */
 struct rv_service_lines {
-	int supervisor, after, type, instances, restart;
+	int supervisor, after, type, instances, restart, max_unavailable;
 	int restart_delay, restart_delay_max, backoff_multiplier;
 };
 
@@ -199,6 +202,9 @@ struct rv_service_spec {
 	int stop_signal;
 	enum rv_kill_mode kill_mode;
 	bool critical;
+	enum rv_restart_mode restart_mode;
+	/* rolling restarts: instances down at once, 1..instances */
+	uint32_t max_unavailable;
 
 	struct rv_service_lines lines;
 	/* the [socket:NAME] sections that name it, as indices into

@@ -14,6 +14,7 @@
 #include "control/report.h"
 #include "control/waiters.h"
 #include "tree/reload.h"
+#include "tree/roll.h"
 #include "tree/supervisor.h"
 #include "util/log.h"
 
@@ -249,6 +250,79 @@ static char *admin_jobs(struct rv_supervisor *sv, enum rv_cmd cmd,
 					  refused));
 }
 
+/* The instances in v[from..n) of v[from]'s section, moved to the front
+ * of v[from..n) in their order; returns how many. */
+static size_t gather_section(struct rv_service **v, size_t from, size_t n)
+{
+	const char *section = v[from]->spec->name;
+	size_t k = from + 1;
+
+	for (size_t i = from + 1; i < n; i++) {
+		struct rv_service *s = v[i];
+
+		if (strcmp(s->spec->name, section))
+			continue;
+		memmove(&v[k + 1], &v[k], (i - k) * sizeof(*v));
+		v[k++] = s;
+	}
+	return k - from;
+}
+
+/*
+ * restart --rolling: one roll per service section named (tree/roll.h),
+ * over the instances named (all of them for "web").  All or nothing: a
+ * supervisor's name, a roll already running on one of them or shutdown
+ * refuse the whole request.
+ */
+static char *rolling_jobs(struct rv_supervisor *sv, struct rv_member **mv,
+			  size_t nm, struct rv_service **v, size_t n,
+			  int64_t now)
+{
+	json_t *rolls = json_array(), *names = json_array();
+	char msg[256];
+
+	for (size_t i = 0; i < nm; i++) {
+		if (mv[i]->kind == RV_MEMBER_SERVICE)
+			continue;
+		snprintf(msg, sizeof(msg), "restart --rolling: %s is a "
+			 "supervisor; name a service", mv[i]->name);
+		goto refuse;
+	}
+	if (sv->state == RV_SUP_SHUTTING_DOWN || sv->finished) {
+		snprintf(msg, sizeof(msg), "shutting down");
+		goto refuse;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct rv_roll *r = v[i]->roll;
+
+		if (!rv_roll_is_running(v[i]))
+			continue;
+		snprintf(msg, sizeof(msg), "a rolling restart of %s is in "
+			 "progress (%u of %u replaced); it was left as it is",
+			 r->name, r->replaced, r->n);
+		goto refuse;
+	}
+	for (size_t i = 0; i < n; i++)
+		unhold(v[i]);
+	for (size_t i = 0, k; i < n; i += k) {
+		k = gather_section(v, i, n);
+		if (rv_roll_start(sv, &v[i], k, false, now)) {
+			snprintf(msg, sizeof(msg), "out of memory");
+			goto refuse;
+		}
+		json_array_append_new(rolls, json_string(v[i]->spec->name));
+		for (size_t j = i; j < i + k; j++)
+			json_array_append_new(names, json_string(v[j]->name));
+	}
+	return rv_commands_line(json_pack("{s:b, s:o, s:o, s:o}", "ok", 1,
+					  "services", names, "rolling", rolls,
+					  "refused", json_array()));
+refuse:
+	json_decref(rolls);
+	json_decref(names);
+	return rv_commands_error(msg);
+}
+
 static json_t *names_array(char **v, size_t n)
 {
 	json_t *a = json_array();
@@ -385,11 +459,14 @@ int rv_commands_handle(struct rv_supervisor *sv, const struct rv_request *req,
 	case RV_CMD_STOP:
 	case RV_CMD_RESTART:
 		rv_log_sup(RV_LOG_INFO, "main", "control_command",
-			   " cmd=%s members=%zu", rv_cmd_name(req->cmd), nm);
+			   " cmd=%s members=%zu%s", rv_cmd_name(req->cmd), nm,
+			   req->rolling ? " rolling=true" : "");
 		ret = start_waiting(sv, req, v, n, now, &w);
 		if (ret)
 			break;
-		*reply = admin_jobs(sv, req->cmd, mv, nm, v, n, now, w);
+		*reply = req->rolling ?
+			 rolling_jobs(sv, mv, nm, v, n, now) :
+			 admin_jobs(sv, req->cmd, mv, nm, v, n, now, w);
 		ret = finish_waiting(w, reply, wait);
 		break;
 	case RV_CMD_KILL:

@@ -11,8 +11,13 @@
 #include "tree/tree.h"
 
 struct rv_supervisor;
+struct rv_roll;
 
 void rv_events_service(struct rv_supervisor *sv, const struct rv_service *s,
 		       enum rv_svc_state from, enum rv_svc_state to);
+/* A rolling restart's step (tree/roll.h): roll_started, roll_step (at:
+ * the instance restarted), roll_done, roll_failed. */
+void rv_events_roll(struct rv_supervisor *sv, const struct rv_roll *r,
+		    const char *event, const char *at);
 
 #endif

@@ -16,6 +16,12 @@ static void on_service(void *ctx, const struct rv_service *s,
 	rv_waiters_service(rv_control_waiters(sv->control), s, to);
 }
 
+static void on_roll(void *ctx, const struct rv_roll *r, const char *event,
+		    const char *at)
+{
+	rv_events_roll(ctx, r, event, at);
+}
+
 static void on_supervisor(void *ctx, struct rv_supervisor *sv, int from,
 			  int to)
 {
@@ -37,5 +43,6 @@ void rv_control_observe(struct rv_supervisor *sv)
 		.ctx = sv,
 		.service_state = on_service,
 		.supervisor_state = on_supervisor,
+		.roll = on_roll,
 	};
 }

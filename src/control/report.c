@@ -13,6 +13,7 @@
 
 #include "config/parse.h"
 #include "control/report.h"
+#include "tree/roll.h"
 #include "tree/supervisor.h"
 
 static const char *const strategy_names[] = {
@@ -74,6 +75,20 @@ static const struct rv_member *held_back_by(const struct rv_service *s)
 	return NULL;
 }
 
+/* The last rolling restart over s's instances (tree/roll.h). */
+static json_t *roll_json(const struct rv_roll *r)
+{
+	bool stopped = r->state == RV_ROLL_STOPPED;
+
+	return json_pack("{s:s, s:s?, s:s?, s:i, s:i, s:i}",
+			 "state", rv_roll_state_name(r->state),
+			 "at", stopped && r->at[0] ? r->at : NULL,
+			 "reason", stopped ? r->reason : NULL,
+			 "replaced", (int)r->replaced,
+			 "instances", (int)r->n,
+			 "max_unavailable", (int)r->max_unavailable);
+}
+
 static json_t *service_json(const struct rv_service *s, int64_t now)
 {
 	const struct rv_member *waiter = held_back_by(s);
@@ -107,6 +122,8 @@ static json_t *service_json(const struct rv_service *s, int64_t now)
 
 	if (j && waiter)
 		json_object_set_new(j, "waiting_for", waiting_for(waiter));
+	if (j && s->roll)
+		json_object_set_new(j, "roll", roll_json(s->roll));
 	if (j && rv_ready_status_text(s))
 		json_object_set_new(j, "status_text",
 				    json_string(rv_ready_status_text(s)));

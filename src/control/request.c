@@ -156,6 +156,20 @@ int rv_request_parse(const char *buf, size_t len, struct rv_request *out,
 	ret = parse_wait(doc, out, err, errlen);
 	if (ret)
 		goto bad;
+	v = json_object_get(doc, "rolling");
+	if (v && (!json_is_boolean(v) || out->cmd != RV_CMD_RESTART)) {
+		ret = fail(err, errlen, "\"rolling\" is a boolean of restart");
+		goto bad;
+	}
+	out->rolling = json_is_true(v);
+	if (out->rolling && out->wait) {
+		/* a roll ends by its own events (roll_done, roll_failed);
+		 * waiting for it is not built yet */
+		ret = fail(err, errlen, "\"wait\" does not go with "
+			   "\"rolling\" (follow `ringvisor events` for "
+			   "roll_done)");
+		goto bad;
+	}
 	if (out->cmd == RV_CMD_KILL) {
 		v = json_object_get(doc, "signal");
 		if (json_is_integer(v) && json_integer_value(v) > 0 &&

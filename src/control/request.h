@@ -42,6 +42,7 @@ struct rv_request {
 	int64_t timeout_ns;
 	size_t lines;		/* logs: the last N lines (0: all kept) */
 	bool follow;		/* logs: then the new lines as they come */
+	bool rolling;		/* restart: one instance at a time */
 	void *doc;		/* the parsed JSON (json_t *), owned */
 };
 

@@ -22,6 +22,7 @@
 #include "tree/isolation.h"
 #include "tree/links.h"
 #include "tree/readiness.h"
+#include "tree/roll.h"
 #include "tree/specset.h"
 #include "tree/supervisor.h"
 
@@ -258,6 +259,7 @@ void rv_service_destroy(struct rv_service *s)
 {
 	if (!s)
 		return;
+	rv_roll_detach(s);	/* a roll must not keep a freed instance */
 	if (s->next_build)
 		rv_service_destroy(s->next_build);
 	s->next_build = NULL;

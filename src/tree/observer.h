@@ -13,6 +13,7 @@
 #include "tree/tree.h"
 
 enum rv_sup_state;
+struct rv_roll;
 
 struct rv_observer {
 	void *ctx;
@@ -25,6 +26,11 @@ struct rv_observer {
 	/* the supervisor changed state (alive, shutting_down, ...) */
 	void (*supervisor_state)(void *ctx, struct rv_supervisor *sv,
 				 int from, int to);
+	/* a rolling restart (roll.h) started, restarted an instance (at),
+	 * ended or stopped: event is roll_started, roll_step, roll_done or
+	 * roll_failed */
+	void (*roll)(void *ctx, const struct rv_roll *r, const char *event,
+		     const char *at);
 };
 
 #endif

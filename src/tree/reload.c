@@ -40,6 +40,7 @@
 #include "tree/build.h"
 #include "tree/links.h"
 #include "tree/sockets.h"
+#include "tree/roll.h"
 #include "tree/specset.h"
 #include "tree/supervisor.h"
 #include "util/log.h"
@@ -588,12 +589,18 @@ static void apply(struct plan *p, struct rv_supervisor *sv, int64_t now)
 	for (size_t i = 0; i < n_old_svcs; i++) {
 		struct svc_plan *sp = &p->svcs[i];
 
+		/* a roll over what changes or goes stops here (roll.h) */
+		if (sp->fate != KEEP && sp->s->roll)
+			rv_roll_cancel(sp->s->roll, "reload", now);
 		if (sp->fate == CHANGE) {
 			sp->s->next_build = sp->fresh;
 			sp->fresh = NULL;
-			rv_member_request(&sp->s->m, RV_JOB_RESTART, now);
+			if (!rv_roll_wanted(sp->s))
+				rv_member_request(&sp->s->m, RV_JOB_RESTART,
+						  now);
 		}
 	}
+	rv_roll_reload(sv, now);	/* restart_mode = rolling */
 	for (size_t i = 0; i < n_old_svcs; i++) {
 		struct svc_plan *sp = &p->svcs[i];
 

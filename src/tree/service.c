@@ -33,6 +33,7 @@
 #include "tree/isolation.h"
 #include "tree/readiness.h"
 #include "tree/reload.h"
+#include "tree/roll.h"
 #include "tree/service_exit.h"
 #include "tree/supervisor.h"
 #include "tree/tree.h"
@@ -109,6 +110,8 @@ void rv_service_set_state(struct rv_service *s, enum rv_svc_state to)
 		   rv_svc_state_name(from), rv_svc_state_name(to));
 	if (s->sv->observer.service_state)
 		s->sv->observer.service_state(s->sv->observer.ctx, s, from, to);
+	if (s->roll)
+		rv_roll_service_state(s, from, to);
 }
 
 void rv_service_reset(struct rv_service *s)

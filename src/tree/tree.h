@@ -102,6 +102,7 @@ enum rv_kill_reason {
 
 struct rv_ready;
 struct rv_fdpass;
+struct rv_roll;
 
 /* Why processes ended, for the metrics. */
 enum rv_exit_reason {
@@ -134,6 +135,8 @@ struct rv_service {
 	struct rv_window window;
 	/* a reload's new build, swapped in when the service is down */
 	struct rv_service *next_build;
+	/* the rolling restart over its instances (roll.h), or NULL */
+	struct rv_roll *roll;
 
 	struct rv_child child;		/* pid, pidfd while a process exists */
 	struct rv_timer timer;		/* backoff, or stop_timeout */

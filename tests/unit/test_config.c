@@ -388,6 +388,8 @@ static void test_defaults(void **state)
 	assert_int_equal(s->stop_signal, SIGTERM);
 	assert_int_equal(s->stop_timeout_ns, SEC(10));
 	assert_int_equal(s->kill_mode, RV_KILL_GROUP);
+	assert_int_equal(s->restart_mode, RV_RESTART_MODE_RESTART);
+	assert_int_equal(s->max_unavailable, 1);
 	assert_int_equal(s->ready->ready_fd, -1);
 	assert_null(s->ready->ready_check);
 	assert_int_equal(s->ready->ready_timeout_ns, 0);
@@ -913,6 +915,13 @@ static const struct {
 	{ "[service:w]\ncommand = x\nready_check = /bin/true\nready_fd = 3\n",
 	  "t.conf:4: error: ready_fd and ready_check conflict (use one "
 	  "readiness method)\n" },
+	{ "[service:w]\ncommand = x\ninstances = 2\nmax_unavailable = 3\n",
+	  "t.conf:4: error: max_unavailable (3) is more than instances (2)\n" },
+	{ "[service:w]\ncommand = x\nmax_unavailable = 2\n",
+	  "t.conf:3: error: max_unavailable (2) is more than instances (1)\n" },
+	{ "[service:w]\ncommand = x\nrestart_mode = fast\n",
+	  "t.conf:3: error: restart_mode: invalid value \"fast\" (use restart "
+	  "or rolling)\n" },
 };
 
 /* log_buffer: the [supervisor] default, a service's own, 0, and limits;

@@ -39,6 +39,22 @@ static void names_in_order(void **state)
 	assert_int_equal(r.n_names, 2);
 	assert_string_equal(r.names[0], "web");
 	assert_string_equal(r.names[1], "db@1");
+	assert_false(r.rolling);
+	rv_request_free(&r);
+}
+
+static void restart_rolling(void **state)
+{
+	struct rv_request r;
+	char err[256];
+
+	assert_int_equal(parse("{\"cmd\":\"restart\",\"services\":[\"web\"],"
+			       "\"rolling\":true}", &r, err), 0);
+	assert_true(r.rolling);
+	rv_request_free(&r);
+	assert_int_equal(parse("{\"cmd\":\"restart\",\"services\":[\"web\"],"
+			       "\"rolling\":false}", &r, err), 0);
+	assert_false(r.rolling);
 	rv_request_free(&r);
 }
 
@@ -138,6 +154,14 @@ static void bad_requests(void **state)
 	expect_error("{\"cmd\":\"kill\",\"services\":[\"w\"],\"signal\":0}",
 		     "valid \"signal\"");
 	expect_error("{\"cmd\":\"status\",\"cmd\":\"stop\"}", "invalid JSON");
+	expect_error("{\"cmd\":\"stop\",\"services\":[\"w\"],\"rolling\":true}",
+		     "\"rolling\" is a boolean of restart");
+	expect_error("{\"cmd\":\"restart\",\"services\":[\"w\"],\"rolling\":1}",
+		     "\"rolling\" is a boolean of restart");
+	expect_error("{\"cmd\":\"restart\",\"services\":[\"w\"],\"rolling\":true,"
+		     "\"wait\":true}",
+		     "\"wait\" does not go with \"rolling\" (follow `ringvisor "
+		     "events` for roll_done)");
 }
 
 /* "wait" and "timeout_s" (issue 15: commands that wait) */
@@ -190,6 +214,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(status_without_names),
 		cmocka_unit_test(names_in_order),
+		cmocka_unit_test(restart_rolling),
 		cmocka_unit_test(kill_signal_by_name_and_number),
 		cmocka_unit_test(not_nul_terminated),
 		cmocka_unit_test(bad_requests),
