@@ -31,7 +31,13 @@
 extern "C" {
 #endif
 
-#define RINGVISOR_VERSION RV_VERSION
+/* The library's version.  CMakeLists.txt's project(VERSION) is the same
+ * (a configure that finds them different stops), so a program can compare
+ * what it was compiled against with what pkg-config or CMake found. */
+#define RINGVISOR_VERSION_MAJOR 0
+#define RINGVISOR_VERSION_MINOR 1
+#define RINGVISOR_VERSION_PATCH 0
+#define RINGVISOR_VERSION "0.1.0"
 
 /* Exit statuses of `run` (and of `exec` for its own failures). */
 enum rv_exit {

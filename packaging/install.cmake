@@ -55,7 +55,8 @@ LIBRINGVISOR_0 {
 
 	add_library(ringvisor_shared SHARED ${RV_LIB_SRC})
 	target_include_directories(ringvisor_shared
-		PUBLIC ${CMAKE_SOURCE_DIR}/include
+		PUBLIC $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/include>
+			$<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
 		PRIVATE ${CMAKE_SOURCE_DIR}/src)
 	target_compile_options(ringvisor_shared PRIVATE ${RV_WARN})
 	target_link_libraries(ringvisor_shared PRIVATE rv_loop PkgConfig::LIBCAP
@@ -65,15 +66,32 @@ LIBRINGVISOR_0 {
 		-Wl,--version-script=${RV_VERSION_SCRIPT} -Wl,--no-undefined)
 	set_target_properties(ringvisor_shared PROPERTIES
 		OUTPUT_NAME ringvisor
+		EXPORT_NAME ringvisor
 		VERSION ${PROJECT_VERSION}
 		SOVERSION 0
 		LINK_DEPENDS ${RV_VERSION_SCRIPT})
-	install(TARGETS ringvisor_shared
+	install(TARGETS ringvisor_shared EXPORT ringvisorTargets
 		LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-			COMPONENT runtime NAMELINK_SKIP)
-	install(TARGETS ringvisor_shared
-		LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-			COMPONENT dev NAMELINK_ONLY)
+			COMPONENT runtime NAMELINK_COMPONENT dev)
+
+	# CMake: find_package(ringvisor) gives the imported target
+	# ringvisor::ringvisor (the shared library and its include directory),
+	# from files installed beside the .pc.
+	include(CMakePackageConfigHelpers)
+	set(rv_cmake_dir ${CMAKE_INSTALL_LIBDIR}/cmake/ringvisor)
+	install(EXPORT ringvisorTargets NAMESPACE ringvisor::
+		DESTINATION ${rv_cmake_dir} COMPONENT dev)
+	configure_package_config_file(
+		${CMAKE_SOURCE_DIR}/packaging/ringvisorConfig.cmake.in
+		${CMAKE_BINARY_DIR}/ringvisorConfig.cmake
+		INSTALL_DESTINATION ${rv_cmake_dir})
+	# the ABI is the soname's: 0.x releases are compatible with each other
+	write_basic_package_version_file(
+		${CMAKE_BINARY_DIR}/ringvisorConfigVersion.cmake
+		COMPATIBILITY SameMajorVersion)
+	install(FILES ${CMAKE_BINARY_DIR}/ringvisorConfig.cmake
+		${CMAKE_BINARY_DIR}/ringvisorConfigVersion.cmake
+		DESTINATION ${rv_cmake_dir} COMPONENT dev)
 
 	# pkg-config: shared linking only, and the header needs nothing but
 	# libc, so no Requires.private that would drag the -dev packages of
@@ -124,7 +142,7 @@ else()
 	install(FILES ${CMAKE_BINARY_DIR}/man/ringvisor.conf.5
 		DESTINATION ${CMAKE_INSTALL_MANDIR}/man5 COMPONENT runtime)
 	# Only alongside the program it documents (bench/, issue 7).
-	if(TARGET ringvisor-bench OR EXISTS ${CMAKE_SOURCE_DIR}/bench/CMakeLists.txt)
+	if(TARGET ringvisor-bench)
 		install(FILES ${CMAKE_BINARY_DIR}/man/ringvisor-bench.1
 			DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT runtime)
 	endif()

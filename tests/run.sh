@@ -5,8 +5,11 @@
 #   2. an ASan+UBSan build, every test once more;
 #   3. the valgrind scenario, static analysis and short fuzz runs.
 # A stage that fails does not stop the next ones; the summary at the end
-# names every failed stage and test with its assertion lines, because a
-# CI log is often read from its tail only.
+# names every failed stage and says why: each failed test with the last
+# lines of its output and its assertion lines, the last lines of the log
+# of a failed valgrind, static analysis or fuzz stage (kept in
+# BUILD/stage-NAME.log), because a CI log is often read from its tail only.
+# On 2 cores the whole run takes about 11 minutes (CI's time).
 # Timeouts and upper bounds of the integration tests are scaled by
 # RV_TIME_SCALE (tests/integration/rvtest.py): 1.5 here, 2.5 under ASan,
 # for a loaded 2-core CI machine that runs two tests at a time; lower
@@ -65,11 +68,39 @@ run_ctest() {
 		env "$@" || rc=$?
 		echo $rc >"$rc_file"
 	} 2>&1 | tee "$dir/ctest-$name.log"
+	# the next run in DIR overwrites ctest's logs: each failed test's
+	# output is read from this copy for the summary
+	cp "$dir/Testing/Temporary/LastTest.log" "$dir/ctest-$name.output" \
+		2>/dev/null || true
 	if [ "$(cat "$rc_file")" != 0 ]; then
 		fail "ctest-$name:$dir"
 		cp "$dir/Testing/Temporary/LastTestsFailed.log" \
 			"$dir/ctest-$name.failed" 2>/dev/null || true
 	fi
+}
+
+# run_stage NAME CMD...: CMD's output on the terminal and in
+# $build/stage-NAME.log (whose tail the summary prints); CMD's exit status.
+run_stage() {
+	stage_log="$build/stage-$1.log"
+	shift
+	mkdir -p "$build"
+	{
+		rc=0
+		"$@" || rc=$?
+		echo $rc >"$stage_log.rc"
+	} 2>&1 | tee "$stage_log"
+	return "$(cat "$stage_log.rc")"
+}
+
+# test_output LOG NAME: the last lines of test NAME's output in LOG (a copy
+# of ctest's LastTest.log).
+test_output() {
+	awk -v t="$2" '
+		$2 == "Testing:" && $3 == t { on = 1; next }
+		on && /^<end of output>$/ { exit }
+		on == 1 && /^Output:$/ { on = 2; getline; next }
+		on == 2 { print }' "$1" 2>/dev/null | tail -n 25
 }
 
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -101,17 +132,19 @@ fi
 # memcheck (~40 s): no error, no definite leak.  SKIP_VALGRIND=1 skips.
 if [ "${SKIP_VALGRIND:-0}" != 1 ]; then
 	echo "=== valgrind memcheck scenario (epoll backend) ==="
-	BUILD_DIR="$build" sh tests/valgrind/scenario.sh 20 || [ $? = 77 ] ||
-		fail valgrind
+	run_stage valgrind env BUILD_DIR="$build" sh tests/valgrind/scenario.sh 20 ||
+		[ $? = 77 ] || fail valgrind
 fi
 echo "=== static analysis (cppcheck, clang-tidy) ==="
-BUILD_DIR="$build-static" ./tests/static/run.sh || fail static-analysis
+run_stage static-analysis env BUILD_DIR="$build-static" ./tests/static/run.sh ||
+	fail static-analysis
 
 # Fuzz targets (every parser, listed in tests/fuzz/run.sh; about a minute
-# in all): a short bounded run; any crash input is kept in
-# build-fuzz/artifacts to add to the corpus.
+# in all): a short bounded run, one line per target here (libFuzzer's own
+# output goes to build-fuzz/logs/ unless a target fails); any crash input
+# is kept in build-fuzz/artifacts to add to the corpus.
 echo "=== fuzzing, ${FUZZ_SECONDS:-5}s per target ==="
-sh tests/fuzz/run.sh "${FUZZ_SECONDS:-5}" || fail fuzz
+run_stage fuzz sh tests/fuzz/run.sh "${FUZZ_SECONDS:-5}" || fail fuzz
 
 echo
 echo "=== summary ==="
@@ -125,11 +158,19 @@ for f in $failed; do
 	ctest-*)
 		dir=${f#*:}
 		name=${f%%:*}
-		sed 's/^/  test: /' "$dir/$name.failed" 2>/dev/null || true
+		# each failed test ("N:NAME" lines), with its output's end
+		while IFS=: read -r _ t; do
+			echo "  test: $t"
+			test_output "$dir/$name.output" "$t" | sed 's/^/    /'
+		done <"$dir/$name.failed" 2>/dev/null || true
 		# the assertions: unittest's FAIL/ERROR blocks, cmocka's
 		# [ FAILED ] / file:line lines, sanitizer reports
 		grep -E -A6 '^(FAIL|ERROR): |^\[  (FAILED|ERROR) +\]|: error: |ERROR: (Address|Leak)Sanitizer|runtime error: ' \
-			"$dir/$name.log" 2>/dev/null | head -80 || true
+			"$dir/$name.log" 2>/dev/null | head -60 || true
+		;;
+	*)
+		echo "  last lines of $build/stage-$f.log:"
+		tail -n 25 "$build/stage-$f.log" 2>/dev/null | sed 's/^/    /'
 		;;
 	esac
 done

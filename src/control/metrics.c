@@ -16,6 +16,7 @@
 #include "control/notify.h"
 #include "loop_stats.h"
 #include "tree/supervisor.h"
+#include "ringvisor.h"
 
 static const char *const end_names[RV_END_NREASONS] = {
 	[RV_END_SUCCESS] = "success",	  [RV_END_EXIT_CODE] = "exit_code",
@@ -109,7 +110,7 @@ static void identity(FILE *f, struct rv_supervisor *sv, int64_t now)
 	head(f, "ringvisor_build_info", "gauge",
 	     "Always 1; the labels say which ringvisor this is.");
 	fprintf(f, "ringvisor_build_info{version=\"%s\",backend=\"%s\"} 1\n",
-		RV_VERSION, rv_loop_backend_name(sv->loop));
+		RINGVISOR_VERSION, rv_loop_backend_name(sv->loop));
 	head(f, "ringvisor_start_time_seconds", "gauge",
 	     "When the supervisor started, in seconds since the Unix epoch.");
 	fprintf(f, "ringvisor_start_time_seconds %.3f\n",

@@ -10,6 +10,10 @@
 # build-fuzz/artifacts/.  Exit status: 0, or 1 if any target found a crash
 # (reproduce with: build-fuzz/fuzz_NAME build-fuzz/artifacts/NAME-crash-...).
 #
+# Output: one line per target; the compiler's and libFuzzer's output go to
+# build-fuzz/logs/NAME.log, and a target that fails prints that log's
+# last lines (follow a run with tail -f build-fuzz/logs/NAME.log).
+#
 # Adding a target: tests/fuzz/fuzz_NAME.c defining LLVMFuzzerTestOneInput,
 # seeds in tests/fuzz/corpus/NAME/, and one line in each function below.
 set -eu
@@ -64,11 +68,12 @@ if ! command -v "$cc" >/dev/null 2>&1; then
 	echo "fuzz: $cc not found (apt-get install clang)" >&2
 	exit 77
 fi
-mkdir -p "$out/artifacts"
+mkdir -p "$out/artifacts" "$out/logs"
 
-status=0
-for name in $names; do
-	src=$(sources "$name") || { echo "fuzz: unknown target $name" >&2; exit 2; }
+# fuzz_one NAME: builds and runs one target; its output on stdout
+fuzz_one() {
+	name=$1
+	src=$(sources "$name")
 	bin=$out/fuzz_$name
 	echo "=== fuzz_$name: build"
 	# shellcheck disable=SC2086 # $src is a list of files
@@ -76,14 +81,24 @@ for name in $names; do
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-Wall -Wextra -Werror -Wno-unused-parameter \
 		-D_GNU_SOURCE -Isrc -Iuring -Iinclude \
-		"tests/fuzz/fuzz_$name.c" $src -o "$bin" $(libs "$name")
+		"tests/fuzz/fuzz_$name.c" $src -o "$bin" $(libs "$name") || return 1
 	mkdir -p "$out/corpus/$name"
 	echo "=== fuzz_$name: ${secs}s"
-	if ! "$bin" -max_total_time="$secs" -max_len="$(max_len "$name")" \
+	"$bin" -max_total_time="$secs" -max_len="$(max_len "$name")" \
 		-timeout=10 -print_final_stats=1 \
 		-artifact_prefix="$out/artifacts/$name-" \
-		"$out/corpus/$name" "tests/fuzz/corpus/$name"; then
-		echo "=== fuzz_$name: FAILED (see $out/artifacts/)" >&2
+		"$out/corpus/$name" "tests/fuzz/corpus/$name"
+}
+
+status=0
+for name in $names; do
+	sources "$name" >/dev/null || { echo "fuzz: unknown target $name" >&2; exit 2; }
+	log=$out/logs/$name.log
+	if fuzz_one "$name" >"$log" 2>&1; then
+		echo "fuzz_$name: ok, $(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1) runs in ${secs}s (log: $log)"
+	else
+		echo "=== fuzz_$name: FAILED (see $out/artifacts/; the last lines of $log:)" >&2
+		tail -n 40 "$log" >&2
 		status=1
 	fi
 done
