@@ -943,12 +943,16 @@ class RvMachine(RuleBasedStateMachine):
         return problems
 
     def check_fds(self, status):
-        """The supervisor's descriptors less one per process (pidfd) and
-        per pending ready_fd pipe: must not grow over the run."""
+        """The supervisor's descriptors less one per process (pidfd), per
+        pending ready_fd pipe and four per instance (the two output pipes
+        `logs` keeps: stdout and stderr are `inherit` with the default
+        log_buffer, a pipe each, both ends held for the instance's life):
+        must not grow over the run."""
         n_proc = sum(1 for s in status["services"] if s["pid"])
         n_pipe = sum(1 for s in status["services"]
                      if s["state"] == "starting" and
                      self.model.spec(s["name"]).ready == "fd")
+        n_pipe += 4 * len(status["services"])
         samples = []
         for _ in range(4):
             n = self.run.fd_count()
