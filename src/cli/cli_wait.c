@@ -9,6 +9,12 @@
  *   db: failed (ready_timeout, SIGKILL)
  *   stubborn: stopped (SIGKILL, in 2.00s)
  *
+ * `restart --rolling NAME --wait` adds a line per roll, and an instance
+ * the roll did not replace is shown as it is:
+ *
+ *   web@3: running (pid 907, not restarted)
+ *   web: roll stopped at web@2 (ready_timeout)
+ *
  * Exit status: 0 when every service reached the command's target state,
  * 1 when one failed, was refused or the timeout passed (its line says
  * `timeout`).  `shutdown --wait` exits with the supervisor's own status,
@@ -75,6 +81,13 @@ static void print_result(json_t *r)
 		if (json_is_number(ready))
 			printf(", ready in %.2fs", json_number_value(ready));
 		puts(")");
+	} else if (!strcmp(result, "left")) {
+		/* its roll ended without replacing it: as it is */
+		printf("%s (", state);
+		if (json_is_integer(pid))
+			printf("pid %lld, ", (long long)json_integer_value(pid));
+		printf("%s)\n", reason && !strcmp(reason, "in_flight") ?
+		       "restart in flight" : "not restarted");
 	} else if (!strcmp(result, "timeout")) {
 		printf("timeout (still %s after %.2fs)\n", state, in);
 	} else {
@@ -111,6 +124,24 @@ static int supervisor_exit(json_t *reply, struct rv_client *c)
 	return (int)json_integer_value(code);
 }
 
+/* restart --rolling --wait: one line per roll, after its instances'. */
+static void print_roll(json_t *r)
+{
+	const char *state = str(r, "state") ?: "?", *at = str(r, "at");
+	long long replaced = json_integer_value(json_object_get(r, "replaced"));
+	long long n = json_integer_value(json_object_get(r, "instances"));
+
+	printf("%s: ", str(r, "name"));
+	if (!strcmp(state, "done"))
+		printf("rolled (%lld of %lld replaced)\n", replaced, n);
+	else if (!strcmp(state, "stopped"))
+		printf("roll stopped%s%s (%s)\n", at ? " at " : "",
+		       at ? at : "", str(r, "reason") ?: "?");
+	else
+		printf("timeout (rolling, %lld of %lld replaced)\n",
+		       replaced, n);
+}
+
 int rv_cli_wait_report(const char *cmd, struct json_t *reply,
 		       struct rv_client *c)
 {
@@ -121,6 +152,8 @@ int rv_cli_wait_report(const char *cmd, struct json_t *reply,
 		return supervisor_exit(reply, c);
 	json_array_foreach(json_object_get(reply, "results"), i, r)
 		print_result(r);
+	json_array_foreach(json_object_get(reply, "rolls"), i, r)
+		print_roll(r);
 	return json_is_true(json_object_get(reply, "all_reached")) ? 0 : 1;
 }
 

@@ -397,7 +397,8 @@ static int start_waiting(struct rv_supervisor *sv, const struct rv_request *req,
 	if (!req->wait)
 		return 0;
 	*w = rv_waiter_new(rv_control_waiters(sv->control),
-			   wait_goals[req->cmd], v, n, req->timeout_ns, now);
+			   req->rolling ? RV_WAIT_ROLL : wait_goals[req->cmd],
+			   v, n, req->timeout_ns, now);
 	return *w ? 0 : -ENOMEM;
 }
 

@@ -19,7 +19,10 @@ static void on_service(void *ctx, const struct rv_service *s,
 static void on_roll(void *ctx, const struct rv_roll *r, const char *event,
 		    const char *at)
 {
-	rv_events_roll(ctx, r, event, at);
+	struct rv_supervisor *sv = ctx;
+
+	rv_events_roll(sv, r, event, at);
+	rv_waiters_roll(rv_control_waiters(sv->control), r, event, at);
 }
 
 static void on_supervisor(void *ctx, struct rv_supervisor *sv, int from,

@@ -162,14 +162,6 @@ int rv_request_parse(const char *buf, size_t len, struct rv_request *out,
 		goto bad;
 	}
 	out->rolling = json_is_true(v);
-	if (out->rolling && out->wait) {
-		/* a roll ends by its own events (roll_done, roll_failed);
-		 * waiting for it is not built yet */
-		ret = fail(err, errlen, "\"wait\" does not go with "
-			   "\"rolling\" (follow `ringvisor events` for "
-			   "roll_done)");
-		goto bad;
-	}
 	if (out->cmd == RV_CMD_KILL) {
 		v = json_object_get(doc, "signal");
 		if (json_is_integer(v) && json_integer_value(v) > 0 &&

@@ -11,14 +11,16 @@
 #include "control/commands.h"
 #include "control/report.h"
 #include "loop.h"
+#include "tree/roll.h"
 #include "tree/supervisor.h"
 
-enum outcome { T_PENDING, T_REACHED, T_FAILED, T_TIMEOUT, T_REFUSED };
+/* T_LEFT: its roll ended without it being replaced (RV_WAIT_ROLL) */
+enum outcome { T_PENDING, T_REACHED, T_FAILED, T_TIMEOUT, T_REFUSED, T_LEFT };
 
 static const char *const outcome_names[] = {
 	[T_PENDING] = "pending", [T_REACHED] = "reached",
 	[T_FAILED] = "failed", [T_TIMEOUT] = "timeout",
-	[T_REFUSED] = "refused",
+	[T_REFUSED] = "refused", [T_LEFT] = "left",
 };
 
 struct target {
@@ -33,6 +35,23 @@ struct target {
 	int64_t done_ns;		/* when it settled */
 	const char *why;		/* static: failure or refusal reason */
 	char exit[40];			/* how its process ended, if it did */
+	/* RV_WAIT_ROLL: its roll (compared only), whether the roll asked
+	 * for its restart yet, and its start_seq then (the old process's:
+	 * only the replacement's states count) */
+	const struct rv_roll *roll;
+	bool asked;
+	uint64_t seq;
+};
+
+/* RV_WAIT_ROLL: one roll waited for, as its events last told it (the
+ * roll may be freed once it ended). */
+struct roll_rec {
+	const struct rv_roll *r;	/* compared only */
+	char name[128];			/* the service section's */
+	enum rv_roll_state state;
+	uint32_t replaced, n;
+	const char *reason;		/* static (roll.h) */
+	char at[96];
 };
 
 struct rv_waiter {
@@ -48,6 +67,8 @@ struct rv_waiter {
 	bool timed_out;
 	int exit_code;
 	size_t n, n_pending;
+	size_t n_rolls, rolls_pending;	/* RV_WAIT_ROLL */
+	struct roll_rec *rolls;		/* n of them at most */
 	struct target t[];
 };
 
@@ -71,6 +92,7 @@ static void waiter_free(struct rv_waiter *w)
 	rv_loop_timer_cancel(w->ws->loop, &w->timer);
 	for (size_t i = 0; i < w->n; i++)
 		free(w->t[i].name);
+	free(w->rolls);
 	free(w);
 }
 
@@ -98,16 +120,48 @@ static json_t *target_json(const struct rv_waiter *w, const struct target *t)
 	return j;
 }
 
-/* {"ok":true,"results":[...],"all_reached":B[,"exit_code":N]}\n */
+static json_t *roll_json(const struct roll_rec *rr)
+{
+	json_t *j = json_pack("{s:s, s:s, s:i, s:i}", "name", rr->name,
+			      "state", rv_roll_state_name(rr->state),
+			      "replaced", (int)rr->replaced,
+			      "instances", (int)rr->n);
+
+	if (j && rr->reason)
+		json_object_set_new(j, "reason", json_string(rr->reason));
+	if (j && rr->at[0])
+		json_object_set_new(j, "at", json_string(rr->at));
+	return j;
+}
+
+/* The rolls waited for, and whether every one of them is done. */
+static json_t *rolls_json(const struct rv_waiter *w, bool *all)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < w->n_rolls; i++) {
+		json_array_append_new(a, roll_json(&w->rolls[i]));
+		*all = *all && w->rolls[i].state == RV_ROLL_DONE;
+	}
+	return a;
+}
+
+/* {"ok":true,"results":[...],"all_reached":B[,"exit_code":N]
+ * [,"rolls":[...]]}\n */
 static char *reply_line(const struct rv_waiter *w)
 {
-	json_t *results = json_array(), *j;
+	json_t *results = json_array(), *rolls = NULL, *j;
 	bool all = true;
 
 	for (size_t i = 0; i < w->n; i++) {
 		json_array_append_new(results, target_json(w, &w->t[i]));
-		all = all && w->t[i].outcome == T_REACHED;
+		/* a roll's instances may be left as they were by design
+		 * (a held one): the rolls say whether it went well */
+		all = all && (w->goal == RV_WAIT_ROLL ||
+			      w->t[i].outcome == T_REACHED);
 	}
+	if (w->goal == RV_WAIT_ROLL)
+		rolls = rolls_json(w, &all);
 	j = json_pack("{s:b, s:o, s:b}", "ok", 1, "results", results,
 		      "all_reached", all && !w->timed_out && (w->goal != RV_WAIT_EXIT ||
 					     w->ended));
@@ -115,7 +169,17 @@ static char *reply_line(const struct rv_waiter *w)
 		json_object_set_new(j, "timed_out", json_true());
 	if (j && w->goal == RV_WAIT_EXIT)
 		json_object_set_new(j, "exit_code", json_integer(w->exit_code));
+	if (j && rolls)
+		json_object_set_new(j, "rolls", rolls);
+	else
+		json_decref(rolls);
 	return rv_commands_line(j);
+}
+
+static bool complete(const struct rv_waiter *w)
+{
+	return !w->n_pending && !w->rolls_pending &&
+	       (w->goal != RV_WAIT_EXIT || w->ended);
 }
 
 /* Sends the reply if nothing is left to wait for. */
@@ -123,7 +187,7 @@ static void maybe_answer(struct rv_waiter *w)
 {
 	char *text;
 
-	if (!w->done || w->n_pending || (w->goal == RV_WAIT_EXIT && !w->ended))
+	if (!w->done || !complete(w))
 		return;
 	text = reply_line(w);
 	unlink_waiter(w);
@@ -142,6 +206,7 @@ static void on_timeout(struct rv_loop *loop, struct rv_timer *tm, int64_t now,
 		if (w->t[i].outcome == T_PENDING)
 			w->t[i].outcome = T_TIMEOUT;
 	w->n_pending = 0;
+	w->rolls_pending = 0;	/* their records say `rolling` */
 	w->timed_out = true;
 	w->ended = true;	/* shutdown --wait gives up too */
 	w->exit_code = -1;
@@ -162,6 +227,11 @@ struct rv_waiter *rv_waiter_new(struct rv_waiters *ws, enum rv_wait_goal goal,
 	w->n = n;
 	w->n_pending = n;
 	rv_timer_init(&w->timer, on_timeout, w);
+	if (goal == RV_WAIT_ROLL &&
+	    !(w->rolls = calloc(n ? n : 1, sizeof(*w->rolls)))) {
+		free(w);
+		return NULL;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct rv_service_spec *sp = v[i]->spec;
 		struct target *t = &w->t[i];
@@ -274,12 +344,16 @@ static void judge(struct rv_waiter *w, struct target *t,
 		  const struct rv_service *s, enum rv_svc_state to,
 		  bool initial, int64_t now)
 {
-	bool up_goal = w->goal == RV_WAIT_UP || w->goal == RV_WAIT_RESTART;
+	bool up_goal = w->goal == RV_WAIT_UP || w->goal == RV_WAIT_RESTART ||
+		       w->goal == RV_WAIT_ROLL;
 
 	t->state = to;
 	if (s->child.pid > 0)
 		t->pid = s->child.pid;
 	if (t->outcome != T_PENDING)
+		return;
+	/* a roll's instance counts once its replacement is on its way */
+	if (w->goal == RV_WAIT_ROLL && (!t->asked || s->m.start_seq == t->seq))
 		return;
 	/* a restart counts only what happens after the request */
 	if (initial && w->goal == RV_WAIT_RESTART)
@@ -312,20 +386,55 @@ static void judge(struct rv_waiter *w, struct target *t,
 	}
 }
 
+static struct roll_rec *roll_rec_of(struct rv_waiter *w,
+				     const struct rv_roll *r)
+{
+	for (size_t i = 0; i < w->n_rolls; i++)
+		if (w->rolls[i].r == r)
+			return &w->rolls[i];
+	return NULL;
+}
+
+/* The rolls just started over the targets (s->roll is still theirs). */
+static void note_rolls(struct rv_waiter *w, int64_t now)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		struct target *t = &w->t[i];
+		const struct rv_roll *r = t->s->roll;
+		struct roll_rec *rr;
+
+		t->roll = r;
+		if (!r) {
+			settle(w, t, T_LEFT, "not_restarted", now);
+			continue;
+		}
+		if (roll_rec_of(w, r))
+			continue;
+		rr = &w->rolls[w->n_rolls++];
+		rr->r = r;
+		snprintf(rr->name, sizeof(rr->name), "%s", r->name);
+		rr->state = r->state;
+		rr->n = r->n;
+		w->rolls_pending++;
+	}
+}
+
 char *rv_waiter_settle(struct rv_waiter *w, bool *nomem)
 {
 	int64_t now = rv_loop_now(w->ws->loop);
 	char *text;
 
 	*nomem = false;
-	for (size_t i = 0; i < w->n; i++) {
+	if (w->goal == RV_WAIT_ROLL)
+		note_rolls(w, now);
+	for (size_t i = 0; i < w->n && w->goal != RV_WAIT_ROLL; i++) {
 		const struct rv_service *s = w->t[i].s;
 
 		/* already there, with nothing pending that moves it */
 		if (!s->m.job)
 			judge(w, &w->t[i], s, s->state, true, now);
 	}
-	if (w->n_pending || (w->goal == RV_WAIT_EXIT && !w->ended))
+	if (!complete(w))
 		return NULL;
 	text = reply_line(w);
 	*nomem = !text;
@@ -364,6 +473,68 @@ void rv_waiters_service(struct rv_waiters *ws, const struct rv_service *s,
 	}
 }
 
+/* The roll r ended: its instances not settled yet are as they are, but
+ * the one it stopped at (if its restart was asked) failed. */
+static void roll_ended(struct rv_waiter *w, struct roll_rec *rr,
+		       const struct rv_roll *r, int64_t now)
+{
+	rr->state = r->state;
+	rr->reason = r->reason;
+	snprintf(rr->at, sizeof(rr->at), "%s", r->at);
+	w->rolls_pending--;
+	for (size_t i = 0; i < w->n; i++) {
+		struct target *t = &w->t[i];
+
+		if (t->roll != r)
+			continue;
+		t->roll = NULL;		/* r may be freed from now on */
+		if (r->state == RV_ROLL_STOPPED && t->asked &&
+		    !strcmp(t->name, r->at))
+			settle(w, t, T_FAILED, r->reason, now);
+		else
+			settle(w, t, T_LEFT, t->asked ? "in_flight" :
+			       "not_restarted", now);
+	}
+}
+
+/* A roll_step: the roll asked for the restart of instance `at`. */
+static void roll_asked(struct rv_waiter *w, const struct rv_roll *r,
+		       const char *at)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		struct target *t = &w->t[i];
+
+		if (t->roll != r || strcmp(t->name, at))
+			continue;
+		t->asked = true;
+		for (uint32_t k = 0; k < r->n; k++)
+			if (r->slots[k].s == t->s)
+				t->seq = r->slots[k].seq;
+	}
+}
+
+void rv_waiters_roll(struct rv_waiters *ws, const struct rv_roll *r,
+		     const char *event, const char *at)
+{
+	struct rv_waiter *w, *next;
+	struct roll_rec *rr;
+
+	if (!ws || !ws->head)
+		return;
+	for (w = ws->head; w; w = next) {
+		next = w->next;
+		if (w->goal != RV_WAIT_ROLL || !(rr = roll_rec_of(w, r)) ||
+		    rr->state != RV_ROLL_RUNNING)
+			continue;
+		rr->replaced = r->replaced;
+		if (!strcmp(event, "roll_step") && at)
+			roll_asked(w, r, at);
+		else if (r->finished)
+			roll_ended(w, rr, r, rv_loop_now(ws->loop));
+		maybe_answer(w);
+	}
+}
+
 void rv_waiters_supervisor_end(struct rv_waiters *ws, int code)
 {
 	struct rv_waiter *w, *next;
@@ -377,6 +548,12 @@ void rv_waiters_supervisor_end(struct rv_waiters *ws, int code)
 		for (size_t i = 0; i < w->n; i++)
 			settle(w, &w->t[i], T_FAILED, "supervisor_exited",
 			       now);
+		for (size_t i = 0; i < w->n_rolls; i++)
+			if (w->rolls[i].state == RV_ROLL_RUNNING) {
+				w->rolls[i].state = RV_ROLL_STOPPED;
+				w->rolls[i].reason = "supervisor_exited";
+			}
+		w->rolls_pending = 0;
 		w->ended = true;
 		w->exit_code = code;
 		maybe_answer(w);

@@ -21,6 +21,7 @@
 #include "tree/tree.h"
 
 struct rv_loop;
+struct rv_roll;
 struct rv_waiter;
 
 enum rv_wait_goal {
@@ -29,6 +30,8 @@ enum rv_wait_goal {
 	RV_WAIT_RESTART,	/* restart: up again after the request */
 	RV_WAIT_DOWN,		/* stop: stopped (or ended) */
 	RV_WAIT_EXIT,		/* shutdown: the supervisor ended */
+	RV_WAIT_ROLL,		/* restart --rolling: the rolls over the
+				 * services ended (done or stopped) */
 };
 
 /* The waiters of one control socket (zeroed = empty). */
@@ -53,7 +56,9 @@ struct rv_waiter *rv_waiter_new(struct rv_waiters *ws, enum rv_wait_goal goal,
 void rv_waiter_refuse(struct rv_waiter *w, const struct rv_member *m,
 		      const char *why);
 /*
- * The jobs were requested: targets already where they should be are done.
+ * The jobs were requested: targets already where they should be are done
+ * (RV_WAIT_ROLL: the rolls its services point at now are the ones waited
+ * for).
  * Returns the reply line when the waiter is complete now (and frees it),
  * else NULL with the waiter pending until rv_waiter_bind()'s callback.
  * *nomem is set when the reply could not be made (the waiter is freed).
@@ -66,6 +71,9 @@ void rv_waiter_drop(struct rv_waiter *w);
 /* Observer feed: cheap when nobody waits. */
 void rv_waiters_service(struct rv_waiters *ws, const struct rv_service *s,
 			enum rv_svc_state to);
+/* Observer feed: a roll's event (roll.h), at: its instance or NULL. */
+void rv_waiters_roll(struct rv_waiters *ws, const struct rv_roll *r,
+		     const char *event, const char *at);
 /* The supervisor ended with exit code `code`: every waiter answers. */
 void rv_waiters_supervisor_end(struct rv_waiters *ws, int code);
 

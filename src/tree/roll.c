@@ -252,6 +252,11 @@ void rv_roll_detach(struct rv_service *s)
 			stop_at(r, s, "removed");
 		}
 	}
+	/* its last instance: the roll ends now (it is freed below) */
+	if (r->refs == 1 && r->sv->loop) {
+		stop_at(r, s, "removed");
+		finish(r, rv_loop_now(r->sv->loop));
+	}
 	/* the rest of the roll, on a fresh turn */
 	if (!r->finished && r->sv->loop)
 		rv_loop_timer_arm(r->sv->loop, &r->timer,

@@ -194,6 +194,30 @@ class Rolling(rvtest.Case):
         p.wait_for("roll_failed", service="web", at="web@2",
                    reason="ready_timeout")
 
+    def test_wait_for_the_roll(self):
+        """restart --rolling --wait answers when the roll ends: exit 0 with
+        a line per instance and the roll's; exit 1 with where and why it
+        stopped, the instances not reached as they are."""
+        self.up(self.web())
+        r = self.ctl("restart", "--rolling", "web", "--wait")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertEqual(lines[-1], "web: rolled (4 of 4 replaced)", lines)
+        self.assertEqual(len(lines), self.N + 1, lines)
+        pids = self.pids()
+        for i, ln in enumerate(lines[:-1]):
+            self.assertRegex(ln, rf"^web@{i}: running \(pid "
+                             rf"{pids[f'web@{i}']}, ready in [0-9.]+s\)$")
+        self.write("broken", "2\n")
+        r = self.ctl("restart", "--rolling", "web", "--wait")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertEqual(lines[-1], "web: roll stopped at web@2 "
+                         "(ready_timeout)", lines)
+        self.assertRegex(lines[2], r"^web@2: failed \(ready_timeout")
+        self.assertEqual(lines[3], f"web@3: running (pid "
+                         f"{pids['web@3']}, not restarted)", lines)
+
     def test_reload_rolls_a_changed_environment(self):
         self.up(self.web("restart_mode = rolling", "environment = VERSION=1"))
         before = self.pids()

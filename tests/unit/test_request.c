@@ -56,6 +56,13 @@ static void restart_rolling(void **state)
 			       "\"rolling\":false}", &r, err), 0);
 	assert_false(r.rolling);
 	rv_request_free(&r);
+	/* a rolling restart waits for its rolls to end (waiters.c) */
+	assert_int_equal(parse("{\"cmd\":\"restart\",\"services\":[\"web\"],"
+			       "\"rolling\":true,\"wait\":true,"
+			       "\"timeout_s\":2}", &r, err), 0);
+	assert_true(r.rolling);
+	assert_true(r.wait);
+	rv_request_free(&r);
 }
 
 static void expect_error(const char *req, const char *needle)
@@ -158,10 +165,6 @@ static void bad_requests(void **state)
 		     "\"rolling\" is a boolean of restart");
 	expect_error("{\"cmd\":\"restart\",\"services\":[\"w\"],\"rolling\":1}",
 		     "\"rolling\" is a boolean of restart");
-	expect_error("{\"cmd\":\"restart\",\"services\":[\"w\"],\"rolling\":true,"
-		     "\"wait\":true}",
-		     "\"wait\" does not go with \"rolling\" (follow `ringvisor "
-		     "events` for roll_done)");
 }
 
 /* "wait" and "timeout_s" (issue 15: commands that wait) */
