@@ -6,7 +6,8 @@ command's --help) is documented in ringvisor(1); every key the config
 parser accepts is documented in ringvisor.conf(5), in the section of its
 kind of [section]; every key documented there is accepted; ringvisor-bench's
 --help against ringvisor-bench(1) when that program is built; the bash
-completion knows every command and service key.
+completion knows every command and service key. README.md's tables,
+the states, the exit codes and the log events: test_docs_agree.py.
 
 Which keys the parser accepts is asked of the binary: candidates come from
 the key tables of src/config/config_keys.c, the rlimit names and the pages
