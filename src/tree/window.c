@@ -9,7 +9,7 @@
  * Address space, not memory: only the pages restarts write are ever
  * backed, so a chunk may be generous (fewer mappings at a large load).
  */
-#define CHUNK_BYTES ((size_t)256 * 1024)
+#define CHUNK_BYTES ((size_t)1024 * 1024)
 #define PAGE_BYTES ((size_t)4096)
 
 /* At the start of its own mapping; the rings follow. */
