@@ -27,6 +27,8 @@
 /* ---- options shared by every subcommand ---- */
 
 #define BENCH_MAX_PEERS 16
+/* scale's realistic config: each service's own intensity limit */
+#define BENCH_REALISTIC_MAX_RESTARTS 100
 
 struct bench_peer_arg {
 	char *label;
@@ -245,6 +247,9 @@ struct target {
 	char *report;		/* ringvisor --report */
 	long n;			/* services */
 	bool flap;		/* the service exits at once */
+	/* ringvisor: the realistic config (scale) instead of the fastest
+	 * restart; see write_ringvisor_config() */
+	bool realistic;
 	pid_t pid;		/* supervisor, 0 when not running */
 	int64_t started_ns;	/* just before fork */
 	int exit_status;	/* after stop: wait status */
@@ -287,9 +292,10 @@ int target_wait_stamps(struct target *t, size_t count, int64_t timeout_ns,
 /* pids of the supervisor's own processes (root + non-service descendants) */
 size_t target_sup_pids(const struct target *t, pid_t **out);
 /* Makes the list of targets for this run: ringvisor per backend, the C
- * loop, the peers.  flap: the service exits at once. */
+ * loop, the peers.  flap: the service exits at once.  realistic: ringvisor
+ * once more per backend with the realistic config (scale). */
 size_t targets_make(struct target **out, size_t max, const char *tag, long n,
-		    bool flap);
+		    bool flap, bool realistic);
 /* The last lines of the supervisor's log, for error messages. */
 char *target_log_tail(const struct target *t, int lines);
 

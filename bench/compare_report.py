@@ -261,7 +261,10 @@ def scale_section(R, res):
         "supervisor's own processes (for s6 and runit: one per service), 1 s "
         "after the last start. 10,000 is run only for the one-process "
         "supervisors (runsvdir stops at 1,000 services; 10,000 s6-supervise "
-        "processes would take ~15 GiB).")
+        "processes would take ~15 GiB). ringvisor runs twice: with the "
+        "fastest-restart config of every scenario and with a realistic one "
+        "(each service with `max_restarts = 100`, `restart_window = 10m`, "
+        "`stop_timeout = 20s` and one `environment` line).")
     R.a()
     R.a("Command: %s" % cmd_of(res, "scale"))
     R.a()

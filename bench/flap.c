@@ -160,7 +160,7 @@ int cmd_flap(void)
 	slice = 250 * NS_PER_MS;
 	rounds = (int)((d + slice - 1) / slice);
 	targets_init();
-	nt = targets_make(tg, MAX_TARGETS, "flap", 1, true);
+	nt = targets_make(tg, MAX_TARGETS, "flap", 1, true, false);
 	cdir = xasprintf("%s/flap-ceiling", g_opt.workdir);
 	mkdir_p(cdir);
 	cstamps = xasprintf("%s/stamps", cdir);

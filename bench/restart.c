@@ -196,7 +196,7 @@ int cmd_restart(void)
 	rounds = (g_opt.warmup < 0 ? 1 : g_opt.warmup) + (int)samples;
 	targets_init();
 	g_opt.with_floor = true;
-	nt = targets_make(tg, MAX_TARGETS, "restart", 1, false);
+	nt = targets_make(tg, MAX_TARGETS, "restart", 1, false, false);
 	if (!nt)
 		die("nothing to measure");
 	ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

@@ -225,7 +225,7 @@ int cmd_storm(void)
 	if (!g_opt.backends)
 		g_opt.backends = "io_uring";
 	targets_init();
-	nt = targets_make(tg, MAX_TARGETS, "storm", n, false);
+	nt = targets_make(tg, MAX_TARGETS, "storm", n, false, false);
 	memset(res, 0, sizeof(res));
 	for (i = 0; i < nt; i++) {
 		msg("storm: %s, N=%ld", tg[i]->label, n);

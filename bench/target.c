@@ -126,27 +126,41 @@ static const char *service_bin(const struct target *t)
 	return t->flap ? g_flap_bin : g_stamp_bin;
 }
 
+/*
+ * The fastest restart (no reachable limit), or t->realistic: what a real
+ * config sets on every service, an intensity limit of its own (a finite
+ * max_restarts is a ring of that many restart times), a stop timeout and
+ * one environment line, the rest at its defaults.
+ */
 static int write_ringvisor_config(struct target *t, const char *path)
 {
 	FILE *f = fopen(path, "we");
 
 	if (!f)
 		return -errno;
-	fprintf(f, "; ringvisor-bench: fastest restart, no reachable limit\n"
+	fprintf(f, "; ringvisor-bench: %s\n"
 		"[supervisor]\nstrategy = one_for_one\n"
 		"max_restarts = infinity\nrestart_window = 1s\n"
 		"shutdown_timeout = 60s\ncontrol_socket = %s/control.sock\n"
 		/* supervision measured, not output capture (4 descriptors
 		 * and a pipe read per instance): as the tree before logs */
 		"log_buffer = 0\n",
-		t->dir);
-	for (long i = 0; i < t->n; i++)
-		fprintf(f, "\n[service:s%05ld]\ncommand = %s\n"
-			"restart = always\nbackoff = fixed\n"
-			"restart_delay = 0\nbackoff_jitter = 0\n"
-			"max_restarts = infinity\nstop_timeout = 5s\n"
-			"environment = STAMP_FILE=%s STAMP_ID=%ld\n",
-			i, service_bin(t), t->stamps, i);
+		t->realistic ? "realistic config" :
+			       "fastest restart, no reachable limit", t->dir);
+	for (long i = 0; i < t->n; i++) {
+		fprintf(f, "\n[service:s%05ld]\ncommand = %s\n", i,
+			service_bin(t));
+		if (t->realistic)
+			fprintf(f, "max_restarts = %d\nrestart_window = 10m\n"
+				"stop_timeout = 20s\n",
+				BENCH_REALISTIC_MAX_RESTARTS);
+		else
+			fprintf(f, "restart = always\nbackoff = fixed\n"
+				"restart_delay = 0\nbackoff_jitter = 0\n"
+				"max_restarts = infinity\nstop_timeout = 5s\n");
+		fprintf(f, "environment = STAMP_FILE=%s STAMP_ID=%ld\n",
+			t->stamps, i);
+	}
 	return fclose(f) ? -errno : 0;
 }
 
@@ -478,25 +492,41 @@ char *target_log_tail(const struct target *t, int lines)
 	return xstrdup(p);
 }
 
+/* ringvisor on each of --backend, with the realistic config or not */
+static size_t ringvisor_targets(struct target **out, size_t max,
+				const char *tag, long n, bool flap,
+				bool realistic)
+{
+	char *list = xstrdup(g_opt.backends), *save = NULL, *b;
+	const char *sfx = realistic ? ", realistic config" : "";
+	size_t k = 0;
+
+	for (b = strtok_r(list, ",", &save); b && k < max;
+	     b = strtok_r(NULL, ",", &save)) {
+		char *label = xasprintf("ringvisor (%s%s)", b, sfx);
+		char *tg = xasprintf("%s-ringvisor-%s%s", tag, b,
+				     realistic ? "-realistic" : "");
+
+		out[k] = target_new(TARGET_RINGVISOR, label, tg, b, NULL, n,
+				    flap);
+		out[k++]->realistic = realistic;
+		free(label);
+		free(tg);
+	}
+	free(list);
+	return k;
+}
+
 size_t targets_make(struct target **out, size_t max, const char *tag, long n,
-		    bool flap)
+		    bool flap, bool realistic)
 {
 	size_t k = 0;
 
 	if (!g_opt.no_ringvisor) {
-		char *list = xstrdup(g_opt.backends), *save = NULL, *b;
-
-		for (b = strtok_r(list, ",", &save); b && k < max;
-		     b = strtok_r(NULL, ",", &save)) {
-			char *label = xasprintf("ringvisor (%s)", b);
-			char *tg = xasprintf("%s-ringvisor-%s", tag, b);
-
-			out[k++] = target_new(TARGET_RINGVISOR, label, tg, b,
-					      NULL, n, flap);
-			free(label);
-			free(tg);
-		}
-		free(list);
+		k += ringvisor_targets(out, max, tag, n, flap, false);
+		if (realistic)
+			k += ringvisor_targets(out + k, max - k, tag, n, flap,
+					       true);
 	}
 	if (!g_opt.no_baseline && k < max) {
 		char *tg = xasprintf("%s-cloop", tag);

@@ -165,6 +165,7 @@ void rv_build_begin(struct rv_build *b, struct rv_supervisor *sv)
 	b->sockets = &sv->sockets;
 	rv_iso_builder_init(&b->iso, sv->loop, !sv->exec_mode);
 	rv_env_builder_init(&b->envb);
+	b->rings.cur = NULL;
 }
 
 int rv_build_end(struct rv_build *b)
@@ -173,6 +174,7 @@ int rv_build_end(struct rv_build *b)
 
 	rv_env_builder_fini(&b->envb);
 	rv_iso_builder_fini(&b->iso);
+	rv_ring_source_end(&b->rings);
 	return ret;
 }
 
@@ -218,7 +220,7 @@ int rv_service_build(struct rv_build *b, struct rv_service *s,
 	if (ret)
 		return ret;
 	return rv_window_init(&s->window, sp->intensity.max_restarts,
-			      sp->intensity.window_ns);
+			      sp->intensity.window_ns, &b->rings);
 }
 
 struct rv_service *rv_service_new(struct rv_build *b,
@@ -312,7 +314,7 @@ static int rv_node_build(struct rv_build *b, struct rv_node *n,
 	n->set = rv_specset_get(set);
 	n->state = RV_NODE_STOPPED;
 	return rv_window_init(&n->window, g->intensity.max_restarts,
-			      g->intensity.window_ns);
+			      g->intensity.window_ns, &b->rings);
 }
 
 struct rv_node *rv_node_new(struct rv_build *b, const struct rv_group_spec *g,

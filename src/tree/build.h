@@ -11,6 +11,7 @@
 #include "child/env.h"
 #include "config/parse.h"
 #include "tree/isolation.h"
+#include "tree/window.h"
 
 struct rv_supervisor;
 struct rv_service;
@@ -28,6 +29,7 @@ struct rv_build {
 	const struct rv_socket_set *sockets;
 	struct rv_iso_builder iso;
 	struct rv_env_builder envb;
+	struct rv_ring_source rings;	/* the members' restart windows */
 };
 
 void rv_build_begin(struct rv_build *b, struct rv_supervisor *sv);

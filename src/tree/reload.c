@@ -240,7 +240,7 @@ static int plan_nodes(struct plan *p, struct rv_supervisor *sv,
 			continue;
 		np->new_window = true;
 		if (rv_window_init(&np->window, np->ng->intensity.max_restarts,
-				   np->ng->intensity.window_ns))
+				   np->ng->intensity.window_ns, &b->rings))
 			return -ENOMEM;
 	}
 	/* parents of new nodes: in the future tree */

@@ -3,23 +3,97 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
-int rv_window_init(struct rv_window *w, uint32_t max, int64_t window_ns)
+/*
+ * Address space, not memory: only the pages restarts write are ever
+ * backed, so a chunk may be generous (fewer mappings at a large load).
+ */
+#define CHUNK_BYTES ((size_t)1024 * 1024)
+#define PAGE_BYTES ((size_t)4096)
+
+/* At the start of its own mapping; the rings follow. */
+struct rv_ring_chunk {
+	size_t refs;		/* rings carved from it, + 1 while current */
+	size_t used;		/* bytes, this header included */
+	size_t size;		/* of the mapping */
+};
+
+static void chunk_put(struct rv_ring_chunk *c)
 {
+	if (--c->refs == 0)
+		munmap(c, c->size);
+}
+
+void rv_ring_source_end(struct rv_ring_source *src)
+{
+	if (src->cur)
+		chunk_put(src->cur);
+	src->cur = NULL;
+}
+
+/* A chunk with room for bytes more, made current; NULL when out of memory. */
+static struct rv_ring_chunk *chunk_with_room(struct rv_ring_source *src,
+					     size_t bytes)
+{
+	struct rv_ring_chunk *c = src->cur;
+	size_t size;
+	void *p;
+
+	if (c && c->size - c->used >= bytes)
+		return c;
+	size = sizeof(*c) + bytes;
+	size = size < CHUNK_BYTES ? CHUNK_BYTES :
+				    (size + PAGE_BYTES - 1) & ~(PAGE_BYTES - 1);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	rv_ring_source_end(src);
+	c = p;
+	c->refs = 1;
+	c->used = sizeof(*c);
+	c->size = size;
+	src->cur = c;
+	return c;
+}
+
+int rv_window_init(struct rv_window *w, uint32_t max, int64_t window_ns,
+		   struct rv_ring_source *src)
+{
+	size_t bytes = (size_t)max * sizeof(*w->stamps);
+	struct rv_ring_chunk *c;
+
 	w->stamps = NULL;
+	w->chunk = NULL;
 	w->max = max;
 	w->head = w->count = 0;
 	w->window_ns = window_ns;
 	if (max == UINT32_MAX || max == 0)
 		return 0;
-	w->stamps = calloc(max, sizeof(*w->stamps));
-	return w->stamps ? 0 : -ENOMEM;
+	if (!src) {
+		w->stamps = calloc(max, sizeof(*w->stamps));
+		return w->stamps ? 0 : -ENOMEM;
+	}
+	c = chunk_with_room(src, bytes);
+	if (!c)
+		return -ENOMEM;
+	/* a fresh mapping reads as zeros; stamps are read only below count */
+	w->stamps = (int64_t *)((char *)c + c->used);
+	c->used += bytes;
+	c->refs++;
+	w->chunk = c;
+	return 0;
 }
 
 void rv_window_free(struct rv_window *w)
 {
-	free(w->stamps);
+	if (w->chunk)
+		chunk_put(w->chunk);
+	else
+		free(w->stamps);
 	w->stamps = NULL;
+	w->chunk = NULL;
 }
 
 void rv_window_reset(struct rv_window *w)
