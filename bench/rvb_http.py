@@ -90,6 +90,15 @@ def loadavg():
         return float(f.read().split()[0])
 
 
+def version(argv):
+    """the first line a program prints about its version"""
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        return ((r.stdout or r.stderr).splitlines() or [""])[0].strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -443,6 +452,16 @@ def scenario(opt, sup, name, lua):
     if not line:
         raise RuntimeError(f"wrk printed no result:\n{out[-1500:]}")
     r = json.loads(line[0][8:])
+    # wrk's own counts as they are; "connect" is every refused connection:
+    # on loopback a non-blocking connect() says EINPROGRESS and the refusal
+    # comes back from the request's write(), which wrk counts as a write
+    # error (gunicorn's sync workers close after each response, so every
+    # write is a connection's first)
+    r["wrk_errors"] = {k: r.pop(k) for k in ("connect", "write", "read",
+                                             "timeout", "status")}
+    w = r["wrk_errors"]
+    r.update(connect=w["connect"] + w["write"], read=w["read"],
+             timeout=w["timeout"])
     per = sorted((int(k), v) for k, v in r.pop("per_second").items())
     r["series"] = [[k - int(t0), v[0], v[1]] for k, v in per]
     r.update(scenario=name, supervisor=sup.key, label=sup.label,
@@ -627,6 +646,9 @@ def main(argv):
     after = loadavg()
     doc = {"bench": "ringvisor-bench", "command": "http",
            "env": {"gunicorn": opt.gunicorn, "wrk": opt.wrk,
+                   "gunicorn_version": version([opt.gunicorn, "--version"]),
+                   "wrk_version": version([opt.wrk, "-v"]),
+                   "loadavg": open("/proc/loadavg").read().strip(),
                    "ringvisor": opt.ringvisor, "host": os.uname().nodename,
                    "kernel": os.uname().release,
                    "date": time.strftime("%Y-%m-%dT%H:%M:%SZ",
