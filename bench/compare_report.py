@@ -523,7 +523,7 @@ def http_section(R, res):
         R.a()
         return
     p, m = d["params"], d["machine"]
-    R.a("gunicorn %s (a tiny WSGI app, `--workers %d` sync per instance), "
+    R.a("%s (a tiny WSGI app, `--workers %d` sync per instance), "
         "`instances = %d`, under `wrk -t%d -c%d --timeout %s` for each "
         "scenario: a quarter of the %g s window before the disturbance, "
         "then the disturbance (kill-one: half the window; a roll or reload: "
@@ -535,15 +535,20 @@ def http_section(R, res):
         "restart` after another, each once the port answers; reload: runit "
         "rewrites the envdir and restarts in turn, supervisord `reread` + "
         "`update` (the group restarts at once). Counts are wrk's: connect "
-        "errors are refused connections, read errors connections closed "
-        "without a response." % (
-            d["env"].get("gunicorn_version", ""), p["workers"],
+        "errors are refused connections (wrk's connect + write errors: on "
+        "loopback a refusal comes back from the request's write), read "
+        "errors connections closed without a response (under ringvisor, a "
+        "killed master's process group dies with it, and its sync worker's "
+        "request in flight with it; elsewhere, orphaned workers that exit). "
+        "A wrk connection whose connect() fails is not retried, so refusals "
+        "also cost throughput for the rest of the window." % (
+            d["env"].get("gunicorn_version") or "gunicorn", p["workers"],
             p["instances"], p["threads"], p["connections"], p["wrk_timeout"],
             p["duration"]))
     R.a()
-    R.a("Command: %s (load average %.2f before, %.2f after, %s CPUs%s)" % (
+    R.a("Command: %s; 1-minute load %.2f before, %.2f after, %s CPUs%s." % (
         cmd_of(res, "http"), m["loadavg_before"], m["loadavg_after"],
-        m["ncpu"], "; **disturbed**: " + m["disturbed"]
+        m["ncpu"], ": **disturbed** (" + m["disturbed"] + ")"
         if m.get("disturbed") else ""))
     R.a()
     R.a(row(["scenario", "supervisor", "requests", "req/s", "connect errors",

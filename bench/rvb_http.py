@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """ringvisor-bench http: lost requests of a real HTTP server (gunicorn, sync
 workers, 4 instances) under wrk while its processes are killed, rolled and
@@ -506,7 +506,8 @@ def plot(doc, path, work):
          f"set multiplot layout {(len(scen) + 1) // 2},2 title "
          f"'ringvisor-bench http: 2xx responses/s (load {doc['machine']['loadavg_before']:.2f}"
          f", {doc['machine']['ncpu']} CPUs)'",
-         "set xlabel 's'", "set ylabel 'requests/s'", "set key below",
+         "set xlabel 's since wrk started'", "set ylabel '2xx/s'",
+         "set key below horizontal maxrows 2", "set yrange [0:*]",
          "set grid"]
     for s in scen:
         g.append(f"set title '{s}: {SCENARIOS[s]}'")
@@ -518,7 +519,8 @@ def plot(doc, path, work):
                 continue
             dat = os.path.join(work, f"{s}-{sup}.dat")
             with open(dat, "w") as f:
-                for t, ok, bad in r[0]["series"]:
+                # the first and last seconds are partial: left out
+                for t, ok, bad in r[0]["series"][1:-1]:
                     f.write(f"{t} {ok} {bad}\n")
             parts.append(f"'{dat}' using 1:2 with linespoints "
                          f"title '{r[0]['label']}'")
@@ -581,7 +583,7 @@ def main(argv):
     for what, path in (("gunicorn", opt.gunicorn), ("wrk", opt.wrk)):
         if not path:
             log(f"{what} is not installed (apt-get install {what})")
-            return 3
+            return 1
     if not opt.ringvisor:
         here = os.path.dirname(os.path.abspath(__file__))
         for c in (os.path.join(here, "ringvisor"),
