@@ -9,7 +9,8 @@ binary, drives wrk through every scenario (the kills, the rolling restart
 and the reload all completed: the roll is waited for through the status
 JSON) and writes the JSON the report is rendered from, so the tool cannot
 rot; and that with the socket held a rolling restart and a reload refuse
-no connection and answer only 2xx.  Skips, with the reason, without gunicorn or wrk."""
+no connection and answer only 2xx.  Skips, with the reason, without
+gunicorn or wrk."""
 
 import json
 import os
