@@ -515,7 +515,7 @@ HTTP_SCENARIOS = (
 def http_section(R, res):
     """ringvisor-bench http: lost requests of gunicorn x4 under wrk"""
     d = load(res, "http")
-    R.a("## 7. HTTP: lost requests while instances are killed, rolled and "
+    R.a("## 8. HTTP: lost requests while instances are killed, rolled and "
         "reloaded")
     R.a()
     if not d:
