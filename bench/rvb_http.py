@@ -124,6 +124,45 @@ def wait_until(pred, timeout, what):
     raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+def become_subreaper():
+    """orphans of what we start (a killed gunicorn master's workers) become
+    our children, so kill_descendants() finds them: as ringvisor-bench does"""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def kill_descendants():
+    """SIGKILL whatever we started that is still there, then reap it"""
+    parent = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    st = f.read()
+                parent[int(d)] = int(st[st.rindex(")") + 2:].split()[1])
+            except (OSError, ValueError):
+                pass
+    ours, grew = {os.getpid()}, True
+    while grew:
+        more = {p for p, pp in parent.items() if pp in ours} - ours
+        grew = bool(more)
+        ours |= more
+    ours.discard(os.getpid())
+    for p in ours:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
+
+
 def alive(pid):
     try:
         os.kill(pid, 0)
@@ -628,6 +667,7 @@ def main(argv):
             log(f"--supervisors: unknown \"{s}\"")
             return 2
 
+    become_subreaper()
     ncpu = os.cpu_count() or 1
     before = loadavg()
     if before > 0.5 * ncpu:
@@ -645,6 +685,7 @@ def main(argv):
                 results.append(scenario(opt, sup, name, lua))
         finally:
             sup.stop()
+            kill_descendants()
     after = loadavg()
     doc = {"bench": "ringvisor-bench", "command": "http",
            "env": {"gunicorn": opt.gunicorn, "wrk": opt.wrk,
