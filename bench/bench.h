@@ -97,6 +97,8 @@ int mkdir_p(const char *path);
 void rm_rf(const char *path);
 /* absolute path of a helper program next to us (or in its build dir) */
 char *find_helper(const char *name);
+/* ringvisor-bench http: execs rvb-http (bench/rvb_http.py) */
+int cmd_http_exec(int argc, char **argv);
 /* stdout of `argv` (first line), or NULL */
 char *run_capture(char *const argv[]);
 

@@ -20,6 +20,9 @@
 #            the tail of precision mode (spin:SPIN and spin:auto), the loop
 #            and timerfd beside cyclictest: as is, with 2 busy loops, and
 #            with 2 busy loops under SCHED_FIFO 50
+#   http     gunicorn x4 under wrk: lost requests while instances are
+#            killed, rolled and reloaded (ringvisor held socket / own bind,
+#            runit, supervisord)
 #
 # Environment: BUILD_DIR (default build), SKIP_APT=1 (packages already
 # there), SAMPLES (restart kills, 50), FLAP_SECS (10), IDLE_SECS (10),
@@ -62,7 +65,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 if [ "${SKIP_APT:-0}" != 1 ]; then
-	say "apt-get install s6 runit supervisor gnuplot-nox rt-tests"
+	say "apt-get install s6 runit supervisor gnuplot-nox rt-tests gunicorn wrk"
 	export DEBIAN_FRONTEND=noninteractive
 	# keep the packages' postinst from starting system-wide daemons
 	made_policy=0
@@ -73,7 +76,7 @@ if [ "${SKIP_APT:-0}" != 1 ]; then
 	fi
 	timeout 120 apt-get update -qq >/dev/null || true
 	timeout 300 apt-get install -y -qq --no-install-recommends \
-		s6 runit supervisor gnuplot-nox rt-tests >/dev/null
+		s6 runit supervisor gnuplot-nox rt-tests gunicorn wrk >/dev/null
 	[ "$made_policy" = 0 ] || rm -f /usr/sbin/policy-rc.d
 fi
 for p in s6-svscan s6-svscanctl runsvdir supervisord; do
@@ -237,9 +240,12 @@ for p in "idle:" "load:--load 2" "fifo:--load 2 --fifo 50"; do
 		--plot "$RES/precision_${p%%:*}.png"
 done
 
+# http: gunicorn x4 under wrk, 4 scenarios x 4 supervisors (~3 min)
+run http 240 http --plot "$RES/http.png"
+
 say "report"
 versions=$(dpkg-query -W -f '${Package} ${Version}, ' s6 runit supervisor \
-	liburing-dev gnuplot-nox rt-tests 2>/dev/null | sed 's/, $//')
+	liburing-dev gnuplot-nox rt-tests gunicorn wrk 2>/dev/null | sed 's/, $//')
 python3 - "$RES/meta.json" "$CMDLINE" "$(($(date +%s) - T0))" "$versions" "$commit" <<'PY'
 import json, sys
 json.dump(dict(zip(("command", "elapsed", "versions", "commit"), sys.argv[2:])),

@@ -507,6 +507,80 @@ to its hard limit for every supervisor.
 """
 
 
+HTTP_SCENARIOS = (
+    ("kill-one", "one instance SIGKILLed every second", True),
+    ("kill-all", "all four SIGKILLed at once", False),
+    ("rolling", "rolling restart of all four", True),
+    ("reload", "config reload (a changed environment value)", True),
+)
+
+
+def http_section(R, res):
+    """ringvisor-bench http: lost requests of gunicorn x4 under wrk"""
+    d = load(res, "http")
+    R.a("## 8. HTTP: lost requests while instances are killed, rolled and "
+        "reloaded")
+    R.a()
+    if not d:
+        R.a("No data (http.json missing; see results/http.log).")
+        R.a()
+        return
+    p, m = d["params"], d["machine"]
+    R.a("%s (a tiny WSGI app, `--workers %d` sync per instance), "
+        "`instances = %d`, under `wrk -t%d -c%d --timeout %s` for each "
+        "scenario: a quarter of the %g s window before the disturbance, "
+        "then the disturbance (kill-one: half the window; a roll or reload: "
+        "as long as it takes), then the rest. *ringvisor (held socket)*: one "
+        "`[socket:http]` shared by every instance (gunicorn without `--bind`, "
+        "`type = notify`, `restart_mode = rolling`); every other row: "
+        "gunicorn binds the port itself (`--bind`, `--reuse-port`). Rolling "
+        "under runit / supervisord: one `sv restart` / `supervisorctl "
+        "restart` after another, each once the port answers; reload: runit "
+        "rewrites the envdir and restarts in turn, supervisord `reread` + "
+        "`update` (the group restarts at once). Counts are wrk's: connect "
+        "errors are refused connections (wrk's connect + write errors: on "
+        "loopback a refusal comes back from the request's write), read "
+        "errors connections closed without a response (under ringvisor, a "
+        "killed master's process group dies with it, and its sync worker's "
+        "request in flight with it; elsewhere, orphaned workers that exit). "
+        "A wrk connection whose connect() fails is not retried, so refusals "
+        "also cost throughput for the rest of the window." % (
+            d["env"].get("gunicorn_version") or "gunicorn", p["workers"],
+            p["instances"], p["threads"], p["connections"], p["wrk_timeout"],
+            p["duration"]))
+    R.a()
+    R.a("Command: %s; 1-minute load %.2f before, %.2f after, %s CPUs%s." % (
+        cmd_of(res, "http"), m["loadavg_before"], m["loadavg_after"],
+        m["ncpu"], ": **disturbed** (" + m["disturbed"] + ")"
+        if m.get("disturbed") else ""))
+    R.a()
+    R.a(row(["scenario", "supervisor", "requests", "req/s", "connect errors",
+             "read errors", "timeouts", "non-2xx", "p50 ms", "p99 ms",
+             "action s"]))
+    R.a("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    rows = d["results"]
+    for r in rows:
+        R.a(row([r["scenario"], r["label"], str(r["requests"]),
+                 fmt(r.get("rps")), str(r["connect"]), str(r["read"]),
+                 str(r["timeout"]), str(r["non2xx"]),
+                 fmt(r["p50_us"] / 1e3, 2), fmt(r["p99_us"] / 1e3, 2),
+                 fmt(r["action_s"])]))
+    R.a()
+    for scen, what, strict in HTTP_SCENARIOS:
+        r = [x for x in rows if x["scenario"] == scen
+             and x["supervisor"] == "ringvisor-held"]
+        if not r:
+            continue
+        r = r[0]
+        ok = r["connect"] == 0 and (not strict or r["non2xx"] == 0)
+        R.target("HTTP %s, ringvisor (held socket): zero connect errors%s"
+                 % (what, " and zero non-2xx" if strict else ""),
+                 "%d connect, %d non-2xx of %d requests" % (
+                     r["connect"], r["non2xx"], r["requests"]), ok)
+    R.a("![http](results/http.png)")
+    R.a()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", required=True)
@@ -539,6 +613,7 @@ def main():
     storm_section(body, res)
     timers_section(body, res)
     precision_section(body, res)
+    http_section(body, res)
 
     R.a("# ringvisor benchmark: side by side with s6, runit and supervisord")
     R.a()
@@ -561,7 +636,7 @@ def main():
                  ("command", "`%s`" % args.command)):
         R.a(row([k, v]))
     R.a()
-    R.a("## Targets (issue 7)")
+    R.a("## Targets (issues 7 and 16)")
     R.a()
     R.a(row(["target", "measured", "verdict"]))
     R.a("|---|---|---|")

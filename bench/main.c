@@ -37,6 +37,9 @@ static const char usage[] =
 "           its wake-ups/s while they sit idle\n"
 "  storm    N services killed at once: time until all are back, and every\n"
 "           exit counted exactly once\n"
+"  http     lost requests: gunicorn (4 instances) under wrk while instances\n"
+"           are SIGKILLed, rolled and reloaded; ringvisor with a held socket\n"
+"           and with gunicorn's own bind, runit and supervisord (if installed)\n"
 "\n"
 "common options:\n"
 "  --json               JSON on stdout (the table goes to stderr)\n"
@@ -65,7 +68,13 @@ static const char usage[] =
 "flap:    --duration 10s\n"
 "scale:   --counts 100,1000,10000 --idle 10s --idle-counts LIST (default all)\n"
 "         --repeat K (bring-ups of ringvisor and the C loop, median; 1)\n"
-"storm:   -n 1000 --timeout 60s\n";
+"storm:   -n 1000 --timeout 60s\n"
+"http:    --duration 6 (seconds per scenario) --kill-interval 1\n"
+"         --connections 50 --threads 2 (wrk) --wrk-timeout 2s --instances 4\n"
+"         --workers 1 (gunicorn's per instance) --scenarios kill-one,\n"
+"         kill-all,rolling,reload --supervisors ringvisor-held,\n"
+"         ringvisor-bind,runit,supervisord (also --json --plot --ringvisor\n"
+"         --no-ringvisor --workdir --keep --helpers)\n";
 
 enum {
 	OPT_JSON = 256, OPT_HIST, OPT_PLOT, OPT_RV, OPT_BACKEND, OPT_PEER,
@@ -315,6 +324,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(*cmds); i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			fn = cmds[i].fn;
+	if (!fn && !strcmp(argv[1], "http"))
+		return cmd_http_exec(argc, argv);
 	if (!fn) {
 		fprintf(stderr, "ringvisor-bench: unknown command \"%s\"\n%s",
 			argv[1], usage);

@@ -1,0 +1,1 @@
+ringvisor-bench http --json --plot bench/results/http.png
