@@ -49,6 +49,23 @@ static void stamp(char *ts, size_t len)
 	snprintf(ts + n, len - n, ".%06ldZ", now.tv_nsec / 1000);
 }
 
+/* Whether anyone follows the event stream (control socket or HTTP): the
+ * line is not even formatted otherwise. */
+static bool followed(const struct rv_supervisor *sv)
+{
+	return rv_control_has_followers(sv->control) ||
+	       rv_http_has_followers(sv->http);
+}
+
+/* One event line to every follower of both endpoints. */
+static void broadcast(struct rv_supervisor *sv, const char *line, size_t n)
+{
+	if (rv_control_has_followers(sv->control))
+		rv_control_broadcast(sv->control, line, n);
+	if (rv_http_has_followers(sv->http))
+		rv_http_broadcast(sv->http, line, n);
+}
+
 void rv_events_service(struct rv_supervisor *sv, const struct rv_service *s,
 		       enum rv_svc_state from, enum rv_svc_state to)
 {
@@ -58,8 +75,7 @@ void rv_events_service(struct rv_supervisor *sv, const struct rv_service *s,
 	const struct rv_exit_info *e = &s->last_exit;
 	int n;
 
-	if (!rv_control_has_followers(sv->control) &&
-	    !rv_http_has_followers(sv->http))
+	if (!followed(sv))
 		return;
 	stamp(ts, sizeof(ts));
 	put_str(name, sizeof(name), s->name);
@@ -84,12 +100,8 @@ void rv_events_service(struct rv_supervisor *sv, const struct rv_service *s,
 		     ts, name, rv_svc_state_name(from),
 		     rv_svc_state_name(to), pid, exit_s,
 		     rv_service_restarts(s), delay);
-	if (n <= 0 || (size_t)n >= sizeof(line))
-		return;
-	if (rv_control_has_followers(sv->control))
-		rv_control_broadcast(sv->control, line, (size_t)n);
-	if (rv_http_has_followers(sv->http))
-		rv_http_broadcast(sv->http, line, (size_t)n);
+	if (n > 0 && (size_t)n < sizeof(line))
+		broadcast(sv, line, (size_t)n);
 }
 
 void rv_events_roll(struct rv_supervisor *sv, const struct rv_roll *r,
@@ -99,8 +111,7 @@ void rv_events_roll(struct rv_supervisor *sv, const struct rv_roll *r,
 	     reason[80] = "null", ts[48];
 	int n;
 
-	if (!rv_control_has_followers(sv->control) &&
-	    !rv_http_has_followers(sv->http))
+	if (!followed(sv))
 		return;
 	stamp(ts, sizeof(ts));
 	put_str(name, sizeof(name), r->name);
@@ -115,10 +126,6 @@ void rv_events_roll(struct rv_supervisor *sv, const struct rv_roll *r,
 		     "\"max_unavailable\":%u}\n",
 		     ts, event, name, at_s, rv_roll_state_name(r->state),
 		     reason, r->replaced, r->n, r->max_unavailable);
-	if (n <= 0 || (size_t)n >= sizeof(line))
-		return;
-	if (rv_control_has_followers(sv->control))
-		rv_control_broadcast(sv->control, line, (size_t)n);
-	if (rv_http_has_followers(sv->http))
-		rv_http_broadcast(sv->http, line, (size_t)n);
+	if (n > 0 && (size_t)n < sizeof(line))
+		broadcast(sv, line, (size_t)n);
 }

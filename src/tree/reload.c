@@ -642,6 +642,34 @@ static void refuse(struct rv_reload_result *res, enum rv_reload_outcome why,
 	rv_log_sup(RV_LOG_WARN, "main", "reload_refused", " reason=%s", what);
 }
 
+/*
+ * A refusal for the errors in res->errors (n of them, at least one): each
+ * logged on its own line, so that a reload by SIGHUP can be diagnosed from
+ * the log alone, then the summary (extra: more of its key=value pairs).
+ */
+static void refused_by_errors(struct rv_supervisor *sv,
+			      struct rv_reload_result *res, int n,
+			      const char *extra)
+{
+	char q[256];
+
+	res->n_errors = n ? n : 1;
+	res->outcome = RV_RELOAD_REFUSED;
+	for (const char *l = res->errors; l && *l;) {
+		const char *nl = strchr(l, '\n');
+		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+		char line[512];
+
+		snprintf(line, sizeof(line), "%.*s", (int)len, l);
+		rv_log_sup(RV_LOG_ERROR, "main", "reload_error", " error=%s",
+			   rv_log_quote(line, q, sizeof(q)));
+		l = nl ? nl + 1 : NULL;
+	}
+	rv_log_sup(RV_LOG_ERROR, "main", "reload_refused",
+		   " errors=%d config=%s%s", res->n_errors, sv->config_path,
+		   extra);
+}
+
 /* The config as the file says now: 0, or a refusal in res. */
 static int load(struct rv_supervisor *sv, struct rv_specset *set,
 		struct rv_reload_result *res)
@@ -658,25 +686,7 @@ static int load(struct rv_supervisor *sv, struct rv_specset *set,
 	if (ret == -ENOMEM)
 		return ret;
 	if (ret) {
-		char q[256];
-
-		res->n_errors = d.errors ? d.errors : 1;
-		res->outcome = RV_RELOAD_REFUSED;
-		/* the errors themselves, so a SIGHUP can be diagnosed */
-		for (const char *l = res->errors; l && *l;) {
-			const char *nl = strchr(l, '\n');
-			size_t len = nl ? (size_t)(nl - l) : strlen(l);
-			char line[512];
-
-			snprintf(line, sizeof(line), "%.*s", (int)len, l);
-			rv_log_sup(RV_LOG_ERROR, "main", "reload_error",
-				   " error=%s", rv_log_quote(line, q,
-							     sizeof(q)));
-			l = nl ? nl + 1 : NULL;
-		}
-		rv_log_sup(RV_LOG_ERROR, "main", "reload_refused",
-			   " errors=%d config=%s", res->n_errors,
-			   sv->config_path);
+		refused_by_errors(sv, res, d.errors, "");
 		return 1;
 	}
 	free(res->errors);
@@ -703,11 +713,7 @@ static int bind_sockets(struct rv_supervisor *sv, struct plan *p,
 		res->errors = NULL;
 		return ret;
 	}
-	res->n_errors = d.errors ? d.errors : 1;
-	res->outcome = RV_RELOAD_REFUSED;
-	rv_log_sup(RV_LOG_ERROR, "main", "reload_refused",
-		   " errors=%d config=%s reason=bind", res->n_errors,
-		   sv->config_path);
+	refused_by_errors(sv, res, d.errors, " reason=bind");
 	return ret;
 }
 
