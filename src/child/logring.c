@@ -145,7 +145,9 @@ void rv_logring_feed(struct rv_logring *r, enum rv_log_stream stream,
 		return;		/* nothing, or an end with nothing kept */
 	if (!r->data) {
 		/* first output: the memory comes now, not at load */
-		r->data = malloc(r->cap);
+		/* zeroed: a record header is read only where one was written,
+		 * and the analyser cannot see that count guards it */
+		r->data = calloc(1, r->cap);
 		r->pieces = calloc(2, sizeof(*r->pieces));
 		if (!r->data || !r->pieces) {
 			free(r->data);

@@ -225,7 +225,7 @@ static char *admin_jobs(struct rv_supervisor *sv, enum rv_cmd cmd,
 	} else {
 		/* a subtree (or several services) stops newest first and
 		 * starts in config order, each waiting for its `after` */
-		if (cmd == RV_CMD_STOP)
+		if (cmd == RV_CMD_STOP && n > 1)
 			qsort(v, n, sizeof(*v), newest_first);
 		for (size_t i = 0; i < n; i++) {
 			struct rv_member *m = &v[i]->m;

@@ -166,7 +166,7 @@ static void conn_free(struct conn *c)
 		ctl->n_followers--;
 	if (c->follower && c->logs_of && --ctl->n_log_followers == 0)
 		rv_logs_listen(ctl, false);
-	for (size_t i = 0; i < c->n_logs_of; i++)
+	for (size_t i = 0; c->logs_of && i < c->n_logs_of; i++)
 		free(c->logs_of[i]);
 	free(c->logs_of);
 	free(c->in);

@@ -65,8 +65,10 @@ static json_t *text_json(const char *p, size_t len)
 		if (c < 0x80 && c) {
 			*o++ = (char)c;
 		} else {
-			memcpy(o, "\xef\xbf\xbd", 3);
-			o += 3;
+			/* U+FFFD, the replacement character */
+			*o++ = (char)0xef;
+			*o++ = (char)0xbf;
+			*o++ = (char)0xbd;
 		}
 	}
 	j = json_stringn(fix, (size_t)(o - fix));

@@ -244,9 +244,14 @@ static int plan_nodes(struct plan *p, struct rv_supervisor *sv,
 			return -ENOMEM;
 	}
 	/* parents of new nodes: in the future tree */
-	for (size_t i = 0; i < p->n_new_nodes; i++)
-		p->new_nodes[i]->m.parent = future_parent(
-			p, sv, sv->n_nodes, p->new_nodes[i]->spec->supervisor);
+	for (size_t i = 0; i < p->n_new_nodes; i++) {
+		/* the first n_new_nodes entries are set above, never NULL */
+		struct rv_node *nn = p->new_nodes[i];
+
+		const char *parent = nn->spec->supervisor; // NOLINT(clang-analyzer-core.NullDereference)
+
+		nn->m.parent = future_parent(p, sv, sv->n_nodes, parent);
+	}
 	for (size_t i = 1; i < sv->n_nodes; i++) {
 		struct node_plan *np = &p->nodes[i];
 
