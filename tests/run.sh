@@ -14,7 +14,8 @@
 # RV_TIME_SCALE (tests/integration/rvtest.py): 1.5 here, 2.5 under ASan,
 # for a loaded 2-core CI machine that runs two tests at a time; lower
 # bounds are never scaled.
-# Options via environment: BUILD_DIR (default build), JOBS, SKIP_SANITIZE=1,
+# Options via environment: BUILD_DIR (default build), JOBS (builds),
+# TEST_JOBS (tests at a time, default 2 x JOBS), SKIP_SANITIZE=1,
 # SKIP_VALGRIND=1, FUZZ_SECONDS, RV_TIME_SCALE (one value for every run),
 # RV_MODEL_SECONDS (the model-based test's exploring budget per run: 30 on
 # each backend, 15 under ASan, so that CI stays under 15 minutes; longer
@@ -29,6 +30,11 @@ set -eu
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
 jobs=${JOBS:-$(nproc)}
+# tests at a time: twice the CPUs, since an integration test mostly waits
+# for processes it started (every wait polls for a state with a deadline
+# scaled by RV_TIME_SCALE, so a crowded machine slows them, never fails
+# them); builds use $jobs
+test_jobs=${TEST_JOBS:-$((2 * jobs))}
 
 if [ "${1:-}" = --soak ]; then
 	seconds=${2:-1800}
@@ -58,7 +64,7 @@ fail() {
 run_ctest() {
 	name=$1 dir=$2
 	shift 2
-	set -- "$@" ctest --test-dir "$dir" -j "$jobs" --output-on-failure
+	set -- "$@" ctest --test-dir "$dir" -j "$test_jobs" --output-on-failure
 	if [ -n "${CTEST_EXCLUDE:-}" ]; then
 		set -- "$@" -E "$CTEST_EXCLUDE"
 	fi
@@ -130,9 +136,10 @@ if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
 	# the benchmarks' smoke tests, the seccomp run (the epoll path
 	# under a Docker-like filter, exec'd as on the plain builds), the
 	# container run (podman), the timer-lateness agreement (timing, not
-	# memory) and the docs checks add time, not memory checks: left to
+	# memory), the comparison with tini (test_exec exercises the same
+	# paths) and the docs checks add time, not memory checks: left to
 	# the plain builds
-	CTEST_EXCLUDE="integration/test_(bench_smoke|bench_http|seccomp|container|timer_lateness_agrees|docs_agree|layout)" \
+	CTEST_EXCLUDE="integration/test_(bench_smoke|bench_http|seccomp|container|timer_lateness_agrees|docs_agree|layout|exec_tini_compat)" \
 	run_ctest asan "$build-asan" \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
