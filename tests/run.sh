@@ -11,8 +11,8 @@
 # BUILD/stage-NAME.log), because a CI log is often read from its tail only.
 # On 2 cores the whole run takes about 11 minutes (CI's time).
 # Timeouts and upper bounds of the integration tests are scaled by
-# RV_TIME_SCALE (tests/integration/rvtest.py): 1.5 here, 2.5 under ASan,
-# for a loaded 2-core CI machine that runs two tests at a time; lower
+# RV_TIME_SCALE (tests/integration/rvtest.py): 2 here, 3 under ASan,
+# for a loaded 2-core CI machine that runs four tests at a time; lower
 # bounds are never scaled.
 # Options via environment: BUILD_DIR (default build), JOBS (builds),
 # TEST_JOBS (tests at a time, default 2 x JOBS), SKIP_SANITIZE=1,
@@ -125,7 +125,7 @@ for backend in io_uring epoll; do
 	[ $backend = epoll ] && exclude=$backend_free
 	CTEST_EXCLUDE=$exclude \
 	run_ctest "$backend" "$build" RINGVISOR_BACKEND=$backend \
-		RV_TIME_SCALE="${RV_TIME_SCALE:-1.5}" \
+		RV_TIME_SCALE="${RV_TIME_SCALE:-2}" \
 		RV_MODEL_SECONDS="${RV_MODEL_SECONDS:-30}"
 done
 
@@ -143,7 +143,7 @@ if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
 	run_ctest asan "$build-asan" \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		RINGVISOR_BACKEND=io_uring RV_TIME_SCALE="${RV_TIME_SCALE:-2.5}" \
+		RINGVISOR_BACKEND=io_uring RV_TIME_SCALE="${RV_TIME_SCALE:-3}" \
 		RV_MODEL_SECONDS="${RV_MODEL_SECONDS:-15}"
 fi
 # 200 flapping services, reloads and control clients under valgrind
