@@ -9,7 +9,8 @@
 # lines of its output and its assertion lines, the last lines of the log
 # of a failed valgrind, static analysis or fuzz stage (kept in
 # BUILD/stage-NAME.log), because a CI log is often read from its tail only.
-# On 2 cores the whole run takes about 11 minutes (CI's time).
+# On 2 cores with two busy loops beside it the whole run took 15 minutes
+# (less on a quiet machine; .ci/run adds about 7 for the package test).
 # Timeouts and upper bounds of the integration tests are scaled by
 # RV_TIME_SCALE (tests/integration/rvtest.py): 2 here, 3 under ASan,
 # for a loaded 2-core CI machine that runs four tests at a time; lower
