@@ -201,36 +201,35 @@ static int refuse(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* members[i] named name, trying index i first; NULL if none. */
-static struct rv_member *find(struct rv_member *const *members, size_t n,
-			      size_t stride, size_t i, const char *name)
+/* The index of the member named name in members[0..n), trying i first;
+ * n if there is none. */
+static size_t find(struct rv_member *const *members, size_t n,
+		   size_t stride, size_t i, const char *name)
 {
 	const char *base = (const char *)members;
 
 #define AT(k) (*(struct rv_member *const *)(base + (k) * stride))
 	if (i < n && !strcmp(AT(i)->name, name))
-		return AT(i);
+		return i;
 	for (size_t k = 0; k < n; k++)
 		if (!strcmp(AT(k)->name, name))
-			return AT(k);
-	return NULL;
+			return k;
+	return n;
 #undef AT
 }
 
-static struct rv_service *find_service(const struct rv_supervisor *sv,
-				       size_t i, const char *name)
+static size_t find_service(const struct rv_supervisor *sv, size_t i,
+			   const char *name)
 {
-	return (struct rv_service *)find((struct rv_member *const *)sv->svcs,
-					 sv->n_svcs, sizeof(*sv->svcs), i,
-					 name);
+	return find((struct rv_member *const *)sv->svcs, sv->n_svcs,
+		    sizeof(*sv->svcs), i, name);
 }
 
-static struct rv_node *find_node(const struct rv_supervisor *sv, size_t i,
-				 const char *name)
+static size_t find_node(const struct rv_supervisor *sv, size_t i,
+			const char *name)
 {
-	return (struct rv_node *)find((struct rv_member *const *)sv->nodes,
-				      sv->n_nodes, sizeof(*sv->nodes), i,
-				      name);
+	return find((struct rv_member *const *)sv->nodes, sv->n_nodes,
+		    sizeof(*sv->nodes), i, name);
 }
 
 static bool has_process(uint8_t state)
@@ -288,10 +287,13 @@ static int check_node(const struct rv_snap_node *o, const struct rv_node *n,
 	return 0;
 }
 
-/* Each snapshot entry's member in sv; both ways, no member twice. */
+/*
+ * Each snapshot entry's member in sv (svcs[i], nodes[i]): every member
+ * once, both ways.  seen has room for n_svcs + n_nodes marks.
+ */
 static int match(struct rv_supervisor *sv, const struct rv_snapshot *snap,
-		 struct rv_service **svcs, struct rv_node **nodes, char *err,
-		 size_t errlen)
+		 struct rv_service **svcs, struct rv_node **nodes, bool *seen,
+		 char *err, size_t errlen)
 {
 	int ret = 0;
 
@@ -302,28 +304,31 @@ static int match(struct rv_supervisor *sv, const struct rv_snapshot *snap,
 			      snap->n_nodes, sv->n_svcs, sv->n_nodes);
 	for (size_t i = 0; !ret && i < snap->n_svcs; i++) {
 		const struct rv_snap_service *o = &snap->svcs[i];
+		size_t k = find_service(sv, i, o->m.name);
 
-		svcs[i] = find_service(sv, i, o->m.name);
-		if (!svcs[i])
+		if (k == sv->n_svcs)
 			return refuse(err, errlen, "service %s: in the state, "
 				      "not in the config", o->m.name);
-		if (svcs[i]->m.unsettled)	/* borrowed as "seen" */
+		if (seen[k])
 			return refuse(err, errlen, "service %s: twice in the "
 				      "state", o->m.name);
-		svcs[i]->m.unsettled = true;
+		seen[k] = true;
+		svcs[i] = sv->svcs[k];
 		ret = check_service(o, err, errlen);
 	}
+	seen += sv->n_svcs;
 	for (size_t i = 0; !ret && i < snap->n_nodes; i++) {
 		const struct rv_snap_node *o = &snap->nodes[i];
+		size_t k = find_node(sv, i, o->m.name);
 
-		nodes[i] = find_node(sv, i, o->m.name);
-		if (!nodes[i])
+		if (k == sv->n_nodes)
 			return refuse(err, errlen, "supervisor %s: in the "
 				      "state, not in the config", o->m.name);
-		if (nodes[i]->m.unsettled)
+		if (seen[k])
 			return refuse(err, errlen, "supervisor %s: twice in "
 				      "the state", o->m.name);
-		nodes[i]->m.unsettled = true;
+		seen[k] = true;
+		nodes[i] = sv->nodes[k];
 		ret = check_node(o, nodes[i], err, errlen);
 	}
 	if (!ret && snap->sup.state > RV_SUP_FAILED)
@@ -390,13 +395,19 @@ static void apply_supervisor(struct rv_supervisor *sv,
 	sv->restart_latency = o->restart_latency;
 }
 
-static void clear_unsettled(struct rv_supervisor *sv)
+/* `unsettled` is derived from the state: counted again from the
+ * restored states. */
+static void recount_unsettled(struct rv_supervisor *sv)
 {
 	for (size_t i = 0; i < sv->n_svcs; i++)
 		sv->svcs[i]->m.unsettled = false;
 	for (size_t i = 0; i < sv->n_nodes; i++)
 		sv->nodes[i]->m.unsettled = false;
 	sv->n_unsettled = 0;
+	for (size_t i = 0; i < sv->n_svcs; i++)
+		rv_member_update_settled(&sv->svcs[i]->m);
+	for (size_t i = 0; i < sv->n_nodes; i++)
+		rv_member_update_settled(&sv->nodes[i]->m);
 }
 
 int rv_snapshot_apply(struct rv_supervisor *sv,
@@ -405,30 +416,24 @@ int rv_snapshot_apply(struct rv_supervisor *sv,
 {
 	struct rv_service **svcs = calloc(snap->n_svcs + 1, sizeof(*svcs));
 	struct rv_node **nodes = calloc(snap->n_nodes + 1, sizeof(*nodes));
+	bool *seen = calloc(sv->n_svcs + sv->n_nodes + 1, sizeof(*seen));
 	int ret = -ENOMEM;
 
-	if (!svcs || !nodes) {
+	if (!svcs || !nodes || !seen) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	/* `unsettled` is derived (recounted below): borrowed meanwhile to
-	 * mark the members matched */
-	clear_unsettled(sv);
-	ret = match(sv, snap, svcs, nodes, err, errlen);
-	clear_unsettled(sv);
-	if (!ret) {
-		for (size_t i = 0; i < snap->n_svcs; i++)
-			apply_service(svcs[i], &snap->svcs[i]);
-		for (size_t i = 0; i < snap->n_nodes; i++)
-			apply_node(nodes[i], &snap->nodes[i]);
-		apply_supervisor(sv, &snap->sup);
-	}
-	/* from the states now in place (the fresh tree's when ret != 0) */
-	for (size_t i = 0; i < sv->n_svcs; i++)
-		rv_member_update_settled(&sv->svcs[i]->m);
-	for (size_t i = 0; i < sv->n_nodes; i++)
-		rv_member_update_settled(&sv->nodes[i]->m);
+	ret = match(sv, snap, svcs, nodes, seen, err, errlen);
+	if (ret)
+		goto out;
+	for (size_t i = 0; i < snap->n_svcs; i++)
+		apply_service(svcs[i], &snap->svcs[i]);
+	for (size_t i = 0; i < snap->n_nodes; i++)
+		apply_node(nodes[i], &snap->nodes[i]);
+	apply_supervisor(sv, &snap->sup);
+	recount_unsettled(sv);
 out:
+	free(seen);
 	free(svcs);
 	free(nodes);
 	return ret;
@@ -437,18 +442,19 @@ out:
 void rv_snapshot_arm(struct rv_supervisor *sv, const struct rv_snapshot *snap)
 {
 	for (size_t i = 0; i < snap->n_svcs; i++) {
-		struct rv_service *s = find_service(sv, i,
-						    snap->svcs[i].m.name);
+		size_t k = find_service(sv, i, snap->svcs[i].m.name);
 
-		if (s && snap->svcs[i].timer_ns != RV_SNAP_NO_DEADLINE)
-			rv_loop_timer_arm(sv->loop, &s->timer,
+		if (k < sv->n_svcs &&
+		    snap->svcs[i].timer_ns != RV_SNAP_NO_DEADLINE)
+			rv_loop_timer_arm(sv->loop, &sv->svcs[k]->timer,
 					  snap->svcs[i].timer_ns);
 	}
 	for (size_t i = 0; i < snap->n_nodes; i++) {
-		struct rv_node *n = find_node(sv, i, snap->nodes[i].m.name);
+		size_t k = find_node(sv, i, snap->nodes[i].m.name);
 
-		if (n && snap->nodes[i].timer_ns != RV_SNAP_NO_DEADLINE)
-			rv_loop_timer_arm(sv->loop, &n->timer,
+		if (k < sv->n_nodes &&
+		    snap->nodes[i].timer_ns != RV_SNAP_NO_DEADLINE)
+			rv_loop_timer_arm(sv->loop, &sv->nodes[k]->timer,
 					  snap->nodes[i].timer_ns);
 	}
 	if (snap->sup.shutdown_ns != RV_SNAP_NO_DEADLINE)
