@@ -112,10 +112,37 @@ static json_t *exit_json(const struct rv_exit_info *e)
 			 "watchdog", e->watchdog, "health", e->health);
 }
 
+/* STATUS= is checked UTF-8 when it arrives, but a long one was cut at
+ * a byte count: drop a split character at its end. */
+static json_t *utf8_json(const char *text)
+{
+	size_t len = strlen(text);
+	json_t *v = json_stringn(text, len);
+
+	for (int cut = 1; !v && cut <= 3 && cut <= (int)len; cut++)
+		v = json_stringn(text, len - (size_t)cut);
+	return v;
+}
+
+static json_t *ready_json(const struct rv_snap_ready *r)
+{
+	if (!r)
+		return json_null();
+	return json_pack("{s:b, s:o, s:i, s:I, s:o, s:o, s:i}",
+			 "ready", r->ready,
+			 "status", r->status ? utf8_json(r->status) :
+					       json_null(),
+			 "mainpid", (int)r->mainpid,
+			 "health_failures", (json_int_t)r->health_failures,
+			 "timer_ns", deadline(r->timer_ns),
+			 "check_ns", deadline(r->check_ns),
+			 "ready_fd", r->ready_fd);
+}
+
 static json_t *service_json(const struct rv_snap_service *s)
 {
 	return json_pack("{s:o, s:s, s:s, s:b, s:b, s:i, s:i, s:o, s:I, s:I,"
-			 " s:I, s:I, s:I, s:s?, s:o, s:o, s:o}",
+			 " s:I, s:I, s:I, s:s?, s:o, s:o, s:o, s:o}",
 			 "member", member_json(&s->m),
 			 "state", svc_state_name(s->state),
 			 "abort", abort_name(s->abort),
@@ -131,7 +158,8 @@ static json_t *service_json(const struct rv_snap_service *s)
 			 "fail_reason", s->fail_reason,
 			 "last_exit", exit_json(&s->last_exit),
 			 "window", window_json(&s->window),
-			 "ends", u64_array(s->ends, RV_END_NREASONS));
+			 "ends", u64_array(s->ends, RV_END_NREASONS),
+			 "ready", ready_json(s->ready));
 }
 
 static json_t *node_json(const struct rv_snap_node *n)
@@ -227,6 +255,14 @@ static bool fail(struct reader *r, const char *fmt, ...)
 	return false;
 }
 
+static void nomem(struct reader *r)
+{
+	if (r->ret)
+		return;
+	snprintf(r->err, r->errlen, "hand-over state: out of memory");
+	r->ret = -ENOMEM;
+}
+
 static json_t *field(struct reader *r, const json_t *obj, const char *key)
 {
 	json_t *v = json_object_get(obj, key);
@@ -303,10 +339,8 @@ static bool get_text(struct reader *r, const json_t *obj, const char *key,
 	if (!json_is_string(v))
 		return fail(r, "\"%s\": not a string", key);
 	*out = strdup(json_string_value(v));
-	if (!*out && !r->ret) {
-		snprintf(r->err, r->errlen, "hand-over state: out of memory");
-		r->ret = -ENOMEM;
-	}
+	if (!*out)
+		nomem(r);
 	return *out != NULL;
 }
 
@@ -348,8 +382,7 @@ static void get_window(struct reader *r, const json_t *obj,
 		return;
 	w->stamps = calloc(json_array_size(a), sizeof(*w->stamps));
 	if (!w->stamps) {
-		snprintf(r->err, r->errlen, "hand-over state: out of memory");
-		r->ret = r->ret ? r->ret : -ENOMEM;
+		nomem(r);
 		return;
 	}
 	json_array_foreach(a, i, item) {
@@ -402,6 +435,35 @@ static void get_exit(struct reader *r, const json_t *obj,
 	e->health = get_bool(r, o, "health");
 }
 
+/* "ready": null, or readiness in progress. */
+static void get_ready(struct reader *r, const json_t *obj,
+		      struct rv_snap_ready **out)
+{
+	json_t *o = field(r, obj, "ready");
+	struct rv_snap_ready *rd;
+
+	*out = NULL;
+	if (!o || json_is_null(o))
+		return;
+	if (!json_is_object(o)) {
+		fail(r, "\"ready\": not an object or null");
+		return;
+	}
+	rd = *out = calloc(1, sizeof(*rd));
+	if (!rd) {
+		nomem(r);
+		return;
+	}
+	rd->ready = get_bool(r, o, "ready");
+	get_text(r, o, "status", &rd->status);
+	rd->mainpid = (pid_t)get_int(r, o, "mainpid", 0, INT32_MAX);
+	rd->health_failures = (uint32_t)get_int(r, o, "health_failures", 0,
+						UINT32_MAX);
+	rd->timer_ns = get_deadline(r, o, "timer_ns");
+	rd->check_ns = get_deadline(r, o, "check_ns");
+	rd->ready_fd = (int)get_int(r, o, "ready_fd", -1, INT32_MAX);
+}
+
 static void get_service(struct reader *r, const json_t *o, void *item)
 {
 	struct rv_snap_service *s = item;
@@ -424,6 +486,7 @@ static void get_service(struct reader *r, const json_t *o, void *item)
 	get_exit(r, o, &s->last_exit);
 	get_window(r, o, &s->window);
 	get_u64s(r, o, "ends", s->ends, RV_END_NREASONS);
+	get_ready(r, o, &s->ready);
 }
 
 static void get_node(struct reader *r, const json_t *o, void *item)

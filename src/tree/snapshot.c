@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tree/readiness.h"
 #include "tree/snapshot.h"
 #include "tree/supervisor.h"
 #include "tree/window.h"
@@ -82,7 +83,12 @@ static int64_t armed_at(const struct rv_timer *t)
 
 static int take_service(struct rv_snap_service *o, const struct rv_service *s)
 {
-	int ret = take_member(&o->m, &s->m);
+	int ret;
+
+	/* between clone and the exec report: comes within microseconds */
+	if (s->spawn_report_fd >= 0)
+		return -EBUSY;
+	ret = take_member(&o->m, &s->m);
 
 	o->state = (uint8_t)s->state;
 	o->abort = (uint8_t)s->abort;
@@ -102,6 +108,8 @@ static int take_service(struct rv_snap_service *o, const struct rv_service *s)
 		ret = dup_reason(&o->fail_reason, s->fail_reason);
 	if (!ret)
 		ret = take_window(&o->window, &s->window);
+	if (!ret)
+		ret = rv_ready_take(s, &o->ready);
 	return ret;
 }
 
@@ -176,9 +184,15 @@ static void free_member(struct rv_snap_member *m, char *reason,
 
 void rv_snapshot_free(struct rv_snapshot *snap)
 {
-	for (size_t i = 0; snap->svcs && i < snap->n_svcs; i++)
+	for (size_t i = 0; snap->svcs && i < snap->n_svcs; i++) {
+		struct rv_snap_ready *r = snap->svcs[i].ready;
+
 		free_member(&snap->svcs[i].m, snap->svcs[i].fail_reason,
 			    &snap->svcs[i].window);
+		if (r)
+			free(r->status);
+		free(r);
+	}
 	for (size_t i = 0; snap->nodes && i < snap->n_nodes; i++)
 		free_member(&snap->nodes[i].m, snap->nodes[i].fail_reason,
 			    &snap->nodes[i].window);
@@ -238,10 +252,19 @@ static bool has_process(uint8_t state)
 	       state == RV_SVC_STOPPING;
 }
 
-static int check_service(const struct rv_snap_service *o, char *err,
-			 size_t errlen)
+static int check_service(const struct rv_snap_service *o,
+			 const struct rv_service *s, char *err, size_t errlen)
 {
 	const char *n = o->m.name;
+
+	if (!o->ready != !s->ready)
+		return refuse(err, errlen, "service %s: readiness state %s, "
+			      "the config says %s", n,
+			      o->ready ? "given" : "missing",
+			      s->ready ? "notify or checks" : "none");
+	if (o->ready && o->ready->ready_fd >= 0 && !has_process(o->state))
+		return refuse(err, errlen, "service %s: a ready_fd pipe in "
+			      "state %s", n, rv_svc_state_name(o->state));
 
 	if (o->state >= RV_SVC_NSTATES)
 		return refuse(err, errlen, "service %s: state %u unknown", n,
@@ -314,7 +337,7 @@ static int match(struct rv_supervisor *sv, const struct rv_snapshot *snap,
 				      "state", o->m.name);
 		seen[k] = true;
 		svcs[i] = sv->svcs[k];
-		ret = check_service(o, err, errlen);
+		ret = check_service(o, svcs[i], err, errlen);
 	}
 	seen += sv->n_svcs;
 	for (size_t i = 0; !ret && i < snap->n_nodes; i++) {
@@ -366,6 +389,8 @@ static void apply_service(struct rv_service *s,
 	s->last_exit = o->last_exit;
 	memcpy(s->ends, o->ends, sizeof(s->ends));
 	rv_window_restore(&s->window, o->window.stamps, o->window.n);
+	if (o->ready)
+		rv_ready_apply(s, o->ready);
 }
 
 static void apply_node(struct rv_node *n, const struct rv_snap_node *o)
@@ -444,10 +469,13 @@ void rv_snapshot_arm(struct rv_supervisor *sv, const struct rv_snapshot *snap)
 	for (size_t i = 0; i < snap->n_svcs; i++) {
 		size_t k = find_service(sv, i, snap->svcs[i].m.name);
 
-		if (k < sv->n_svcs &&
-		    snap->svcs[i].timer_ns != RV_SNAP_NO_DEADLINE)
+		if (k == sv->n_svcs)
+			continue;
+		if (snap->svcs[i].timer_ns != RV_SNAP_NO_DEADLINE)
 			rv_loop_timer_arm(sv->loop, &sv->svcs[k]->timer,
 					  snap->svcs[i].timer_ns);
+		if (snap->svcs[i].ready)
+			rv_ready_arm(sv->svcs[k], snap->svcs[i].ready);
 	}
 	for (size_t i = 0; i < snap->n_nodes; i++) {
 		size_t k = find_node(sv, i, snap->nodes[i].m.name);

@@ -45,8 +45,25 @@ struct rv_snap_member {
 	uint64_t start_seq;
 };
 
+/*
+ * Readiness and liveness in progress (readiness.c).  A check probe in
+ * flight does not cross: the hand-over cancels it first and the next
+ * check is due at once (check_ns), so ready_check and health_check
+ * simply run again in the new image.
+ */
+struct rv_snap_ready {
+	bool ready;			/* READY=1 (or ready_fd) seen */
+	char *status;			/* STATUS=, NULL: none */
+	pid_t mainpid;			/* MAINPID=, 0: none */
+	uint32_t health_failures;
+	int64_t timer_ns;		/* ready_timeout, then the watchdog */
+	int64_t check_ns;		/* next ready_check / health_check */
+	int ready_fd;			/* ready_fd pipe's read end, or -1 */
+};
+
 struct rv_snap_service {
 	struct rv_snap_member m;
+	struct rv_snap_ready *ready;	/* NULL: no readiness in its spec */
 	uint8_t state;			/* enum rv_svc_state */
 	uint8_t abort;			/* enum rv_abort */
 	bool kill_sent;
@@ -99,8 +116,10 @@ struct rv_snapshot {
 	size_t n_nodes;
 };
 
-/* Copies sv's tree into *out (zeroed first).  0 or -ENOMEM (then *out
- * holds nothing: freed). */
+/* Copies sv's tree into *out (zeroed first).  0, -ENOMEM, or -EBUSY: a
+ * spawn or a check probe is in progress (the hand-over quiesces first:
+ * rv_ready_quiesce(), a loop turn for the exec report).  On error *out
+ * holds nothing. */
 int rv_snapshot_take(const struct rv_supervisor *sv, struct rv_snapshot *out);
 /* Room for n services and n nodes, zeroed, for a reader to fill.
  * 0 or -ENOMEM. */

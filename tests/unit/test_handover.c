@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "daemon/handover_json.h"
+#include "tree/readiness.h"
 #include "tree/snapshot.h"
 #include "tree/supervisor.h"
 #include "tree/window.h"
@@ -32,6 +33,7 @@ static const char config[] =
 	"[service:back]\ncommand = /bin/true\nrestart = always\n"
 	"max_restarts = 5\nrestart_window = 30s\n"
 	"[service:boot]\ncommand = /bin/true\ntype = notify\n"
+	"ready_timeout = 5s\nhealth_check = /bin/true\n"
 	"[service:once]\ncommand = /bin/true\ntype = oneshot\n"
 	"[service:bad]\ncommand = /bin/true\nsupervisor = grp\n"
 	"instances = 2\n";
@@ -143,6 +145,19 @@ static void busy_tree(struct rv_supervisor *sv)
 	s->child.pid = 4343;
 	s->child.pidfd = 78;
 	s->m.job = RV_JOB_START;
+	/* readiness in progress: ready_timeout armed, and a STATUS= that
+	 * the 255 bytes kept cut inside its last character ("✓" is 0xe2
+	 * 0x9c 0x93): the state keeps the 254 bytes before it */
+	{
+		char status[258];
+		struct rv_ready_msg msg = { .status = status,
+					    .mainpid = 4344 };
+
+		memset(status, 'a', 254);
+		memcpy(status + 254, "\xe2\x9c\x93", 4);
+		assert_false(rv_ready_after_spawn(s, T0));
+		rv_ready_report(s, &msg, T0);
+	}
 
 	s = svc(sv, "once");
 	s->state = RV_SVC_COMPLETED;
@@ -226,6 +241,8 @@ static void round_trip(void **state)
 	text = dump_state(f->a);
 	assert_int_equal(rv_handover_parse(text, strlen(text), &snap, err,
 					   sizeof(err)), 0);
+	/* ready_timeout's deadline, absolute */
+	assert_non_null(strstr(text, "\"timer_ns\":5005000000000,"));
 	assert_int_equal(rv_snapshot_apply(f->b, &snap, err, sizeof(err)), 0);
 	rv_snapshot_arm(f->b, &snap);
 	for (size_t i = 0; i < f->a->n_svcs; i++)
@@ -238,6 +255,8 @@ static void round_trip(void **state)
 				 f->b->nodes[i]->n_terminal);
 		same_window(&f->a->nodes[i]->window, &f->b->nodes[i]->window);
 	}
+	assert_int_equal(strlen(rv_ready_status_text(svc(f->b, "boot"))),
+			 254);
 	assert_int_equal(f->b->state, RV_SUP_ALIVE);
 	assert_true(f->b->rng == 0xfedcba9876543210ULL);
 	assert_int_equal(f->b->seq, 41);
@@ -365,6 +384,11 @@ static void foreign_states_refused(void **state)
 		      "service run: pid 4242 without a pidfd");
 	apply_refused(f, text, "\"n_terminal\":1", "\"n_terminal\":9",
 		      "supervisor grp: 9 members ended of 2");
+	apply_refused(f, text, "\"ready\":null", "\"ready\":{\"ready\":false,"
+		      "\"status\":null,\"mainpid\":0,\"health_failures\":0,"
+		      "\"timer_ns\":null,\"check_ns\":null,\"ready_fd\":-1}",
+		      "service run: readiness state given, the config says "
+		      "none");
 	assert_int_equal(f->b->n_unsettled, unsettled);
 	free(text);
 }
