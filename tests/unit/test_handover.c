@@ -9,6 +9,8 @@
  * saying what was wrong, and a refused apply leaves the tree untouched.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +23,7 @@
 #include <cmocka.h>
 
 #include "daemon/handover_json.h"
+#include "daemon/handover_memfd.h"
 #include "tree/readiness.h"
 #include "tree/snapshot.h"
 #include "tree/supervisor.h"
@@ -412,6 +415,61 @@ static void window_keeps_the_newest(void **state)
 	rv_window_free(&w);
 }
 
+/* Through a sealed memfd, as the new image gets it; nothing else. */
+static void memfd_carries_the_state(void **state)
+{
+	struct fixture *f = *state;
+	struct rv_snapshot snap, back;
+	char err[256] = "", *text = NULL;
+	int fd = -1, raw;
+
+	busy_tree(f->a);
+	assert_int_equal(rv_snapshot_take(f->a, &snap), 0);
+	assert_int_equal(rv_handover_write(&snap, &fd, err, sizeof(err)), 0);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	/* sealed: nobody appends to a state once written */
+	assert_true(write(fd, "x", 1) < 0 && errno == EPERM);
+	assert_int_equal(rv_handover_read(fd, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.n_svcs, snap.n_svcs);
+	assert_int_equal(back.svcs[0].pid, 4242);
+	rv_snapshot_free(&back);
+	rv_snapshot_free(&snap);
+	close(fd);
+
+	/* a writer that died before sealing */
+	text = dump_state(f->a);
+	raw = memfd_create("unsealed", MFD_ALLOW_SEALING);
+	assert_true(raw >= 0);
+	assert_int_equal(write(raw, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(rv_handover_read(raw, &back, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "not a sealed memfd"));
+	close(raw);
+	free(text);
+	assert_int_equal(rv_handover_read(raw, &back, err, sizeof(err)),
+			 -EBADF);
+	assert_non_null(strstr(err, "not open"));
+}
+
+static void env_names_a_descriptor(void **state)
+{
+	static const char *const bad[] = { "", "x", "2", "-5", " 7", "+7",
+					   "7x", "99999999999", NULL };
+	char err[128];
+	int fd = -1;
+
+	(void)state;
+	assert_int_equal(rv_handover_env_fd("17", &fd, err, sizeof(err)), 0);
+	assert_int_equal(fd, 17);
+	for (int i = 0; bad[i]; i++) {
+		assert_int_equal(rv_handover_env_fd(bad[i], &fd, err,
+						    sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, RV_HANDOVER_ENV));
+	}
+	assert_int_equal(rv_handover_env_fd(NULL, &fd, err, sizeof(err)),
+			 -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -421,6 +479,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(foreign_states_refused, setup,
 						teardown),
 		cmocka_unit_test(window_keeps_the_newest),
+		cmocka_unit_test_setup_teardown(memfd_carries_the_state, setup,
+						teardown),
+		cmocka_unit_test(env_names_a_descriptor),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
