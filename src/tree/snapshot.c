@@ -15,6 +15,7 @@
 #include "tree/snapshot.h"
 #include "tree/supervisor.h"
 #include "tree/window.h"
+#include "util/fdkeep.h"
 
 /* Every reason the tree and the daemon pass as fail_reason. */
 static const char *const known_reasons[] = {
@@ -488,4 +489,47 @@ void rv_snapshot_arm(struct rv_supervisor *sv, const struct rv_snapshot *snap)
 	if (snap->sup.shutdown_ns != RV_SNAP_NO_DEADLINE)
 		rv_loop_timer_arm(sv->loop, &sv->shutdown_timer,
 				  snap->sup.shutdown_ns);
+}
+
+/* ---- descriptors ---- */
+
+int rv_snapshot_keep_fds(const struct rv_snapshot *snap,
+			 struct rv_fdkeep *keep)
+{
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < snap->n_svcs; i++) {
+		const struct rv_snap_service *o = &snap->svcs[i];
+
+		if (o->pid > 0)
+			ret = rv_fdkeep_add(keep, o->pidfd, "pidfd", o->m.name);
+		if (!ret && o->ready && o->ready->ready_fd >= 0)
+			ret = rv_fdkeep_add(keep, o->ready->ready_fd,
+					    "ready_fd", o->m.name);
+	}
+	return ret;
+}
+
+int rv_snapshot_adopt_fds(const struct rv_snapshot *snap, char *err,
+			  size_t errlen)
+{
+	char what[160];
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < snap->n_svcs; i++) {
+		const struct rv_snap_service *o = &snap->svcs[i];
+
+		if (o->pid > 0) {
+			snprintf(what, sizeof(what), "pidfd of %s", o->m.name);
+			ret = rv_fd_adopt(o->pidfd, RV_FD_PIDFD, o->pid, what,
+					  err, errlen);
+		}
+		if (!ret && o->ready && o->ready->ready_fd >= 0) {
+			snprintf(what, sizeof(what), "ready_fd of %s",
+				 o->m.name);
+			ret = rv_fd_adopt(o->ready->ready_fd, RV_FD_FIFO, 0,
+					  what, err, errlen);
+		}
+	}
+	return ret;
 }

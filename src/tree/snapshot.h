@@ -144,6 +144,25 @@ int rv_snapshot_apply(struct rv_supervisor *sv,
 void rv_snapshot_arm(struct rv_supervisor *sv, const struct rv_snapshot *snap);
 
 /*
+ * Descriptors of the tree that cross the exec: each process's pidfd and
+ * each ready_fd pipe, added to keep with their service as owner (the
+ * snapshot's strings: snap must outlive keep).  0 or -errno of
+ * rv_fdkeep_add().
+ */
+struct rv_fdkeep;
+int rv_snapshot_keep_fds(const struct rv_snapshot *snap,
+			 struct rv_fdkeep *keep);
+/*
+ * The new image's side: every descriptor snap names is open and what it
+ * should be (a pidfd of the service's pid, a pipe), and close-on-exec
+ * again.  0, or -EBADF/-EINVAL with one line in err naming the service.
+ * Before rv_snapshot_apply(): a state whose descriptors are wrong is
+ * refused before the tree is touched.
+ */
+int rv_snapshot_adopt_fds(const struct rv_snapshot *snap, char *err,
+			  size_t errlen);
+
+/*
  * The fail reasons the tree writes are string literals it compares by
  * pointer nowhere but logs them: a restored one maps back to the
  * literal, or to "unknown" (a newer binary's reason).

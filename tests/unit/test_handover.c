@@ -10,6 +10,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/mman.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,6 +31,7 @@
 #include "tree/snapshot.h"
 #include "tree/supervisor.h"
 #include "tree/window.h"
+#include "util/fdkeep.h"
 
 static const char config[] =
 	"[supervisor:grp]\nmax_restarts = 4\nrestart_window = 60s\n"
@@ -470,6 +474,55 @@ static void env_names_a_descriptor(void **state)
 			 -EINVAL);
 }
 
+/* A real child's pidfd: kept across, then checked against its pid. */
+static void descriptors_cross(void **state)
+{
+	struct fixture *f = *state;
+	struct rv_service *s = svc(f->a, "run");
+	struct rv_fdkeep keep = { 0 };
+	struct rv_snapshot snap;
+	char err[256] = "";
+	pid_t child = fork();
+	int pidfd;
+
+	assert_true(child >= 0);
+	if (!child) {
+		pause();
+		_exit(0);
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+	if (pidfd < 0) {
+		print_message("no pidfd_open here (valgrind?): skipped\n");
+		goto out;
+	}
+	s->state = RV_SVC_RUNNING;
+	s->child.pid = child;
+	s->child.pidfd = pidfd;
+	assert_int_equal(rv_snapshot_take(f->a, &snap), 0);
+	assert_int_equal(rv_snapshot_keep_fds(&snap, &keep), 0);
+	assert_int_equal(keep.n, 1);
+	assert_int_equal(keep.v[0].fd, pidfd);
+	assert_string_equal(keep.v[0].owner, "run");
+	assert_int_equal(rv_fdkeep_clear_cloexec(&keep), 0);
+	assert_false(fcntl(pidfd, F_GETFD) & FD_CLOEXEC);
+	/* the new image's side */
+	assert_int_equal(rv_snapshot_adopt_fds(&snap, err, sizeof(err)), 0);
+	assert_true(fcntl(pidfd, F_GETFD) & FD_CLOEXEC);
+	snap.svcs[0].pid = getpid();
+	assert_int_equal(rv_snapshot_adopt_fds(&snap, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "(pidfd of run): refers to pid"));
+	close(pidfd);
+	assert_int_equal(rv_snapshot_adopt_fds(&snap, err, sizeof(err)),
+			 -EBADF);
+	assert_non_null(strstr(err, "(pidfd of run): not open"));
+	rv_fdkeep_free(&keep);
+	rv_snapshot_free(&snap);
+out:
+	kill(child, SIGKILL);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -482,6 +535,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(memfd_carries_the_state, setup,
 						teardown),
 		cmocka_unit_test(env_names_a_descriptor),
+		cmocka_unit_test_setup_teardown(descriptors_cross, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
