@@ -523,6 +523,56 @@ out:
 	assert_int_equal(waitpid(child, NULL, 0), child);
 }
 
+/*
+ * The restored state drives the tables: the backoff the old image armed
+ * fires in the new one at its deadline, and the restart it makes counts
+ * on from the old counters (restarts, start order).  Only real
+ * processes here: no loop ever runs over busy_tree()'s fake pids.
+ */
+static void restored_backoff_fires(void **state)
+{
+	struct fixture *f = *state;
+	struct rv_service *a = svc(f->a, "back"), *b;
+	struct rv_snapshot snap;
+	char err[256] = "", *text;
+	int64_t due = rv_clock_now() + 20000000;
+
+	f->a->state = RV_SUP_ALIVE;
+	f->a->initial_start_done = true;
+	f->a->seq = 41;
+	for (size_t i = 0; i < f->a->n_nodes; i++)
+		f->a->nodes[i]->state = RV_NODE_RUNNING;
+	a->state = RV_SVC_BACKOFF;
+	a->backoff_n = 2;
+	a->restarts = 2;
+	a->m.start_seq = 40;
+	a->next_start_ns = a->due_ns = due;
+	rv_loop_timer_arm(f->a->loop, &a->timer, due);
+	text = dump_state(f->a);
+	assert_int_equal(rv_handover_parse(text, strlen(text), &snap, err,
+					   sizeof(err)), 0);
+	assert_int_equal(rv_snapshot_apply(f->b, &snap, err, sizeof(err)), 0);
+	rv_snapshot_arm(f->b, &snap);
+	b = svc(f->b, "back");
+	assert_true(b->timer.deadline_ns == due);
+	/* poll for the state: 20 s at most on a loaded machine */
+	for (int i = 0; i < 2000 && b->restarts == 2; i++)
+		assert_int_equal(rv_loop_run_once(f->b->loop, 10000000), 0);
+	assert_int_equal(b->restarts, 3);
+	assert_int_equal(b->m.start_seq, 42);
+	assert_true(rv_loop_now(f->b->loop) >= due);
+	/* let /bin/true's exit be reaped before the teardown */
+	for (int i = 0; i < 2000 && b->child.pid > 0; i++)
+		assert_int_equal(rv_loop_run_once(f->b->loop, 10000000), 0);
+	assert_int_equal(b->child.pid, 0);
+	/* /bin/true exited 0 under restart = always: the next backoff step
+	 * goes on from the old image's */
+	assert_int_equal(b->state, RV_SVC_BACKOFF);
+	assert_int_equal(b->backoff_n, 3);
+	rv_snapshot_free(&snap);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -536,6 +586,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test(env_names_a_descriptor),
 		cmocka_unit_test_setup_teardown(descriptors_cross, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(restored_backoff_fires, setup,
 						teardown),
 	};
 
