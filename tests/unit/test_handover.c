@@ -400,6 +400,20 @@ static void foreign_states_refused(void **state)
 	free(text);
 }
 
+/* A spawn between clone and its exec report is not a state to write. */
+static void busy_spawn_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct rv_snapshot snap;
+
+	svc(f->a, "run")->spawn_report_fd = 2;	/* any open fd */
+	assert_int_equal(rv_snapshot_take(f->a, &snap), -EBUSY);
+	assert_null(snap.svcs);
+	svc(f->a, "run")->spawn_report_fd = -1;
+	assert_int_equal(rv_snapshot_take(f->a, &snap), 0);
+	rv_snapshot_free(&snap);
+}
+
 static void window_keeps_the_newest(void **state)
 {
 	struct rv_window w;
@@ -582,6 +596,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(foreign_states_refused, setup,
 						teardown),
 		cmocka_unit_test(window_keeps_the_newest),
+		cmocka_unit_test_setup_teardown(busy_spawn_refused, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(memfd_carries_the_state, setup,
 						teardown),
 		cmocka_unit_test(env_names_a_descriptor),
