@@ -139,8 +139,10 @@ static json_t *ready_json(const struct rv_snap_ready *r)
 			 "ready_fd", r->ready_fd);
 }
 
-static json_t *service_json(const struct rv_snap_service *s)
+static json_t *service_json(const void *item)
 {
+	const struct rv_snap_service *s = item;
+
 	return json_pack("{s:o, s:s, s:s, s:b, s:b, s:i, s:i, s:o, s:I, s:I,"
 			 " s:I, s:I, s:I, s:s?, s:o, s:o, s:o, s:o}",
 			 "member", member_json(&s->m),
@@ -162,8 +164,10 @@ static json_t *service_json(const struct rv_snap_service *s)
 			 "ready", ready_json(s->ready));
 }
 
-static json_t *node_json(const struct rv_snap_node *n)
+static json_t *node_json(const void *item)
 {
+	const struct rv_snap_node *n = item;
+
 	return json_pack("{s:o, s:s, s:s, s:b, s:I, s:o, s:I, s:I, s:s?,"
 			 " s:o}",
 			 "member", member_json(&n->m),
@@ -202,22 +206,26 @@ static json_t *supervisor_json(const struct rv_snap_supervisor *s)
 			 histogram_json(&s->restart_latency));
 }
 
-/* Appends what make() returns for each of n items; false on ENOMEM. */
-#define APPEND_ALL(arr, items, n, make)					\
-	({								\
-		bool ok_ = (arr) != NULL;				\
-		for (size_t i_ = 0; ok_ && i_ < (n); i_++)		\
-			ok_ = !json_array_append_new((arr),		\
-						     make(&(items)[i_])); \
-		ok_;							\
-	})
+/* make(items[i]) appended for each of n items (size bytes apart);
+ * false on ENOMEM. */
+static bool append_all(json_t *arr, const void *items, size_t n, size_t size,
+		       json_t *(*make)(const void *item))
+{
+	for (size_t i = 0; arr && i < n; i++)
+		if (json_array_append_new(arr, make((const char *)items +
+						    i * size)))
+			return false;
+	return arr != NULL;
+}
 
 json_t *rv_handover_to_json(const struct rv_snapshot *snap)
 {
 	json_t *svcs = json_array(), *nodes = json_array();
 
-	if (!APPEND_ALL(svcs, snap->svcs, snap->n_svcs, service_json) ||
-	    !APPEND_ALL(nodes, snap->nodes, snap->n_nodes, node_json)) {
+	if (!append_all(svcs, snap->svcs, snap->n_svcs, sizeof(*snap->svcs),
+			service_json) ||
+	    !append_all(nodes, snap->nodes, snap->n_nodes,
+			sizeof(*snap->nodes), node_json)) {
 		json_decref(svcs);
 		json_decref(nodes);
 		return NULL;

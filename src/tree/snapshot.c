@@ -216,35 +216,40 @@ static int refuse(char *err, size_t errlen, const char *fmt, ...)
 	return -EINVAL;
 }
 
-/* The index of the member named name in members[0..n), trying i first;
- * n if there is none. */
-static size_t find(struct rv_member *const *members, size_t n,
-		   size_t stride, size_t i, const char *name)
+static const char *svc_name(const struct rv_supervisor *sv, size_t k)
 {
-	const char *base = (const char *)members;
+	return sv->svcs[k]->m.name;
+}
 
-#define AT(k) (*(struct rv_member *const *)(base + (k) * stride))
-	if (i < n && !strcmp(AT(i)->name, name))
+static const char *node_name(const struct rv_supervisor *sv, size_t k)
+{
+	return sv->nodes[k]->m.name;
+}
+
+/* The index k < n whose name_at(sv, k) is name, trying i first; n if
+ * there is none. */
+static size_t find(const struct rv_supervisor *sv, size_t n,
+		   const char *(*name_at)(const struct rv_supervisor *, size_t),
+		   size_t i, const char *name)
+{
+	if (i < n && !strcmp(name_at(sv, i), name))
 		return i;
 	for (size_t k = 0; k < n; k++)
-		if (!strcmp(AT(k)->name, name))
+		if (!strcmp(name_at(sv, k), name))
 			return k;
 	return n;
-#undef AT
 }
 
 static size_t find_service(const struct rv_supervisor *sv, size_t i,
 			   const char *name)
 {
-	return find((struct rv_member *const *)sv->svcs, sv->n_svcs,
-		    sizeof(*sv->svcs), i, name);
+	return find(sv, sv->n_svcs, svc_name, i, name);
 }
 
 static size_t find_node(const struct rv_supervisor *sv, size_t i,
 			const char *name)
 {
-	return find((struct rv_member *const *)sv->nodes, sv->n_nodes,
-		    sizeof(*sv->nodes), i, name);
+	return find(sv, sv->n_nodes, node_name, i, name);
 }
 
 static bool has_process(uint8_t state)
