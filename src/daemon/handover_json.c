@@ -232,7 +232,8 @@ json_t *rv_handover_to_json(const struct rv_snapshot *snap)
 	}
 	return json_pack("{s:s, s:i, s:s, s:o, s:o, s:o}",
 			 "magic", RV_HANDOVER_MAGIC,
-			 "format", RV_HANDOVER_FORMAT, "writer", RV_VERSION,
+			 "format", RV_HANDOVER_FORMAT,
+			 "writer", RINGVISOR_VERSION,
 			 "supervisor", supervisor_json(&snap->sup),
 			 "nodes", nodes, "services", svcs);
 }

@@ -28,6 +28,7 @@ static const char *const known_reasons[] = {
 	"signal",
 	"cancel",
 	"control",
+	"loop_failed",		/* main's lifecycle, after the merge */
 };
 
 const char *rv_snapshot_reason(const char *text)

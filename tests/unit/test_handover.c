@@ -311,7 +311,7 @@ static const struct {
 	const char *from, *to, *expect;
 } bad_edits[] = {
 	{ "\"format\":1", "\"format\":2", "format 2 is newer than this "
-	  "binary reads (1): written by ringvisor " RV_VERSION },
+	  "binary reads (1): written by ringvisor " RINGVISOR_VERSION },
 	{ "\"format\":1", "\"format\":0", "format 0 is older" },
 	{ "\"format\":1", "\"format\":\"1\"", "no integer \"format\"" },
 	{ "ringvisor-handover", "ringvisor-report",
