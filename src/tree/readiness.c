@@ -12,6 +12,7 @@
 #include "child/probe.h"
 #include "child/spawn.h"
 #include "config/parse.h"
+#include "tree/snapshot.h"
 #include "tree/supervisor.h"
 #include "util/deadline.h"
 #include "util/log.h"
@@ -407,4 +408,73 @@ void rv_ready_report(struct rv_service *s, const struct rv_ready_msg *msg,
 const char *rv_ready_status_text(const struct rv_service *s)
 {
 	return s->ready && s->ready->status[0] ? s->ready->status : NULL;
+}
+
+/* ---- hand-over ---- */
+
+static int64_t deadline_of(const struct rv_timer *t)
+{
+	return rv_timer_is_armed(t) ? t->deadline_ns : RV_SNAP_NO_DEADLINE;
+}
+
+int rv_ready_take(const struct rv_service *s, struct rv_snap_ready **out)
+{
+	const struct rv_ready *rd = s->ready;
+	struct rv_snap_ready *r;
+
+	*out = NULL;
+	if (!rd)
+		return 0;
+	if (rv_probe_running(&rd->probe) || rd->pipe_wr >= 0)
+		return -EBUSY;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	if (rd->status[0] && !(r->status = strdup(rd->status))) {
+		free(r);
+		return -ENOMEM;
+	}
+	r->ready = rd->ready;
+	r->mainpid = rd->mainpid;
+	r->health_failures = rd->health_failures;
+	r->timer_ns = deadline_of(&rd->timer);
+	r->check_ns = deadline_of(&rd->check_timer);
+	r->ready_fd = rd->watch.fd;
+	*out = r;
+	return 0;
+}
+
+void rv_ready_quiesce(struct rv_service *s, int64_t now)
+{
+	struct rv_ready *rd = s->ready;
+
+	if (!rd || !rv_probe_running(&rd->probe))
+		return;
+	rv_probe_cancel(&rd->probe);
+	rv_loop_timer_arm(s->sv->loop, &rd->check_timer, now);
+}
+
+void rv_ready_apply(struct rv_service *s, const struct rv_snap_ready *r)
+{
+	struct rv_ready *rd = s->ready;
+
+	rd->ready = r->ready;
+	snprintf(rd->status, sizeof(rd->status), "%s",
+		 r->status ? r->status : "");
+	rd->mainpid = r->mainpid;
+	rd->health_failures = r->health_failures;
+	rd->watch.fd = r->ready_fd;
+	rd->watch.events = POLLIN;
+	rd->watch.cb = on_ready_fd;
+	rd->watch.ctx = s;
+}
+
+void rv_ready_arm(struct rv_service *s, const struct rv_snap_ready *r)
+{
+	struct rv_ready *rd = s->ready;
+
+	if (r->timer_ns != RV_SNAP_NO_DEADLINE)
+		rv_loop_timer_arm(s->sv->loop, &rd->timer, r->timer_ns);
+	if (r->check_ns != RV_SNAP_NO_DEADLINE)
+		rv_loop_timer_arm(s->sv->loop, &rd->check_timer, r->check_ns);
 }

@@ -49,6 +49,23 @@ void rv_ready_on_ready(struct rv_service *s, int64_t now);
 /* Its process is being stopped or has ended: everything stops. */
 void rv_ready_reset(struct rv_service *s);
 
+/* ---- hand-over (tree/snapshot.h) ---- */
+
+struct rv_snap_ready;
+/*
+ * s's readiness state into *out (allocated: NULL when s has none).
+ * 0, -ENOMEM, or -EBUSY while a check probe runs or the ready_fd pipe's
+ * write end is still ours (a spawn in progress): rv_ready_quiesce()
+ * first.
+ */
+int rv_ready_take(const struct rv_service *s, struct rv_snap_ready **out);
+/* Cancels a check probe in flight; the next check is due at once. */
+void rv_ready_quiesce(struct rv_service *s, int64_t now);
+/* Writes r into s->ready (present: the caller checked).  Arms nothing. */
+void rv_ready_apply(struct rv_service *s, const struct rv_snap_ready *r);
+/* Arms the timers r has deadlines for. */
+void rv_ready_arm(struct rv_service *s, const struct rv_snap_ready *r);
+
 /*
  * A notify message, as the control plane parsed it off the notify socket
  * (control/notify_dispatch.c): the tree knows no socket and no wire

@@ -139,3 +139,33 @@ uint32_t rv_window_count(const struct rv_window *w, int64_t now)
 	}
 	return n;
 }
+
+uint32_t rv_window_stamps(const struct rv_window *w, int64_t *out,
+			  uint32_t cap)
+{
+	if (w->max == UINT32_MAX || w->max == 0)
+		return 0;
+	for (uint32_t i = 0; i < w->count && i < cap; i++) {
+		/* the oldest is count slots behind head */
+		uint32_t slot = (w->head + w->max - w->count + i) % w->max;
+
+		out[i] = w->stamps[slot];
+	}
+	return w->count;
+}
+
+void rv_window_restore(struct rv_window *w, const int64_t *stamps,
+		       uint32_t n)
+{
+	rv_window_reset(w);
+	if (w->max == UINT32_MAX || w->max == 0)
+		return;
+	if (n > w->max) {
+		stamps += n - w->max;
+		n = w->max;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		w->stamps[i] = stamps[i];
+	w->count = n;
+	w->head = n % w->max;
+}

@@ -53,5 +53,19 @@ void rv_window_reset(struct rv_window *w);
 bool rv_window_admit(struct rv_window *w, int64_t now);
 /* Restarts recorded inside (now - window, now]. */
 uint32_t rv_window_count(const struct rv_window *w, int64_t now);
+/*
+ * The recorded stamps, oldest first, into out[0..cap); returns how many
+ * there are (may exceed cap: only cap are written).  For a hand-over
+ * (snapshot.c): the ring's layout is not part of the state.
+ */
+uint32_t rv_window_stamps(const struct rv_window *w, int64_t *out,
+			  uint32_t cap);
+/*
+ * The ring holds stamps[0..n) (oldest first) and nothing else; when n
+ * exceeds the ring (max lowered), only the newest max are kept, which is
+ * what admitting them one by one would have kept.  Never allocates.
+ */
+void rv_window_restore(struct rv_window *w, const int64_t *stamps,
+		       uint32_t n);
 
 #endif

@@ -1,0 +1,644 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hand-over state <-> JSON (handover_json.h).  Writing is json_pack;
+ * reading goes field by field through a reader that keeps the first
+ * error with where it was, so each check is one line and the message
+ * still names the field.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/handover_json.h"
+#include "tree/supervisor.h"
+
+/* ---- names of the enumerations ---- */
+
+typedef const char *name_fn(int v);
+
+static const char *svc_state_name(int v)
+{
+	return rv_svc_state_name((enum rv_svc_state)v);
+}
+
+static const char *node_state_name(int v)
+{
+	return rv_node_state_name((enum rv_node_state)v);
+}
+
+static const char *job_name(int v)
+{
+	return rv_job_name((enum rv_job_type)v);
+}
+
+static const char *sup_state_name(int v)
+{
+	return rv_sup_state_name((enum rv_sup_state)v);
+}
+
+static const char *abort_name(int v)
+{
+	static const char *const names[] = {
+		[RV_ABORT_NONE] = "none", [RV_ABORT_TIMEOUT] = "timeout",
+		[RV_ABORT_WATCHDOG] = "watchdog", [RV_ABORT_HEALTH] = "health",
+	};
+
+	return names[v];
+}
+
+static const char *op_name(int v)
+{
+	static const char *const names[] = {
+		[RV_OP_NONE] = "none", [RV_OP_RESTART] = "restart",
+		[RV_OP_STOP] = "stop", [RV_OP_FAIL] = "fail",
+	};
+
+	return names[v];
+}
+
+/* ---- writing ---- */
+
+/* NULL, or the new value: json_pack's "o" steals it and fails on NULL. */
+static json_t *deadline(int64_t ns)
+{
+	return ns == RV_SNAP_NO_DEADLINE ? json_null() : json_integer(ns);
+}
+
+static json_t *window_json(const struct rv_snap_window *w)
+{
+	json_t *a = json_array();
+
+	for (uint32_t i = 0; a && i < w->n; i++)
+		if (json_array_append_new(a, json_integer(w->stamps[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+static json_t *u64_array(const uint64_t *v, size_t n)
+{
+	json_t *a = json_array();
+
+	/* counters stay far below 2^63 */
+	for (size_t i = 0; a && i < n; i++)
+		if (json_array_append_new(a, json_integer((json_int_t)v[i]))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+static json_t *member_json(const struct rv_snap_member *m)
+{
+	return json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:I}",
+			 "name", m->name, "job", job_name(m->job),
+			 "queued", m->queued, "in_op", m->in_op,
+			 "held", m->held, "was_up", m->was_up,
+			 "start_seq", (json_int_t)m->start_seq);
+}
+
+static json_t *exit_json(const struct rv_exit_info *e)
+{
+	return json_pack("{s:b, s:i, s:i, s:b, s:b, s:b, s:b, s:b, s:b}",
+			 "valid", e->valid, "code", e->code,
+			 "signal", e->signal, "core_dumped", e->core_dumped,
+			 "failed_start", e->failed_start,
+			 "no_child", e->no_child, "timeout", e->timeout,
+			 "watchdog", e->watchdog, "health", e->health);
+}
+
+/* STATUS= is checked UTF-8 when it arrives, but a long one was cut at
+ * a byte count: drop a split character at its end. */
+static json_t *utf8_json(const char *text)
+{
+	size_t len = strlen(text);
+	json_t *v = json_stringn(text, len);
+
+	for (int cut = 1; !v && cut <= 3 && cut <= (int)len; cut++)
+		v = json_stringn(text, len - (size_t)cut);
+	return v;
+}
+
+static json_t *ready_json(const struct rv_snap_ready *r)
+{
+	if (!r)
+		return json_null();
+	return json_pack("{s:b, s:o, s:i, s:I, s:o, s:o, s:i}",
+			 "ready", r->ready,
+			 "status", r->status ? utf8_json(r->status) :
+					       json_null(),
+			 "mainpid", (int)r->mainpid,
+			 "health_failures", (json_int_t)r->health_failures,
+			 "timer_ns", deadline(r->timer_ns),
+			 "check_ns", deadline(r->check_ns),
+			 "ready_fd", r->ready_fd);
+}
+
+static json_t *service_json(const void *item)
+{
+	const struct rv_snap_service *s = item;
+
+	return json_pack("{s:o, s:s, s:s, s:b, s:b, s:i, s:i, s:o, s:I, s:I,"
+			 " s:I, s:I, s:I, s:s?, s:o, s:o, s:o, s:o}",
+			 "member", member_json(&s->m),
+			 "state", svc_state_name(s->state),
+			 "abort", abort_name(s->abort),
+			 "kill_sent", s->kill_sent,
+			 "manual_start", s->manual_start,
+			 "pid", (int)s->pid, "pidfd", s->pidfd,
+			 "timer_ns", deadline(s->timer_ns),
+			 "started_ns", (json_int_t)s->started_ns,
+			 "next_start_ns", (json_int_t)s->next_start_ns,
+			 "due_ns", (json_int_t)s->due_ns,
+			 "backoff_n", (json_int_t)s->backoff_n,
+			 "restarts", (json_int_t)s->restarts,
+			 "fail_reason", s->fail_reason,
+			 "last_exit", exit_json(&s->last_exit),
+			 "window", window_json(&s->window),
+			 "ends", u64_array(s->ends, RV_END_NREASONS),
+			 "ready", ready_json(s->ready));
+}
+
+static json_t *node_json(const void *item)
+{
+	const struct rv_snap_node *n = item;
+
+	return json_pack("{s:o, s:s, s:s, s:b, s:I, s:o, s:I, s:I, s:s?,"
+			 " s:o}",
+			 "member", member_json(&n->m),
+			 "state", node_state_name(n->state),
+			 "op", op_name(n->op), "any_failed", n->any_failed,
+			 "op_deadline_ns", (json_int_t)n->op_deadline_ns,
+			 "timer_ns", deadline(n->timer_ns),
+			 "restarts", (json_int_t)n->restarts,
+			 "n_terminal", (json_int_t)n->n_terminal,
+			 "fail_reason", n->fail_reason,
+			 "window", window_json(&n->window));
+}
+
+static json_t *histogram_json(const struct rv_histogram *h)
+{
+	return json_pack("{s:o, s:I, s:f}",
+			 "count", u64_array(h->count, RV_HIST_BUCKETS + 1),
+			 "total", (json_int_t)h->total, "sum_s", h->sum_s);
+}
+
+static json_t *supervisor_json(const struct rv_snap_supervisor *s)
+{
+	return json_pack("{s:s, s:b, s:b, s:i, s:I, s:I, s:I, s:o, s:s?,"
+			 " s:o}",
+			 "state", sup_state_name(s->state),
+			 "failing", s->failing,
+			 "initial_start_done", s->initial_start_done,
+			 "exit_code", s->exit_code,
+			 "seq", (json_int_t)s->seq,
+			 /* all 64 bits, as the integer they are */
+			 "rng", (json_int_t)s->rng,
+			 "started_ns", (json_int_t)s->started_ns,
+			 "shutdown_ns", deadline(s->shutdown_ns),
+			 "fail_reason", s->fail_reason,
+			 "restart_latency",
+			 histogram_json(&s->restart_latency));
+}
+
+/* make(items[i]) appended for each of n items (size bytes apart);
+ * false on ENOMEM. */
+static bool append_all(json_t *arr, const void *items, size_t n, size_t size,
+		       json_t *(*make)(const void *item))
+{
+	for (size_t i = 0; arr && i < n; i++)
+		if (json_array_append_new(arr, make((const char *)items +
+						    i * size)))
+			return false;
+	return arr != NULL;
+}
+
+json_t *rv_handover_to_json(const struct rv_snapshot *snap)
+{
+	json_t *svcs = json_array(), *nodes = json_array();
+
+	if (!append_all(svcs, snap->svcs, snap->n_svcs, sizeof(*snap->svcs),
+			service_json) ||
+	    !append_all(nodes, snap->nodes, snap->n_nodes,
+			sizeof(*snap->nodes), node_json)) {
+		json_decref(svcs);
+		json_decref(nodes);
+		return NULL;
+	}
+	return json_pack("{s:s, s:i, s:s, s:o, s:o, s:o}",
+			 "magic", RV_HANDOVER_MAGIC,
+			 "format", RV_HANDOVER_FORMAT,
+			 "writer", RINGVISOR_VERSION,
+			 "supervisor", supervisor_json(&snap->sup),
+			 "nodes", nodes, "services", svcs);
+}
+
+/* ---- reading ---- */
+
+struct reader {
+	char *err;
+	size_t errlen;
+	char where[96];		/* "services[3] (web)", or "" */
+	int ret;		/* the first error; later ones are dropped */
+};
+
+__attribute__((format(printf, 2, 3)))
+static bool fail(struct reader *r, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	if (r->ret)
+		return false;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(r->err, r->errlen, "hand-over state: %s%s%s", r->where,
+		 *r->where ? ": " : "", what);
+	r->ret = -EINVAL;
+	return false;
+}
+
+static void nomem(struct reader *r)
+{
+	if (r->ret)
+		return;
+	snprintf(r->err, r->errlen, "hand-over state: out of memory");
+	r->ret = -ENOMEM;
+}
+
+static json_t *field(struct reader *r, const json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!v)
+		fail(r, "\"%s\" is missing", key);
+	return v;
+}
+
+static int64_t get_int(struct reader *r, const json_t *obj, const char *key,
+		       int64_t min, int64_t max)
+{
+	json_t *v = field(r, obj, key);
+	json_int_t i;
+
+	if (!v)
+		return 0;
+	if (!json_is_integer(v))
+		return fail(r, "\"%s\": not an integer", key), 0;
+	i = json_integer_value(v);
+	if (i < min || i > max)
+		return fail(r, "\"%s\": %lld out of range [%" PRId64 ", %"
+			    PRId64 "]", key, (long long)i, min, max), 0;
+	return i;
+}
+
+static bool get_bool(struct reader *r, const json_t *obj, const char *key)
+{
+	json_t *v = field(r, obj, key);
+
+	if (v && !json_is_boolean(v))
+		return fail(r, "\"%s\": not true or false", key);
+	return v && json_is_true(v);
+}
+
+/* A deadline: null (not armed) or an integer. */
+static int64_t get_deadline(struct reader *r, const json_t *obj,
+			    const char *key)
+{
+	json_t *v = field(r, obj, key);
+
+	if (!v || json_is_null(v))
+		return RV_SNAP_NO_DEADLINE;
+	return get_int(r, obj, key, INT64_MIN + 1, INT64_MAX);
+}
+
+/* An enumeration by name: its index in [0, n), or 0 after an error. */
+static uint8_t get_enum(struct reader *r, const json_t *obj, const char *key,
+			name_fn *name, int n)
+{
+	json_t *v = field(r, obj, key);
+	const char *s;
+
+	if (!v)
+		return 0;
+	if (!json_is_string(v))
+		return fail(r, "\"%s\": not a string", key), 0;
+	s = json_string_value(v);
+	for (int i = 0; i < n; i++)
+		if (!strcmp(name(i), s))
+			return (uint8_t)i;
+	return fail(r, "\"%s\": \"%s\" unknown", key, s), 0;
+}
+
+/* A string or null, copied; false on an error. */
+static bool get_text(struct reader *r, const json_t *obj, const char *key,
+		     char **out)
+{
+	json_t *v = field(r, obj, key);
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return v != NULL;
+	if (!json_is_string(v))
+		return fail(r, "\"%s\": not a string", key);
+	*out = strdup(json_string_value(v));
+	if (!*out)
+		nomem(r);
+	return *out != NULL;
+}
+
+static json_t *get_typed(struct reader *r, const json_t *obj,
+			 const char *key, bool array)
+{
+	json_t *v = field(r, obj, key);
+
+	if (v && (array ? !json_is_array(v) : !json_is_object(v)))
+		return fail(r, "\"%s\": not an %s", key,
+			    array ? "array" : "object"), NULL;
+	return v;
+}
+
+/* An array of integers >= 0 into v[0..n); extra items are ignored (a
+ * newer binary's counters), missing ones are 0. */
+static void get_u64s(struct reader *r, const json_t *obj, const char *key,
+		     uint64_t *v, size_t n)
+{
+	json_t *a = get_typed(r, obj, key, true), *item;
+	size_t i;
+
+	json_array_foreach(a, i, item) {
+		if (!json_is_integer(item) || json_integer_value(item) < 0)
+			return (void)fail(r, "\"%s\"[%zu]: not a count", key,
+					  i);
+		if (i < n)
+			v[i] = (uint64_t)json_integer_value(item);
+	}
+}
+
+static void get_window(struct reader *r, const json_t *obj,
+		       struct rv_snap_window *w)
+{
+	json_t *a = get_typed(r, obj, "window", true), *item;
+	size_t i;
+
+	if (!a || !json_array_size(a))
+		return;
+	w->stamps = calloc(json_array_size(a), sizeof(*w->stamps));
+	if (!w->stamps) {
+		nomem(r);
+		return;
+	}
+	json_array_foreach(a, i, item) {
+		if (!json_is_integer(item))
+			return (void)fail(r, "\"window\"[%zu]: not an integer",
+					  i);
+		if (i && json_integer_value(item) < w->stamps[i - 1])
+			return (void)fail(r, "\"window\": not oldest first");
+		w->stamps[w->n++] = json_integer_value(item);
+	}
+}
+
+static void get_member(struct reader *r, const json_t *obj,
+		       struct rv_snap_member *m)
+{
+	json_t *o = get_typed(r, obj, "member", false);
+
+	if (!o || !get_text(r, o, "name", &m->name))
+		return;
+	if (!m->name) {
+		fail(r, "\"member\": no name");
+		return;
+	}
+	/* from here on, errors name the member */
+	snprintf(r->where + strlen(r->where),
+		 sizeof(r->where) - strlen(r->where), " (%s)", m->name);
+	m->job = get_enum(r, o, "job", job_name, RV_JOB_NTYPES);
+	m->queued = get_bool(r, o, "queued");
+	m->in_op = get_bool(r, o, "in_op");
+	m->held = get_bool(r, o, "held");
+	m->was_up = get_bool(r, o, "was_up");
+	m->start_seq = (uint64_t)get_int(r, o, "start_seq", 0, INT64_MAX);
+}
+
+static void get_exit(struct reader *r, const json_t *obj,
+		     struct rv_exit_info *e)
+{
+	json_t *o = get_typed(r, obj, "last_exit", false);
+
+	if (!o)
+		return;
+	e->valid = get_bool(r, o, "valid");
+	e->code = (int)get_int(r, o, "code", INT32_MIN, INT32_MAX);
+	e->signal = (int)get_int(r, o, "signal", 0, 64);
+	e->core_dumped = get_bool(r, o, "core_dumped");
+	e->failed_start = get_bool(r, o, "failed_start");
+	e->no_child = get_bool(r, o, "no_child");
+	e->timeout = get_bool(r, o, "timeout");
+	e->watchdog = get_bool(r, o, "watchdog");
+	e->health = get_bool(r, o, "health");
+}
+
+/* "ready": null, or readiness in progress. */
+static void get_ready(struct reader *r, const json_t *obj,
+		      struct rv_snap_ready **out)
+{
+	json_t *o = field(r, obj, "ready");
+	struct rv_snap_ready *rd;
+
+	*out = NULL;
+	if (!o || json_is_null(o))
+		return;
+	if (!json_is_object(o)) {
+		fail(r, "\"ready\": not an object or null");
+		return;
+	}
+	rd = *out = calloc(1, sizeof(*rd));
+	if (!rd) {
+		nomem(r);
+		return;
+	}
+	rd->ready = get_bool(r, o, "ready");
+	get_text(r, o, "status", &rd->status);
+	rd->mainpid = (pid_t)get_int(r, o, "mainpid", 0, INT32_MAX);
+	rd->health_failures = (uint32_t)get_int(r, o, "health_failures", 0,
+						UINT32_MAX);
+	rd->timer_ns = get_deadline(r, o, "timer_ns");
+	rd->check_ns = get_deadline(r, o, "check_ns");
+	rd->ready_fd = (int)get_int(r, o, "ready_fd", -1, INT32_MAX);
+}
+
+static void get_service(struct reader *r, const json_t *o, void *item)
+{
+	struct rv_snap_service *s = item;
+
+	get_member(r, o, &s->m);
+	s->state = get_enum(r, o, "state", svc_state_name, RV_SVC_NSTATES);
+	s->abort = get_enum(r, o, "abort", abort_name, RV_ABORT_HEALTH + 1);
+	s->kill_sent = get_bool(r, o, "kill_sent");
+	s->manual_start = get_bool(r, o, "manual_start");
+	s->pid = (pid_t)get_int(r, o, "pid", 0, INT32_MAX);
+	s->pidfd = (int)get_int(r, o, "pidfd", -1, INT32_MAX);
+	s->timer_ns = get_deadline(r, o, "timer_ns");
+	s->started_ns = get_int(r, o, "started_ns", INT64_MIN, INT64_MAX);
+	s->next_start_ns = get_int(r, o, "next_start_ns", INT64_MIN,
+				   INT64_MAX);
+	s->due_ns = get_int(r, o, "due_ns", INT64_MIN, INT64_MAX);
+	s->backoff_n = (uint32_t)get_int(r, o, "backoff_n", 0, UINT32_MAX);
+	s->restarts = (uint32_t)get_int(r, o, "restarts", 0, UINT32_MAX);
+	get_text(r, o, "fail_reason", &s->fail_reason);
+	get_exit(r, o, &s->last_exit);
+	get_window(r, o, &s->window);
+	get_u64s(r, o, "ends", s->ends, RV_END_NREASONS);
+	get_ready(r, o, &s->ready);
+}
+
+static void get_node(struct reader *r, const json_t *o, void *item)
+{
+	struct rv_snap_node *n = item;
+
+	get_member(r, o, &n->m);
+	n->state = get_enum(r, o, "state", node_state_name, RV_NODE_NSTATES);
+	n->op = get_enum(r, o, "op", op_name, RV_OP_FAIL + 1);
+	n->any_failed = get_bool(r, o, "any_failed");
+	n->op_deadline_ns = get_int(r, o, "op_deadline_ns", INT64_MIN,
+				    INT64_MAX);
+	n->timer_ns = get_deadline(r, o, "timer_ns");
+	n->restarts = (uint32_t)get_int(r, o, "restarts", 0, UINT32_MAX);
+	n->n_terminal = (uint32_t)get_int(r, o, "n_terminal", 0, UINT32_MAX);
+	get_text(r, o, "fail_reason", &n->fail_reason);
+	get_window(r, o, &n->window);
+}
+
+static void get_supervisor(struct reader *r, const json_t *doc,
+			   struct rv_snap_supervisor *s)
+{
+	json_t *o = get_typed(r, doc, "supervisor", false), *h;
+
+	if (!o)
+		return;
+	snprintf(r->where, sizeof(r->where), "supervisor");
+	s->state = get_enum(r, o, "state", sup_state_name,
+			    RV_SUP_FAILED + 1);
+	s->failing = get_bool(r, o, "failing");
+	s->initial_start_done = get_bool(r, o, "initial_start_done");
+	s->exit_code = (int)get_int(r, o, "exit_code", 0, 255);
+	s->seq = (uint64_t)get_int(r, o, "seq", 0, INT64_MAX);
+	s->rng = (uint64_t)get_int(r, o, "rng", INT64_MIN, INT64_MAX);
+	s->started_ns = get_int(r, o, "started_ns", INT64_MIN, INT64_MAX);
+	s->shutdown_ns = get_deadline(r, o, "shutdown_ns");
+	get_text(r, o, "fail_reason", &s->fail_reason);
+	h = get_typed(r, o, "restart_latency", false);
+	if (h) {
+		json_t *sum = field(r, h, "sum_s");
+
+		get_u64s(r, h, "count", s->restart_latency.count,
+			 RV_HIST_BUCKETS + 1);
+		s->restart_latency.total =
+			(uint64_t)get_int(r, h, "total", 0, INT64_MAX);
+		if (sum && !json_is_number(sum))
+			fail(r, "\"sum_s\": not a number");
+		s->restart_latency.sum_s = sum ? json_number_value(sum) : 0;
+	}
+	r->where[0] = '\0';
+}
+
+/* magic, format, writer: before anything else is looked at. */
+static bool check_header(struct reader *r, const json_t *doc)
+{
+	json_t *magic = json_object_get(doc, "magic");
+	json_t *format = json_object_get(doc, "format");
+	json_t *writer = json_object_get(doc, "writer");
+	const char *who = json_is_string(writer) ?
+			  json_string_value(writer) : "an unknown version";
+	json_int_t f;
+
+	if (!json_is_object(doc) || !json_is_string(magic) ||
+	    strcmp(json_string_value(magic), RV_HANDOVER_MAGIC))
+		return fail(r, "not a ringvisor hand-over state (no \"magic\": "
+			    "\"%s\")", RV_HANDOVER_MAGIC);
+	if (!json_is_integer(format))
+		return fail(r, "no integer \"format\": written by ringvisor "
+			    "%s", who);
+	f = json_integer_value(format);
+	if (f > RV_HANDOVER_FORMAT)
+		return fail(r, "format %lld is newer than this binary reads "
+			    "(%d): written by ringvisor %s", (long long)f,
+			    RV_HANDOVER_FORMAT, who);
+	if (f < RV_HANDOVER_FORMAT_MIN)
+		return fail(r, "format %lld is older than this binary reads "
+			    "(%d..%d): written by ringvisor %s", (long long)f,
+			    RV_HANDOVER_FORMAT_MIN, RV_HANDOVER_FORMAT, who);
+	return true;
+}
+
+/* Each object of arr into items[i] (size bytes apart) through get. */
+static void get_all(struct reader *r, const json_t *arr, const char *what,
+		    void *items, size_t size,
+		    void (*get)(struct reader *, const json_t *, void *))
+{
+	json_t *item;
+	size_t i;
+
+	json_array_foreach(arr, i, item) {
+		if (r->ret)
+			return;
+		snprintf(r->where, sizeof(r->where), "%s[%zu]", what, i);
+		if (!json_is_object(item))
+			fail(r, "not an object");
+		else
+			get(r, item, (char *)items + i * size);
+	}
+}
+
+int rv_handover_from_json(const json_t *doc, struct rv_snapshot *out,
+			  char *err, size_t errlen)
+{
+	struct reader r = { .err = err, .errlen = errlen };
+	json_t *svcs, *nodes;
+
+	memset(out, 0, sizeof(*out));
+	if (!check_header(&r, doc))
+		return r.ret;
+	svcs = get_typed(&r, doc, "services", true);
+	nodes = get_typed(&r, doc, "nodes", true);
+	if (r.ret)
+		return r.ret;
+	if (rv_snapshot_alloc(out, json_array_size(svcs),
+			      json_array_size(nodes))) {
+		snprintf(err, errlen, "hand-over state: out of memory");
+		return -ENOMEM;
+	}
+	get_supervisor(&r, doc, &out->sup);
+	get_all(&r, svcs, "services", out->svcs, sizeof(*out->svcs),
+		get_service);
+	get_all(&r, nodes, "nodes", out->nodes, sizeof(*out->nodes),
+		get_node);
+	if (r.ret)
+		rv_snapshot_free(out);
+	return r.ret;
+}
+
+int rv_handover_parse(const char *buf, size_t len, struct rv_snapshot *out,
+		      char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!doc) {
+		snprintf(err, errlen, "hand-over state: not JSON at line %d "
+			 "column %d (%s)%s", je.line, je.column, je.text,
+			 len ? "" : ": empty");
+		return -EINVAL;
+	}
+	ret = rv_handover_from_json(doc, out, err, errlen);
+	json_decref(doc);
+	return ret;
+}

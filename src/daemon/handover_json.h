@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hand-over state on the wire (docs/reexec.md, "Format"): a tree
+ * snapshot (tree/snapshot.h) as one JSON object, with a magic string, a
+ * format version and the writer's version.  A reader refuses a format it
+ * does not know (newer, older than it still reads, or none), and any
+ * field of the wrong type or range, with one line naming the field:
+ * the state comes from another binary, and a hand-over that cannot be
+ * read must fail before a single member is touched.
+ *
+ * Enumerations travel by name ("backoff", "restart"), not by number, so
+ * a new binary may reorder its enums without changing the format.
+ */
+#ifndef RV_HANDOVER_JSON_H
+#define RV_HANDOVER_JSON_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "tree/snapshot.h"
+
+#define RV_HANDOVER_MAGIC "ringvisor-handover"
+/* The format this binary writes, and the oldest it still reads. */
+#define RV_HANDOVER_FORMAT 1
+#define RV_HANDOVER_FORMAT_MIN 1
+
+/* snap as a new JSON object (the caller json_decref()s it); NULL on
+ * ENOMEM. */
+json_t *rv_handover_to_json(const struct rv_snapshot *snap);
+
+/*
+ * Reads doc into *out (allocated here; rv_snapshot_free()).  0, or
+ * -EINVAL with one line in err ("state format 2 is newer than this
+ * binary reads (1): written by ringvisor 0.9.0"; "services[3] (web):
+ * \"pid\": not an integer"); then *out holds nothing.  -ENOMEM likewise.
+ */
+int rv_handover_from_json(const json_t *doc, struct rv_snapshot *out,
+			  char *err, size_t errlen);
+
+/* The same from the bytes of a state (a memfd's contents): not JSON,
+ * or truncated, is -EINVAL with jansson's line and column. */
+int rv_handover_parse(const char *buf, size_t len, struct rv_snapshot *out,
+		      char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hand-over state in a sealed memfd (handover_memfd.h).
+ */
+#include <errno.h>
+#include <ctype.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/handover_json.h"
+#include "daemon/handover_memfd.h"
+#include "util/fdkeep.h"
+
+#define SEALS (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL)
+
+/* All of buf at fd's offset 0; 0 or -errno. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pwrite(fd, buf + done, len - done, (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int rv_handover_write(const struct rv_snapshot *snap, int *fd, char *err,
+		      size_t errlen)
+{
+	json_t *doc = rv_handover_to_json(snap);
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	int ret = -ENOMEM, mfd = -1;
+
+	json_decref(doc);
+	if (!text) {
+		snprintf(err, errlen, "hand-over state: out of memory");
+		return ret;
+	}
+	mfd = memfd_create("ringvisor-handover",
+			   MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "hand-over state: memfd_create: %s",
+			 strerror(-ret));
+		goto out;
+	}
+	ret = write_all(mfd, text, strlen(text));
+	if (!ret && fcntl(mfd, F_ADD_SEALS, SEALS) < 0)
+		ret = -errno;
+	if (ret) {
+		snprintf(err, errlen, "hand-over state: writing the memfd: %s",
+			 strerror(-ret));
+		close(mfd);
+		goto out;
+	}
+	*fd = mfd;
+out:
+	free(text);
+	return ret;
+}
+
+int rv_handover_read(int fd, struct rv_snapshot *out, char *err,
+		     size_t errlen)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = rv_fd_adopt(fd, RV_FD_MEMFD, 0, "the hand-over state", err,
+			  errlen);
+	if (ret)
+		return ret;
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "hand-over state: fstat: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		snprintf(err, errlen, "hand-over state: out of memory "
+			 "(%lld bytes)", (long long)st.st_size);
+		return -ENOMEM;
+	}
+	/* sealed: the size cannot change under us, so one short read is
+	 * an error, not a partial state */
+	n = pread(fd, buf, (size_t)st.st_size, 0);
+	if (n != st.st_size) {
+		ret = n < 0 ? -errno : -EIO;
+		snprintf(err, errlen, "hand-over state: read %zd of %lld "
+			 "bytes: %s", n, (long long)st.st_size,
+			 strerror(-ret));
+	} else {
+		ret = rv_handover_parse(buf, (size_t)n, out, err, errlen);
+	}
+	free(buf);
+	return ret;
+}
+
+int rv_handover_env_fd(const char *value, int *fd, char *err, size_t errlen)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	/* digits only: strtol would take " 7" and "+7" too */
+	v = value && isdigit((unsigned char)*value) ?
+	    strtol(value, &end, 10) : -1;
+	if (v < 0 || *end || errno || v < 3 || v > INT32_MAX) {
+		snprintf(err, errlen, "%s=\"%s\": not a descriptor number "
+			 "(3 or more)", RV_HANDOVER_ENV, value ? value : "");
+		return -EINVAL;
+	}
+	*fd = (int)v;
+	return 0;
+}

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The tree's state as plain data, for a hand-over to a new binary
+ * (`ringvisor reexec`, docs/reexec.md).  rv_snapshot_take() copies what
+ * the running tree must not lose; rv_snapshot_apply() writes it into a
+ * tree freshly built from the same config, matching members by name.
+ *
+ * The tree knows no wire format: the JSON mapping, its format version and
+ * the checks on untrusted input are daemon/handover_json.c.  What this
+ * file checks is that a state makes sense for this tree (every member
+ * known, states and jobs in range, a process exactly where the state says
+ * there is one), so a snapshot that passed apply cannot wedge the tables
+ * of service.c and node.c.
+ *
+ * Deadlines are absolute CLOCK_MONOTONIC ns: the clock does not move
+ * across execve, so a timer keeps its original deadline.
+ */
+#ifndef RV_SNAPSHOT_H
+#define RV_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tree/tree.h"
+#include "util/histogram.h"
+
+struct rv_supervisor;
+
+/* A deadline that is not armed. */
+#define RV_SNAP_NO_DEADLINE INT64_MIN
+
+/* Restart times, oldest first (rv_window_stamps()). */
+struct rv_snap_window {
+	int64_t *stamps;
+	uint32_t n;
+};
+
+/* What struct rv_member holds beyond the config. */
+struct rv_snap_member {
+	char *name;
+	uint8_t job;			/* enum rv_job_type */
+	bool queued, in_op, held, was_up;
+	uint64_t start_seq;
+};
+
+/*
+ * Readiness and liveness in progress (readiness.c).  A check probe in
+ * flight does not cross: the hand-over cancels it first and the next
+ * check is due at once (check_ns), so ready_check and health_check
+ * simply run again in the new image.
+ */
+struct rv_snap_ready {
+	bool ready;			/* READY=1 (or ready_fd) seen */
+	char *status;			/* STATUS=, NULL: none */
+	pid_t mainpid;			/* MAINPID=, 0: none */
+	uint32_t health_failures;
+	int64_t timer_ns;		/* ready_timeout, then the watchdog */
+	int64_t check_ns;		/* next ready_check / health_check */
+	int ready_fd;			/* ready_fd pipe's read end, or -1 */
+};
+
+struct rv_snap_service {
+	struct rv_snap_member m;
+	struct rv_snap_ready *ready;	/* NULL: no readiness in its spec */
+	uint8_t state;			/* enum rv_svc_state */
+	uint8_t abort;			/* enum rv_abort */
+	bool kill_sent;
+	bool manual_start;
+	pid_t pid;			/* 0: no process */
+	int pidfd;			/* its fd number across exec, or -1 */
+	int64_t timer_ns;		/* backoff / stop_timeout deadline */
+	int64_t started_ns;
+	int64_t next_start_ns;
+	int64_t due_ns;
+	uint32_t backoff_n;
+	uint32_t restarts;
+	char *fail_reason;		/* NULL: none */
+	struct rv_exit_info last_exit;
+	struct rv_snap_window window;
+	uint64_t ends[RV_END_NREASONS];
+};
+
+struct rv_snap_node {
+	struct rv_snap_member m;
+	uint8_t state;			/* enum rv_node_state */
+	uint8_t op;			/* enum rv_node_op */
+	bool any_failed;
+	int64_t op_deadline_ns;
+	int64_t timer_ns;
+	uint32_t restarts;
+	uint32_t n_terminal;
+	char *fail_reason;
+	struct rv_snap_window window;
+};
+
+struct rv_snap_supervisor {
+	uint8_t state;			/* enum rv_sup_state */
+	bool failing;
+	bool initial_start_done;
+	int exit_code;
+	uint64_t seq;
+	uint64_t rng;
+	int64_t started_ns;
+	int64_t shutdown_ns;		/* shutdown_timeout deadline */
+	char *fail_reason;
+	struct rv_histogram restart_latency;
+};
+
+struct rv_snapshot {
+	struct rv_snap_supervisor sup;
+	struct rv_snap_service *svcs;
+	size_t n_svcs;
+	struct rv_snap_node *nodes;
+	size_t n_nodes;
+};
+
+/* Copies sv's tree into *out (zeroed first).  0, -ENOMEM, or -EBUSY: a
+ * spawn or a check probe is in progress (the hand-over quiesces first:
+ * rv_ready_quiesce(), a loop turn for the exec report).  On error *out
+ * holds nothing. */
+int rv_snapshot_take(const struct rv_supervisor *sv, struct rv_snapshot *out);
+/* Room for n services and n nodes, zeroed, for a reader to fill.
+ * 0 or -ENOMEM. */
+int rv_snapshot_alloc(struct rv_snapshot *snap, size_t n_svcs,
+		      size_t n_nodes);
+void rv_snapshot_free(struct rv_snapshot *snap);
+
+/*
+ * Checks snap against sv's tree (built from the same config, nothing
+ * started) and writes it in.  Every member must match by name, both
+ * ways.  Nothing is written unless all of it checks: on error returns
+ * -EINVAL with one line in err saying which member and what was wrong
+ * ("service web: state 12 unknown").  Neither timers nor child watches
+ * are armed here: rv_snapshot_arm() does the timers; the children are
+ * watched by the resuming code once their pidfds are known good.
+ */
+int rv_snapshot_apply(struct rv_supervisor *sv,
+		      const struct rv_snapshot *snap, char *err,
+		      size_t errlen);
+/* Arms every timer snap has a deadline for, at that deadline (one due
+ * already fires on the loop's first turn).  After a successful apply. */
+void rv_snapshot_arm(struct rv_supervisor *sv, const struct rv_snapshot *snap);
+
+/*
+ * Descriptors of the tree that cross the exec: each process's pidfd and
+ * each ready_fd pipe, added to keep with their service as owner (the
+ * snapshot's strings: snap must outlive keep).  0 or -errno of
+ * rv_fdkeep_add().
+ */
+struct rv_fdkeep;
+int rv_snapshot_keep_fds(const struct rv_snapshot *snap,
+			 struct rv_fdkeep *keep);
+/*
+ * The new image's side: every descriptor snap names is open and what it
+ * should be (a pidfd of the service's pid, a pipe), and close-on-exec
+ * again.  0, or -EBADF/-EINVAL with one line in err naming the service.
+ * Before rv_snapshot_apply(): a state whose descriptors are wrong is
+ * refused before the tree is touched.
+ */
+int rv_snapshot_adopt_fds(const struct rv_snapshot *snap, char *err,
+			  size_t errlen);
+
+/*
+ * The fail reasons the tree writes are string literals it compares by
+ * pointer nowhere but logs them: a restored one maps back to the
+ * literal, or to "unknown" (a newer binary's reason).
+ */
+const char *rv_snapshot_reason(const char *text);
+
+#endif

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Descriptors that cross an execve (fdkeep.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "util/fdkeep.h"
+
+int rv_fdkeep_add(struct rv_fdkeep *k, int fd, const char *role,
+		  const char *owner)
+{
+	if (fd < 0 || fcntl(fd, F_GETFD) < 0)
+		return -EBADF;
+	for (size_t i = 0; i < k->n; i++)
+		if (k->v[i].fd == fd)
+			return -EEXIST;
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 16;
+		struct rv_fdkeep_entry *v = realloc(k->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		k->v = v;
+		k->cap = cap;
+	}
+	k->v[k->n++] = (struct rv_fdkeep_entry){ fd, role, owner };
+	return 0;
+}
+
+static int set_cloexec(int fd, bool on)
+{
+	int flags = fcntl(fd, F_GETFD);
+
+	if (flags < 0)
+		return -errno;
+	flags = on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC;
+	return fcntl(fd, F_SETFD, flags) < 0 ? -errno : 0;
+}
+
+int rv_fdkeep_clear_cloexec(struct rv_fdkeep *k)
+{
+	for (k->cleared = 0; k->cleared < k->n; k->cleared++) {
+		int ret = set_cloexec(k->v[k->cleared].fd, false);
+
+		if (ret) {
+			rv_fdkeep_set_cloexec(k);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void rv_fdkeep_set_cloexec(struct rv_fdkeep *k)
+{
+	/* F_SETFD on an open descriptor cannot fail */
+	for (size_t i = 0; i < k->cleared; i++)
+		set_cloexec(k->v[i].fd, true);
+	k->cleared = 0;
+}
+
+void rv_fdkeep_free(struct rv_fdkeep *k)
+{
+	free(k->v);
+	memset(k, 0, sizeof(*k));
+}
+
+/* ---- the reader's side ---- */
+
+__attribute__((format(printf, 4, 5)))
+static int refuse(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+/* The pid a pidfd refers to (its fdinfo's "Pid:"), or 0 when fd is no
+ * pidfd (-1: the process was reaped). */
+static pid_t pidfd_pid(int fd)
+{
+	char path[64], line[128];
+	FILE *f;
+	int pid = 0;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Pid:\t%d", &pid) == 1)
+			break;
+	fclose(f);
+	return (pid_t)pid;
+}
+
+static const char *kind_name(enum rv_fd_kind kind)
+{
+	static const char *const names[] = {
+		[RV_FD_SOCKET] = "a socket", [RV_FD_FIFO] = "a pipe",
+		[RV_FD_PIDFD] = "a pidfd", [RV_FD_MEMFD] = "a sealed memfd",
+		[RV_FD_EXE] = "an O_PATH executable",
+	};
+
+	return names[kind];
+}
+
+/* Does fd (open, st its fstat) look like kind? */
+static bool is_kind(int fd, const struct stat *st, enum rv_fd_kind kind)
+{
+	const int seals = F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK;
+	int v;
+
+	switch (kind) {
+	case RV_FD_SOCKET:
+		return S_ISSOCK(st->st_mode);
+	case RV_FD_FIFO:
+		return S_ISFIFO(st->st_mode);
+	case RV_FD_PIDFD:
+		return pidfd_pid(fd) != 0;
+	case RV_FD_MEMFD:
+		v = fcntl(fd, F_GET_SEALS);
+		return v >= 0 && (v & seals) == seals;
+	case RV_FD_EXE:
+		v = fcntl(fd, F_GETFL);
+		return v >= 0 && (v & O_PATH) && S_ISREG(st->st_mode);
+	}
+	return false;
+}
+
+int rv_fd_adopt(int fd, enum rv_fd_kind kind, pid_t pid, const char *what,
+		char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return refuse(err, errlen, -EBADF, "fd %d (%s): not open", fd,
+			      what);
+	if (!is_kind(fd, &st, kind))
+		return refuse(err, errlen, -EINVAL, "fd %d (%s): not %s", fd,
+			      what, kind_name(kind));
+	if (kind == RV_FD_PIDFD && pidfd_pid(fd) != pid)
+		return refuse(err, errlen, -EINVAL, "fd %d (%s): refers to "
+			      "pid %d, the state says %d", fd, what,
+			      (int)pidfd_pid(fd), (int)pid);
+	return set_cloexec(fd, true);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* close_range(2) (5.9), or one close per descriptor up to the limit. */
+static int close_between(unsigned int lo, unsigned int hi)
+{
+	struct rlimit rl;
+
+	if (lo > hi)
+		return 0;
+	if (!syscall(SYS_close_range, lo, hi, 0))
+		return 0;
+	if (errno != ENOSYS)
+		return -errno;
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		rl.rlim_cur = 1 << 20;
+	for (unsigned int fd = lo; fd <= hi && fd < rl.rlim_cur; fd++)
+		close((int)fd);
+	return 0;
+}
+
+int rv_fd_close_unlisted(const int *keep, size_t n, int from)
+{
+	int *sorted = malloc((n ? n : 1) * sizeof(*sorted));
+	unsigned int next = (unsigned int)from;
+	int ret = 0;
+
+	if (!sorted)
+		return -ENOMEM;
+	memcpy(sorted, keep, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), cmp_int);
+	for (size_t i = 0; !ret && i < n; i++) {
+		unsigned int fd = (unsigned int)sorted[i];
+
+		if (sorted[i] < from || fd < next)
+			continue;	/* below the range, or a duplicate */
+		if (fd > next)
+			ret = close_between(next, fd - 1);
+		next = fd + 1;
+	}
+	if (!ret)
+		ret = close_between(next, ~0U);
+	free(sorted);
+	return ret;
+}
