@@ -458,10 +458,14 @@ int rv_snapshot_apply(struct rv_supervisor *sv,
 	ret = match(sv, snap, svcs, nodes, seen, err, errlen);
 	if (ret)
 		goto out;
+	/* match() filled every slot when it returned 0; the checks say so
+	 * to the reader (and to clang-tidy, which cannot follow it). */
 	for (size_t i = 0; i < snap->n_svcs; i++)
-		apply_service(svcs[i], &snap->svcs[i]);
+		if (svcs[i])
+			apply_service(svcs[i], &snap->svcs[i]);
 	for (size_t i = 0; i < snap->n_nodes; i++)
-		apply_node(nodes[i], &snap->nodes[i]);
+		if (nodes[i])
+			apply_node(nodes[i], &snap->nodes[i]);
 	apply_supervisor(sv, &snap->sup);
 	recount_unsettled(sv);
 out:

@@ -420,7 +420,7 @@ static void window_keeps_the_newest(void **state)
 	int64_t in[7] = { 1, 2, 3, 4, 5, 6, 7 }, out[8];
 
 	(void)state;
-	assert_int_equal(rv_window_init(&w, 3, 100), 0);
+	assert_int_equal(rv_window_init(&w, 3, 100, NULL), 0);
 	rv_window_restore(&w, in, 7);
 	assert_int_equal(rv_window_stamps(&w, out, 8), 3);
 	assert_true(out[0] == 5 && out[1] == 6 && out[2] == 7);
