@@ -127,7 +127,7 @@ def restart_section(R, res, name="restart", bare=False):
             "VM (CPUID, a VM exit each), the same under every supervisor, "
             "which pulls every ratio above toward 1; this run shows the "
             "supervisors' own share. Peers left out (same program, same "
-            "method; the run would not fit the 10 minutes). %d kills each, "
+            "method; the run would not fit its time budget). %d kills each, "
             "%.1f s up before each." % (p["samples"], p["uptime_s"]))
     else:
         R.a("One `rvb-stamp` service per supervisor; it stamps CLOCK_MONOTONIC "
@@ -377,7 +377,7 @@ def timers_section(R, res):
         "the wake-up (in the timer callback for ringvisor's loop) - the "
         "deadline. SCHED_OTHER, no pinning, default timer slack %d ns "
         "(shorter than `ringvisor-bench timers`' default of 20,000 samples, "
-        "to keep compare.sh under 10 minutes)." % (
+        "to keep compare.sh within its time budget)." % (
             p["period_us"], p["count"], p["block"], p["default_slack_ns"]))
     R.a()
     R.a("Command: %s" % cmd_of(res, "timers"))
