@@ -52,8 +52,8 @@ static const char usage_text[] =
 	"        client commands take -s PATH, --socket=PATH (control\n"
 	"        socket) or -c FILE (the config naming it)\n"
 	"\n"
-	"  -c FILE   config (default $RINGVISOR_CONFIG, else " RV_CLI_DEFAULT_CONFIG
-	")\n"
+	"  -c FILE   config (default $RINGVISOR_CONFIG, else "
+	RV_CLI_DEFAULT_CONFIG ")\n"
 	"  --help, --version\n"
 	"\n"
 	"exit status: 0 completed, 1 failed, 2 usage or config error;\n"

@@ -540,6 +540,15 @@ void rv_supervisor_free(struct rv_supervisor *sv)
 	free(sv);
 }
 
+/* http_listen needs libmicrohttpd, which is loaded only then (mhd.h) */
+static void check_http(const struct rv_specs *specs, struct rv_diag *d)
+{
+	char why[300];
+
+	if (specs->http_listen && rv_http_load(why, sizeof(why)))
+		rv_diag_error(d, specs->file, 0, "http_listen: %s", why);
+}
+
 int rv_config_check_warnings(const char *path, FILE *out, int *warnings)
 {
 	struct rv_specs specs;
@@ -551,6 +560,7 @@ int rv_config_check_warnings(const char *path, FILE *out, int *warnings)
 		 * directories): warnings */
 		rv_iso_check_specs(&specs, &d);
 		rv_exec_check_specs(&specs, &d);
+		check_http(&specs, &d);
 		rv_specs_free(&specs);
 	}
 	if (warnings)
