@@ -111,13 +111,18 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 		 * in a storm: handled by the kernel (NODROP), just slower */
 		.completions = count_instances(sv->specs),
 	};
+	char why[300], quoted[320];
 	int ret;
 
 	if (opts && opts->log_fd > 0)
 		rv_log_set_fd(opts->log_fd);
 	/* log_target: our lines to stderr or the journal (auto: when stderr
 	 * is the journal's stream) */
-	rv_log_set_target((enum rv_log_target)sv->specs->log_target);
+	if (rv_log_set_target((enum rv_log_target)sv->specs->log_target,
+			      why, sizeof(why)))
+		rv_log_sup(RV_LOG_WARN, "main", "journal_unusable",
+			   " reason=%s", rv_log_quote(why, quoted,
+						      sizeof(quoted)));
 	/* under systemd: keep NOTIFY_SOCKET for ourselves, out of the
 	 * environment every child inherits */
 	if (rv_sd_notify_self_init() < 0)

@@ -3,8 +3,8 @@
  * Libraries loaded when a feature needs them (src/util/dl.c, used for
  * libmicrohttpd and libsystemd): the table is filled from the real
  * library, and a missing library or symbol is an error that names it,
- * with nothing left loaded.  The HTTP endpoint's table loads from the
- * installed libmicrohttpd.
+ * with nothing left loaded.  The HTTP endpoint's and the journal's
+ * tables load from the installed libraries.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -18,6 +18,7 @@
 #include "control/http.h"
 #include "control/mhd.h"
 #include "util/dl.h"
+#include "util/journal.h"
 
 static const char *const libc_names[] = { "strlen", "getpid" };
 
@@ -74,6 +75,14 @@ static void test_mhd_table_is_filled(void **state)
 	assert_non_null(rv_mhd.resume_connection);
 }
 
+static void test_journal_loads(void **state)
+{
+	char why[300] = "";
+
+	(void)state;
+	assert_int_equal(rv_journal_load(why, sizeof(why)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -81,6 +90,7 @@ int main(void)
 		cmocka_unit_test(test_missing_library_is_named),
 		cmocka_unit_test(test_missing_symbol_is_named),
 		cmocka_unit_test(test_mhd_table_is_filled),
+		cmocka_unit_test(test_journal_loads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
