@@ -10,11 +10,7 @@ struct rv_mhd rv_mhd;
 static const char *const names[] = { RV_MHD_FUNCTIONS(RV_MHD_NAME) };
 #undef RV_MHD_NAME
 
-static struct rv_dl lib = {
-	.soname = RV_MHD_SONAME,
-	.names = names,
-	.n = sizeof(names) / sizeof(*names),
-};
+static struct rv_dl lib = RV_DL(RV_MHD_SONAME, names);
 
 int rv_mhd_load(char *why, size_t len)
 {

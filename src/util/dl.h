@@ -24,6 +24,11 @@ struct rv_dl {
 	void *handle;		/* NULL until loaded */
 };
 
+/* A struct rv_dl for soname and its array of names. */
+#define RV_DL(soname_, names_)						\
+	{ .soname = (soname_), .names = (names_),			\
+	  .n = sizeof(names_) / sizeof(*(names_)) }
+
 /*
  * Loads lib (once: 0 at once when it is loaded already) and resolves
  * every one of its names into syms[] (n slots, in the same order).  0,

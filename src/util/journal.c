@@ -17,11 +17,7 @@ static struct {
 	__typeof__(&sd_journal_stream_fd) stream_fd;
 } fn;
 
-static struct rv_dl lib = {
-	.soname = RV_JOURNAL_SONAME,
-	.names = names,
-	.n = sizeof(names) / sizeof(*names),
-};
+static struct rv_dl lib = RV_DL(RV_JOURNAL_SONAME, names);
 
 int rv_journal_load(char *why, size_t len)
 {
