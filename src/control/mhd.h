@@ -7,7 +7,7 @@
  * Why not linked: libmicrohttpd.so.12 needs gnutls, and gnutls nettle,
  * hogweed, gmp, p11-kit, idn2, unistring, tasn1 and ffi.  Linked, every
  * supervisor start maps and relocates that chain (and runs the
- * constructors of gnutls and p11-kit) and carries ~1.5 MiB of its PSS
+ * constructors of gnutls and p11-kit) and carries 1.2-1.6 MiB of its PSS
  * (bench/analysis.md, "Memory"), though most configs have no HTTP
  * endpoint and the endpoint never uses TLS.  The headers still come from
  * pkg-config, so each slot has the very type of the function it holds.

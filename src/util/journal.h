@@ -3,7 +3,7 @@
  * The journal's client, libsystemd, loaded when the journal is used
  * (log_target = journal, or auto under journald; stdout/stderr = journal)
  * rather than linked: libsystemd.so.0 brings gcrypt, gpg-error, zstd, lz4
- * and lzma, ~0.75 MiB of PSS a supervisor that logs to stderr would carry
+ * and lzma, 0.5-0.8 MiB of PSS a supervisor that logs to stderr would carry
  * for nothing (util/dl.h; bench/analysis.md, "Memory").  The ringvisor
  * package Depends on libsystemd0 explicitly: dpkg-shlibdeps cannot see a
  * dlopen.
