@@ -6,9 +6,9 @@
  * The life cycle itself is tree/lifecycle.c; signals are signals.c.
  */
 #include <errno.h>
-#include <malloc.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
