@@ -60,7 +60,7 @@ LIBRINGVISOR_0 {
 		PRIVATE ${CMAKE_SOURCE_DIR}/src)
 	target_compile_options(ringvisor_shared PRIVATE ${RV_WARN})
 	target_link_libraries(ringvisor_shared PRIVATE rv_loop PkgConfig::LIBCAP
-		PkgConfig::INIH PkgConfig::JANSSON PkgConfig::MHD PkgConfig::LIBSYSTEMD
+		PkgConfig::INIH PkgConfig::JANSSON rv_dlopened
 		Threads::Threads m)
 	target_link_options(ringvisor_shared PRIVATE
 		-Wl,--version-script=${RV_VERSION_SCRIPT} -Wl,--no-undefined)

@@ -5,7 +5,10 @@
 
 #include <stdio.h>
 
-/* Prints "ringvisor: MESSAGE (see ringvisor --help)"; returns 2. */
+#define RV_CLI_DEFAULT_CONFIG "/etc/ringvisor/ringvisor.conf"
+
+/* cli_usage.c: prints "ringvisor: MESSAGE (see ringvisor --help)";
+ * returns 2. */
 int rv_cli_usage_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 void rv_cli_help(FILE *f);
@@ -20,7 +23,10 @@ int rv_cli_act(int argc, char **argv);		/* start stop restart */
 int rv_cli_kill(int argc, char **argv);
 int rv_cli_plain(int argc, char **argv);	/* reload shutdown metrics */
 int rv_cli_events(int argc, char **argv);
-int rv_cli_top(int argc, char **argv);		/* cli_top.c */
+/* `top` runs the ringvisor-top program (cli_top_exec.c), whose main
+ * (top_main.c) calls rv_cli_top (cli_top.c) */
+int rv_cli_top_exec(int argc, char **argv);
+int rv_cli_top(int argc, char **argv);
 /* -s PATH, else the control_socket of -c FILE or $RINGVISOR_CONFIG, else
  * the default; NULL after printing why (*ret: the exit status). */
 char *rv_cli_socket_path(const char *socket, const char *config, int *ret);

@@ -4,7 +4,6 @@
  * libringvisor (include/ringvisor.h).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,69 +12,6 @@
 #include "cli/cli.h"
 #include "cli/cli_opts.h"
 #include "ringvisor.h"
-
-#define DEFAULT_CONFIG "/etc/ringvisor/ringvisor.conf"
-
-static const char usage_text[] =
-	"usage: ringvisor COMMAND [OPTIONS]\n"
-	"\n"
-	"commands:\n"
-	"  run [-c FILE] [--report FILE] [--backend=auto|io_uring|epoll]\n"
-	"        supervise the services of FILE in the foreground\n"
-	"  exec [OPTIONS] -- CMD [ARG...]\n"
-	"        supervise one command (container init, tini-style); OPTIONS\n"
-	"        are service keys as long options: --restart=always\n"
-	"        --backoff=fibonacci --restart-delay=200ms --stop-timeout=5s\n"
-	"        --max-restarts=5 ... and --backend=, --report=,\n"
-	"        --control-socket=PATH\n"
-	"  check [-c FILE | FILE] [--strict]\n"
-	"        validate a config: every problem as FILE:LINE: error: ...;\n"
-	"        what this machine lacks (users, programs, directories) as\n"
-	"        FILE:LINE: warning: ... (--strict: warnings fail too)\n"
-	"  status [NAME...] [--json] [--check]\n"
-	"        state of the supervisor and its services; --check: exit 0\n"
-	"        only if it is alive and every critical service is up\n"
-	"  start|stop|restart NAME... [--wait [--timeout DURATION]]\n"
-	"        act on services (NAME: an instance, a service, or a nested\n"
-	"        supervisor's subtree); --wait: until each is running and\n"
-	"        ready (stopped for stop), one line each, exit 1 if one failed\n"
-	"        or timed out\n"
-	"  restart --rolling NAME... [--wait [--timeout DURATION]]\n"
-	"        replace instances a few at a time, each ready before the\n"
-	"        next goes down (max_unavailable); --wait: until the roll\n"
-	"        ended, exit 1 if it stopped\n"
-	"  kill NAME SIGNAL              signal a service's process (group)\n"
-	"  reload                        re-read the config, apply changes\n"
-	"  shutdown [--wait [--timeout DURATION]]\n"
-	"        stop everything, then exit; --wait: until the supervisor\n"
-	"        has exited, with its exit status\n"
-	"  metrics                       Prometheus text exposition\n"
-	"  events [--json]               follow lifecycle events\n"
-	"  logs NAME... [-n N] [-f] [--json]\n"
-	"        recent output of services (NAME or NAME@N), -f: follow\n"
-	"  top                           live view of the tree (keys: see\n"
-	"        ringvisor(1)); a table when not on a terminal\n"
-	"        client commands take -s PATH, --socket=PATH (control\n"
-	"        socket) or -c FILE (the config naming it)\n"
-	"\n"
-	"  -c FILE   config (default $RINGVISOR_CONFIG, else " DEFAULT_CONFIG
-	")\n"
-	"  --help, --version\n"
-	"\n"
-	"exit status: 0 completed, 1 failed, 2 usage or config error;\n"
-	"exec passes on the child's status (128+N for signal N).\n";
-
-int rv_cli_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "ringvisor: ");
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see ringvisor --help)\n");
-	return RV_EXIT_USAGE;
-}
 
 static bool is_help(const char *a)
 {
@@ -91,7 +27,7 @@ static const char *default_config(void)
 {
 	const char *env = getenv("RINGVISOR_CONFIG");
 
-	return env && *env ? env : DEFAULT_CONFIG;
+	return env && *env ? env : RV_CLI_DEFAULT_CONFIG;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -196,7 +132,7 @@ static int cmd_exec(int argc, char **argv)
 		/* exec's options are service keys, not a getopt table;
 		 * only these two are shared with every other command */
 		if (is_help(a)) {
-			fputs(usage_text, stdout);
+			rv_cli_help(stdout);
 			ret = 0;
 			goto out;
 		}
@@ -259,11 +195,6 @@ out:
 	return ret;
 }
 
-void rv_cli_help(FILE *f)
-{
-	fputs(usage_text, f);
-}
-
 /* The commands; each parses its own options (cli_opts.h). */
 static const struct {
 	const char *name;
@@ -281,7 +212,7 @@ static const struct {
 	{ "shutdown", rv_cli_plain },
 	{ "metrics", rv_cli_plain },
 	{ "events", rv_cli_events },
-	{ "top", rv_cli_top },
+	{ "top", rv_cli_top_exec },
 	{ "logs", rv_cli_logs },
 };
 
@@ -293,7 +224,7 @@ int main(int argc, char **argv)
 		return rv_cli_usage_error("%s", "missing command");
 	cmd = argv[1];
 	if (is_help(cmd) || !strcmp(cmd, "help")) {
-		fputs(usage_text, stdout);
+		rv_cli_help(stdout);
 		return 0;
 	}
 	if (is_version(cmd) || !strcmp(cmd, "version"))

@@ -42,6 +42,15 @@
 #include "util/log.h"
 
 #define CONN_MAX	4096		/* more are accepted and closed */
+/*
+ * The loop's room for connections (their timers, I/O and fd watches) is
+ * reserved a block at a time as they grow, not CONN_MAX's worth at open:
+ * that was ~180 KiB of every supervisor's PSS for connections nobody
+ * made (bench/analysis.md, "Memory").  A block is reserved before the
+ * connection that needs it is set up, so no watch ever lands beyond the
+ * reservation; accepting allocates the connection anyway.
+ */
+#define CONN_BLOCK	64
 #define IN_CHUNK	4096
 /*
  * A follower may have FOLLOW_BUF bytes of events not yet sent before it is
@@ -119,6 +128,7 @@ struct rv_control {
 	struct rv_timer retry;
 	struct conn *conns;
 	size_t n_conns;
+	size_t conns_room;		/* reserved for, CONN_BLOCK at a time */
 	size_t n_followers;		/* of events */
 	size_t n_log_followers;
 	/* the turn budget */
@@ -735,6 +745,22 @@ static bool peer_allowed(struct rv_control *ctl, int fd, struct ucred *cr)
 	return false;
 }
 
+/* Loop room for CONN_BLOCK more connections: 0 or -ENOMEM. */
+static int reserve_conns(struct rv_control *ctl)
+{
+	/* every connection has a timer (and a waiter's), an I/O in flight
+	 * and a watch (a follower's hang-up) */
+	int ret = rv_loop_timer_reserve(ctl->loop, 2 * CONN_BLOCK);
+
+	if (!ret)
+		ret = rv_loop_io_reserve(ctl->loop, CONN_BLOCK);
+	if (!ret)
+		ret = rv_loop_fd_reserve(ctl->loop, CONN_BLOCK);
+	if (!ret)
+		ctl->conns_room += CONN_BLOCK;
+	return ret;
+}
+
 static void arm_accept(struct rv_control *ctl);
 
 static void on_retry(struct rv_loop *loop, struct rv_timer *t, int64_t now,
@@ -782,6 +808,10 @@ static void on_accept(struct rv_loop *loop, struct rv_io *io, int res,
 	}
 	if (ctl->n_conns >= CONN_MAX) {
 		refuse(res, &cr, "too_many_connections");
+		return;
+	}
+	if (ctl->n_conns >= ctl->conns_room && reserve_conns(ctl)) {
+		refuse(res, &cr, "out_of_memory");
 		return;
 	}
 	c = calloc(1, sizeof(*c));
@@ -891,14 +921,13 @@ int rv_control_open(struct rv_control **out, struct rv_supervisor *sv,
 		ret = -errno;
 		goto err_msg;
 	}
-	/* every connection has a timer (and a waiter's) and an I/O in
-	 * flight: room for all of them now, so accepting never grows the
-	 * loop's tables */
-	ret = rv_loop_timer_reserve(ctl->loop, 2 * CONN_MAX + 2);
+	/* the retry timer and the accept, and the first block of
+	 * connections */
+	ret = rv_loop_timer_reserve(ctl->loop, 2);
 	if (!ret)
-		ret = rv_loop_io_reserve(ctl->loop, CONN_MAX + 1);
+		ret = rv_loop_io_reserve(ctl->loop, 1);
 	if (!ret)
-		ret = rv_loop_fd_reserve(ctl->loop, CONN_MAX);
+		ret = reserve_conns(ctl);
 	if (ret)
 		goto err_msg;
 	ctl->accept_io.fd = ctl->fd;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The HTTP endpoint's mechanics: the listening socket, libmicrohttpd
- * driven from the loop, and the routes.  What a route says comes from the
+ * (loaded when the endpoint opens, through mhd.h's table) driven from the
+ * loop, and the routes.  What a route says comes from the
  * same code as the control socket's answers (metrics.c, report.c) and
  * `status --check` (health.c).
  *
@@ -16,7 +17,6 @@
 #include <errno.h>
 #include <grp.h>
 #include <jansson.h>
-#include <microhttpd.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -30,6 +30,7 @@
 #include "control/commands.h"
 #include "control/health.h"
 #include "control/http_sse.h"
+#include "control/mhd.h"
 #include "control/report.h"
 #include "control/unix_socket.h"
 #include "tree/supervisor.h"
@@ -80,7 +81,7 @@ static void rearm(struct rv_http *h)
 	if (h->closed) {
 		h->closed = false;
 		rv_loop_timer_arm(h->loop, &h->timer, now);
-	} else if (MHD_get_timeout(h->d, &ms) == MHD_YES)
+	} else if (rv_mhd.get_timeout(h->d, &ms) == MHD_YES)
 		rv_loop_timer_arm(h->loop, &h->timer, now +
 				  (int64_t)(ms > 3600000 ? 3600000 : ms) *
 				  1000000);
@@ -95,7 +96,7 @@ static void rearm(struct rv_http *h)
 /* MHD does whatever is ready (never blocks in external mode). */
 static void pump(struct rv_http *h)
 {
-	MHD_run(h->d);
+	rv_mhd.run(h->d);
 	rearm(h);
 }
 
@@ -129,17 +130,20 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned int code,
 
 	if (!text)
 		return MHD_NO;	/* out of memory: MHD closes the connection */
-	r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	r = rv_mhd.create_response_from_buffer(len, text,
+					       MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(text);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	rv_mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	rv_mhd.add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+				   "no-store");
 	if (code == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	ret = MHD_queue_response(c, code, r);
-	MHD_destroy_response(r);
+		rv_mhd.add_response_header(r, MHD_HTTP_HEADER_ALLOW,
+					   "GET, HEAD");
+	ret = rv_mhd.queue_response(c, code, r);
+	rv_mhd.destroy_response(r);
 	return ret;
 }
 
@@ -168,11 +172,12 @@ static enum MHD_Result get_events(struct rv_http *h, struct MHD_Connection *c)
 
 	if (!r)
 		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-				"text/event-stream");
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
+	rv_mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				   "text/event-stream");
+	rv_mhd.add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+				   "no-cache");
+	ret = rv_mhd.queue_response(c, MHD_HTTP_OK, r);
+	rv_mhd.destroy_response(r);
 	return ret;
 }
 
@@ -196,7 +201,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 			       text ? strlen(text) : 0);
 	}
 	if (!strcmp(url, "/healthz")) {
-		code = rv_health_check(h->sv, MHD_lookup_connection_value(
+		code = rv_health_check(h->sv, rv_mhd.lookup_connection_value(
 					       c, MHD_GET_ARGUMENT_KIND,
 					       "service"),
 				       health, sizeof(health));
@@ -325,13 +330,26 @@ static void remove_socket_file(struct rv_http *h)
 	h->path = NULL;
 }
 
+int rv_http_load(char *why, size_t len)
+{
+	return rv_mhd_load(why, len);
+}
+
 int rv_http_open(struct rv_http **out, struct rv_supervisor *sv,
 		 const char *addr, const char *group, FILE *errors)
 {
 	const union MHD_DaemonInfo *info;
-	struct rv_http *h = calloc(1, sizeof(*h));
+	struct rv_http *h;
+	char why[300];
 	int fd, ret;
 
+	/* the library first: nothing bound when it is missing */
+	ret = rv_http_load(why, sizeof(why));
+	if (ret) {
+		fprintf(errors, "ringvisor: http_listen %s: %s\n", addr, why);
+		return ret;
+	}
+	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
 	h->sv = sv;
@@ -344,7 +362,7 @@ int rv_http_open(struct rv_http **out, struct rv_supervisor *sv,
 		goto err_msg;
 	}
 	/* MHD owns fd from here, and closes it when it stops */
-	h->d = MHD_start_daemon(
+	h->d = rv_mhd.start_daemon(
 		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
 		0, NULL, NULL, on_request, h,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,	/* first */
@@ -360,7 +378,7 @@ int rv_http_open(struct rv_http **out, struct rv_supervisor *sv,
 		ret = -EINVAL;
 		goto err_msg;
 	}
-	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
+	info = rv_mhd.get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
 	ret = info ? 0 : -EINVAL;
 	if (!ret)
 		ret = rv_loop_fd_reserve(h->loop, 1);
@@ -380,7 +398,7 @@ err_msg:
 	fprintf(errors, "ringvisor: cannot serve http_listen %s: %s\n", addr,
 		strerror(-ret));
 	if (h->d)
-		MHD_stop_daemon(h->d);
+		rv_mhd.stop_daemon(h->d);
 	remove_socket_file(h);
 	free(h);
 	return ret;
@@ -392,11 +410,11 @@ void rv_http_close(struct rv_http *h)
 		return;
 	/* MHD must not be stopped with suspended connections */
 	rv_sse_end_all(&h->sse);
-	MHD_run(h->d);
+	rv_mhd.run(h->d);
 	rv_loop_unwatch_fd(h->loop, &h->w);
 	rv_loop_timer_cancel(h->loop, &h->timer);
 	rv_loop_timer_cancel(h->loop, &h->heartbeat);
-	MHD_stop_daemon(h->d);
+	rv_mhd.stop_daemon(h->d);
 	h->d = NULL;
 	remove_socket_file(h);
 }

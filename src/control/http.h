@@ -20,6 +20,13 @@ struct rv_supervisor;
 struct rv_http;
 
 /*
+ * Loads libmicrohttpd, which is not linked (mhd.h says why): 0, or
+ * -ENOENT with why naming what is missing.  rv_http_open() does it first;
+ * `ringvisor check` calls it to report the missing library as a config
+ * error.
+ */
+int rv_http_load(char *why, size_t len);
+/*
  * Listens on addr (an http_listen value: HOST:PORT, [V6]:PORT, unix:/PATH
  * or /PATH; a unix socket is made 0600, or 0660 owned by group) and
  * serves it from sv's loop.  0 or -errno, with the reason on errors.

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "control/http_sse.h"
 
-#include <microhttpd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "control/mhd.h"
 #include "util/log.h"
 
 /* Unsent bytes a stream may hold before it is dropped as too slow. */
@@ -31,7 +31,7 @@ static void wake(struct rv_sse *s)
 {
 	if (s->suspended) {
 		s->suspended = false;
-		MHD_resume_connection(s->conn);
+		rv_mhd.resume_connection(s->conn);
 	}
 }
 
@@ -75,7 +75,7 @@ static ssize_t on_read(void *cls, uint64_t pos, char *buf, size_t max)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	/* nothing to send: leave MHD's loop until there is */
 	s->suspended = true;
-	MHD_suspend_connection(s->conn);
+	rv_mhd.suspend_connection(s->conn);
 	return 0;
 }
 
@@ -110,8 +110,8 @@ struct MHD_Response *rv_sse_response(struct rv_sse_set *set,
 	s->conn = conn;
 	memcpy(s->buf, hello, sizeof(hello) - 1);
 	s->len = sizeof(hello) - 1;
-	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, on_read,
-					      s, on_free);
+	r = rv_mhd.create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
+						 on_read, s, on_free);
 	if (!r) {
 		free(s->buf);
 		free(s);

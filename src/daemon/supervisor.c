@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,13 +112,18 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 		 * in a storm: handled by the kernel (NODROP), just slower */
 		.completions = count_instances(sv->specs),
 	};
+	char why[300], quoted[320];
 	int ret;
 
 	if (opts && opts->log_fd > 0)
 		rv_log_set_fd(opts->log_fd);
 	/* log_target: our lines to stderr or the journal (auto: when stderr
 	 * is the journal's stream) */
-	rv_log_set_target((enum rv_log_target)sv->specs->log_target);
+	if (rv_log_set_target((enum rv_log_target)sv->specs->log_target,
+			      why, sizeof(why)))
+		rv_log_sup(RV_LOG_WARN, "main", "journal_unusable",
+			   " reason=%s", rv_log_quote(why, quoted,
+						      sizeof(quoted)));
 	/* under systemd: keep NOTIFY_SOCKET for ourselves, out of the
 	 * environment every child inherits */
 	if (rv_sd_notify_self_init() < 0)
@@ -220,6 +226,13 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 	if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		rv_log_sup(RV_LOG_WARN, "main", "subreaper_failed",
 			   " errno=%d", errno);
+	/*
+	 * Parsing the config left its temporaries freed between the
+	 * allocations that stay (specs, services, tables): whole free pages
+	 * go back to the kernel now, rather than stay dirty for the
+	 * supervisor's life (bench/analysis.md, "Memory").
+	 */
+	malloc_trim(0);
 	return 0;
 }
 
@@ -540,6 +553,15 @@ void rv_supervisor_free(struct rv_supervisor *sv)
 	free(sv);
 }
 
+/* http_listen needs libmicrohttpd, which is loaded only then (mhd.h) */
+static void check_http(const struct rv_specs *specs, struct rv_diag *d)
+{
+	char why[300];
+
+	if (specs->http_listen && rv_http_load(why, sizeof(why)))
+		rv_diag_error(d, specs->file, 0, "http_listen: %s", why);
+}
+
 int rv_config_check_warnings(const char *path, FILE *out, int *warnings)
 {
 	struct rv_specs specs;
@@ -551,6 +573,7 @@ int rv_config_check_warnings(const char *path, FILE *out, int *warnings)
 		 * directories): warnings */
 		rv_iso_check_specs(&specs, &d);
 		rv_exec_check_specs(&specs, &d);
+		check_http(&specs, &d);
 		rv_specs_free(&specs);
 	}
 	if (warnings)

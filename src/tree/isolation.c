@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <syslog.h>
-#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include "child/cgroup.h"
@@ -25,6 +24,7 @@
 #include "tree/isolation.h"
 #include "tree/supervisor.h"
 #include "tree/tree.h"
+#include "util/journal.h"
 #include "util/log.h"
 
 extern char **environ;
@@ -406,13 +406,18 @@ static int prepare_stream(struct rv_iso_builder *b, struct rv_iso *iso,
 static int prepare_journal(struct rv_iso *iso, const struct rv_service *s,
 			   int std_fd)
 {
-	int fd = sd_journal_stream_fd(s->name, LOG_INFO, 1);
+	const char *key = std_fd == 1 ? "stdout" : "stderr";
+	char why[300];
+	int fd;
 
+	if (rv_journal_load(why, sizeof(why)))
+		return set_failure(iso, ENOENT, key, "%s = journal: %s", key,
+				   why);
+	fd = rv_journal_stream_fd(s->name, LOG_INFO, 1);
 	if (fd < 0)
-		return set_failure(iso, -fd, std_fd == 1 ? "stdout" : "stderr",
+		return set_failure(iso, -fd, key,
 				   "%s = journal: cannot connect to journald: %s",
-				   std_fd == 1 ? "stdout" : "stderr",
-				   strerror(-fd));
+				   key, strerror(-fd));
 	/* sd_journal_stream_fd() leaves it inheritable: ours until given */
 	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
 		int err = errno;

@@ -11,9 +11,10 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <syslog.h>
-#include <systemd/sd-journal.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "util/journal.h"
 
 static int log_fd = 2;
 static enum rv_log_level log_min = RV_LOG_INFO;
@@ -173,7 +174,7 @@ bool rv_log_is_journal_stream(const char *stream, int fd)
 	       (unsigned long long)st.st_ino == ino;
 }
 
-void rv_log_set_target(enum rv_log_target t)
+int rv_log_set_target(enum rv_log_target t, char *why, size_t len)
 {
 	rv_log_flush();
 	to_journal = t == RV_LOG_TARGET_JOURNAL ||
@@ -181,6 +182,11 @@ void rv_log_set_target(enum rv_log_target t)
 		      rv_log_is_journal_stream(getenv("JOURNAL_STREAM"),
 					       log_fd));
 	log_color = -1;
+	if (to_journal && rv_journal_load(why, len)) {
+		to_journal = false;
+		return -ENOENT;
+	}
+	return 0;
 }
 
 /*
@@ -214,7 +220,7 @@ static int journal_send(enum rv_log_level level, const char *who_key,
 			 who);
 		iov[n++] = (struct iovec){ wh, strlen(wh) };
 	}
-	return sd_journal_sendv(iov, n);
+	return rv_journal_sendv(iov, n);
 }
 
 /*

@@ -13,6 +13,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 enum rv_log_level { RV_LOG_DEBUG, RV_LOG_INFO, RV_LOG_WARN, RV_LOG_ERROR };
 
@@ -75,7 +76,9 @@ void rv_log_at(const struct rv_log_mark *m, enum rv_log_level level,
  */
 enum rv_log_target { RV_LOG_TARGET_AUTO, RV_LOG_TARGET_STDERR,
 		     RV_LOG_TARGET_JOURNAL };
-void rv_log_set_target(enum rv_log_target t);
+/* 0, or -ENOENT when the journal was chosen but libsystemd cannot be
+ * loaded (util/journal.h): then lines go to the fd, and why says why. */
+int rv_log_set_target(enum rv_log_target t, char *why, size_t len);
 /* Is stream ("DEV:INO", JOURNAL_STREAM's value) the file of fd? */
 bool rv_log_is_journal_stream(const char *stream, int fd);
 

@@ -309,6 +309,28 @@ class Http(rvtest.Case):
             self.assertIn(f"cannot serve http_listen 127.0.0.1:{port}: "
                           "Address already in use", rv.stderr_text())
 
+    def test_a_missing_libmicrohttpd_is_named(self):
+        # libmicrohttpd is loaded only for http_listen (src/control/mhd.h):
+        # a broken one found first is a check error and a start error
+        # naming it, before anything is bound
+        libdir = os.path.join(self.tmp, "lib")
+        os.mkdir(libdir)
+        self.write(os.path.join("lib", "libmicrohttpd.so.12"), "")
+        env = rvtest.rv_env({"LD_LIBRARY_PATH": libdir})
+        cfg = self.config("[service:a]\ncommand = /bin/true\n",
+                          http_listen="127.0.0.1:9")
+        r = self.rv("check", "-c", cfg, env=env)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(f"{cfg}: error: http_listen: cannot load "
+                      "libmicrohttpd.so.12: ", r.stderr)
+        r = self.rv("run", "-c", cfg, env=env)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("ringvisor: http_listen 127.0.0.1:9: cannot load "
+                      "libmicrohttpd.so.12: ", r.stderr)
+        # without http_listen the broken library is never opened
+        cfg = self.config("[service:a]\ncommand = /bin/true\n")
+        self.assertEqual(self.rv("check", "-c", cfg, env=env).returncode, 0)
+
 
 if __name__ == "__main__":
     rvtest.main()

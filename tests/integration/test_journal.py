@@ -145,6 +145,22 @@ class Journal(rvtest.Case):
         self.assertFalse([g for g in got["grams"] if "EVENT=" in g], got)
         self.assertIn("event=start", got["stderr"])
 
+    def test_without_libsystemd_lines_stay_on_stderr(self):
+        # libsystemd is loaded only for the journal (src/util/journal.h):
+        # a broken one found first is a warning naming it, and the lines
+        # go to stderr; a stdout = journal service fails to start, saying
+        # why
+        libdir = os.path.join(self.tmp, "lib")
+        os.mkdir(libdir)
+        self.write(os.path.join("lib", "libsystemd.so.0"), "")
+        r = self.rv("run", "-c", self.once(log_target="journal"),
+                    env=rvtest.rv_env({"LD_LIBRARY_PATH": libdir}))
+        self.assertRegex(r.stderr, r"event=journal_unusable reason=\"cannot "
+                         r"load libsystemd\.so\.0: ")
+        self.assertIn("service=svc event=spawn_failed step=stdout", r.stderr)
+        self.assertIn("stdout = journal: cannot load libsystemd.so.0",
+                      r.stderr)
+
     def test_real_journal(self):
         sock = "/run/systemd/journal/socket"
         if not os.path.exists(sock):
