@@ -98,7 +98,8 @@ void rm_rf(const char *path);
 /* absolute path of a helper program next to us (or in its build dir) */
 char *find_helper(const char *name);
 /* ringvisor-bench http: execs rvb-http (bench/rvb_http.py) */
-int cmd_http_exec(int argc, char **argv);
+/* http, reexec: exec the script helper (script.c) with the arguments. */
+int cmd_script_exec(int argc, char **argv, const char *helper);
 /* stdout of `argv` (first line), or NULL */
 char *run_capture(char *const argv[]);
 

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ringvisor-bench http: lost requests of gunicorn under wrk while its
- * instances are killed, rolled and reloaded (bench/rvb_http.py, installed
- * as libexec/ringvisor/rvb-http).  The measurement is wrk's and the work is
- * driving other programs (gunicorn, wrk, runit's sv, supervisorctl), so it
- * is a script; this entry point finds it and the ringvisor binary the way
- * the other commands find their helpers, and hands over the arguments.
+ * The commands of ringvisor-bench that are scripts:
+ *   http    lost requests of gunicorn under wrk while its instances are
+ *           killed, rolled and reloaded (bench/rvb_http.py -> rvb-http);
+ *   reexec  the live hand-over to a new binary, timed and stressed
+ *           (bench/rvb_reexec.py -> rvb-reexec).
+ * Their work is driving other programs (gunicorn, wrk, runit's sv,
+ * supervisorctl, the ringvisor CLI and its followers), so they are
+ * scripts, installed in libexec/ringvisor; this entry point finds one and
+ * the ringvisor binary the way the other commands find their helpers, and
+ * hands over the arguments.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -31,18 +35,18 @@ static const char *arg_value(int argc, char **argv, const char *name)
 	return NULL;
 }
 
-int cmd_http_exec(int argc, char **argv)
+int cmd_script_exec(int argc, char **argv, const char *helper)
 {
 	char **args = xcalloc((size_t)argc + 4, sizeof(*args));
 	char *script, *rv = NULL;
 	int n = 0;
 
 	g_opt.helpers = arg_value(argc, argv, "helpers");
-	script = find_helper("rvb-http");
+	script = find_helper(helper);
 	if (!script) {
-		fprintf(stderr, "ringvisor-bench http: rvb-http not found next "
-			"to ringvisor-bench nor in ../libexec/ringvisor (use "
-			"--helpers DIR)\n");
+		fprintf(stderr, "ringvisor-bench %s: %s not found next to "
+			"ringvisor-bench nor in ../libexec/ringvisor (use "
+			"--helpers DIR)\n", argv[1], helper);
 		return 2;
 	}
 	args[n++] = script;
@@ -54,7 +58,7 @@ int cmd_http_exec(int argc, char **argv)
 		args[n++] = argv[i];
 	args[n] = NULL;
 	execv(script, args);
-	fprintf(stderr, "ringvisor-bench http: exec %s: %s (it needs python3)\n",
-		script, strerror(errno));
+	fprintf(stderr, "ringvisor-bench %s: exec %s: %s (it needs python3)\n",
+		argv[1], script, strerror(errno));
 	return 2;
 }
