@@ -830,27 +830,21 @@ int rv_out_stream_apply(struct rv_out_stream *st,
 	return 0;
 }
 
-int rv_out_stream_adopt(struct rv_out_stream *st, int rfd, int wfd)
+void rv_out_stream_adopt(struct rv_out_stream *st, int rfd, int wfd)
 {
 	struct rv_out_sink *s = st->sink;
-	bool rearm = st->rw.armed;
-	int err = 0;
 
-	if (rearm)
+	/* a watch follows the open file, not the number: watch anew */
+	if (st->rw.armed)
 		rv_loop_unwatch_fd(st->loop, &st->rw);
-	/* onto the load's numbers: the spawn plan holds wfd's */
-	if ((rfd != st->rfd && dup3(rfd, st->rfd, O_CLOEXEC) < 0) ||
-	    (wfd != st->wfd && dup3(wfd, st->wfd, O_CLOEXEC) < 0))
-		err = errno;
-	if (err) {
-		if (rearm)
-			stream_arm(st);
-		return -err;
+	if (rfd != st->rfd) {
+		close(st->rfd);
+		st->rfd = st->rw.fd = rfd;
 	}
-	if (rfd != st->rfd)
-		close(rfd);
-	if (wfd != st->wfd)
-		close(wfd);
+	if (wfd != st->wfd) {
+		close(st->wfd);
+		st->wfd = wfd;
+	}
 	fcntl(st->rfd, F_SETFL, O_NONBLOCK);
 	st->dead = false;
 	if (s->len && sink_flush(s))
@@ -859,7 +853,6 @@ int rv_out_stream_adopt(struct rv_out_stream *st, int rfd, int wfd)
 		stream_pump(st);	/* arms the watch, or waits */
 	else
 		stream_arm(st);
-	return 0;
 }
 
 int rv_out_stream_std(const struct rv_out_stream *st)
@@ -881,6 +874,11 @@ int rv_out_sink_take(const struct rv_out_stream *st, char **bytes,
 		return -ENOMEM;
 	*len = s->len;
 	return 0;
+}
+
+size_t rv_out_sink_room(const struct rv_out_stream *st)
+{
+	return st->sink ? st->sink->cap - st->sink->len : 0;
 }
 
 int rv_out_sink_restore(struct rv_out_stream *st, const char *bytes,

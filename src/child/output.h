@@ -144,12 +144,12 @@ int rv_out_stream_check(const struct rv_out_stream *st,
 int rv_out_stream_apply(struct rv_out_stream *st,
 			const struct rv_out_state *in);
 /*
- * The crossed pipe replaces the one the load made (dup3 onto its
- * numbers, so every plan that names them stays right; rfd and wfd are
- * closed), and the stream goes on: what it holds is written, the pipe
- * is read.  0 or -errno (st keeps its own pipe then).
+ * The crossed pipe replaces the one the load made (closed), under the
+ * crossed numbers: they stay the same across every hand-over.  The
+ * caller updates what names the old write end (the spawn plan).  Then
+ * the stream goes on: what it holds is written, the pipe is read.
  */
-int rv_out_stream_adopt(struct rv_out_stream *st, int rfd, int wfd);
+void rv_out_stream_adopt(struct rv_out_stream *st, int rfd, int wfd);
 
 /* 1 or 2 when st writes to ringvisor's stdout or stderr sink, 0 for a
  * file: sink. */
@@ -158,6 +158,8 @@ int rv_out_stream_std(const struct rv_out_stream *st);
  * none).  0 or -ENOMEM. */
 int rv_out_sink_take(const struct rv_out_stream *st, char **bytes,
 		     size_t *len);
+/* The bytes st's sink has room for. */
+size_t rv_out_sink_room(const struct rv_out_stream *st);
 /* Puts bytes in front of what st's sink holds, to be written first.
  * 0, or -ENOBUFS when they do not fit. */
 int rv_out_sink_restore(struct rv_out_stream *st, const char *bytes,

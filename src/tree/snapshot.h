@@ -206,11 +206,33 @@ struct rv_snapshot {
 	struct rv_snap_daemon daemon;
 };
 
-/* Copies sv's tree into *out (zeroed first).  0, -ENOMEM, or -EBUSY: a
- * spawn or a check probe is in progress (the hand-over quiesces first:
- * rv_ready_quiesce(), a loop turn for the exec report).  On error *out
- * holds nothing. */
+/*
+ * Copies sv's tree into *out (zeroed first).  0, -ENOMEM, or a state no
+ * snapshot can hold yet, each with its rv_snapshot_strerror() line:
+ *   -EBUSY        a spawn or a check probe is in progress (the hand-over
+ *                 quiesces first: rv_ready_quiesce(), a loop turn for
+ *                 the exec report);
+ *   -EINPROGRESS  "a rolling restart is in progress" (its position is
+ *                 not part of format 1: the caller retries later);
+ *   -EALREADY     "a reload is being applied" (its jobs still run: the
+ *                 tree holds members of two configs).
+ * On error *out holds nothing.  sv->daemon is left zero: the
+ * orchestrator fills it.
+ */
 int rv_snapshot_take(const struct rv_supervisor *sv, struct rv_snapshot *out);
+/* The line for an error of rv_snapshot_take(). */
+const char *rv_snapshot_strerror(int ret);
+
+/*
+ * Flush before take, from quiesce: every output stream moves its whole
+ * lines to its sink and every sink writes, waiting for its fd by poll(2)
+ * (never through the loop, which is quiesced) until it is empty or
+ * deadline_ns (CLOCK_MONOTONIC; the hand-over gives ~100 ms) passes.
+ * What is left (partial lines, what a slow reader did not take) crosses
+ * in the state.  Returns the bytes left.
+ */
+size_t rv_snapshot_flush_outputs(struct rv_supervisor *sv,
+				 int64_t deadline_ns);
 /* Room for n services and n nodes, zeroed, for a reader to fill.
  * 0 or -ENOMEM. */
 int rv_snapshot_alloc(struct rv_snapshot *snap, size_t n_svcs,
@@ -229,8 +251,15 @@ void rv_snapshot_free(struct rv_snapshot *snap);
 int rv_snapshot_apply(struct rv_supervisor *sv,
 		      const struct rv_snapshot *snap, char *err,
 		      size_t errlen);
-/* Arms every timer snap has a deadline for, at that deadline (one due
- * already fires on the loop's first turn).  After a successful apply. */
+/*
+ * After a successful apply, in the image that resumes (never in a dry
+ * run): arms every timer snap has a deadline for, at that deadline (one
+ * due already fires on the loop's first turn), and a queued reload at
+ * once; takes the crossed descriptors into the tree: each output pipe
+ * replaces the one the load made (dup3 onto its numbers) and is read
+ * again, the fd stores are filled in store order.  apply touches no
+ * descriptor, so a dry run (apply without arm) needs none of them.
+ */
 void rv_snapshot_arm(struct rv_supervisor *sv, const struct rv_snapshot *snap);
 
 /*
@@ -251,6 +280,25 @@ int rv_snapshot_keep_fds(const struct rv_snapshot *snap,
  */
 int rv_snapshot_adopt_fds(const struct rv_snapshot *snap, char *err,
 			  size_t errlen);
+
+/*
+ * The held sockets of snap as the `old` set for rv_sockets_open(): the
+ * new image loads its specs, adopts snap's fds (rv_snapshot_adopt_fds),
+ * then opens its set with this one as old, so every socket is carried
+ * over by its address and nothing is bound again:
+ *
+ *	rv_snapshot_sockets(snap, specs, &old, err, errlen);
+ *	rv_sockets_open(specs, &old, &set, &d);
+ *	rv_sockets_commit(&old, &set);	(old becomes the set)
+ *
+ * Each socket must be a section of specs with the same name and listen
+ * address, and the reverse.  0, -ENOMEM, or -EINVAL with one line in
+ * err (old then holds nothing, and no fd is closed).
+ */
+struct rv_socket_set;
+int rv_snapshot_sockets(const struct rv_snapshot *snap,
+			const struct rv_specs *specs,
+			struct rv_socket_set *old, char *err, size_t errlen);
 
 /*
  * The fail reasons the tree writes are string literals it compares by

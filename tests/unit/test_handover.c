@@ -27,6 +27,7 @@
 
 #include "daemon/handover_json.h"
 #include "daemon/handover_memfd.h"
+#include "tree/isolation.h"
 #include "tree/readiness.h"
 #include "tree/snapshot.h"
 #include "tree/supervisor.h"
@@ -238,6 +239,22 @@ static void same_service(const struct rv_service *x,
 		assert_true(x->timer.deadline_ns == y->timer.deadline_ns);
 }
 
+/* text with its "config" array taken out (a new static string). */
+static const char *without_config(const char *text)
+{
+	static char *out[2];
+	static int k;
+	json_t *doc = json_loads(text, 0, NULL);
+
+	assert_non_null(doc);
+	assert_int_equal(json_object_del(doc, "config"), 0);
+	k ^= 1;
+	free(out[k]);
+	out[k] = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	return out[k];
+}
+
 static void round_trip(void **state)
 {
 	struct fixture *f = *state;
@@ -270,11 +287,30 @@ static void round_trip(void **state)
 	assert_true(f->b->initial_start_done);
 	assert_memory_equal(&f->a->restart_latency, &f->b->restart_latency,
 			    sizeof(f->a->restart_latency));
-	/* and the reader's tree writes the very same state again */
+	/* the config the tree was built from, byte for byte */
+	assert_int_equal(snap.n_config, 1);
+	assert_string_equal(snap.config[0].path, "t.conf");
+	assert_int_equal(snap.config[0].len, f->a->specs->sources[0].len);
+	assert_memory_equal(snap.config[0].bytes,
+			    f->a->specs->sources[0].bytes, snap.config[0].len);
+	/* the output pipes keep their numbers; the spawn plan of the new
+	 * tree hands the crossed write end to the next run */
+	assert_non_null(snap.svcs[0].out);
+	{
+		struct rv_spawn_fd fds[2];
+
+		assert_int_equal(rv_iso_fds(svc(f->b, "run"), fds), 2);
+		assert_int_equal(fds[0].to, 1);
+		assert_int_equal(fds[0].from, snap.svcs[0].out->wfd);
+		assert_int_equal(fds[1].from, snap.svcs[0].err->wfd);
+	}
+	/* and the reader's tree writes the very same state again (but for
+	 * the config's text: the two trees name their own control socket) */
 	{
 		char *again = dump_state(f->b);
 
-		assert_string_equal(text, again);
+		assert_string_equal(without_config(text),
+				    without_config(again));
 		free(again);
 	}
 	rv_snapshot_free(&snap);
@@ -514,9 +550,14 @@ static void descriptors_cross(void **state)
 	s->child.pidfd = pidfd;
 	assert_int_equal(rv_snapshot_take(f->a, &snap), 0);
 	assert_int_equal(rv_snapshot_keep_fds(&snap, &keep), 0);
-	assert_int_equal(keep.n, 1);
+	/* the pidfd, then each service's output pipes (both ends) */
 	assert_int_equal(keep.v[0].fd, pidfd);
+	assert_string_equal(keep.v[0].role, "pidfd");
 	assert_string_equal(keep.v[0].owner, "run");
+	assert_string_equal(keep.v[1].role, "stdout");
+	assert_int_equal(keep.v[1].fd, snap.svcs[0].out->rfd);
+	assert_int_equal(keep.v[2].fd, snap.svcs[0].out->wfd);
+	assert_string_equal(keep.v[3].role, "stderr");
 	assert_int_equal(rv_fdkeep_clear_cloexec(&keep), 0);
 	assert_false(fcntl(pidfd, F_GETFD) & FD_CLOEXEC);
 	/* the new image's side */
