@@ -362,6 +362,40 @@ static const struct {
 	  "supervisor: \"exit_code\": 300 out of range" },
 	{ "\"window\":[4", "\"window\":[9999999999999999,4",
 	  "\"window\": not oldest first" },
+	/* what a service owns (output, logs, fd store) */
+	{ "\"exit_pending\":false", "\"exit_pending\":0",
+	  "services[0] (run): \"exit_pending\": not true or false" },
+	{ "\"line\":\"\"", "\"line\":\"0g\"",
+	  "services[0] (run): \"line\": not hex" },
+	{ "\"line\":\"\"", "\"line\":\"abc\"", "\"line\": not hex" },
+	{ "\"rfd\":", "\"rfd\":-1,\"x\":", "\"rfd\": -1 out of range" },
+	{ "\"text\":\"\"", "\"text\":\"YWJj=\"",
+	  "services[0] (run): \"text\": not base64" },
+	{ "\"lines\":[]", "\"lines\":[[1,\"stdout\",5]]",
+	  "services[0] (run): \"logs\": the lines are 5 bytes, the text 0" },
+	{ "\"lines\":[]", "\"lines\":[[1,\"stdin\",0]]",
+	  "\"logs\": line 0: stream \"stdin\" unknown" },
+	{ "\"lines\":[]", "\"lines\":[[1,0]]",
+	  "\"logs\": line 0: not [time, stream, length]" },
+	{ "\"pieces\":[\"\",\"\"]", "\"pieces\":[\"\"]",
+	  "\"pieces\": not one for stdout and one for stderr" },
+	{ "\"fd_store\":[]", "\"fd_store\":[{\"fd\":3}]",
+	  "services[0] (run): \"name\" is missing" },
+	/* the supervisor's extras, the sockets, the config, the daemon's */
+	{ "\"reload_queued\":false,", "",
+	  "supervisor: \"reload_queued\" is missing" },
+	{ "\"child_mask\":[]", "\"child_mask\":[99]",
+	  "supervisor: \"child_mask\"[0]: not a signal number" },
+	{ "\"stdout_pending\":\"\"", "\"stdout_pending\":7",
+	  "supervisor: \"stdout_pending\": not a string" },
+	{ "\"sockets\":[]", "\"sockets\":[{\"name\":\"web\"}]",
+	  "sockets[0]: \"listen\" is missing" },
+	{ "\"bytes\":\"", "\"bytes\":\"*",
+	  "config[0]: \"bytes\": not base64" },
+	{ "\"watchdog_usec\":0", "\"watchdog_usec\":-1",
+	  "daemon: \"watchdog_usec\": -1 out of range" },
+	{ "\"orphans_reaped\":0,", "",
+	  "daemon: \"orphans_reaped\" is missing" },
 };
 
 static void bad_states_refused(void **state)
@@ -427,6 +461,17 @@ static void foreign_states_refused(void **state)
 		      "service run: pid 4242 without a pidfd");
 	apply_refused(f, text, "\"n_terminal\":1", "\"n_terminal\":9",
 		      "supervisor grp: 9 members ended of 2");
+	/* what a service owns must be what its config makes */
+	apply_refused(f, text, "\"stdout\":{", "\"stdout\":null,\"x\":{",
+		      "service run: stdout pipe missing, the config says one");
+	apply_refused(f, text, "\"logs\":{", "\"logs\":null,\"x\":{",
+		      "service run: log_buffer lines missing, the config keeps "
+		      "them");
+	apply_refused(f, text, "\"fd_store\":[]",
+		      "\"fd_store\":[{\"fd\":3,\"name\":\"db\"}]",
+		      "service run: 1 stored fds, fd_store_max is 0");
+	apply_refused(f, text, "\"mode\":false", "\"mode\":true",
+		      "the state is of ringvisor exec, this tree of run");
 	apply_refused(f, text, "\"ready\":null", "\"ready\":{\"ready\":false,"
 		      "\"status\":null,\"mainpid\":0,\"health_failures\":0,"
 		      "\"timer_ns\":null,\"check_ns\":null,\"ready_fd\":-1}",
