@@ -185,10 +185,11 @@ static bool append_all(json_t *arr, const void *items, size_t n, size_t size,
 
 static json_t *logs_json(const struct rv_snap_logs *l)
 {
-	json_t *lines = json_array();
+	json_t *lines;
 
 	if (!l)
 		return json_null();
+	lines = json_array();
 	if (!append_all(lines, l->lines, l->n, sizeof(*l->lines),
 			logline_json)) {
 		json_decref(lines);

@@ -208,33 +208,45 @@ static void output_line_crosses_whole(void **state)
 	free(text);
 }
 
-/* A file: sink that could not write everything: its bytes cross and are
- * written by the new image, before what comes after them. */
+/*
+ * Flush before take writes what the sinks hold and the whole lines of
+ * the line buffers; only a partial line is left to cross.  What a sink
+ * still holds in the state is written by the new image first.
+ */
 static void sink_bytes_cross(void **state)
 {
 	struct fixture *f = *state;
 	struct rv_snapshot snap;
+	struct rv_out_state held = { .line = "one\ntail", .line_len = 8,
+				     .sink = "held\n", .sink_len = 5 };
+	struct rv_snap_service o = { .out = &held };
 	char conf[256], path[128], err[256] = "", *text;
 	struct rv_out_state *st;
 
 	snprintf(path, sizeof(path), "%s/s.log", f->dir);
 	snprintf(conf, sizeof(conf), "[service:s]\ncommand = /bin/true\n"
-		 "stdout = file:%s\n", path);
+		 "stdout = file:%s\nlog_buffer = 0\n", path);
 	f->a = load(f->dir, "a.sock", conf);
 	f->b = load(f->dir, "b.sock", conf);
+	/* the old image's sink and line buffer, as a slow file left them */
+	assert_int_equal(rv_iso_apply(svc(f->a, "s"), &o), 0);
+	assert_int_equal(rv_snapshot_flush_outputs(f->a, rv_clock_now() +
+						   100000000), 4);
+	assert_string_equal(slurp(path), "held\none\n");
 	through_json(f->a, &snap, &text);
 	st = snap.svcs[0].out;
 	assert_non_null(st);
-	/* as if the old sink held "held\n" and a partial "tail" */
-	st->sink = strdup("held\n");
+	assert_int_equal(st->line_len, 4);
+	assert_memory_equal(st->line, "tail", 4);
+	assert_int_equal(st->sink_len, 0);
+	/* as if the old sink could not write "more\n" in time */
+	st->sink = strdup("more\n");
 	st->sink_len = 5;
-	st->line = strdup("tail");
-	st->line_len = 4;
 	assert_int_equal(rv_snapshot_apply(f->b, &snap, err, sizeof(err)), 0);
 	rv_snapshot_arm(f->b, &snap);
-	for (int i = 0; i < 200 && strlen(slurp(path)) < 5; i++)
+	for (int i = 0; i < 200 && strlen(slurp(path)) < 14; i++)
 		assert_int_equal(rv_loop_run_once(f->b->loop, 10000000), 0);
-	assert_string_equal(slurp(path), "held\n");
+	assert_string_equal(slurp(path), "held\none\nmore\n");
 	/* more than the sink's buffer holds is refused before anything */
 	free(st->sink);
 	st->sink_len = 1 << 20;
