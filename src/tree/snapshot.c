@@ -20,6 +20,7 @@
 #include "tree/supervisor.h"
 #include "tree/window.h"
 #include "util/fdkeep.h"
+#include "util/log.h"
 
 /* Every reason the tree and the daemon pass as fail_reason. */
 static const char *const known_reasons[] = {
@@ -559,8 +560,8 @@ static void apply_member(struct rv_member *m, const struct rv_snap_member *o)
 	m->start_seq = o->start_seq;
 }
 
-static int apply_service(struct rv_service *s,
-			 const struct rv_snap_service *o)
+static void apply_service(struct rv_service *s,
+			  const struct rv_snap_service *o)
 {
 	apply_member(&s->m, &o->m);
 	s->state = (enum rv_svc_state)o->state;
@@ -580,7 +581,6 @@ static int apply_service(struct rv_service *s,
 	rv_window_restore(&s->window, o->window.stamps, o->window.n);
 	if (o->ready)
 		rv_ready_apply(s, o->ready);
-	return rv_iso_apply(s, o);
 }
 
 static void apply_node(struct rv_node *n, const struct rv_snap_node *o)
@@ -613,14 +613,6 @@ static void apply_supervisor(struct rv_supervisor *sv,
 	sv->exec_stop_signal = o->exec_stop_signal;
 	sv->exec_child_mask = o->exec_child_mask;
 	sv->exec_child_ignored = o->exec_child_ignored;
-	for (int fd = 1; fd <= 2; fd++) {
-		struct rv_out_stream *st = rv_iso_std_stream(sv, fd);
-
-		/* match() checked it fits */
-		if (st && o->std_pending_len[fd])
-			rv_out_sink_restore(st, o->std_pending[fd],
-					    o->std_pending_len[fd]);
-	}
 }
 
 /* `unsettled` is derived from the state: counted again from the
@@ -656,14 +648,9 @@ int rv_snapshot_apply(struct rv_supervisor *sv,
 		goto out;
 	/* match() filled every slot when it returned 0; the checks say so
 	 * to the reader (and to clang-tidy, which cannot follow it). */
-	for (size_t i = 0; !ret && i < snap->n_svcs; i++)
+	for (size_t i = 0; i < snap->n_svcs; i++)
 		if (svcs[i])
-			ret = apply_service(svcs[i], &snap->svcs[i]);
-	if (ret) {
-		/* only an allocation can fail here */
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
+			apply_service(svcs[i], &snap->svcs[i]);
 	for (size_t i = 0; i < snap->n_nodes; i++)
 		if (nodes[i])
 			apply_node(nodes[i], &snap->nodes[i]);
@@ -676,10 +663,17 @@ out:
 	return ret;
 }
 
-/* The crossed descriptors into the tree: output pipes, the fd store. */
+/*
+ * What the outputs hold and the crossed descriptors into the tree: here
+ * and not in apply, so that a dry run (apply without arm) writes no
+ * byte of the old image's output when its tree is freed.
+ */
 static void arm_descriptors(struct rv_service *s,
 			    const struct rv_snap_service *o)
 {
+	if (rv_iso_apply(s, o))
+		rv_log_svc(RV_LOG_ERROR, s->name, "output_state_lost",
+			   " errno=%d", ENOMEM);
 	rv_iso_adopt_pipes(s, o);
 	for (uint32_t i = 0; i < o->n_stored; i++)
 		if (rv_fdstore_restore(s, o->stored[i].fd, o->stored[i].name))
@@ -688,6 +682,15 @@ static void arm_descriptors(struct rv_service *s,
 
 void rv_snapshot_arm(struct rv_supervisor *sv, const struct rv_snapshot *snap)
 {
+	/* the shared sinks' bytes go before any stream writes again */
+	for (int fd = 1; fd <= 2; fd++) {
+		struct rv_out_stream *st = rv_iso_std_stream(sv, fd);
+
+		/* match() checked it fits */
+		if (st && snap->sup.std_pending_len[fd])
+			rv_out_sink_restore(st, snap->sup.std_pending[fd],
+					    snap->sup.std_pending_len[fd]);
+	}
 	for (size_t i = 0; i < snap->n_svcs; i++) {
 		size_t k = find_service(sv, i, snap->svcs[i].m.name);
 

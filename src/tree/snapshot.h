@@ -255,10 +255,13 @@ int rv_snapshot_apply(struct rv_supervisor *sv,
  * After a successful apply, in the image that resumes (never in a dry
  * run): arms every timer snap has a deadline for, at that deadline (one
  * due already fires on the loop's first turn), and a queued reload at
- * once; takes the crossed descriptors into the tree: each output pipe
- * replaces the one the load made (dup3 onto its numbers) and is read
- * again, the fd stores are filled in store order.  apply touches no
- * descriptor, so a dry run (apply without arm) needs none of them.
+ * once; writes what the outputs held (partial lines, exits in progress,
+ * sink bytes, the log rings' lines) and takes the crossed descriptors
+ * into the tree: each output pipe replaces the one the load made (under
+ * the crossed numbers) and is read again, the fd stores are filled in
+ * store order.  apply touches neither descriptors nor outputs, so a dry
+ * run (apply without arm) needs none of the descriptors and writes
+ * nothing of the old image's output when it frees its tree.
  */
 void rv_snapshot_arm(struct rv_supervisor *sv, const struct rv_snapshot *snap);
 

@@ -242,6 +242,15 @@ static void sink_bytes_cross(void **state)
 	/* as if the old sink could not write "more\n" in time */
 	st->sink = strdup("more\n");
 	st->sink_len = 5;
+	/* a dry run applies and frees its tree: it writes none of it */
+	{
+		struct rv_supervisor *dry = load(f->dir, "c.sock", conf);
+
+		assert_int_equal(rv_snapshot_apply(dry, &snap, err,
+						   sizeof(err)), 0);
+		rv_supervisor_free(dry);
+		assert_string_equal(slurp(path), "held\none\n");
+	}
 	assert_int_equal(rv_snapshot_apply(f->b, &snap, err, sizeof(err)), 0);
 	rv_snapshot_arm(f->b, &snap);
 	for (int i = 0; i < 200 && strlen(slurp(path)) < 14; i++)
