@@ -738,19 +738,22 @@ static void get_logs(struct reader *r, const json_t *obj,
 	l = *out = calloc(1, sizeof(*l));
 	lines = get_typed(r, o, "lines", true);
 	pieces = get_typed(r, o, "pieces", true);
-	if (!l || (lines && !(l->lines = calloc(json_array_size(lines) + 1,
-						sizeof(*l->lines))))) {
+	if (l && lines)
+		l->lines = calloc(json_array_size(lines) + 1, sizeof(*l->lines));
+	if (!l || (lines && !l->lines)) {
 		nomem(r);
 		return;
 	}
+	if (!lines || !pieces)
+		return;		/* said */
 	json_array_foreach(lines, i, item) {
 		get_logline(r, item, i, &l->lines[l->n++]);
 		sum += l->lines[i].len;
 	}
 	get_bytes(r, o, "text", false, &l->text, &l->text_len);
-	if (pieces && json_array_size(pieces) != 2)
+	if (json_array_size(pieces) != 2)
 		fail(r, "\"pieces\": not one for stdout and one for stderr");
-	for (int k = 0; pieces && k < 2 && !r->ret; k++)
+	for (int k = 0; k < 2 && !r->ret; k++)
 		bytes_of(r, json_array_get(pieces, (size_t)k), "pieces", false,
 			 &l->piece[k], &l->piece_len[k]);
 	if (!r->ret && sum != l->text_len)
