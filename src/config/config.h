@@ -51,8 +51,9 @@ int rv_config_load_sources(const struct rv_config_source *v, size_t n,
 			   struct rv_specs *out, struct rv_diag *diag);
 /*
  * Whether the files on disk differ from those running was read from
- * (running->sources): the main file is loaded again from its path and
- * the bytes of every file compared.  0: the same; 1: different, with
+ * (running->sources; a config loaded from a file, not a string): the
+ * main file is loaded again from its path and the bytes of every file
+ * compared.  0: the same; 1: different, with
  * what says which ("conf.d/web.conf changed", "... added", "... does not
  * load now"); -ENOMEM.  The hand-over logs event=config_changed.
  */
