@@ -886,13 +886,15 @@ int rv_iso_check(const struct rv_service *s, const struct rv_snap_service *o,
 
 static void apply_logs(struct rv_logring *r, const struct rv_snap_logs *l)
 {
+	/* no text at all when every line is empty (blank lines) */
+	const char *text = l->text ? l->text : "";
 	size_t off = 0;
 
 	for (size_t i = 0; i < l->n; i++) {
 		struct rv_logline line = {
 			l->lines[i].realtime_ns,
 			(enum rv_log_stream)l->lines[i].stream,
-			l->text + off, l->lines[i].len };
+			text + off, l->lines[i].len };
 
 		rv_logring_restore(r, &line);
 		off += l->lines[i].len;

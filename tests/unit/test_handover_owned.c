@@ -417,6 +417,15 @@ static void extras_round_trip(void **state)
 
 	f->a = load(f->dir, "a.sock", "[service:x]\ncommand = /bin/true\n");
 	f->b = load(f->dir, "b.sock", "[service:x]\ncommand = /bin/true\n");
+	/* `logs` history of one blank line: no text at all in the state */
+	{
+		struct rv_snap_logline blank = { 1764915331874971000,
+						 RV_LOG_STDERR, 0 };
+		struct rv_snap_logs logs = { .lines = &blank, .n = 1 };
+		struct rv_snap_service o = { .logs = &logs };
+
+		assert_int_equal(rv_iso_apply(svc(f->a, "x"), &o), 0);
+	}
 	f->a->reload_queued = true;
 	sigaddset(&f->a->exec_child_mask, SIGUSR1);
 	sigaddset(&f->a->exec_child_ignored, SIGPIPE);
@@ -453,6 +462,14 @@ static void extras_round_trip(void **state)
 	assert_true(rv_timer_is_armed(&f->b->reload_timer));
 	assert_int_equal(f->b->exec_stop_signal, SIGTERM);
 	assert_int_equal(sigismember(&f->b->exec_child_ignored, SIGPIPE), 1);
+	{
+		struct lines lines = { 0 };
+
+		rv_logring_each(rv_iso_logring(svc(f->b, "x")), 0, collect,
+				&lines);
+		assert_int_equal(lines.n, 1);
+		assert_string_equal(lines.text[0], "");
+	}
 	rv_loop_timer_cancel(f->b->loop, &f->b->reload_timer);
 	free(again);
 	free(text);
