@@ -268,6 +268,51 @@ static void sink_bytes_cross(void **state)
 	free(text);
 }
 
+/*
+ * A sink nobody reads: flush before take gives up at its deadline, and
+ * exactly what it could not write crosses (the sink's bytes, then the
+ * lines still in the buffer).
+ */
+static void flush_stops_at_its_deadline(void **state)
+{
+	struct fixture *f = *state;
+	static char sink[60000], lines[16000];
+	struct rv_out_state held = { .line = lines, .line_len = sizeof(lines),
+				     .sink = sink, .sink_len = sizeof(sink) };
+	struct rv_snap_service o = { .out = &held };
+	struct rv_snapshot snap;
+	char conf[256], path[128], *text;
+	size_t left;
+	int reader;
+
+	memset(sink, 's', sizeof(sink));
+	for (size_t i = 0; i < sizeof(lines); i++)
+		lines[i] = i % 8 == 7 ? '\n' : 'l';
+	snprintf(path, sizeof(path), "%s/fifo", f->dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	/* a reader that never reads: the sink fills the pipe, then waits */
+	reader = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	assert_true(reader >= 0);
+	snprintf(conf, sizeof(conf), "[service:s]\ncommand = /bin/true\n"
+		 "stdout = file:%s\nlog_buffer = 0\n", path);
+	f->a = load(f->dir, "a.sock", conf);
+	assert_int_equal(rv_iso_apply(svc(f->a, "s"), &o), 0);
+	left = rv_snapshot_flush_outputs(f->a, rv_clock_now() + 50000000);
+	/* a pipe takes 64 KiB: of the 76,000 bytes, some are left */
+	assert_true(left > 0 && left < sizeof(sink) + sizeof(lines));
+	through_json(f->a, &snap, &text);
+	assert_int_equal(snap.svcs[0].out->sink_len +
+			 snap.svcs[0].out->line_len, left);
+	rv_snapshot_free(&snap);
+	free(text);
+	/* room for the rest, which the teardown writes */
+	while (read(reader, sink, sizeof(sink)) > 0)
+		;
+	rv_supervisor_free(f->a);	/* before its reader goes */
+	f->a = NULL;
+	close(reader);
+}
+
 /* A free tcp port on 127.0.0.1, found by binding port 0. */
 static int free_port(void)
 {
@@ -511,6 +556,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(sink_bytes_cross, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(flush_stops_at_its_deadline,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(held_socket_not_bound_again,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(fd_store_crosses, setup,
