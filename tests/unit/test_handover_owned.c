@@ -209,6 +209,53 @@ static void output_line_crosses_whole(void **state)
 }
 
 /*
+ * An exit whose last bytes are still being consumed: 20,000 bytes without
+ * a newline, of which the old image read one buffer's worth when the
+ * process exited; the new image reads the rest from the crossed pipe
+ * and ends the line there, every byte once.
+ */
+static void exit_in_progress_crosses(void **state)
+{
+	struct fixture *f = *state;
+	static char big[20000];
+	struct rv_snapshot snap;
+	struct rv_spawn_fd fds[1];
+	char conf[256], path[128], err[256] = "", *text;
+	struct stat st;
+	pid_t child;
+
+	memset(big, 'x', sizeof(big));
+	snprintf(path, sizeof(path), "%s/big.log", f->dir);
+	snprintf(conf, sizeof(conf), "[service:big]\ncommand = /bin/true\n"
+		 "stdout = file:%s\nlog_buffer = 0\n", path);
+	f->a = load(f->dir, "a.sock", conf);
+	f->b = load(f->dir, "b.sock", conf);
+	assert_int_equal(rv_iso_fds(svc(f->a, "big"), fds), 1);
+	child = fork();
+	assert_true(child >= 0);
+	if (!child)
+		_exit(write(fds[0].from, big, sizeof(big)) == sizeof(big) ?
+		      0 : 1);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	/* the old image's exit handling: one bounded read, the rest left */
+	rv_iso_exited(svc(f->a, "big"));
+	through_json(f->a, &snap, &text);
+	assert_true(snap.svcs[0].out->exit_pending);
+	assert_true(snap.svcs[0].out->exit_left > 0);
+	assert_true(snap.svcs[0].out->exit_left < sizeof(big));
+	assert_int_equal(rv_snapshot_adopt_fds(&snap, err, sizeof(err)), 0);
+	assert_int_equal(rv_snapshot_apply(f->b, &snap, err, sizeof(err)), 0);
+	rv_snapshot_arm(f->b, &snap);
+	for (int i = 0; i < 2000 && (stat(path, &st) || st.st_size <
+				     (off_t)sizeof(big)); i++)
+		assert_int_equal(rv_loop_run_once(f->b->loop, 10000000), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, sizeof(big));
+	rv_snapshot_free(&snap);
+	free(text);
+}
+
+/*
  * Flush before take writes what the sinks hold and the whole lines of
  * the line buffers; only a partial line is left to cross.  What a sink
  * still holds in the state is written by the new image first.
@@ -556,6 +603,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(sink_bytes_cross, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(exit_in_progress_crosses,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(flush_stops_at_its_deadline,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(held_socket_not_bound_again,
