@@ -103,7 +103,7 @@ static void drop_oldest(struct rv_logring *r)
  * wrapped, they are [head, wrap) + [0, tail) and the room [tail, head).
  */
 static void store(struct rv_logring *r, enum rv_log_stream stream,
-		  const char *p, size_t n, int64_t ts)
+		  const char *p, size_t n, int64_t ts, bool tell)
 {
 	size_t need = REC_SIZE(n);
 	struct rv_logline l = { ts, stream, NULL, n };
@@ -130,10 +130,28 @@ static void store(struct rv_logring *r, enum rv_log_stream stream,
 	memcpy(rec + 1, p, n);
 	r->tail += need;
 	r->count++;
-	if (listener) {
+	if (listener && tell) {
 		l.text = (const char *)(rec + 1);
 		listener(r, &l, listener_ctx);
 	}
+}
+
+/* The memory comes with the first output, not at load.  false: none. */
+static bool ring_alloc(struct rv_logring *r)
+{
+	if (r->data)
+		return true;
+	/* zeroed: a record header is read only where one was written,
+	 * and the analyser cannot see that count guards it */
+	r->data = calloc(1, r->cap);
+	r->pieces = calloc(2, sizeof(*r->pieces));
+	if (r->data && r->pieces)
+		return true;
+	free(r->data);
+	free(r->pieces);
+	r->data = NULL;
+	r->pieces = NULL;
+	return false;
 }
 
 void rv_logring_feed(struct rv_logring *r, enum rv_log_stream stream,
@@ -143,20 +161,8 @@ void rv_logring_feed(struct rv_logring *r, enum rv_log_stream stream,
 
 	if (!r || (!n && (!end || !r->data)))
 		return;		/* nothing, or an end with nothing kept */
-	if (!r->data) {
-		/* first output: the memory comes now, not at load */
-		/* zeroed: a record header is read only where one was written,
-		 * and the analyser cannot see that count guards it */
-		r->data = calloc(1, r->cap);
-		r->pieces = calloc(2, sizeof(*r->pieces));
-		if (!r->data || !r->pieces) {
-			free(r->data);
-			free(r->pieces);
-			r->data = NULL;
-			r->pieces = NULL;
-			return;		/* nothing kept: logs are best effort */
-		}
-	}
+	if (!ring_alloc(r))
+		return;		/* nothing kept: logs are best effort */
 	pc = &r->pieces[stream];
 	while (n) {
 		const char *nl = memchr(p, '\n', n);
@@ -167,14 +173,14 @@ void rv_logring_feed(struct rv_logring *r, enum rv_log_stream stream,
 			take = room;
 		if (!pc->len && (nl && take == (size_t)(nl - p))) {
 			/* a whole line in place: no copy into the piece */
-			store(r, stream, p, take, realtime_ns);
+			store(r, stream, p, take, realtime_ns, true);
 		} else {
 			memcpy(pc->buf + pc->len, p, take);
 			pc->len += take;
 			if ((nl && take == (size_t)(nl - p)) ||
 			    pc->len == RV_LOGRING_LINE) {
 				store(r, stream, pc->buf, pc->len,
-				      realtime_ns);
+				      realtime_ns, true);
 				pc->len = 0;
 			}
 		}
@@ -184,7 +190,7 @@ void rv_logring_feed(struct rv_logring *r, enum rv_log_stream stream,
 		n -= take;
 	}
 	if (end && pc->len) {
-		store(r, stream, pc->buf, pc->len, realtime_ns);
+		store(r, stream, pc->buf, pc->len, realtime_ns, true);
 		pc->len = 0;
 	}
 }
@@ -214,4 +220,39 @@ void rv_logring_each(const struct rv_logring *r, size_t n,
 		if (!fn(&l, ctx))
 			return;
 	}
+}
+
+void rv_logring_restore(struct rv_logring *r, const struct rv_logline *l)
+{
+	size_t n = l->len > RV_LOGRING_LINE ? RV_LOGRING_LINE : l->len;
+
+	if (ring_alloc(r))
+		store(r, l->stream, l->text, n, l->realtime_ns, false);
+}
+
+size_t rv_logring_piece(const struct rv_logring *r, enum rv_log_stream stream,
+			const char **p)
+{
+	*p = NULL;
+	if (!r->pieces)
+		return 0;
+	*p = r->pieces[stream].buf;
+	return r->pieces[stream].len;
+}
+
+bool rv_logring_set_piece(struct rv_logring *r, enum rv_log_stream stream,
+			  const char *p, size_t n)
+{
+	if (n > RV_LOGRING_LINE)
+		return false;
+	if (!n) {
+		if (r->pieces)
+			r->pieces[stream].len = 0;
+		return true;
+	}
+	if (!ring_alloc(r))
+		return false;
+	memcpy(r->pieces[stream].buf, p, n);
+	r->pieces[stream].len = n;
+	return true;
 }

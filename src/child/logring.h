@@ -68,4 +68,20 @@ typedef void rv_logring_listener(const struct rv_logring *r,
 				 const struct rv_logline *l, void *ctx);
 void rv_logring_listen(rv_logring_listener *fn, void *ctx);
 
+/*
+ * The hand-over to a new binary (docs/reexec.md): the lines cross one
+ * by one (rv_logring_each() gives them, oldest first) and are stored
+ * again here with their own time, no listener called; each stream's
+ * unfinished line crosses as its piece.  rv_logring_cap() tells the
+ * ring the lines go into.
+ */
+void rv_logring_restore(struct rv_logring *r, const struct rv_logline *l);
+/* stream's unfinished line (not NUL-terminated): its length, *p set. */
+size_t rv_logring_piece(const struct rv_logring *r, enum rv_log_stream stream,
+			const char **p);
+/* Sets stream's unfinished line; n <= RV_LOGRING_LINE (false if not, or
+ * out of memory). */
+bool rv_logring_set_piece(struct rv_logring *r, enum rv_log_stream stream,
+			  const char *p, size_t n);
+
 #endif

@@ -41,6 +41,7 @@ struct rv_out_sink {
 	struct rv_fdwatch ww;	/* POLLOUT while the fd is full */
 	struct rv_out_stream *wait_first, *wait_last;
 	unsigned refs;
+	int std_fd;		/* 1 or 2: ringvisor's own; 0: a file */
 	bool broken;		/* a write error: output is discarded */
 	bool serving;		/* in sink_serve(): no nesting */
 	uint64_t discarded;
@@ -201,6 +202,7 @@ int rv_out_sink_std(struct rv_loop *loop, int fd, struct rv_out_sink **out)
 	s = sink_new(loop, RV_OUT_SINK_BUF);
 	if (!s)
 		return -ENOMEM;
+	s->std_fd = fd;
 	if (fd == STDERR_FILENO)
 		s->label = "stderr";
 	if (fstat(fd, &st) < 0) {
@@ -265,6 +267,22 @@ static ssize_t sink_write1(struct rv_out_sink *s, const char *p, size_t n)
 	}
 }
 
+/* One write of what s holds, EINTR retried: > 0 bytes written, else
+ * < 0 with errno (or 0). */
+static ssize_t sink_write_once(struct rv_out_sink *s)
+{
+	ssize_t n;
+
+	do
+		n = sink_write1(s, s->buf + s->head, s->len);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		s->head += (size_t)n;
+		s->len -= (size_t)n;
+	}
+	return n;
+}
+
 /* Writes what it can; false when the fd is full (POLLOUT armed). */
 static bool sink_flush(struct rv_out_sink *s)
 {
@@ -276,13 +294,8 @@ static bool sink_flush(struct rv_out_sink *s)
 			s->head = s->len = 0;
 			break;
 		}
-		n = sink_write1(s, s->buf + s->head, s->len);
-		if (n > 0) {
-			s->head += (size_t)n;
-			s->len -= (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
+		n = sink_write_once(s);
+		if (n > 0)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
 			/* no loop: the final drain polls by itself */
@@ -728,4 +741,203 @@ void rv_out_stream_stats(const struct rv_out_stream *st,
 			 struct rv_out_stats *out)
 {
 	*out = st->stats;
+}
+
+/* ---- the hand-over (output.h) ---- */
+
+static char *copy_bytes(const char *p, size_t n)
+{
+	char *c = malloc(n ? n : 1);
+
+	if (c && n)
+		memcpy(c, p, n);
+	return c;
+}
+
+int rv_out_stream_take(const struct rv_out_stream *st,
+		       struct rv_out_state *out)
+{
+	const struct rv_out_sink *s = st->sink;
+
+	memset(out, 0, sizeof(*out));
+	out->rfd = st->rfd;
+	out->wfd = st->wfd;
+	out->exit_left = st->exit_left;
+	out->exit_pending = st->exit_pending;
+	if (st->line && st->len) {
+		out->line = copy_bytes(st->line, st->len);
+		if (!out->line)
+			return -ENOMEM;
+		out->line_len = st->len;
+	}
+	if (s && !s->std_fd && s->len) {
+		out->sink = copy_bytes(s->buf + s->head, s->len);
+		if (!out->sink) {
+			rv_out_state_free(out);
+			return -ENOMEM;
+		}
+		out->sink_len = s->len;
+	}
+	return 0;
+}
+
+void rv_out_state_free(struct rv_out_state *s)
+{
+	free(s->line);
+	free(s->sink);
+	s->line = s->sink = NULL;
+	s->line_len = s->sink_len = 0;
+}
+
+int rv_out_stream_check(const struct rv_out_stream *st,
+			const struct rv_out_state *in, char *why,
+			size_t whylen)
+{
+	const struct rv_out_sink *s = st->sink;
+
+	if (in->line_len > RV_OUT_LINE_MAX) {
+		snprintf(why, whylen, "a partial line of %zu bytes (at most "
+			 "%d)", in->line_len, RV_OUT_LINE_MAX);
+		return -EINVAL;
+	}
+	if (in->sink_len && (!s || s->std_fd || in->sink_len > s->cap)) {
+		snprintf(why, whylen, "%zu bytes for a sink that %s",
+			 in->sink_len, !s || s->std_fd ?
+			 "is not a file: sink" : "has less room");
+		return -EINVAL;
+	}
+	if (in->rfd < 0 || in->wfd < 0) {
+		snprintf(why, whylen, "a pipe without both ends (%d, %d)",
+			 in->rfd, in->wfd);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int rv_out_stream_apply(struct rv_out_stream *st,
+			const struct rv_out_state *in)
+{
+	if (in->line_len) {
+		if (!st->line && !(st->line = malloc(RV_OUT_LINE_MAX)))
+			return -ENOMEM;
+		memcpy(st->line, in->line, in->line_len);
+	}
+	st->len = in->line_len;
+	st->exit_left = in->exit_left;
+	st->exit_pending = in->exit_pending;
+	if (in->sink_len && st->sink)
+		return rv_out_sink_restore(st, in->sink, in->sink_len);
+	return 0;
+}
+
+void rv_out_stream_adopt(struct rv_out_stream *st, int rfd, int wfd)
+{
+	struct rv_out_sink *s = st->sink;
+
+	/* a watch follows the open file, not the number: watch anew */
+	if (st->rw.armed)
+		rv_loop_unwatch_fd(st->loop, &st->rw);
+	if (rfd != st->rfd) {
+		close(st->rfd);
+		st->rfd = st->rw.fd = rfd;
+	}
+	if (wfd != st->wfd) {
+		close(st->wfd);
+		st->wfd = wfd;
+	}
+	fcntl(st->rfd, F_SETFL, O_NONBLOCK);
+	st->dead = false;
+	if (s->len && sink_flush(s))
+		sink_serve(s);
+	if (st->len || st->exit_pending)
+		stream_pump(st);	/* arms the watch, or waits */
+	else
+		stream_arm(st);
+}
+
+int rv_out_stream_std(const struct rv_out_stream *st)
+{
+	return st->sink ? st->sink->std_fd : 0;
+}
+
+int rv_out_sink_take(const struct rv_out_stream *st, char **bytes,
+		     size_t *len)
+{
+	const struct rv_out_sink *s = st->sink;
+
+	*bytes = NULL;
+	*len = 0;
+	if (!s || !s->len)
+		return 0;
+	*bytes = copy_bytes(s->buf + s->head, s->len);
+	if (!*bytes)
+		return -ENOMEM;
+	*len = s->len;
+	return 0;
+}
+
+size_t rv_out_sink_room(const struct rv_out_stream *st)
+{
+	return st->sink ? st->sink->cap - st->sink->len : 0;
+}
+
+int rv_out_sink_restore(struct rv_out_stream *st, const char *bytes,
+			size_t len)
+{
+	struct rv_out_sink *s = st->sink;
+	char *at;
+
+	if (!s || len > s->cap - s->len)
+		return -ENOBUFS;
+	sink_room(s, &at);		/* compacted: the bytes start at 0 */
+	memmove(s->buf + len, s->buf, s->len);
+	memcpy(s->buf, bytes, len);
+	s->len += len;
+	return 0;
+}
+
+/* Writes without the loop, polling the fd until deadline_ns. */
+static void sink_write_until(struct rv_out_sink *s, int64_t deadline_ns)
+{
+	while (s->len && !s->broken) {
+		ssize_t n = sink_write_once(s);
+		int64_t left;
+
+		if (n > 0)
+			continue;
+		if (n == 0 || errno != EAGAIN) {
+			sink_break(s, n < 0 ? errno : EIO);
+			break;
+		}
+		left = deadline_ns - rv_clock_now();
+		if (left <= 0)
+			break;
+		poll(&(struct pollfd){ .fd = s->fd, .events = POLLOUT }, 1,
+		     (int)(left / 1000000) + 1);
+	}
+	if (!s->len)
+		s->head = 0;
+}
+
+size_t rv_out_stream_flush(struct rv_out_stream *st, int64_t deadline_ns)
+{
+	struct rv_out_sink *s = st->sink;
+	bool blocked = true;
+
+	if (!s)
+		return 0;
+	while (st->line && st->len && blocked) {
+		char *at;
+		size_t room = sink_room(s, &at);
+
+		s->len += rv_out_format(st->prefix, st->prefix_len,
+					st->add_nl, st->line, &st->len,
+					RV_OUT_LINE_MAX, false, at, room,
+					&blocked);
+		sink_write_until(s, deadline_ns);
+		if (blocked && (s->len || rv_clock_now() >= deadline_ns))
+			break;
+	}
+	sink_write_until(s, deadline_ns);
+	return s->len + (st->line ? st->len : 0);
 }

@@ -109,4 +109,68 @@ struct rv_out_stats {
 void rv_out_stream_stats(const struct rv_out_stream *st,
 			 struct rv_out_stats *out);
 
+/* ---- the hand-over to a new binary (docs/reexec.md) ---- */
+
+/*
+ * One stream's state as plain data.  Both ends of the pipe cross: the
+ * write end is what every run of the service gets, the read end is
+ * ours.  line holds what was read but not yet written as a whole line;
+ * sink what a file: sink holds but has not written (the shared stdout
+ * and stderr sinks' bytes are taken with rv_out_sink_take()).  Bytes
+ * still in the pipe stay in the kernel and are read by the new image.
+ */
+struct rv_out_state {
+	int rfd, wfd;
+	char *line;
+	size_t line_len;
+	uint64_t exit_left;	/* an exit's bytes still in the pipe */
+	bool exit_pending;
+	char *sink;		/* file: only; NULL when empty */
+	size_t sink_len;
+};
+
+/* Copies st's state into *out (zeroed first).  0 or -ENOMEM. */
+int rv_out_stream_take(const struct rv_out_stream *st,
+		       struct rv_out_state *out);
+void rv_out_state_free(struct rv_out_state *s);
+/* Whether in fits st (a line within RV_OUT_LINE_MAX, sink bytes within
+ * a file sink's buffer, none for a shared sink): 0, or -EINVAL with why. */
+int rv_out_stream_check(const struct rv_out_stream *st,
+			const struct rv_out_state *in, char *why,
+			size_t whylen);
+/* Writes in's data into st (checked first): the partial line, the exit
+ * in progress, a file sink's bytes.  No descriptor is touched.  0 or
+ * -ENOMEM. */
+int rv_out_stream_apply(struct rv_out_stream *st,
+			const struct rv_out_state *in);
+/*
+ * The crossed pipe replaces the one the load made (closed), under the
+ * crossed numbers: they stay the same across every hand-over.  The
+ * caller updates what names the old write end (the spawn plan).  Then
+ * the stream goes on: what it holds is written, the pipe is read.
+ */
+void rv_out_stream_adopt(struct rv_out_stream *st, int rfd, int wfd);
+
+/* 1 or 2 when st writes to ringvisor's stdout or stderr sink, 0 for a
+ * file: sink. */
+int rv_out_stream_std(const struct rv_out_stream *st);
+/* The bytes st's (shared) sink holds, copied into *bytes (NULL when
+ * none).  0 or -ENOMEM. */
+int rv_out_sink_take(const struct rv_out_stream *st, char **bytes,
+		     size_t *len);
+/* The bytes st's sink has room for. */
+size_t rv_out_sink_room(const struct rv_out_stream *st);
+/* Puts bytes in front of what st's sink holds, to be written first.
+ * 0, or -ENOBUFS when they do not fit. */
+int rv_out_sink_restore(struct rv_out_stream *st, const char *bytes,
+			size_t len);
+
+/*
+ * Flush before take: the whole lines st holds move to its sink, and the
+ * sink writes, waiting for its fd (poll, never the loop) until it is
+ * empty or deadline_ns (CLOCK_MONOTONIC) passes.  Returns the bytes
+ * still held (they cross in the state).
+ */
+size_t rv_out_stream_flush(struct rv_out_stream *st, int64_t deadline_ns);
+
 #endif

@@ -29,6 +29,8 @@
  * pins that behaviour, so an inih built differently fails there.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
 #include <glob.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -36,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -106,11 +109,17 @@ struct cfg {
 	struct rv_diag *diag;
 	int err;		/* sticky -ENOMEM / read -errno */
 
-	/* input: a FILE, or a string */
-	FILE *fp;
+	/* input: the bytes of the file being read */
 	const char *text;
 	size_t text_len, text_pos;
 	bool eof;
+	/* the main file's bytes, read before the specs exist */
+	struct rv_config_source main_src;
+	/* a hand-over's copy of the config: files are looked up here,
+	 * never on disk (rv_config_load_sources) */
+	const struct rv_config_source *table;
+	size_t n_table;
+	size_t sources_cap;
 
 	/* the current physical line */
 	char *raw;
@@ -164,62 +173,38 @@ static char *trim(char *s)
 /* Next physical line into c->raw, without its newline: 1, 0 at EOF. */
 static int cfg_next_line(struct cfg *c)
 {
+	const char *p = c->text + c->text_pos, *nl;
 	size_t len;
 
 	if (c->eof)
 		return 0;
-	if (c->fp) {
-		ssize_t n = getline(&c->raw, &c->raw_cap, c->fp);
-
-		if (n < 0) {
-			int e = errno;
-
-			c->eof = true;
-			if (feof(c->fp) && !ferror(c->fp))
-				return 0;
-			/* not EOF: a read error, or getline()'s own ENOMEM */
-			if (e == ENOMEM && !ferror(c->fp)) {
-				cfg_enomem(c);
-			} else {
-				c->err = -e;
-				rv_diag_error(c->diag, c->file, 0,
-					      "read error: %s", strerror(e));
-			}
-			return 0;
-		}
-		len = (size_t)n;
-		if (strlen(c->raw) != len) {
-			c->lineno++;
-			rv_diag_error(c->diag, c->file, c->lineno,
-				      "line contains a NUL byte");
-			c->raw[0] = '\0';
-			return 1;
-		}
-	} else {
-		const char *p = c->text + c->text_pos, *nl;
-
-		if (c->text_pos >= c->text_len) {
-			c->eof = true;
-			return 0;
-		}
-		nl = memchr(p, '\n', c->text_len - c->text_pos);
-		len = nl ? (size_t)(nl - p) + 1 : c->text_len - c->text_pos;
-		if (len + 1 > c->raw_cap) {
-			char *grown = realloc(c->raw, len + 1);
-
-			if (!grown) {
-				cfg_enomem(c);
-				c->eof = true;
-				return 0;
-			}
-			c->raw = grown;
-			c->raw_cap = len + 1;
-		}
-		memcpy(c->raw, p, len);
-		c->raw[len] = '\0';
-		c->text_pos += len;
+	if (c->text_pos >= c->text_len) {
+		c->eof = true;
+		return 0;
 	}
+	nl = memchr(p, '\n', c->text_len - c->text_pos);
+	len = nl ? (size_t)(nl - p) + 1 : c->text_len - c->text_pos;
+	if (len + 1 > c->raw_cap) {
+		char *grown = realloc(c->raw, len + 1);
+
+		if (!grown) {
+			cfg_enomem(c);
+			c->eof = true;
+			return 0;
+		}
+		c->raw = grown;
+		c->raw_cap = len + 1;
+	}
+	memcpy(c->raw, p, len);
+	c->raw[len] = '\0';
+	c->text_pos += len;
 	c->lineno++;
+	if (memchr(c->raw, '\0', len)) {
+		rv_diag_error(c->diag, c->file, c->lineno,
+			      "line contains a NUL byte");
+		c->raw[0] = '\0';
+		return 1;
+	}
 	if (c->lineno == 1 && !strncmp(c->raw, "\xEF\xBB\xBF", 3))
 		memmove(c->raw, c->raw + 3, strlen(c->raw + 3) + 1);
 	return 1;
@@ -553,8 +538,13 @@ static void add_fingerprint(struct cfg *c, const char *name,
 static void queue_include(struct cfg *c, const char *path)
 {
 	struct rv_specs *s = c->specs;
-	char *real = realpath(path, NULL), *copy;
+	/* a hand-over's copy names each file as it was read */
+	char *real = c->table ? strdup(path) : realpath(path, NULL), *copy;
 
+	if (!real && c->table) {
+		cfg_enomem(c);
+		return;
+	}
 	if (!real) {
 		rv_diag_error(c->diag, c->file, c->lineno, "include: %s: %s",
 			      path, strerror(errno));
@@ -597,6 +587,35 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /*
+ * glob(3) over a hand-over's copy of the config: the files of the table
+ * the pattern matches, as glob found them on disk when the running
+ * config was loaded (its matches are what the table holds).
+ */
+static int table_glob(struct cfg *c, const char *pattern, glob_t *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->gl_pathv = calloc(c->n_table + 1, sizeof(*g->gl_pathv));
+	if (!g->gl_pathv)
+		return GLOB_NOSPACE;
+	for (size_t i = 1; i < c->n_table; i++)
+		if (!fnmatch(pattern, c->table[i].path,
+			     FNM_PATHNAME | FNM_PERIOD))
+			g->gl_pathv[g->gl_pathc++] = c->table[i].path;
+	if (g->gl_pathc)
+		return 0;
+	free(g->gl_pathv);
+	return GLOB_NOMATCH;
+}
+
+static void free_glob(struct cfg *c, glob_t *g)
+{
+	if (c->table)
+		free(g->gl_pathv);	/* the strings are the table's */
+	else
+		globfree(g);
+}
+
+/*
  * One word of `files =`: a glob relative to the including file's directory
  * as that file is named (so that messages name "conf.d/web.conf" when the
  * config was given as "ringvisor.conf").
@@ -617,7 +636,8 @@ static void include_pattern(struct cfg *c, const char *word)
 		cfg_enomem(c);
 		return;
 	}
-	ret = glob(pattern, GLOB_NOSORT, NULL, &g);
+	ret = c->table ? table_glob(c, pattern, &g) :
+			 glob(pattern, GLOB_NOSORT, NULL, &g);
 	if (ret == GLOB_NOMATCH) {
 		/* an empty conf.d/ is normal; a missing named file is not */
 		if (!strpbrk(word, "*?["))
@@ -636,7 +656,7 @@ static void include_pattern(struct cfg *c, const char *word)
 			queue_include(c, g.gl_pathv[i]);
 	}
 	if (ret != GLOB_NOMATCH && ret != GLOB_NOSPACE && ret != GLOB_ABORTED)
-		globfree(&g);
+		free_glob(c, &g);
 	free(pattern);
 }
 
@@ -754,32 +774,134 @@ static void cfg_parse(struct cfg *c)
 }
 
 /*
+ * The whole of path into *out (its bytes NUL-terminated past len).  0, or
+ * -errno said through diag as "cannot open" or "read error".
+ */
+static int read_source(struct rv_diag *diag, const char *path,
+		       struct rv_config_source *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+	size_t cap = 4096;
+
+	memset(out, 0, sizeof(*out));
+	if (fd < 0) {
+		ret = -errno;
+		rv_diag_error(diag, path, 0, "cannot open: %s", strerror(-ret));
+		return ret;
+	}
+	out->path = strdup(path);
+	out->bytes = malloc(cap);
+	while (!ret && out->path && out->bytes) {
+		ssize_t n;
+
+		if (out->len + 1 == cap) {
+			char *grown = realloc(out->bytes, cap * 2);
+
+			if (!grown)
+				break;
+			out->bytes = grown;
+			cap *= 2;
+		}
+		n = read(fd, out->bytes + out->len, cap - 1 - out->len);
+		if (n == 0)
+			break;
+		if (n > 0)
+			out->len += (size_t)n;
+		else if (errno != EINTR)
+			ret = -errno;
+	}
+	close(fd);
+	if (!ret && (!out->path || !out->bytes))
+		ret = -ENOMEM;
+	if (ret) {
+		rv_diag_error(diag, path, 0, ret == -ENOMEM ? "out of memory" :
+			      "read error: %s", strerror(-ret));
+		free(out->path);
+		free(out->bytes);
+		memset(out, 0, sizeof(*out));
+		return ret;
+	}
+	out->bytes[out->len] = '\0';
+	return 0;
+}
+
+/* A copy of src (a hand-over's table entry).  0 or -ENOMEM. */
+static int copy_source(struct rv_config_source *out,
+		       const struct rv_config_source *src)
+{
+	out->path = strdup(src->path);
+	out->bytes = malloc(src->len + 1);
+	out->len = src->len;
+	if (!out->path || !out->bytes) {
+		free(out->path);
+		free(out->bytes);
+		memset(out, 0, sizeof(*out));
+		return -ENOMEM;
+	}
+	memcpy(out->bytes, src->bytes, src->len);
+	out->bytes[src->len] = '\0';
+	return 0;
+}
+
+/* The specs keep the bytes read, in order (moved from *src). */
+static void keep_source(struct cfg *c, struct rv_config_source *src)
+{
+	struct rv_specs *s = c->specs;
+
+	if (grow((void **)&s->sources, &c->sources_cap, s->n_sources,
+		 sizeof(*s->sources))) {
+		free(src->path);
+		free(src->bytes);
+		cfg_enomem(c);
+		return;
+	}
+	s->sources[s->n_sources++] = *src;
+}
+
+/* Included path's bytes: read from disk, or looked up in the table. */
+static int include_source(struct cfg *c, const char *path,
+			  struct rv_config_source *out)
+{
+	if (!c->table)
+		return read_source(c->diag, path, out);
+	for (size_t i = 1; i < c->n_table; i++)
+		if (!strcmp(c->table[i].path, path))
+			return copy_source(out, &c->table[i]);
+	rv_diag_error(c->diag, path, 0, "cannot open: not in the hand-over's "
+		      "copy of the config");
+	return -ENOENT;
+}
+
+/*
  * The files [include] queued, each after the one before, as if appended
  * to the main file (an [include] in them queues more).  A file that cannot
  * be opened is an error naming it.
  */
 static void cfg_parse_included(struct cfg *c)
 {
-	FILE *main_fp = c->fp;
-
 	for (size_t i = 0; i < c->specs->n_included && !c->err; i++) {
 		const char *path = c->specs->included[i];
+		struct rv_config_source src;
+		int ret = include_source(c, path, &src);
 
-		c->fp = fopen(path, "re");
-		if (!c->fp) {
-			rv_diag_error(c->diag, path, 0, "cannot open: %s",
-				      strerror(errno));
-			continue;
-		}
+		if (ret == -ENOMEM)
+			cfg_enomem(c);
+		if (ret)
+			continue;	/* said, and counted as an error */
+		keep_source(c, &src);
+		if (c->err)
+			break;
+		src = c->specs->sources[c->specs->n_sources - 1];
+		c->text = src.bytes;
+		c->text_len = src.len;
+		c->text_pos = 0;
 		c->file = path;
 		c->in_include = true;
 		c->eof = false;
 		c->lineno = 0;
 		c->kind = SECT_NONE;
 		cfg_parse(c);
-		fclose(c->fp);
 	}
-	c->fp = main_fp;
 }
 
 static int cfg_load(struct cfg *c, struct rv_specs *out)
@@ -803,12 +925,20 @@ static int cfg_load(struct cfg *c, struct rv_specs *out)
 	out->file = strdup(c->file);
 	out->top.file = out->file;
 	if (!c->seen || !out->file) {
+		free(c->main_src.path);
+		free(c->main_src.bytes);
 		cfg_enomem(c);
 		goto out;
 	}
 	c->file = out->file;
+	/* its bytes are the specs' from here on */
+	keep_source(c, &c->main_src);
+	if (c->err)
+		goto out;
+	c->text = out->sources[0].bytes;
+	c->text_len = out->sources[0].len;
 	/* the main file, so that an include of it is refused as a loop */
-	real = realpath(c->file, NULL);
+	real = c->table ? strdup(c->file) : realpath(c->file, NULL);
 	if (real && !grow((void **)&c->real, &c->real_cap, 0,
 			  sizeof(*c->real)))
 		c->real[c->n_real++] = real;
@@ -857,30 +987,110 @@ int rv_config_load_file(const char *path, struct rv_specs *out,
 	memset(out, 0, sizeof(*out));
 	c.file = path;
 	c.diag = diag;
-	c.fp = fopen(path, "re");
-	if (!c.fp) {
-		ret = -errno;
-		rv_diag_error(diag, path, 0, "cannot open: %s", strerror(-ret));
-		return ret;
-	}
-	ret = cfg_load(&c, out);
-	fclose(c.fp);
-	return ret;
+	ret = read_source(diag, path, &c.main_src);
+	return ret ? ret : cfg_load(&c, out);
 }
 
-int rv_config_load_string(const char *text, const char *name,
-			  struct rv_specs *out, struct rv_diag *diag)
+/* From a copy of src as the main file; includes from table, or from
+ * disk when table is NULL. */
+static int load_copy(const struct rv_config_source *src,
+		     const struct rv_config_source *table, size_t n_table,
+		     struct rv_specs *out, struct rv_diag *diag)
 {
 	struct rv_diag quiet = { 0 };
 	struct cfg c = { 0 };
 
 	if (!diag)
 		diag = &quiet;
-	c.file = name;
+	memset(out, 0, sizeof(*out));
+	c.file = src->path;
 	c.diag = diag;
-	c.text = text;
-	c.text_len = strlen(text);
+	c.table = table;
+	c.n_table = n_table;
+	if (copy_source(&c.main_src, src)) {
+		rv_diag_error(diag, src->path, 0, "out of memory");
+		return -ENOMEM;
+	}
 	return cfg_load(&c, out);
+}
+
+int rv_config_load_string(const char *text, const char *name,
+			  struct rv_specs *out, struct rv_diag *diag)
+{
+	struct rv_config_source src = { (char *)name, (char *)text,
+					 strlen(text) };
+
+	return load_copy(&src, NULL, 0, out, diag);
+}
+
+int rv_config_load_sources(const struct rv_config_source *v, size_t n,
+			   struct rv_specs *out, struct rv_diag *diag)
+{
+	if (!n) {
+		memset(out, 0, sizeof(*out));
+		return -EINVAL;
+	}
+	return load_copy(&v[0], v, n, out, diag);
+}
+
+static bool has_source(const struct rv_specs *s, const char *path)
+{
+	for (size_t i = 0; i < s->n_sources; i++)
+		if (!strcmp(s->sources[i].path, path))
+			return true;
+	return false;
+}
+
+/* "path changed", "path added", "path no longer included": the first
+ * difference between what a was read from and what b was. */
+static bool sources_differ(const struct rv_specs *a, const struct rv_specs *b,
+			   char *what, size_t whatlen)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_sources && i < b->n_sources; i++) {
+		const struct rv_config_source *x = &a->sources[i];
+		const struct rv_config_source *y = &b->sources[i];
+
+		if (strcmp(x->path, y->path))
+			break;
+		if (x->len != y->len || memcmp(x->bytes, y->bytes, x->len)) {
+			snprintf(what, whatlen, "%s changed", x->path);
+			return true;
+		}
+	}
+	if (i == a->n_sources && i == b->n_sources)
+		return false;
+	if (i < b->n_sources && !has_source(a, b->sources[i].path))
+		snprintf(what, whatlen, "%s added", b->sources[i].path);
+	else if (i < a->n_sources)
+		snprintf(what, whatlen, "%s no longer included",
+			 a->sources[i].path);
+	else
+		snprintf(what, whatlen, "the files are read in another order");
+	return true;
+}
+
+int rv_config_sources_changed(const struct rv_specs *running, char *what,
+			      size_t whatlen)
+{
+	struct rv_specs disk;
+	int ret;
+
+	snprintf(what, whatlen, "unchanged");
+	if (!running->n_sources)
+		return 0;	/* not from files (`exec`) */
+	ret = rv_config_load_file(running->sources[0].path, &disk, NULL);
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret) {
+		snprintf(what, whatlen, "%s does not load now (%s)",
+			 running->sources[0].path, strerror(-ret));
+		return 1;
+	}
+	ret = sources_differ(running, &disk, what, whatlen);
+	rv_specs_free(&disk);
+	return ret;
 }
 
 /* ---- cross-checks ---- */
@@ -1066,6 +1276,9 @@ static void report_cycle(const struct rv_specs *s, const struct graph *gr,
 			break;
 	path[0] = '\0';
 	for (k = 0; k <= m && len < sizeof(path); k++) {
+		/* m >= 1: the cycle holds stack[top] at least (pos <= top;
+		 * the analyser lets pos run below 0 in the loop above) */
+		// NOLINTNEXTLINE(clang-analyzer-core.DivideZero)
 		size_t u = stack[pos + (first + k) % m].node;
 
 		/* start and up of one supervisor are one name */

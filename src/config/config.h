@@ -39,6 +39,27 @@ int rv_config_load_file(const char *path, struct rv_specs *out,
 int rv_config_load_string(const char *text, const char *name,
 			  struct rv_specs *out, struct rv_diag *diag);
 
+/*
+ * Same, from the files of a config as a hand-over carries them
+ * (docs/reexec.md): v[0] is the main file, the others what its
+ * [include]s read.  Nothing is read from disk: an [include] matches its
+ * patterns against the paths of v (fnmatch, as glob(3) did when they
+ * were read), so the specs are exactly those of the config v was read
+ * as, whatever the files say now.  The specs keep a copy of the bytes.
+ */
+int rv_config_load_sources(const struct rv_config_source *v, size_t n,
+			   struct rv_specs *out, struct rv_diag *diag);
+/*
+ * Whether the files on disk differ from those running was read from
+ * (running->sources; a config loaded from a file, not a string): the
+ * main file is loaded again from its path and the bytes of every file
+ * compared.  0: the same; 1: different, with
+ * what says which ("conf.d/web.conf changed", "... added", "... does not
+ * load now"); -ENOMEM.  The hand-over logs event=config_changed.
+ */
+int rv_config_sources_changed(const struct rv_specs *running, char *what,
+			      size_t whatlen);
+
 /* Fill defaults into a fresh spec (the table above rv_specs_init() in
  * spec.c, copied to README.md); nothing is allocated. */
 void rv_specs_init(struct rv_specs *s);

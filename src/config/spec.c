@@ -186,6 +186,15 @@ void rv_group_spec_free(struct rv_group_spec *g)
 	memset(g, 0, sizeof(*g));
 }
 
+void rv_config_sources_free(struct rv_config_source *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].path);
+		free(v[i].bytes);
+	}
+	free(v);
+}
+
 void rv_specs_free(struct rv_specs *s)
 {
 	size_t i;
@@ -195,6 +204,7 @@ void rv_specs_free(struct rv_specs *s)
 	for (i = 0; i < s->n_included; i++)
 		free(s->included[i]);
 	free(s->included);
+	rv_config_sources_free(s->sources, s->n_sources);
 	free(s->control_socket);
 	free(s->control_group);
 	free(s->http_listen);

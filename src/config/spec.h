@@ -260,11 +260,23 @@ struct rv_group_spec {		/* [supervisor] and [supervisor:NAME] */
 	uint64_t fingerprint;
 };
 
+/* One file of a config as it was read: the hand-over carries these, so
+ * a new binary builds the very config the running tree was built from
+ * (docs/reexec.md). */
+struct rv_config_source {
+	char *path;		/* as the config names it (main: its ->file) */
+	char *bytes;		/* NUL-terminated past len */
+	size_t len;
+};
+
 struct rv_specs {
 	char *file;		/* the config file: the ->file of its sections */
 	char **included;	/* files read through [include], in the order
 				 * read: the ->file of their sections */
 	size_t n_included;
+	/* the bytes read: [0] the main file, then included[] in order */
+	struct rv_config_source *sources;
+	size_t n_sources;
 	/* top-level [supervisor] */
 	struct rv_group_spec top;
 	int64_t shutdown_timeout_ns;
@@ -297,6 +309,8 @@ struct rv_specs {
 /* Free what the specs own and zero them; safe on zeroed or half-built
  * specs, and twice. */
 void rv_specs_free(struct rv_specs *s);
+/* Frees n sources and the array; NULL is fine. */
+void rv_config_sources_free(struct rv_config_source *v, size_t n);
 void rv_service_spec_free(struct rv_service_spec *s);
 /* The spec's own, writable isolation (readiness) keys, copied from the
  * default on first use; NULL when out of memory. */

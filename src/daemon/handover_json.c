@@ -11,8 +11,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 
+#include "daemon/handover_bytes.h"
 #include "daemon/handover_json.h"
 #include "tree/supervisor.h"
 
@@ -61,6 +63,9 @@ static const char *op_name(int v)
 }
 
 /* ---- writing ---- */
+
+static json_t *service_core_json(const struct rv_snap_service *s);
+static json_t *supervisor_core_json(const struct rv_snap_supervisor *s);
 
 /* NULL, or the new value: json_pack's "o" steals it and fails on NULL. */
 static json_t *deadline(int64_t ns)
@@ -139,10 +144,96 @@ static json_t *ready_json(const struct rv_snap_ready *r)
 			 "ready_fd", r->ready_fd);
 }
 
+/* obj with key set to val (stolen); NULL, obj released, when either is
+ * NULL (ENOMEM). */
+static json_t *with(json_t *obj, const char *key, json_t *val)
+{
+	if (obj && val && !json_object_set_new(obj, key, val))
+		return obj;
+	json_decref(obj);
+	json_decref(val);
+	return NULL;
+}
+
+static json_t *stream_json(const struct rv_out_state *st)
+{
+	if (!st)
+		return json_null();
+	return json_pack("{s:i, s:i, s:o, s:I, s:b, s:o}",
+			 "rfd", st->rfd, "wfd", st->wfd,
+			 "line", rv_json_hex(st->line, st->line_len),
+			 "exit_left", (json_int_t)st->exit_left,
+			 "exit_pending", st->exit_pending,
+			 "sink", rv_json_hex(st->sink, st->sink_len));
+}
+
+static const char *log_stream_name(int v)
+{
+	return v == RV_LOG_STDERR ? "stderr" : "stdout";
+}
+
+static json_t *logline_json(const void *item)
+{
+	const struct rv_snap_logline *l = item;
+
+	return json_pack("[I, s, I]", (json_int_t)l->realtime_ns,
+			 log_stream_name(l->stream), (json_int_t)l->len);
+}
+
+static bool append_all(json_t *arr, const void *items, size_t n, size_t size,
+		       json_t *(*make)(const void *item));
+
+static json_t *logs_json(const struct rv_snap_logs *l)
+{
+	json_t *lines;
+
+	if (!l)
+		return json_null();
+	lines = json_array();
+	if (!append_all(lines, l->lines, l->n, sizeof(*l->lines),
+			logline_json)) {
+		json_decref(lines);
+		return NULL;
+	}
+	return json_pack("{s:o, s:o, s:[o, o]}", "lines", lines,
+			 "text", rv_json_base64(l->text, l->text_len),
+			 "pieces",
+			 rv_json_base64(l->piece[0], l->piece_len[0]),
+			 rv_json_base64(l->piece[1], l->piece_len[1]));
+}
+
+static json_t *stored_json(const void *item)
+{
+	const struct rv_snap_stored *st = item;
+
+	return json_pack("{s:i, s:s}", "fd", st->fd, "name", st->name);
+}
+
+static json_t *array_of(const void *items, size_t n, size_t size,
+			json_t *(*make)(const void *item))
+{
+	json_t *a = json_array();
+
+	if (append_all(a, items, n, size, make))
+		return a;
+	json_decref(a);
+	return NULL;
+}
+
 static json_t *service_json(const void *item)
 {
 	const struct rv_snap_service *s = item;
+	json_t *v = service_core_json(s);
 
+	v = with(v, "stdout", stream_json(s->out));
+	v = with(v, "stderr", stream_json(s->err));
+	v = with(v, "logs", logs_json(s->logs));
+	return with(v, "fd_store", array_of(s->stored, s->n_stored,
+					    sizeof(*s->stored), stored_json));
+}
+
+static json_t *service_core_json(const struct rv_snap_service *s)
+{
 	return json_pack("{s:o, s:s, s:s, s:b, s:b, s:i, s:i, s:o, s:I, s:I,"
 			 " s:I, s:I, s:I, s:s?, s:o, s:o, s:o, s:o}",
 			 "member", member_json(&s->m),
@@ -188,7 +279,39 @@ static json_t *histogram_json(const struct rv_histogram *h)
 			 "total", (json_int_t)h->total, "sum_s", h->sum_s);
 }
 
+static json_t *signals_json(const sigset_t *set)
+{
+	json_t *a = json_array();
+
+	for (int sig = 1; a && sig < NSIG; sig++)
+		if (sigismember(set, sig) == 1 &&
+		    json_array_append_new(a, json_integer(sig))) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
 static json_t *supervisor_json(const struct rv_snap_supervisor *s)
+{
+	json_t *v = supervisor_core_json(s);
+
+	v = with(v, "reload_queued", json_boolean(s->reload_queued));
+	v = with(v, "exec", json_pack("{s:b, s:b, s:i, s:o, s:o}",
+				      "mode", s->exec_mode,
+				      "escalate", s->exec_escalate,
+				      "stop_signal", s->exec_stop_signal,
+				      "child_mask",
+				      signals_json(&s->exec_child_mask),
+				      "child_ignored",
+				      signals_json(&s->exec_child_ignored)));
+	v = with(v, "stdout_pending", rv_json_hex(s->std_pending[1],
+						  s->std_pending_len[1]));
+	return with(v, "stderr_pending", rv_json_hex(s->std_pending[2],
+						     s->std_pending_len[2]));
+}
+
+static json_t *supervisor_core_json(const struct rv_snap_supervisor *s)
 {
 	return json_pack("{s:s, s:b, s:b, s:i, s:I, s:I, s:I, s:o, s:s?,"
 			 " s:o}",
@@ -218,9 +341,40 @@ static bool append_all(json_t *arr, const void *items, size_t n, size_t size,
 	return arr != NULL;
 }
 
+static json_t *socket_json(const void *item)
+{
+	const struct rv_snap_socket *k = item;
+
+	return json_pack("{s:s, s:s, s:i, s:I, s:I}", "name", k->name,
+			 "listen", k->listen, "fd", k->fd,
+			 "dev", (json_int_t)k->dev, "ino", (json_int_t)k->ino);
+}
+
+static json_t *config_json(const void *item)
+{
+	const struct rv_config_source *f = item;
+
+	return json_pack("{s:s, s:o}", "path", f->path,
+			 "bytes", rv_json_base64(f->bytes, f->len));
+}
+
+static json_t *daemon_json(const struct rv_snap_daemon *d)
+{
+	json_t *counters = json_object();
+
+	for (int c = 0; counters && c < RV_SNAP_NCOUNTERS; c++)
+		counters = with(counters,
+				rv_snap_counter_name((enum rv_snap_counter)c),
+				json_integer((json_int_t)d->counters[c]));
+	return json_pack("{s:s?, s:I, s:o}", "notify_socket",
+			 d->notify_socket,
+			 "watchdog_usec", (json_int_t)d->watchdog_usec,
+			 "counters", counters);
+}
+
 json_t *rv_handover_to_json(const struct rv_snapshot *snap)
 {
-	json_t *svcs = json_array(), *nodes = json_array();
+	json_t *svcs = json_array(), *nodes = json_array(), *v;
 
 	if (!append_all(svcs, snap->svcs, snap->n_svcs, sizeof(*snap->svcs),
 			service_json) ||
@@ -230,12 +384,17 @@ json_t *rv_handover_to_json(const struct rv_snapshot *snap)
 		json_decref(nodes);
 		return NULL;
 	}
-	return json_pack("{s:s, s:i, s:s, s:o, s:o, s:o}",
-			 "magic", RV_HANDOVER_MAGIC,
-			 "format", RV_HANDOVER_FORMAT,
-			 "writer", RINGVISOR_VERSION,
-			 "supervisor", supervisor_json(&snap->sup),
-			 "nodes", nodes, "services", svcs);
+	v = json_pack("{s:s, s:i, s:s, s:o, s:o, s:o}",
+		      "magic", RV_HANDOVER_MAGIC,
+		      "format", RV_HANDOVER_FORMAT,
+		      "writer", RINGVISOR_VERSION,
+		      "supervisor", supervisor_json(&snap->sup),
+		      "nodes", nodes, "services", svcs);
+	v = with(v, "sockets", array_of(snap->sockets, snap->n_sockets,
+					sizeof(*snap->sockets), socket_json));
+	v = with(v, "config", array_of(snap->config, snap->n_config,
+				       sizeof(*snap->config), config_json));
+	return with(v, "daemon", daemon_json(&snap->daemon));
 }
 
 /* ---- reading ---- */
@@ -473,6 +632,162 @@ static void get_ready(struct reader *r, const json_t *obj,
 	rd->ready_fd = (int)get_int(r, o, "ready_fd", -1, INT32_MAX);
 }
 
+/* v's bytes, spelt in hex or base64; NULL when empty.  key names v. */
+static void bytes_of(struct reader *r, const json_t *v, const char *key,
+		     bool hex, char **out, size_t *n)
+{
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	if (!json_is_string(v)) {
+		fail(r, "\"%s\": not a string", key);
+		return;
+	}
+	ret = (hex ? rv_hex_decode : rv_base64_decode)(json_string_value(v),
+						       json_string_length(v),
+						       out, n);
+	if (ret == -ENOMEM)
+		nomem(r);
+	else if (ret)
+		fail(r, "\"%s\": not %s", key, hex ? "hex" : "base64");
+	if (*out && !*n) {
+		free(*out);
+		*out = NULL;
+	}
+}
+
+static void get_bytes(struct reader *r, const json_t *obj, const char *key,
+		      bool hex, char **out, size_t *n)
+{
+	json_t *v = field(r, obj, key);
+
+	*out = NULL;
+	*n = 0;
+	if (v)
+		bytes_of(r, v, key, hex, out, n);
+}
+
+/* "stdout" / "stderr": null, or an output pipe's state. */
+static void get_stream(struct reader *r, const json_t *obj, const char *key,
+		       struct rv_out_state **out)
+{
+	json_t *o = field(r, obj, key);
+	struct rv_out_state *st;
+
+	*out = NULL;
+	if (!o || json_is_null(o))
+		return;
+	if (!json_is_object(o)) {
+		fail(r, "\"%s\": not an object or null", key);
+		return;
+	}
+	st = *out = calloc(1, sizeof(*st));
+	if (!st) {
+		nomem(r);
+		return;
+	}
+	st->rfd = (int)get_int(r, o, "rfd", 0, INT32_MAX);
+	st->wfd = (int)get_int(r, o, "wfd", 0, INT32_MAX);
+	get_bytes(r, o, "line", true, &st->line, &st->line_len);
+	st->exit_left = (uint64_t)get_int(r, o, "exit_left", 0, INT64_MAX);
+	st->exit_pending = get_bool(r, o, "exit_pending");
+	get_bytes(r, o, "sink", true, &st->sink, &st->sink_len);
+}
+
+/* One [realtime_ns, "stdout", len] of "logs"."lines". */
+static void get_logline(struct reader *r, const json_t *item, size_t i,
+			struct rv_snap_logline *l)
+{
+	json_t *ns = json_array_get(item, 0), *st = json_array_get(item, 1);
+	json_t *len = json_array_get(item, 2);
+
+	if (!json_is_array(item) || json_array_size(item) != 3 ||
+	    !json_is_integer(ns) || !json_is_string(st) ||
+	    !json_is_integer(len) || json_integer_value(len) < 0 ||
+	    json_integer_value(len) > UINT32_MAX) {
+		fail(r, "\"logs\": line %zu: not [time, stream, length]", i);
+		return;
+	}
+	l->realtime_ns = json_integer_value(ns);
+	l->len = (uint32_t)json_integer_value(len);
+	if (!strcmp(json_string_value(st), log_stream_name(RV_LOG_STDERR)))
+		l->stream = RV_LOG_STDERR;
+	else if (!strcmp(json_string_value(st), log_stream_name(RV_LOG_STDOUT)))
+		l->stream = RV_LOG_STDOUT;
+	else
+		fail(r, "\"logs\": line %zu: stream \"%s\" unknown", i,
+		     json_string_value(st));
+}
+
+/* "logs": null, or the log ring's lines and pieces. */
+static void get_logs(struct reader *r, const json_t *obj,
+		     struct rv_snap_logs **out)
+{
+	json_t *o = field(r, obj, "logs"), *lines, *pieces, *item;
+	struct rv_snap_logs *l;
+	size_t i, sum = 0;
+
+	*out = NULL;
+	if (!o || json_is_null(o))
+		return;
+	if (!json_is_object(o)) {
+		fail(r, "\"logs\": not an object or null");
+		return;
+	}
+	l = *out = calloc(1, sizeof(*l));
+	lines = get_typed(r, o, "lines", true);
+	pieces = get_typed(r, o, "pieces", true);
+	if (l && lines)
+		l->lines = calloc(json_array_size(lines) + 1, sizeof(*l->lines));
+	if (!l || (lines && !l->lines)) {
+		nomem(r);
+		return;
+	}
+	if (!lines || !pieces)
+		return;		/* said */
+	json_array_foreach(lines, i, item) {
+		get_logline(r, item, i, &l->lines[l->n++]);
+		sum += l->lines[i].len;
+	}
+	get_bytes(r, o, "text", false, &l->text, &l->text_len);
+	if (json_array_size(pieces) != 2)
+		fail(r, "\"pieces\": not one for stdout and one for stderr");
+	for (int k = 0; k < 2 && !r->ret; k++)
+		bytes_of(r, json_array_get(pieces, (size_t)k), "pieces", false,
+			 &l->piece[k], &l->piece_len[k]);
+	if (!r->ret && sum != l->text_len)
+		fail(r, "\"logs\": the lines are %zu bytes, the text %zu",
+		     sum, l->text_len);
+}
+
+static void get_stored(struct reader *r, const json_t *obj,
+		       struct rv_snap_service *s)
+{
+	json_t *a = get_typed(r, obj, "fd_store", true), *item;
+	size_t i;
+
+	if (!a || !json_array_size(a))
+		return;
+	s->stored = calloc(json_array_size(a), sizeof(*s->stored));
+	if (!s->stored) {
+		nomem(r);
+		return;
+	}
+	json_array_foreach(a, i, item) {
+		struct rv_snap_stored *st = &s->stored[s->n_stored++];
+
+		if (!json_is_object(item)) {
+			fail(r, "\"fd_store\"[%zu]: not an object", i);
+			return;
+		}
+		st->fd = (int)get_int(r, item, "fd", 0, INT32_MAX);
+		get_text(r, item, "name", &st->name);
+		if (!r->ret && !st->name)
+			fail(r, "\"fd_store\"[%zu]: no name", i);
+	}
+}
+
 static void get_service(struct reader *r, const json_t *o, void *item)
 {
 	struct rv_snap_service *s = item;
@@ -496,6 +811,10 @@ static void get_service(struct reader *r, const json_t *o, void *item)
 	get_window(r, o, &s->window);
 	get_u64s(r, o, "ends", s->ends, RV_END_NREASONS);
 	get_ready(r, o, &s->ready);
+	get_stream(r, o, "stdout", &s->out);
+	get_stream(r, o, "stderr", &s->err);
+	get_logs(r, o, &s->logs);
+	get_stored(r, o, s);
 }
 
 static void get_node(struct reader *r, const json_t *o, void *item)
@@ -513,6 +832,38 @@ static void get_node(struct reader *r, const json_t *o, void *item)
 	n->n_terminal = (uint32_t)get_int(r, o, "n_terminal", 0, UINT32_MAX);
 	get_text(r, o, "fail_reason", &n->fail_reason);
 	get_window(r, o, &n->window);
+}
+
+/* An array of signal numbers into *set. */
+static void get_signals(struct reader *r, const json_t *obj, const char *key,
+			sigset_t *set)
+{
+	json_t *a = get_typed(r, obj, key, true), *item;
+	size_t i;
+
+	sigemptyset(set);
+	json_array_foreach(a, i, item) {
+		if (!json_is_integer(item) || json_integer_value(item) < 1 ||
+		    json_integer_value(item) >= NSIG) {
+			fail(r, "\"%s\"[%zu]: not a signal number", key, i);
+			return;
+		}
+		sigaddset(set, (int)json_integer_value(item));
+	}
+}
+
+static void get_exec(struct reader *r, const json_t *obj,
+		     struct rv_snap_supervisor *s)
+{
+	json_t *o = get_typed(r, obj, "exec", false);
+
+	if (!o)
+		return;
+	s->exec_mode = get_bool(r, o, "mode");
+	s->exec_escalate = get_bool(r, o, "escalate");
+	s->exec_stop_signal = (int)get_int(r, o, "stop_signal", 0, NSIG - 1);
+	get_signals(r, o, "child_mask", &s->exec_child_mask);
+	get_signals(r, o, "child_ignored", &s->exec_child_ignored);
 }
 
 static void get_supervisor(struct reader *r, const json_t *doc,
@@ -545,6 +896,12 @@ static void get_supervisor(struct reader *r, const json_t *doc,
 			fail(r, "\"sum_s\": not a number");
 		s->restart_latency.sum_s = sum ? json_number_value(sum) : 0;
 	}
+	s->reload_queued = get_bool(r, o, "reload_queued");
+	get_exec(r, o, s);
+	get_bytes(r, o, "stdout_pending", true, &s->std_pending[1],
+		  &s->std_pending_len[1]);
+	get_bytes(r, o, "stderr_pending", true, &s->std_pending[2],
+		  &s->std_pending_len[2]);
 	r->where[0] = '\0';
 }
 
@@ -596,6 +953,72 @@ static void get_all(struct reader *r, const json_t *arr, const char *what,
 	}
 }
 
+static void get_socket(struct reader *r, const json_t *o, void *item)
+{
+	struct rv_snap_socket *k = item;
+
+	get_text(r, o, "name", &k->name);
+	get_text(r, o, "listen", &k->listen);
+	if (!r->ret && (!k->name || !k->listen))
+		fail(r, "no name or no listen address");
+	k->fd = (int)get_int(r, o, "fd", 0, INT32_MAX);
+	k->dev = (uint64_t)get_int(r, o, "dev", 0, INT64_MAX);
+	k->ino = (uint64_t)get_int(r, o, "ino", 0, INT64_MAX);
+}
+
+static void get_config_file(struct reader *r, const json_t *o, void *item)
+{
+	struct rv_config_source *f = item;
+
+	get_text(r, o, "path", &f->path);
+	if (!r->ret && !f->path)
+		fail(r, "no path");
+	get_bytes(r, o, "bytes", false, &f->bytes, &f->len);
+	/* an empty file: the loader still wants its (empty) text */
+	if (!r->ret && !f->bytes && !(f->bytes = calloc(1, 1)))
+		nomem(r);
+}
+
+static void get_daemon(struct reader *r, const json_t *doc,
+		       struct rv_snap_daemon *d)
+{
+	json_t *o = get_typed(r, doc, "daemon", false), *c;
+
+	if (!o)
+		return;
+	snprintf(r->where, sizeof(r->where), "daemon");
+	get_text(r, o, "notify_socket", &d->notify_socket);
+	d->watchdog_usec = (uint64_t)get_int(r, o, "watchdog_usec", 0,
+					     INT64_MAX);
+	c = get_typed(r, o, "counters", false);
+	for (int k = 0; c && k < RV_SNAP_NCOUNTERS; k++)
+		d->counters[k] = (uint64_t)get_int(r, c,
+			rv_snap_counter_name((enum rv_snap_counter)k), 0,
+			INT64_MAX);
+	r->where[0] = '\0';
+}
+
+/* An array of objects of doc into a new array of n items. */
+static void *get_list(struct reader *r, const json_t *doc, const char *key,
+		      size_t size, size_t *n,
+		      void (*get)(struct reader *, const json_t *, void *))
+{
+	json_t *a = get_typed(r, doc, key, true);
+	void *items;
+
+	*n = 0;
+	if (!a || !json_array_size(a))
+		return NULL;
+	items = calloc(json_array_size(a), size);
+	if (!items) {
+		nomem(r);
+		return NULL;
+	}
+	*n = json_array_size(a);
+	get_all(r, a, key, items, size, get);
+	return items;
+}
+
 int rv_handover_from_json(const json_t *doc, struct rv_snapshot *out,
 			  char *err, size_t errlen)
 {
@@ -619,6 +1042,11 @@ int rv_handover_from_json(const json_t *doc, struct rv_snapshot *out,
 		get_service);
 	get_all(&r, nodes, "nodes", out->nodes, sizeof(*out->nodes),
 		get_node);
+	out->sockets = get_list(&r, doc, "sockets", sizeof(*out->sockets),
+				&out->n_sockets, get_socket);
+	out->config = get_list(&r, doc, "config", sizeof(*out->config),
+			       &out->n_config, get_config_file);
+	get_daemon(&r, doc, &out->daemon);
 	if (r.ret)
 		rv_snapshot_free(out);
 	return r.ret;

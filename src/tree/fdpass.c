@@ -177,7 +177,7 @@ void rv_fdpass_before_spawn(struct rv_service *s, struct rv_spawn_fd *fds,
 }
 
 /* systemd's fdname_is_valid(): printable ASCII but ':', at most 255. */
-static bool fdname_valid(const char *name)
+bool rv_fdname_valid(const char *name)
 {
 	size_t n = 0;
 
@@ -195,7 +195,7 @@ void rv_fdstore_add(struct rv_service *s, int *fds, size_t n,
 
 	if (!name)
 		name = "stored";
-	if (!fdname_valid(name)) {
+	if (!rv_fdname_valid(name)) {
 		rv_log_svc(RV_LOG_WARN, s->name, "fd_store_refused",
 			   " reason=invalid_fdname fds=%zu", n);
 		return;
@@ -244,4 +244,30 @@ void rv_fdstore_remove(struct rv_service *s, const char *name)
 size_t rv_fdstore_count(const struct rv_service *s)
 {
 	return s->fdpass ? s->fdpass->n_stored : 0;
+}
+
+size_t rv_fdstore_max(const struct rv_service *s)
+{
+	return s->fdpass ? s->fdpass->store_max : 0;
+}
+
+int rv_fdstore_at(const struct rv_service *s, size_t i, const char **name)
+{
+	*name = s->fdpass->stored[i].name;
+	return s->fdpass->stored[i].fd;
+}
+
+int rv_fdstore_restore(struct rv_service *s, int fd, const char *name)
+{
+	struct rv_fdpass *fp = s->fdpass;
+	struct stored_fd *st;
+
+	if (!rv_fdname_valid(name))
+		return -EINVAL;
+	if (!fp || fp->n_stored >= fp->store_max)
+		return -ENOSPC;
+	st = &fp->stored[fp->n_stored++];
+	st->fd = fd;
+	snprintf(st->name, sizeof(st->name), "%s", name);
+	return 0;
 }

@@ -33,6 +33,8 @@ struct rv_build;
 /* FDNAME=: systemd's limit */
 #define RV_FDNAME_MAX 255
 
+/* A name FDNAME= may give: printable ASCII but ':', 1..255 bytes. */
+bool rv_fdname_valid(const char *name);
 /* Whether s's processes get fds this way (sockets or fd_store_max). */
 bool rv_fdpass_wanted(const struct rv_service *s);
 /* At build, after s's environment is complete: 0 or -ENOMEM. */
@@ -64,5 +66,14 @@ void rv_fdstore_remove(struct rv_service *s, const char *name);
 void rv_fdstore_release(struct rv_service *s);
 /* Fds stored now (status). */
 size_t rv_fdstore_count(const struct rv_service *s);
+/* The fds s may store (fd_store_max of its build). */
+size_t rv_fdstore_max(const struct rv_service *s);
+/* The hand-over (docs/reexec.md): stored fd i (< rv_fdstore_count()),
+ * its name in *name. */
+int rv_fdstore_at(const struct rv_service *s, size_t i, const char **name);
+/* The new image's side: fd appended to the store under name, in store
+ * order, without a log line.  0, or -ENOSPC (the store is full) or
+ * -EINVAL (not a name FDNAME= may give). */
+int rv_fdstore_restore(struct rv_service *s, int fd, const char *name);
 
 #endif

@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "config/parse.h"
 #include "tree/isolation.h"
+#include "tree/snapshot.h"
 #include "tree/supervisor.h"
 #include "tree/tree.h"
 #include "util/journal.h"
@@ -755,4 +756,222 @@ void rv_iso_check_specs(const struct rv_specs *specs, struct rv_diag *d)
 		}
 	}
 	rv_cgroup_host_put(h);
+}
+
+/* ---- the hand-over (isolation.h) ---- */
+
+static bool take_line(const struct rv_logline *line, void *ctx)
+{
+	struct rv_snap_logs *l = ctx;
+
+	l->lines[l->n++] = (struct rv_snap_logline){
+		line->realtime_ns, (uint8_t)line->stream, (uint32_t)line->len };
+	memcpy(l->text + l->text_len, line->text, line->len);
+	l->text_len += line->len;
+	return true;
+}
+
+static bool count_bytes(const struct rv_logline *line, void *ctx)
+{
+	*(size_t *)ctx += line->len;
+	return true;
+}
+
+static int take_logs(const struct rv_logring *r, struct rv_snap_logs **out)
+{
+	struct rv_snap_logs *l = calloc(1, sizeof(*l));
+	size_t bytes = 0, n = rv_logring_count(r);
+
+	*out = l;
+	if (!l)
+		return -ENOMEM;
+	rv_logring_each(r, 0, count_bytes, &bytes);
+	l->lines = calloc(n + 1, sizeof(*l->lines));
+	l->text = malloc(bytes + 1);
+	if (!l->lines || !l->text)
+		return -ENOMEM;
+	rv_logring_each(r, 0, take_line, l);
+	for (int k = 0; k < 2; k++) {
+		const char *p;
+		size_t len = rv_logring_piece(r, (enum rv_log_stream)k, &p);
+
+		if (!len)
+			continue;
+		l->piece[k] = malloc(len);
+		if (!l->piece[k])
+			return -ENOMEM;
+		memcpy(l->piece[k], p, len);
+		l->piece_len[k] = len;
+	}
+	return 0;
+}
+
+static int take_stream(const struct rv_out_stream *st,
+		       struct rv_out_state **out)
+{
+	int ret;
+
+	*out = NULL;
+	if (!st)
+		return 0;
+	*out = calloc(1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	ret = rv_out_stream_take(st, *out);
+	if (ret) {
+		free(*out);
+		*out = NULL;
+	}
+	return ret;
+}
+
+int rv_iso_take(const struct rv_service *s, struct rv_snap_service *o)
+{
+	const struct rv_iso *iso = s->iso;
+	int ret;
+
+	if (!iso)
+		return 0;
+	ret = take_stream(iso->out, &o->out);
+	if (!ret)
+		ret = take_stream(iso->err, &o->err);
+	if (!ret && iso->ring)
+		ret = take_logs(iso->ring, &o->logs);
+	return ret;
+}
+
+static int check_stream(const struct rv_service *s, const char *which,
+			const struct rv_out_stream *st,
+			const struct rv_out_state *in, char *err,
+			size_t errlen)
+{
+	char why[160];
+
+	if (!st != !in) {
+		snprintf(err, errlen, "service %s: %s pipe %s, the config "
+			 "says %s", s->name, which, in ? "given" : "missing",
+			 st ? "one" : "none");
+		return -EINVAL;
+	}
+	if (st && rv_out_stream_check(st, in, why, sizeof(why))) {
+		snprintf(err, errlen, "service %s: %s: %s", s->name, which, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int rv_iso_check(const struct rv_service *s, const struct rv_snap_service *o,
+		 char *err, size_t errlen)
+{
+	const struct rv_iso *iso = s->iso;
+	const struct rv_logring *ring = iso ? iso->ring : NULL;
+	int ret = check_stream(s, "stdout", iso ? iso->out : NULL, o->out, err,
+			       errlen);
+
+	if (!ret)
+		ret = check_stream(s, "stderr", iso ? iso->err : NULL, o->err,
+				   err, errlen);
+	if (ret)
+		return ret;
+	if (!ring != !o->logs) {
+		snprintf(err, errlen, "service %s: log_buffer lines %s, the "
+			 "config keeps %s", s->name, o->logs ? "given" :
+			 "missing", ring ? "them" : "none");
+		return -EINVAL;
+	}
+	for (int k = 0; o->logs && k < 2; k++)
+		if (o->logs->piece_len[k] > RV_LOGRING_LINE) {
+			snprintf(err, errlen, "service %s: a log line of %zu "
+				 "bytes (at most %d)", s->name,
+				 o->logs->piece_len[k], RV_LOGRING_LINE);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+static void apply_logs(struct rv_logring *r, const struct rv_snap_logs *l)
+{
+	/* no text at all when every line is empty (blank lines) */
+	const char *text = l->text ? l->text : "";
+	size_t off = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		struct rv_logline line = {
+			l->lines[i].realtime_ns,
+			(enum rv_log_stream)l->lines[i].stream,
+			text + off, l->lines[i].len };
+
+		rv_logring_restore(r, &line);
+		off += l->lines[i].len;
+	}
+	for (int k = 0; k < 2; k++)
+		rv_logring_set_piece(r, (enum rv_log_stream)k, l->piece[k],
+				     l->piece_len[k]);
+}
+
+int rv_iso_apply(struct rv_service *s, const struct rv_snap_service *o)
+{
+	struct rv_iso *iso = s->iso;
+	int ret = 0;
+
+	if (!iso)
+		return 0;
+	if (o->logs && iso->ring)
+		apply_logs(iso->ring, o->logs);
+	if (o->out && iso->out)
+		ret = rv_out_stream_apply(iso->out, o->out);
+	if (!ret && o->err && iso->err)
+		ret = rv_out_stream_apply(iso->err, o->err);
+	return ret;
+}
+
+/* The crossed pipe into st; the plan hands its write end to the child
+ * from now on. */
+static void adopt_stream(struct rv_iso *iso, struct rv_out_stream *st,
+			 const struct rv_out_state *in)
+{
+	int old = st ? rv_out_stream_child_fd(st) : -1;
+
+	if (!st || !in)
+		return;
+	rv_out_stream_adopt(st, in->rfd, in->wfd);
+	for (size_t i = 0; i < iso->n_fds; i++)
+		if (iso->fds[i].from == old)
+			iso->fds[i].from = in->wfd;
+}
+
+void rv_iso_adopt_pipes(struct rv_service *s, const struct rv_snap_service *o)
+{
+	struct rv_iso *iso = s->iso;
+
+	if (!iso)
+		return;
+	adopt_stream(iso, iso->out, o->out);
+	adopt_stream(iso, iso->err, o->err);
+}
+
+size_t rv_iso_flush(struct rv_service *s, int64_t deadline_ns)
+{
+	struct rv_iso *iso = s->iso;
+	size_t held = 0;
+
+	if (iso && iso->out)
+		held += rv_out_stream_flush(iso->out, deadline_ns);
+	if (iso && iso->err)
+		held += rv_out_stream_flush(iso->err, deadline_ns);
+	return held;
+}
+
+struct rv_out_stream *rv_iso_std_stream(const struct rv_supervisor *sv,
+					int fd)
+{
+	for (size_t i = 0; i < sv->n_svcs; i++) {
+		const struct rv_iso *iso = sv->svcs[i]->iso;
+
+		if (iso && iso->out && rv_out_stream_std(iso->out) == fd)
+			return iso->out;
+		if (iso && iso->err && rv_out_stream_std(iso->err) == fd)
+			return iso->err;
+	}
+	return NULL;
 }

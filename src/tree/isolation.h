@@ -107,4 +107,27 @@ const char *rv_iso_cgroup_path(const struct rv_service *s);
  */
 void rv_iso_check_specs(const struct rv_specs *specs, struct rv_diag *d);
 
+/* ---- the hand-over to a new binary (tree/snapshot.c) ---- */
+
+struct rv_snap_service;
+struct rv_out_stream;
+/* s's output pipes and log ring into o (out, err, logs).  0 or -ENOMEM. */
+int rv_iso_take(const struct rv_service *s, struct rv_snap_service *o);
+/* Whether o's output state fits s (the same streams and ring, sizes
+ * within their buffers): 0, or -EINVAL with one line in err. */
+int rv_iso_check(const struct rv_service *s, const struct rv_snap_service *o,
+		 char *err, size_t errlen);
+/* o's data into s (partial lines, exits in progress, a file sink's
+ * bytes, the log ring's lines): no descriptor touched.  0 or -ENOMEM. */
+int rv_iso_apply(struct rv_service *s, const struct rv_snap_service *o);
+/* The crossed pipes replace the load's (the spawn plan follows), and
+ * the streams go on. */
+void rv_iso_adopt_pipes(struct rv_service *s, const struct rv_snap_service *o);
+/* Flush before take (rv_out_stream_flush()): the bytes s still holds. */
+size_t rv_iso_flush(struct rv_service *s, int64_t deadline_ns);
+/* A stream of sv writing to ringvisor's fd (1 or 2) through the shared
+ * sink, or NULL when none does. */
+struct rv_out_stream *rv_iso_std_stream(const struct rv_supervisor *sv,
+					int fd);
+
 #endif

@@ -111,6 +111,7 @@ static const char *kind_name(enum rv_fd_kind kind)
 		[RV_FD_SOCKET] = "a socket", [RV_FD_FIFO] = "a pipe",
 		[RV_FD_PIDFD] = "a pidfd", [RV_FD_MEMFD] = "a sealed memfd",
 		[RV_FD_EXE] = "an O_PATH executable",
+		[RV_FD_ANY] = "open",
 	};
 
 	return names[kind];
@@ -135,6 +136,8 @@ static bool is_kind(int fd, const struct stat *st, enum rv_fd_kind kind)
 	case RV_FD_EXE:
 		v = fcntl(fd, F_GETFL);
 		return v >= 0 && (v & O_PATH) && S_ISREG(st->st_mode);
+	case RV_FD_ANY:
+		return true;
 	}
 	return false;
 }

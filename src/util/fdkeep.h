@@ -55,6 +55,7 @@ enum rv_fd_kind {
 	RV_FD_PIDFD,		/* of pid (the `pid` argument) */
 	RV_FD_MEMFD,		/* the state itself: a sealed memfd */
 	RV_FD_EXE,		/* O_PATH of a regular file (an image) */
+	RV_FD_ANY,		/* open, of any kind (a service's fd store) */
 };
 
 /*

@@ -192,6 +192,109 @@ static void test_keys_of_include(void **state)
 	loaded_free(&l);
 }
 
+/* The same services, in the same order, with the same fingerprints. */
+static void same_specs(const struct rv_specs *a, const struct rv_specs *b)
+{
+	assert_int_equal(a->n_services, b->n_services);
+	assert_int_equal(a->n_groups, b->n_groups);
+	for (size_t i = 0; i < a->n_services; i++) {
+		assert_string_equal(a->services[i].name, b->services[i].name);
+		assert_string_equal(a->services[i].file, b->services[i].file);
+		assert_int_equal(a->services[i].line, b->services[i].line);
+		assert_true(a->services[i].fingerprint ==
+			    b->services[i].fingerprint);
+	}
+}
+
+/*
+ * The hand-over's copy of a config (docs/reexec.md): every file read is
+ * kept byte for byte; loading from that copy builds the very same specs
+ * after the files on disk changed, and says that they did.
+ */
+static void test_sources_rebuild_the_config(void **state)
+{
+	struct loaded l = { 0 };
+	struct rv_specs again;
+	char what[512], path[256];
+
+	(void)state;
+	drop("conf.d/a.conf");
+	drop("conf.d/b.conf");
+	put("main.conf", "[include]\nfiles = conf.d/*.conf extra.conf\n"
+		"[service:first]\ncommand = /bin/true\n");
+	put("extra.conf", "[service:extra]\ncommand = /bin/true\n");
+	put("conf.d/b_9.conf", "[service:b9]\ncommand = /bin/true\n");
+	put("conf.d/a.conf", "[service:a]\ncommand = /bin/sleep 1\n");
+	load("main.conf", &l);
+	assert_int_equal(l.ret, 0);
+	assert_int_equal(l.specs.n_sources, 1 + l.specs.n_included);
+	snprintf(path, sizeof(path), "%s/main.conf", dir);
+	assert_string_equal(l.specs.sources[0].path, path);
+	assert_string_equal(l.specs.sources[0].bytes,
+			    "[include]\nfiles = conf.d/*.conf extra.conf\n"
+			    "[service:first]\ncommand = /bin/true\n");
+	snprintf(path, sizeof(path), "%s/conf.d/a.conf", dir);
+	assert_string_equal(l.specs.sources[1].path, path);
+	assert_int_equal(l.specs.sources[1].len,
+			 strlen("[service:a]\ncommand = /bin/sleep 1\n"));
+	assert_int_equal(rv_config_sources_changed(&l.specs, what,
+						   sizeof(what)), 0);
+
+	/* edited, added, removed on disk: the copy still builds the old */
+	put("conf.d/a.conf", "[service:a]\ncommand = /bin/sleep 2\n");
+	put("conf.d/c.conf", "[service:c]\ncommand = /bin/true\n");
+	drop("extra.conf");
+	assert_int_equal(rv_config_sources_changed(&l.specs, what,
+						   sizeof(what)), 1);
+	if (!strstr(what, "main.conf does not load now"))
+		fail_msg("%s", what);
+	put("extra.conf", "[service:extra]\ncommand = /bin/true\n");
+	assert_int_equal(rv_config_sources_changed(&l.specs, what,
+						   sizeof(what)), 1);
+	assert_non_null(strstr(what, "conf.d/a.conf changed"));
+	assert_int_equal(rv_config_load_sources(l.specs.sources,
+						l.specs.n_sources, &again,
+						NULL), 0);
+	same_specs(&l.specs, &again);
+	assert_int_equal(again.n_sources, l.specs.n_sources);
+	for (size_t i = 0; i < again.n_sources; i++) {
+		assert_string_equal(again.sources[i].path,
+				    l.specs.sources[i].path);
+		assert_memory_equal(again.sources[i].bytes,
+				    l.specs.sources[i].bytes,
+				    again.sources[i].len + 1);
+	}
+	rv_specs_free(&again);
+
+	/* only a file more */
+	put("conf.d/a.conf", "[service:a]\ncommand = /bin/sleep 1\n");
+	assert_int_equal(rv_config_sources_changed(&l.specs, what,
+						   sizeof(what)), 1);
+	assert_non_null(strstr(what, "conf.d/c.conf added"));
+	drop("conf.d/c.conf");
+
+	/* a copy that lacks an included file: as if it were not there */
+	{
+		FILE *f;
+		char *out = NULL;
+		size_t len = 0;
+		struct rv_diag d;
+
+		f = open_memstream(&out, &len);
+		d = (struct rv_diag){ .out = f };
+		assert_int_equal(rv_config_load_sources(l.specs.sources, 2,
+							&again, &d), -EINVAL);
+		fclose(f);
+		assert_non_null(strstr(out, "main.conf:2: error: include: "));
+		assert_non_null(strstr(out, "extra.conf: no such file"));
+		free(out);
+	}
+	loaded_free(&l);
+	drop("extra.conf");
+	drop("conf.d/a.conf");
+	drop("conf.d/b_9.conf");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +302,7 @@ int main(void)
 		cmocka_unit_test(test_errors_name_the_included_file),
 		cmocka_unit_test(test_loops_and_missing),
 		cmocka_unit_test(test_keys_of_include),
+		cmocka_unit_test(test_sources_rebuild_the_config),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
