@@ -20,6 +20,7 @@ int rv_cli_act(int argc, char **argv);		/* start stop restart */
 int rv_cli_kill(int argc, char **argv);
 int rv_cli_plain(int argc, char **argv);	/* reload shutdown metrics */
 int rv_cli_events(int argc, char **argv);
+int rv_cli_reexec(int argc, char **argv);
 int rv_cli_top(int argc, char **argv);		/* cli_top.c */
 /* -s PATH, else the control_socket of -c FILE or $RINGVISOR_CONFIG, else
  * the default; NULL after printing why (*ret: the exit status). */

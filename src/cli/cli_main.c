@@ -46,6 +46,9 @@ static const char usage_text[] =
 	"        ended, exit 1 if it stopped\n"
 	"  kill NAME SIGNAL              signal a service's process (group)\n"
 	"  reload                        re-read the config, apply changes\n"
+	"  reexec [--binary PATH] [--timeout DURATION]\n"
+	"        hand the running tree to a new binary (default: the path\n"
+	"        it was started from), every service kept running\n"
 	"  shutdown [--wait [--timeout DURATION]]\n"
 	"        stop everything, then exit; --wait: until the supervisor\n"
 	"        has exited, with its exit status\n"
@@ -94,7 +97,8 @@ static const char *default_config(void)
 	return env && *env ? env : DEFAULT_CONFIG;
 }
 
-static int cmd_run(int argc, char **argv)
+/* check: `--handover-check run ...`, a hand-over's dry run (handover.c) */
+static int run_or_check(int argc, char **argv, bool check)
 {
 	struct rv_options opts = { 0 };
 	const char *config = default_config();
@@ -112,12 +116,19 @@ static int cmd_run(int argc, char **argv)
 	if (i < argc)
 		return rv_cli_usage_error("run: unexpected argument %s",
 					  argv[i]);
+	if (check)
+		return rv_handover_check(config, &opts, stderr);
 	ret = rv_supervisor_load(&sv, config, &opts, stderr);
 	if (ret)
 		return RV_EXIT_USAGE;
 	ret = rv_supervisor_run(sv);
 	rv_supervisor_free(sv);
 	return ret;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	return run_or_check(argc, argv, false);
 }
 
 static int cmd_check(int argc, char **argv)
@@ -283,6 +294,7 @@ static const struct {
 	{ "events", rv_cli_events },
 	{ "top", rv_cli_top },
 	{ "logs", rv_cli_logs },
+	{ "reexec", rv_cli_reexec },
 };
 
 int main(int argc, char **argv)
@@ -298,6 +310,14 @@ int main(int argc, char **argv)
 	}
 	if (is_version(cmd) || !strcmp(cmd, "version"))
 		return rv_cli_version();
+	/* asked by a running supervisor of its successor (`reexec`) */
+	if (!strcmp(cmd, "--handover-formats")) {
+		rv_handover_print_formats(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--handover-check") && argc > 2 &&
+	    !strcmp(argv[2], "run"))
+		return run_or_check(argc - 2, argv + 2, true);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
 		if (!strcmp(cmd, commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);

@@ -325,12 +325,13 @@ static void remove_socket_file(struct rv_http *h)
 	h->path = NULL;
 }
 
-int rv_http_open(struct rv_http **out, struct rv_supervisor *sv,
-		 const char *addr, const char *group, FILE *errors)
+static int http_open(struct rv_http **out, struct rv_supervisor *sv,
+		     const char *addr, const char *group, int fd,
+		     FILE *errors)
 {
 	const union MHD_DaemonInfo *info;
 	struct rv_http *h = calloc(1, sizeof(*h));
-	int fd, ret;
+	int ret;
 
 	if (!h)
 		return -ENOMEM;
@@ -338,7 +339,9 @@ int rv_http_open(struct rv_http **out, struct rv_supervisor *sv,
 	h->loop = sv->loop;
 	rv_timer_init(&h->timer, on_timer, h);
 	rv_timer_init(&h->heartbeat, on_heartbeat, h);
-	fd = make_listener(h, addr, group, errors);
+	/* fd >= 0: bound and listening in the image before (reexec) */
+	if (fd < 0)
+		fd = make_listener(h, addr, group, errors);
 	if (fd < 0) {
 		ret = fd;
 		goto err_msg;
@@ -384,6 +387,28 @@ err_msg:
 	remove_socket_file(h);
 	free(h);
 	return ret;
+}
+
+int rv_http_listen_fd(const struct rv_http *h)
+{
+	const union MHD_DaemonInfo *info =
+		h && h->d ? MHD_get_daemon_info(h->d,
+						MHD_DAEMON_INFO_LISTEN_FD) :
+			    NULL;
+
+	return info ? info->listen_fd : -1;
+}
+
+int rv_http_open(struct rv_http **out, struct rv_supervisor *sv,
+		 const char *addr, const char *group, FILE *errors)
+{
+	return http_open(out, sv, addr, group, -1, errors);
+}
+
+int rv_http_adopt(struct rv_http **out, struct rv_supervisor *sv,
+		  const char *addr, const char *group, int fd, FILE *errors)
+{
+	return http_open(out, sv, addr, group, fd, errors);
 }
 
 void rv_http_close(struct rv_http *h)
