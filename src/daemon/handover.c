@@ -612,6 +612,25 @@ static int exec_new(struct rv_supervisor *sv, const char *binary,
 	return ret;
 }
 
+/*
+ * Test hook: the pid in the file RINGVISOR_TEST_HANDOVER_KILL names is
+ * killed after the state was taken, and is a zombie before the exec: an
+ * exit the new image must report, exactly once (test_reexec.py).
+ */
+static void test_kill_hook(void)
+{
+	const char *path = getenv(RV_HANDOVER_TEST_KILL_ENV);
+	FILE *f = path && *path ? fopen(path, "re") : NULL;
+	siginfo_t si;
+	int pid = 0;
+
+	if (!f)
+		return;
+	if (fscanf(f, "%d", &pid) == 1 && pid > 0 && !kill(pid, SIGKILL))
+		(void)waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT);
+	fclose(f);
+}
+
 /* Steps 2 to 6 once the probe passed; quiesced on the way, unquiesced
  * again on failure. */
 static int hand_over(struct rv_supervisor *sv, const char *binary,
@@ -629,6 +648,7 @@ static int hand_over(struct rv_supervisor *sv, const char *binary,
 			 "the loop did not quiesce");
 		return ret;
 	}
+	test_kill_hook();
 	control_fds(sv, &ctl);
 	ret = write_state(sv, &snap, &ctl, &state_fd, err, errlen);
 	if (!ret && (ret = keep_fds(&snap, &ctl, state_fd, &keep)))

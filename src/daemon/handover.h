@@ -19,6 +19,9 @@ struct rv_supervisor;
 /* Test hook: set, the new image of a hand-over fails its resume (and
  * rolls back); the image that rolled back does not honour it. */
 #define RV_HANDOVER_TEST_FAIL_ENV "RINGVISOR_TEST_RESUME_FAIL"
+/* Test hook: a file with a pid the old image kills after taking the
+ * state (daemon/handover.c). */
+#define RV_HANDOVER_TEST_KILL_ENV "RINGVISOR_TEST_HANDOVER_KILL"
 /* The new image's error, for the previous image it rolls back to. */
 #define RV_HANDOVER_ERROR_ENV "RINGVISOR_HANDOVER_ERROR"
 

@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""`ringvisor reexec` (docs/reexec.md, issue 17): the running tree handed
+to a new binary keeps every process, state, counter and deadline; an
+exit during the hand-over is reported once, by the new image; a binary
+that cannot take over, before or after the exec, leaves the old one
+running the same tree.  The backend is the environment's (CI runs the
+suite once per backend)."""
+
+import json
+import os
+import signal
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rvtest  # noqa: E402
+
+# output that goes through no pipe: the output pipes' hand-over is not
+# this test's
+QUIET = "stdout = null\nstderr = null\nlog_buffer = 0\n"
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+class Reexec(rvtest.Case):
+
+    def tree(self, env=None):
+        cfg = self.config(f"""
+            [service:run]
+            command = {self.svc("pause", tag="run")}
+            {QUIET}
+            [service:back]
+            command = {self.svc("exit", 1, tag="back")}
+            restart = always
+            backoff = fixed
+            restart_delay = 30s
+            backoff_jitter = 0
+            {QUIET}
+            [service:once]
+            type = oneshot
+            command = {self.svc("exit", 0, tag="once")}
+            {QUIET}
+            [service:dies]
+            command = {self.svc("pause", tag="dies")}
+            restart = always
+            backoff = fixed
+            restart_delay = 50ms
+            backoff_jitter = 0
+            {QUIET}""".replace("\n            ", "\n"))
+        rv = self.start(cfg, env=rvtest.rv_env(env))
+        self.wait_control(rv)
+        self.wait_state("run", "running")
+        self.wait_state("dies", "running")
+        self.wait_state("back", "backoff")
+        self.wait_state("once", "completed")
+        return rv
+
+    def snapshot(self):
+        st = self.ctl_status()
+        return st["supervisor"], {s["name"]: s for s in st["services"]}
+
+    def test_tree_survives(self):
+        kill_file = os.path.join(self.tmp, "kill.pid")
+        rv = self.tree({"RINGVISOR_TEST_HANDOVER_KILL": kill_file})
+        # a second past the backoff's start: a reset deadline would show
+        rvtest.wait_until(
+            lambda: self.status_of("back")["next_restart_in_s"] < 29, 10,
+            "a second of backoff")
+        sup, before = self.snapshot()
+        t_before = time.monotonic()
+        dies = before["dies"]["pid"]
+        with open(kill_file, "w") as f:
+            f.write(str(dies))
+        follower = self.connect()
+        self.assertTrue(follower.request({"cmd": "events"})["ok"])
+        fds = fd_count(rv.pid)
+
+        with self.connect() as c:
+            reply = c.request({"cmd": "reexec"}, timeout=30)
+        os.unlink(kill_file)	# the next image must not kill it again
+        self.assertTrue(reply.get("ok"), reply)
+        self.assertEqual(reply["from"], sup["version"])
+        self.assertEqual(reply["to"], sup["version"])
+        self.assertGreater(reply["ms"], 0)
+        # the follower: a last event, then EOF (it reconnects)
+        ev = json.loads(follower.line(timeout=5))
+        self.assertEqual(ev, {"event": "reexec", "from": sup["version"]})
+        self.assertEqual(follower.line(timeout=5), b"")
+
+        # the exit during the hand-over: reported once, by the new image
+        self.wait_state("dies", "running")
+        rv.wait_for("start", service="dies", count=2)
+        sup2, after = self.snapshot()
+        self.assertEqual(sup2["pid"], rv.pid)
+        self.assertEqual(sup2["state"], "alive")
+        self.assertEqual(sup2["version"], sup["version"])
+        self.assertGreaterEqual(sup2["uptime_s"], sup["uptime_s"])
+        self.assertEqual(len(rv.find("exit", service="dies", pid=dies)), 1)
+        self.assertEqual(after["dies"]["restarts"],
+                         before["dies"]["restarts"] + 1)
+        self.assertNotEqual(after["dies"]["pid"], dies)
+        for name in ("run", "back", "once"):
+            for key in ("pid", "state", "restarts", "last_exit"):
+                self.assertEqual(after[name][key], before[name][key],
+                                 f"{name} {key}")
+        self.assertTrue(rvtest.alive(before["run"]["pid"]))
+        # the backoff keeps its deadline (not 30 s from the hand-over)
+        deadline = t_before + before["back"]["next_restart_in_s"]
+        now_deadline = time.monotonic() + after["back"]["next_restart_in_s"]
+        self.assertLess(abs(now_deadline - deadline), 0.5)
+        self.assertEqual(len(rv.find("reexec_done")), 1)
+
+        # twice more, by the CLI and by SIGUSR2: no descriptor leaks
+        r = self.ctl("reexec")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"^reexec: \S+ -> \S+ in [0-9.]+ ms")
+        fds = fd_count(rv.pid)
+        rv.send_signal(signal.SIGUSR2)
+        rv.wait_for("reexec_done", count=3)
+        self.assertEqual(self.snapshot()[1]["run"]["pid"],
+                         before["run"]["pid"])
+        # (the status connection may take a turn to be closed)
+        rvtest.wait_until(lambda: fd_count(rv.pid) == fds, 5,
+                          f"{fds} descriptors, as before")
+        self.assertEqual(rv.shutdown(), 0)
+
+    def test_failing_binaries_leave_the_tree(self):
+        rv = self.tree()
+        _, before = self.snapshot()
+        refuses = self.write("refuses", "#!/bin/sh\necho 9 9\n", 0o755)
+        broken = self.write("broken", "#!/bin/sh\n"
+                            "[ \"$1\" = --handover-formats ] && "
+                            "{ echo 1 1; exit 0; }\n"
+                            "echo cannot read the state >&2; exit 1\n",
+                            0o755)
+        cases = [("/bin/false", "--handover-formats: exit 1"),
+                 (os.path.join(self.tmp, "missing"),
+                  "No such file or directory"),
+                 (refuses, "reads hand-over formats 9..9"),
+                 (broken, "--handover-check: cannot read the state")]
+        for binary, why in cases:
+            r = self.ctl("reexec", "--binary", binary)
+            self.assertEqual(r.returncode, 1, r.stdout)
+            self.assertIn(f"reexec: {binary}: ", r.stderr)
+            self.assertIn(why, r.stderr)
+        _, after = self.snapshot()
+        for name in before:
+            self.assertEqual(after[name]["pid"], before[name]["pid"])
+            self.assertEqual(after[name]["state"], before[name]["state"])
+        self.assertEqual(len(rv.find("reexec_failed")), len(cases))
+        self.assertEqual(rv.shutdown(), 0)
+
+    def test_resume_failure_rolls_back(self):
+        rv = self.tree({"RINGVISOR_TEST_RESUME_FAIL": "1"})
+        _, before = self.snapshot()
+        r = self.ctl("reexec")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("resume failed", r.stderr)
+        rv.wait_for("reexec_rollback")
+        sup, after = self.snapshot()
+        self.assertEqual(sup["pid"], rv.pid)
+        for name in before:
+            self.assertEqual(after[name]["pid"], before[name]["pid"])
+            self.assertEqual(after[name]["restarts"],
+                             before[name]["restarts"])
+        self.assertEqual(rv.shutdown(), 0)
+
+
+if __name__ == "__main__":
+    rvtest.main()
