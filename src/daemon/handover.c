@@ -157,6 +157,65 @@ static void rollback(struct rv_handover *h, const char *why)
 	_exit(RV_EXIT_FAILED);
 }
 
+/*
+ * A crash while resuming (steps 7 to 10) is a rollback too: what the
+ * handler needs is prepared beforehand, and it does only what is
+ * async-signal-safe (fcntl, execveat).
+ */
+static const int crash_signals[] = { SIGSEGV, SIGBUS, SIGABRT, SIGFPE,
+				     SIGILL };
+static struct {
+	int prev, state_fd;
+	const struct rv_fdkeep *fds;
+	char **argv, **env;
+} crash;
+
+static void on_crash(int sig)
+{
+	for (size_t i = 0; i < crash.fds->n; i++)
+		(void)fcntl(crash.fds->v[i].fd, F_SETFD, 0);
+	(void)fcntl(crash.state_fd, F_SETFD, 0);
+	execveat(crash.prev, "", crash.argv, crash.env, AT_EMPTY_PATH);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void crash_rollback(struct rv_handover *h, bool on)
+{
+	static char fdvar[48];
+	static char *extra[] = {
+		fdvar, RV_HANDOVER_ERROR_ENV "=the new image crashed while "
+		"resuming"
+	};
+	struct sigaction sa = { .sa_flags = SA_NODEFER | SA_RESETHAND };
+
+	sa.sa_handler = on ? on_crash : SIG_DFL;
+	if (on) {
+		/* the image rolled back to has nowhere to go */
+		if (h->error || h->ctl.fd[RV_CTL_PREV_EXE] < 0 || !h->argv)
+			return;
+		snprintf(fdvar, sizeof(fdvar), "%s=%d", RV_HANDOVER_ENV,
+			 h->state_fd);
+		crash.env = make_env(extra, 2);
+		if (!crash.env)
+			return;
+		crash.prev = h->ctl.fd[RV_CTL_PREV_EXE];
+		crash.state_fd = h->state_fd;
+		crash.fds = &h->fds;
+		crash.argv = h->argv;
+	} else if (!crash.env) {
+		return;
+	}
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(crash_signals) / sizeof(*crash_signals);
+	     i++)
+		(void)sigaction(crash_signals[i], &sa, NULL);
+	if (!on) {
+		free(crash.env);
+		crash.env = NULL;
+	}
+}
+
 /* Every descriptor of the state, listed for a rollback. */
 static int list_fds(struct rv_handover *h)
 {
@@ -199,6 +258,7 @@ static void read_state(struct rv_handover *h, const char *fdvar)
 			 strerror(-ret));
 	if (ret)
 		rollback(h, err);
+	crash_rollback(h, true);
 	/* what the old image left open and the state does not name */
 	if (!ret) {
 		int *keep = malloc((h->fds.n + 1) * sizeof(*keep));
@@ -303,6 +363,8 @@ void rv_handover_resume(struct rv_supervisor *sv)
 	char err[512], *reply;
 	double ms;
 
+	if (fail && !strcmp(fail, "crash") && !h->error)
+		raise(SIGSEGV);
 	if (fail && *fail && !h->error)
 		rollback(h, "resume failed: " RV_HANDOVER_TEST_FAIL_ENV
 			 " is set");
@@ -324,6 +386,7 @@ void rv_handover_resume(struct rv_supervisor *sv)
 	}
 	rv_snapshot_arm(sv, &h->snap);
 	/* point of no return passed for good: the previous image goes */
+	crash_rollback(h, false);
 	ms = (double)(rv_clock_now() - h->ctl.t0_ns) / NS_PER_MS;
 	if (req >= 0) {
 		(void)rv_fd_adopt(req, RV_FD_SOCKET, 0, "requester", err,

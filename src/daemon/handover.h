@@ -17,7 +17,8 @@
 struct rv_supervisor;
 
 /* Test hook: set, the new image of a hand-over fails its resume (and
- * rolls back); the image that rolled back does not honour it. */
+ * rolls back); "crash": it crashes (SIGSEGV) there instead.  The image
+ * that rolled back does not honour it. */
 #define RV_HANDOVER_TEST_FAIL_ENV "RINGVISOR_TEST_RESUME_FAIL"
 /* Test hook: a file with a pid the old image kills after taking the
  * state (daemon/handover.c). */

@@ -154,13 +154,13 @@ class Reexec(rvtest.Case):
         self.assertEqual(len(rv.find("reexec_failed")), len(cases))
         self.assertEqual(rv.shutdown(), 0)
 
-    def test_resume_failure_rolls_back(self):
-        rv = self.tree({"RINGVISOR_TEST_RESUME_FAIL": "1"})
+    def rolls_back(self, how, why):
+        rv = self.tree({"RINGVISOR_TEST_RESUME_FAIL": how})
         _, before = self.snapshot()
         r = self.ctl("reexec")
         self.assertEqual(r.returncode, 1, r.stdout)
-        self.assertIn("resume failed", r.stderr)
-        rv.wait_for("reexec_rollback")
+        self.assertIn(why, r.stderr)
+        rv.wait_for("reexec_failed")
         sup, after = self.snapshot()
         self.assertEqual(sup["pid"], rv.pid)
         for name in before:
@@ -168,6 +168,12 @@ class Reexec(rvtest.Case):
             self.assertEqual(after[name]["restarts"],
                              before[name]["restarts"])
         self.assertEqual(rv.shutdown(), 0)
+
+    def test_resume_failure_rolls_back(self):
+        self.rolls_back("1", "resume failed")
+
+    def test_resume_crash_rolls_back(self):
+        self.rolls_back("crash", "crashed while resuming")
 
 
 if __name__ == "__main__":
