@@ -411,6 +411,16 @@ int rv_http_adopt(struct rv_http **out, struct rv_supervisor *sv,
 	return http_open(out, sv, addr, group, fd, errors);
 }
 
+void rv_http_handover(struct rv_http *h, const char *line)
+{
+	if (!h || !h->d)
+		return;
+	rv_sse_last(&h->sse, "reexec", line, strlen(line));
+	/* best effort, never blocking: what the sockets take now */
+	for (int i = 0; i < 3; i++)
+		MHD_run(h->d);
+}
+
 void rv_http_close(struct rv_http *h)
 {
 	if (!h || !h->d)

@@ -665,6 +665,7 @@ static int exec_new(struct rv_supervisor *sv, const char *binary,
 	if (!ret) {
 		/* followers and waiters told, every other client closed */
 		rv_control_handover(sv->control, event, retry);
+		rv_http_handover(sv->http, event);
 		rv_log_flush();
 		execve(binary, sv->handover->argv, env);
 		ret = -errno;
