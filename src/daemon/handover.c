@@ -28,6 +28,7 @@
 #include "control/control.h"
 #include "control/http.h"
 #include "control/notify.h"
+#include "control/sd_notify_self.h"
 #include "control/waiters.h"
 #include "daemon/daemon.h"
 #include "daemon/handover_json.h"
@@ -96,17 +97,44 @@ static char **read_cmdline(void)
 }
 
 /*
- * environ without our hand-over variables, plus extra[0..n): for the next
- * image, a probe or a dry run.  One allocation; the strings are not copied.
+ * Under systemd: what sd_notify_self.c took out of our environment at
+ * setup, for the next image (the same pid: the watchdog is still ours).
+ * Static: the crash handler's environment points at them.  How many.
  */
-static char **make_env(char *const extra[], size_t n)
+static size_t systemd_vars(char *out[3])
+{
+	static char sock[128], usec[48], pid[32];
+	uint64_t us = rv_sd_notify_self_watchdog_usec();
+	size_t n = 0;
+
+	if (!rv_sd_notify_self_enabled())
+		return 0;	/* never taken, or still in environ */
+	snprintf(sock, sizeof(sock), "NOTIFY_SOCKET=%s",
+		 rv_sd_notify_self_socket());
+	out[n++] = sock;
+	if (us) {
+		snprintf(usec, sizeof(usec), "WATCHDOG_USEC=%" PRIu64, us);
+		snprintf(pid, sizeof(pid), "WATCHDOG_PID=%d", (int)getpid());
+		out[n++] = usec;
+		out[n++] = pid;
+	}
+	return n;
+}
+
+/*
+ * environ without our hand-over variables, plus extra[0..n): for a probe
+ * or a dry run; image: for the next image, with systemd's variables too.
+ * One allocation; the strings are not copied.
+ */
+static char **make_env(char *const extra[], size_t n, bool image)
 {
 	size_t k = 0, len = 0;
-	char **env;
+	char *sd[3], **env;
+	size_t n_sd = image ? systemd_vars(sd) : 0;
 
 	while (environ[len])
 		len++;
-	env = malloc((len + n + 1) * sizeof(*env));
+	env = malloc((len + n + n_sd + 1) * sizeof(*env));
 	if (!env)
 		return NULL;
 	for (size_t i = 0; i < len; i++)
@@ -114,6 +142,8 @@ static char **make_env(char *const extra[], size_t n)
 			env[k++] = environ[i];
 	for (size_t i = 0; i < n; i++)
 		env[k++] = extra[i];
+	for (size_t i = 0; i < n_sd; i++)
+		env[k++] = sd[i];
 	env[k] = NULL;
 	return env;
 }
@@ -148,7 +178,7 @@ static void rollback(struct rv_handover *h, const char *why)
 	for (char *p = errvar; *p; p++)
 		if (*p == '\n')
 			*p = ' ';
-	env = make_env(extra, 2);
+	env = make_env(extra, 2, true);
 	(void)fcntl(h->state_fd, F_SETFD, 0);
 	if (env && !rv_fdkeep_clear_cloexec(&h->fds))
 		execveat(prev, "", h->argv, env, AT_EMPTY_PATH);
@@ -196,7 +226,7 @@ static void crash_rollback(struct rv_handover *h, bool on)
 			return;
 		snprintf(fdvar, sizeof(fdvar), "%s=%d", RV_HANDOVER_ENV,
 			 h->state_fd);
-		crash.env = make_env(extra, 2);
+		crash.env = make_env(extra, 2, true);
 		if (!crash.env)
 			return;
 		crash.prev = h->ctl.fd[RV_CTL_PREV_EXE];
@@ -519,7 +549,7 @@ static int probe(const char *binary, int64_t timeout_ns, char *err,
 		 size_t errlen)
 {
 	char *argv[] = { (char *)binary, "--handover-formats", NULL };
-	char out[HELPER_OUT_MAX], **env = make_env(NULL, 0);
+	char out[HELPER_OUT_MAX], **env = make_env(NULL, 0, false);
 	int st, lo, hi;
 
 	if (!env)
@@ -559,7 +589,7 @@ static int dry_run(const struct rv_handover *h, const char *binary,
 		return -errno;
 	snprintf(fdvar, sizeof(fdvar), "%s=%d", RV_HANDOVER_ENV, copy);
 	argv = calloc(argc + 2, sizeof(*argv));
-	env = make_env(extra, 1);
+	env = make_env(extra, 1, false);
 	if (!argv || !env) {
 		st = -ENOMEM;
 	} else {
@@ -658,7 +688,7 @@ static int exec_new(struct rv_supervisor *sv, const char *binary,
 	snprintf(fdvar, sizeof(fdvar), "%s=%d", RV_HANDOVER_ENV, state_fd);
 	snprintf(event, sizeof(event), "{\"event\":\"reexec\",\"from\":\"%s\"}\n",
 		 RINGVISOR_VERSION);
-	env = make_env(extra, 1);
+	env = make_env(extra, 1, true);
 	if (!env)
 		return -ENOMEM;
 	ret = rv_fdkeep_clear_cloexec(keep);
@@ -666,6 +696,9 @@ static int exec_new(struct rv_supervisor *sv, const char *binary,
 		/* followers and waiters told, every other client closed */
 		rv_control_handover(sv->control, event, retry);
 		rv_http_handover(sv->http, event);
+		/* a hand-over is never a missed ping of our own watchdog */
+		if (rv_sd_notify_self_watchdog_usec())
+			(void)rv_sd_notify_self("WATCHDOG=1");
 		rv_log_flush();
 		execve(binary, sv->handover->argv, env);
 		ret = -errno;
