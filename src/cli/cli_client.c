@@ -495,6 +495,17 @@ int rv_cli_events(int argc, char **argv)
 		if (ret)
 			break;
 		print_event(line, a.json);
+		if (strstr(line, "\"event\":\"reexec\"")) {
+			/* the supervisor hands over to a new binary: follow
+			 * the new image (the socket never closed) */
+			free(line);
+			rv_client_close(c);
+			ret = call(&a, request("events", &a), &doc, &c);
+			if (ret)
+				return ret;
+			json_decref(doc);
+			continue;
+		}
 		free(line);
 	}
 	rv_client_close(c);
