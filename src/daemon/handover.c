@@ -12,6 +12,7 @@
  */
 #include "daemon/handover.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -150,6 +151,21 @@ static char **make_env(char *const extra[], size_t n, bool image)
 
 /* ---- the new image: resume, or roll back ---- */
 
+/* Open descriptors, or -1 (only for a log line). */
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = -1;		/* the directory's own */
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
 /*
  * Back to the image that wrote the state, with it and our error (one
  * line).  Only from the new image of a hand-over; the descriptors of the
@@ -258,6 +274,31 @@ static int list_fds(struct rv_handover *h)
 	return ret;
 }
 
+/*
+ * What the old image left open and the state does not name is not ours
+ * (every descriptor of ours is close-on-exec): what its caller left it,
+ * or a leak.  Closed, and said once.
+ */
+static void close_leaks(const struct rv_handover *h)
+{
+	int *keep = malloc((h->fds.n + 1) * sizeof(*keep));
+	int before = 0, after = 0, ret;
+
+	if (!keep)
+		return;
+	for (size_t i = 0; i < h->fds.n; i++)
+		keep[i] = h->fds.v[i].fd;
+	keep[h->fds.n] = h->state_fd;
+	before = count_fds();
+	ret = rv_fd_close_unlisted(keep, h->fds.n + 1, 3);
+	after = count_fds();
+	if (ret || before != after)
+		rv_log_sup(RV_LOG_INFO, "main", "reexec_closed_fds",
+			   " closed=%d error=\"%s\"", before - after,
+			   ret ? strerror(-ret) : "none");
+	free(keep);
+}
+
 /* Reads the state a previous image left in RINGVISOR_HANDOVER_FD. */
 static void read_state(struct rv_handover *h, const char *fdvar)
 {
@@ -289,18 +330,7 @@ static void read_state(struct rv_handover *h, const char *fdvar)
 	if (ret)
 		rollback(h, err);
 	crash_rollback(h, true);
-	/* what the old image left open and the state does not name */
-	if (!ret) {
-		int *keep = malloc((h->fds.n + 1) * sizeof(*keep));
-
-		for (size_t i = 0; keep && i < h->fds.n; i++)
-			keep[i] = h->fds.v[i].fd;
-		if (keep) {
-			keep[h->fds.n] = h->state_fd;
-			(void)rv_fd_close_unlisted(keep, h->fds.n + 1, 3);
-		}
-		free(keep);
-	}
+	close_leaks(h);
 }
 
 int rv_handover_init(struct rv_supervisor *sv, FILE *errors)
