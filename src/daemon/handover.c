@@ -761,9 +761,11 @@ static void test_kill_hook(void)
 /* Steps 2 to 6 once the probe passed; quiesced on the way, unquiesced
  * again on failure. */
 static int hand_over(struct rv_supervisor *sv, const char *binary,
-		     int64_t t0, int64_t timeout_ns, char *err, size_t errlen)
+		     int64_t timeout_ns, char *err, size_t errlen)
 {
-	struct rv_handover_ctl ctl = { .binary = (char *)binary, .t0_ns = t0 };
+	/* the hand-over time: from quiesce to the new image's ack */
+	struct rv_handover_ctl ctl = { .binary = (char *)binary,
+				       .t0_ns = rv_clock_now() };
 	struct rv_fdkeep keep = { 0 };
 	struct rv_snapshot snap;
 	int state_fd = -1, ret;
@@ -800,7 +802,6 @@ void rv_handover_maybe_run(struct rv_supervisor *sv)
 	char *binary = sv->reexec.binary, err[600], msg[900];
 	int64_t timeout = sv->reexec.timeout_ns ? sv->reexec.timeout_ns :
 			  DEFAULT_TIMEOUT_NS;
-	int64_t t0 = rv_clock_now();
 	const char *why;
 	int ret = -ENOENT;
 
@@ -821,7 +822,7 @@ void rv_handover_maybe_run(struct rv_supervisor *sv)
 		snprintf(err, sizeof(err), "the running binary is unknown "
 			 "(/proc/self/exe)");
 	else if (!(ret = probe(binary, timeout, err, sizeof(err))))
-		ret = hand_over(sv, binary, t0, timeout, err, sizeof(err));
+		ret = hand_over(sv, binary, timeout, err, sizeof(err));
 	snprintf(msg, sizeof(msg), "reexec: %s: %s", binary ? binary : "?",
 		 err);
 out:
