@@ -27,6 +27,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -1252,6 +1253,85 @@ static void test_quiesce_child_exit_once(void **state)
 	rv_loop_free(loop);
 }
 
+struct acc {
+	struct rv_io io;
+	int n;
+	int res;
+};
+
+static void on_accepted(struct rv_loop *loop, struct rv_io *io, int res,
+			void *ctx)
+{
+	struct acc *a = ctx;
+
+	a->n++;
+	a->res = res;
+	if (res >= 0)
+		close(res);
+}
+
+/*
+ * A socket op in flight (an accept, as the control socket's) is taken out
+ * of the kernel by quiesce and stays registered: a peer that connects
+ * while quiesced waits in the backlog and is accepted once after
+ * unquiesce, with no -ECANCELED reported in between.  One cancelled
+ * while quiesced is idle at once.
+ */
+static void test_quiesce_keeps_socket_ops(void **state)
+{
+	struct rec r = { 0 };
+	struct rv_loop *loop = new_loop(&r);
+	struct acc a = { 0 }, b = { 0 };
+	int sv[2], lfd, peer;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(listen(lfd, 8), 0);	/* an ephemeral port */
+	assert_int_equal(rv_loop_io_reserve(loop, 2), 0);
+	a.io.fd = lfd;
+	a.io.cb = on_accepted;
+	a.io.ctx = &a;
+	assert_int_equal(rv_loop_accept(loop, &a.io), 0);
+	assert_int_equal(rv_loop_run_once(loop, 0), 0);	/* submitted */
+
+	assert_int_equal(rv_loop_quiesce(loop, 2000 * MS), 0);
+	assert_int_equal(a.n, 0);
+	assert_true(rv_io_is_armed(&a.io));
+	{
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+
+		assert_int_equal(getsockname(lfd, (struct sockaddr *)&ss,
+					     &len), 0);
+		peer = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_int_equal(connect(peer, (struct sockaddr *)&ss, len),
+				 0);
+	}
+	/* a recv registered and cancelled while quiesced: idle at once */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+				    sv), 0);
+	b.io.fd = sv[0];
+	b.io.buf = &b.res;
+	b.io.len = sizeof(b.res);
+	b.io.cb = on_accepted;
+	b.io.ctx = &b;
+	assert_int_equal(rv_loop_recv(loop, &b.io), 0);
+	assert_true(rv_loop_io_cancel(loop, &b.io));
+	assert_false(rv_io_is_armed(&b.io));
+
+	rv_loop_unquiesce(loop);
+	run_until(loop, &a.n, 1, 2000);
+	assert_true(a.res >= 0);
+	settle(loop, 20);
+	assert_int_equal(a.n, 1);
+	assert_int_equal(b.n, 0);
+	close(peer);
+	close(sv[0]);
+	close(sv[1]);
+	close(lfd);
+	rv_loop_free(loop);
+}
+
 /*
  * More ready completions at once than the CQ has entries (8192): the ring
  * overflows into the kernel's list (NODROP) and every watch still fires
@@ -1344,6 +1424,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_fd_watch_pipe),
 	cmocka_unit_test(test_fd_unwatch),
 	cmocka_unit_test(test_quiesce_child_exit_once),
+	cmocka_unit_test(test_quiesce_keeps_socket_ops),
 	cmocka_unit_test(test_fd_watch_cq_overflow),
 };
 
