@@ -262,8 +262,12 @@ static void crash_rollback(struct rv_handover *h, bool on)
 	}
 }
 
-/* Every descriptor of the state, listed for a rollback. */
-static int list_fds(struct rv_handover *h)
+/*
+ * Every descriptor of the state, listed for a rollback; the control
+ * plane's checked and close-on-exec again (the tree's are, by
+ * rv_snapshot_adopt_fds()).  0, or -errno with err set.
+ */
+static int list_fds(struct rv_handover *h, char *err, size_t errlen)
 {
 	int ret = rv_snapshot_keep_fds(&h->snap, &h->fds);
 
@@ -271,6 +275,16 @@ static int list_fds(struct rv_handover *h)
 		if (h->ctl.fd[i] >= 0)
 			ret = rv_fdkeep_add(&h->fds, h->ctl.fd[i],
 					    rv_handover_ctl_role(i), NULL);
+	if (ret) {
+		snprintf(err, errlen, "listing the descriptors: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	for (int i = 0; !ret && i < RV_HANDOVER_CTL_NFDS; i++)
+		if (h->ctl.fd[i] >= 0)
+			ret = rv_fd_adopt(h->ctl.fd[i], i == RV_CTL_PREV_EXE ?
+					  RV_FD_EXE : RV_FD_SOCKET, 0,
+					  rv_handover_ctl_role(i), err, errlen);
 	return ret;
 }
 
@@ -324,9 +338,8 @@ static void read_state(struct rv_handover *h, const char *fdvar)
 	if (!ret)
 		ret = rv_handover_from_json(h->doc, &h->snap, err,
 					    sizeof(err));
-	if (!ret && (ret = list_fds(h)))
-		snprintf(err, sizeof(err), "listing the descriptors: %s",
-			 strerror(-ret));
+	if (!ret)
+		ret = list_fds(h, err, sizeof(err));
 	if (ret)
 		rollback(h, err);
 	crash_rollback(h, true);

@@ -64,6 +64,10 @@ class Reexec(rvtest.Case):
             [service:slow]
             type = oneshot
             command = {self.svc("pause", tag="slow")}
+            {QUIET}
+            [service:gate]
+            command = /bin/sh -c 'while [ ! -e {self.tmp}/open ]; do sleep 0.02; done; echo >&3; exec sleep 1000'
+            ready_fd = 3
             {QUIET}""".replace("\n            ", "\n"), **supervisor)
         rv = self.start(cfg, env=rvtest.rv_env(env))
         self.wait_control(rv)
@@ -71,6 +75,7 @@ class Reexec(rvtest.Case):
         self.wait_state("dies", "running")
         self.wait_state("back", "backoff")
         self.wait_state("once", "completed")
+        self.wait_state("gate", "starting")
         return rv
 
     def snapshot(self):
@@ -125,6 +130,12 @@ class Reexec(rvtest.Case):
         with http_get(http, "/metrics") as m:
             self.assertIn(b"ringvisor_build_info", m.read(4096))
 
+        # readiness in progress: its ready_fd pipe crossed
+        self.assertEqual(self.status_of("gate")["state"], "starting")
+        with open(os.path.join(self.tmp, "open"), "w"):
+            pass
+        self.wait_state("gate", "running")
+
         # the exit during the hand-over: reported once, by the new image
         self.wait_state("dies", "running")
         rv.wait_for("start", service="dies", count=2)
@@ -137,8 +148,10 @@ class Reexec(rvtest.Case):
         self.assertEqual(after["dies"]["restarts"],
                          before["dies"]["restarts"] + 1)
         self.assertNotEqual(after["dies"]["pid"], dies)
-        for name in ("run", "back", "once", "slow"):
-            for key in ("pid", "state", "restarts", "last_exit"):
+        for name in ("run", "back", "once", "slow", "gate"):
+            keys = ("pid", "restarts", "last_exit") if name == "gate" else \
+                   ("pid", "state", "restarts", "last_exit")
+            for key in keys:
                 self.assertEqual(after[name][key], before[name][key],
                                  f"{name} {key}")
         self.assertTrue(rvtest.alive(before["run"]["pid"]))
