@@ -279,6 +279,23 @@ static int bind_unix(struct rv_http *h, int fd,
 	return 0;
 }
 
+/* An adopted unix socket's file is still ours to remove at the end. */
+static void adopt_socket_file(struct rv_http *h, const char *addr)
+{
+	struct rv_listen_addr a;
+	char why[160];
+	struct stat st;
+
+	if (rv_listen_parse(addr, &a, why, sizeof(why)) ||
+	    a.sa.ss_family != AF_UNIX)
+		return;
+	h->path = strdup(((const struct sockaddr_un *)&a.sa)->sun_path);
+	if (h->path && stat(h->path, &st) == 0) {
+		h->dev = st.st_dev;
+		h->ino = st.st_ino;
+	}
+}
+
 /* The listening socket, bound and listening; fd or -errno. */
 static int make_listener(struct rv_http *h, const char *addr,
 			 const char *group, FILE *errors)
@@ -342,6 +359,8 @@ static int http_open(struct rv_http **out, struct rv_supervisor *sv,
 	/* fd >= 0: bound and listening in the image before (reexec) */
 	if (fd < 0)
 		fd = make_listener(h, addr, group, errors);
+	else
+		adopt_socket_file(h, addr);
 	if (fd < 0) {
 		ret = fd;
 		goto err_msg;
