@@ -158,6 +158,16 @@ static int send_once(const char *path, const char *text, int reply_ms,
 	return ret;
 }
 
+/* {"ok": false, "retry": true, ...}: a supervisor handing over */
+static bool says_retry(const char *reply)
+{
+	json_t *doc = json_loads(reply, 0, NULL);
+	bool retry = json_is_true(json_object_get(doc, "retry"));
+
+	json_decref(doc);
+	return retry;
+}
+
 /*
  * Sends text, once more if the supervisor was re-executing (docs/
  * reexec.md): an EOF before any reply, or {"retry": true}.  Every request
@@ -168,7 +178,7 @@ static int send_retrying(const char *path, const char *text, int reply_ms,
 {
 	int ret = send_once(path, text, reply_ms, c, reply);
 	bool retry = ret == -EPIPE || ret == -ECONNRESET ||
-		     (!ret && strstr(*reply, "\"retry\":true"));
+		     (!ret && says_retry(*reply));
 
 	for (int wait = RETRY_FIRST_MS, spent = 0;
 	     retry && spent < RETRY_FOR_MS; spent += wait, wait *= 2) {

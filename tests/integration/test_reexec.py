@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 
 sys.dont_write_bytecode = True
@@ -222,6 +223,52 @@ class Reexec(rvtest.Case):
 
     def test_resume_crash_rolls_back(self):
         self.rolls_back("crash", "crashed while resuming")
+
+    def fake_supervisor(self, answers):
+        """A control socket answering its n-th connection's request with
+        answers[n] (None: EOF before any reply); the requests it got."""
+        path = os.path.join(self.tmp, "fake.sock")
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(path)
+        srv.listen(4)
+        srv.settimeout(rvtest.T(10))
+        self.addCleanup(srv.close)
+        got = []
+
+        def serve():
+            for answer in answers:
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                with c, c.makefile("rb") as f:
+                    got.append(json.loads(f.readline()))
+                    if answer is not None:
+                        c.sendall(json.dumps(answer).encode() + b"\n")
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        self.addCleanup(t.join, rvtest.T(10))
+        return path, got
+
+    def test_cli_retries_once(self):
+        """The CLI sends a request once more after an EOF before any
+        reply, or a {"retry": true} (a supervisor re-executing), and
+        only once."""
+        ok = {"ok": True, "metrics": "# the new image\n"}
+        retry = {"ok": False, "retry": True,
+                 "error": "supervisor re-executing"}
+        for first in (None, retry):
+            path, got = self.fake_supervisor([first, ok])
+            r = self.rv("metrics", "-s", path)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout, "# the new image\n")
+            self.assertEqual(got, [{"cmd": "metrics"}] * 2)
+            os.unlink(path)
+        path, got = self.fake_supervisor([None, None])
+        r = self.rv("metrics", "-s", path)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no reply from the supervisor", r.stderr)
+        self.assertEqual(len(got), 2)
 
 
 if __name__ == "__main__":
