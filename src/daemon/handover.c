@@ -816,7 +816,6 @@ void rv_handover_maybe_run(struct rv_supervisor *sv)
 	int64_t timeout = sv->reexec.timeout_ns ? sv->reexec.timeout_ns :
 			  DEFAULT_TIMEOUT_NS;
 	const char *why;
-	int ret = -ENOENT;
 
 	if (!sv->reexec.asked)
 		return;
@@ -834,8 +833,9 @@ void rv_handover_maybe_run(struct rv_supervisor *sv)
 	if (!binary || !h || h->exe_fd < 0 || !h->argv)
 		snprintf(err, sizeof(err), "the running binary is unknown "
 			 "(/proc/self/exe)");
-	else if (!(ret = probe(binary, timeout, err, sizeof(err))))
-		ret = hand_over(sv, binary, timeout, err, sizeof(err));
+	else if (!probe(binary, timeout, err, sizeof(err)))
+		/* returns only if it failed: on success we are the new image */
+		(void)hand_over(sv, binary, timeout, err, sizeof(err));
 	snprintf(msg, sizeof(msg), "reexec: %s: %s", binary ? binary : "?",
 		 err);
 out:
@@ -857,7 +857,7 @@ int rv_handover_check(const char *config_path, const struct rv_options *opts,
 		      FILE *errors)
 {
 	const char *fdvar = getenv(RV_HANDOVER_ENV);
-	struct rv_handover_ctl ctl;
+	struct rv_handover_ctl ctl = { 0 };
 	struct rv_snapshot snap;
 	struct rv_supervisor *sv;
 	json_t *doc = NULL;
@@ -869,10 +869,9 @@ int rv_handover_check(const char *config_path, const struct rv_options *opts,
 		ret = rv_handover_read_doc(fd, &doc, err, sizeof(err));
 	if (!ret)
 		ret = rv_handover_ctl_from_json(doc, &ctl, err, sizeof(err));
-	if (!ret) {
-		free(ctl.binary);
+	if (!ret)
 		ret = rv_handover_from_json(doc, &snap, err, sizeof(err));
-	}
+	free(ctl.binary);
 	json_decref(doc);
 	if (ret) {
 		fprintf(errors, "%s\n", err);
