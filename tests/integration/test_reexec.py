@@ -203,6 +203,23 @@ class Reexec(rvtest.Case):
         self.assertEqual(len(rv.find("reexec_failed")), len(cases))
         self.assertEqual(rv.shutdown(), 0)
 
+    def test_output_pipe_refused(self):
+        """Output through a pipe of ours does not cross yet: refused
+        before the exec, the service untouched (its next write would
+        have met a closed pipe)."""
+        rv = self.start(self.config(f"""
+            [service:talker]
+            command = {self.svc("pause", tag="talker")}
+            """))
+        self.wait_control(rv)
+        pid = self.wait_state("talker", "running")["pid"]
+        r = self.ctl("reexec")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("service talker: its stdout pipe does not cross",
+                      r.stderr)
+        self.assertEqual(self.status_of("talker")["pid"], pid)
+        self.assertEqual(rv.shutdown(), 0)
+
     def rolls_back(self, how, why):
         rv = self.tree({"RINGVISOR_TEST_RESUME_FAIL": how})
         _, before = self.snapshot()
