@@ -186,7 +186,13 @@ class Reexec(rvtest.Case):
                             "{ echo 1 1; exit 0; }\n"
                             "echo cannot read the state >&2; exit 1\n",
                             0o755)
+        # passes the probe and the dry run, then is gone: execve fails
+        vanishing = self.write("vanishing", "#!/bin/sh\n"
+                               "[ \"$1\" = --handover-formats ] && "
+                               "{ echo 1 1; exit 0; }\n"
+                               "rm -f \"$0\"; exit 0\n", 0o755)
         cases = [("/bin/false", "--handover-formats: exit 1"),
+                 (vanishing, "exec: No such file or directory"),
                  (os.path.join(self.tmp, "missing"),
                   "No such file or directory"),
                  (refuses, "reads hand-over formats 9..9"),
@@ -201,6 +207,12 @@ class Reexec(rvtest.Case):
             self.assertEqual(after[name]["pid"], before[name]["pid"])
             self.assertEqual(after[name]["state"], before[name]["state"])
         self.assertEqual(len(rv.find("reexec_failed")), len(cases))
+        # the loop watches the children again (unquiesced after the
+        # failed execve): an exit now is handled as before
+        os.kill(before["dies"]["pid"], signal.SIGKILL)
+        rvtest.wait_until(lambda: self.status_of("dies")["restarts"] ==
+                          before["dies"]["restarts"] + 1, 10,
+                          "dies restarted")
         self.assertEqual(rv.shutdown(), 0)
 
     def test_output_pipe_refused(self):
