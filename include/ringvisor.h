@@ -161,4 +161,20 @@ void rv_client_close(struct rv_client *c);
 #ifdef __cplusplus
 }
 #endif
+/*
+ * `ringvisor reexec` (docs/reexec.md).  The hand-over state formats this
+ * binary reads, as "MIN MAX\n" (`ringvisor --handover-formats`, the old
+ * image's probe of the new one).
+ */
+void rv_handover_print_formats(FILE *out);
+/*
+ * The dry run of a hand-over (`ringvisor --handover-check run ...`): reads
+ * the state in RINGVISOR_HANDOVER_FD, loads config_path, builds the tree
+ * and applies the state to it, touching nothing (no socket, no process,
+ * no descriptor of the state).  0, or RV_EXIT_FAILED with one line on
+ * errors saying why.
+ */
+int rv_handover_check(const char *config_path, const struct rv_options *opts,
+		      FILE *errors);
+
 #endif

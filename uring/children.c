@@ -73,7 +73,8 @@ int rv_loop_watch_child(struct rv_loop *loop, struct rv_child *c)
 	c->turn = loop->in_turn ? loop->stats.turns : 0;
 	rv_pidmap_insert(&loop->pids, c->pid, c->slot);
 	c->watched = true;
-	ret = loop->ops->child_add(loop, c);
+	/* quiesced: recorded only, rv_loop_unquiesce() adds it */
+	ret = loop->quiesced ? 0 : loop->ops->child_add(loop, c);
 	if (ret)
 		unregister(loop, c);
 	return ret;
@@ -83,7 +84,8 @@ void rv_loop_unwatch_child(struct rv_loop *loop, struct rv_child *c)
 {
 	if (!c->watched)
 		return;
-	loop->ops->child_del(loop, c, false);
+	if (!loop->quiesced)
+		loop->ops->child_del(loop, c, false);
 	unregister(loop, c);
 }
 

@@ -35,7 +35,8 @@ int rv_loop_watch_fd(struct rv_loop *loop, struct rv_fdwatch *w)
 	}
 	w->slot = rv_slots_take(&loop->fds, w);
 	w->gen = loop->fds.gen[w->slot];
-	ret = loop->ops->fd_add(loop, w);
+	/* quiesced: recorded only, rv_loop_unquiesce() adds it */
+	ret = loop->quiesced ? 0 : loop->ops->fd_add(loop, w);
 	if (ret) {
 		rv_slots_release(&loop->fds, w->slot);
 		return ret;
@@ -48,7 +49,8 @@ void rv_loop_unwatch_fd(struct rv_loop *loop, struct rv_fdwatch *w)
 {
 	if (!w->armed)
 		return;
-	loop->ops->fd_del(loop, w);
+	if (!loop->quiesced)
+		loop->ops->fd_del(loop, w);
 	rv_slots_release(&loop->fds, w->slot);
 	w->armed = false;
 }

@@ -81,7 +81,8 @@ static int io_start(struct rv_loop *loop, struct rv_io *io, enum rv_io_op op)
 	}
 	io->slot = rv_slots_take(&loop->ios, io);
 	io->gen = loop->ios.gen[io->slot];
-	ret = loop->ops->io_add(loop, io);
+	/* quiesced: recorded only, rv_loop_unquiesce() submits it */
+	ret = loop->quiesced ? 0 : loop->ops->io_add(loop, io);
 	if (ret) {
 		rv_slots_release(&loop->ios, io->slot);
 		return ret;
@@ -114,6 +115,12 @@ bool rv_loop_io_cancel(struct rv_loop *loop, struct rv_io *io)
 		io->armed = false;
 		return true;
 	}
+	if (loop->quiesced) {
+		/* not in the kernel: nothing will complete */
+		rv_slots_release(&loop->ios, io->slot);
+		io->armed = false;
+		return true;
+	}
 	if (!io->cancelling) {
 		io->cancelling = true;
 		loop->ops->io_cancel(loop, io);
@@ -130,6 +137,9 @@ void rv_io_complete(struct rv_loop *loop, uint64_t tag, int res)
 		loop->stats.stale++;
 		return;
 	}
+	/* quiesce took it out of the kernel: it stays registered */
+	if (res == -ECANCELED && loop->quiesced && !io->cancelling)
+		return;
 	rv_slots_release(&loop->ios, io->slot);
 	io->armed = false;
 	io->cb(loop, io, res, io->ctx);

@@ -277,6 +277,8 @@ int rv_loop_run_once(struct rv_loop *loop, int64_t max_wait_ns)
 	/* a nested turn would fire this turn's due timers twice */
 	if (loop->in_turn)
 		return -EDEADLK;
+	if (loop->quiesced)
+		return -EBUSY;
 	loop->in_turn = true;
 	loop->stats.turns++;
 	next = rv_timers_next(loop);

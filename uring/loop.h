@@ -328,4 +328,20 @@ static inline bool rv_io_is_armed(const struct rv_io *io)
 	return io->armed;
 }
 
+/*
+ * Hand-over to a new image (docs/reexec.md).  rv_loop_quiesce() cancels
+ * every request the loop has in the kernel, waits (at most timeout_ns)
+ * for their completions and dispatches what completed before its cancel,
+ * then reports the children that have already exited, so nothing that
+ * happened is left unhandled.  Signals stay queued (unread, they cross an
+ * execve).  Registrations are kept: while quiesced, watching a child or
+ * an fd or starting a socket op only records it, cancelling one is
+ * immediate, and rv_loop_run_once() returns -EBUSY.  rv_loop_unquiesce()
+ * hands every registration to the kernel again.  Not from a callback
+ * (-EDEADLK).  0 or -errno (-ETIMEDOUT), unquiesced again on failure.
+ */
+int rv_loop_quiesce(struct rv_loop *loop, int64_t timeout_ns);
+void rv_loop_unquiesce(struct rv_loop *loop);
+bool rv_loop_is_quiesced(const struct rv_loop *loop);
+
 #endif

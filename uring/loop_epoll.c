@@ -191,6 +191,38 @@ static void epoll_sigchld(struct rv_loop *loop)
 {
 }
 
+/*
+ * Nothing is in flight on epoll; quiesced means out of the set, so no
+ * readiness is reported before unquiesce puts every registration back.
+ */
+static int epoll_quiesce(struct rv_loop *loop, int64_t deadline)
+{
+	struct rv_fdwatch *w;
+	struct rv_child *c;
+	uint32_t i;
+
+	rv_slots_each(&loop->children, i, struct rv_child, c)
+		ctl(loop, EPOLL_CTL_DEL, c->pidfd, 0, 0);
+	rv_slots_each(&loop->fds, i, struct rv_fdwatch, w)
+		ctl(loop, EPOLL_CTL_DEL, w->fd, 0, 0);
+	return 0;
+}
+
+static void epoll_unquiesce(struct rv_loop *loop)
+{
+	struct rv_fdwatch *w;
+	struct rv_child *c;
+	uint32_t i;
+
+	rv_slots_each(&loop->children, i, struct rv_child, c)
+		if (epoll_child_add(loop, c))
+			rv_loop_warn("pid %d: pidfd back into epoll failed",
+				     (int)c->pid);
+	rv_slots_each(&loop->fds, i, struct rv_fdwatch, w)
+		if (epoll_fd_add(loop, w))
+			rv_loop_warn("fd %d back into epoll failed", w->fd);
+}
+
 static void epoll_destroy(struct rv_loop *loop)
 {
 	if (loop->e.tfd >= 0)
@@ -232,5 +264,7 @@ const struct rv_backend_ops rv_epoll_ops = {
 	.fd_add = epoll_fd_add,
 	.fd_del = epoll_fd_del,
 	.sigchld = epoll_sigchld,
+	.quiesce = epoll_quiesce,
+	.unquiesce = epoll_unquiesce,
 	.destroy = epoll_destroy,
 };

@@ -100,6 +100,13 @@ struct rv_backend_ops {
 	void (*io_cancel)(struct rv_loop *loop, struct rv_io *io);
 	/* After a SIGCHLD sweep: re-arm whatever waits for children. */
 	void (*sigchld)(struct rv_loop *loop);
+	/*
+	 * quiesce.c: take every request out of the kernel (dispatching what
+	 * completes meanwhile) by deadline, or -errno; and put every
+	 * registration back.  loop->quiesced is set around them.
+	 */
+	int (*quiesce)(struct rv_loop *loop, int64_t deadline);
+	void (*unquiesce)(struct rv_loop *loop);
 	void (*destroy)(struct rv_loop *loop);
 };
 
@@ -118,6 +125,9 @@ struct rv_uring_state {
 	uint32_t reaper_gen;
 	/* Written by the kernel until the WAITID CQE: must not move. */
 	siginfo_t reaper_info;
+	/* SQEs taken whose last CQE has not been seen: what quiesce waits
+	 * for (a multishot poll counts once, until its CQE without F_MORE) */
+	uint32_t inflight;
 };
 
 struct rv_epoll_state {
@@ -156,6 +166,12 @@ struct rv_loop {
 	int64_t now;
 	bool stop;
 	bool in_turn;		/* no nested run_once from callbacks */
+	/*
+	 * rv_loop_quiesce(): nothing is in the kernel; registrations (child
+	 * and fd watches, socket ops) are only recorded in their slots, and
+	 * rv_loop_unquiesce() hands them all to the backend again.
+	 */
+	bool quiesced;
 	unsigned int warned;	/* RV_WARNED_*: say it once per loop */
 
 	int sfd;		/* signalfd: cfg->signals + SIGCHLD */
@@ -221,6 +237,11 @@ static inline void rv_cpu_relax(void)
 	__asm__ volatile("" ::: "memory");
 #endif
 }
+
+/* quiesce.c: every registered object, for the backends to re-arm */
+#define rv_slots_each(s, i, type, var)					\
+	for ((i) = 0; (i) < (s)->used; (i)++)				\
+		if (((var) = (type *)(s)->obj[i]) != NULL)
 
 /* children.c */
 int rv_children_reap_pid(struct rv_loop *loop, const siginfo_t *known);

@@ -30,6 +30,8 @@ static struct io_uring_sqe *uring_sqe(struct rv_loop *loop)
 		io_uring_submit(&loop->u.ring);
 		sqe = io_uring_get_sqe(&loop->u.ring);
 	}
+	if (sqe)
+		loop->u.inflight++;
 	return sqe;
 }
 
@@ -103,7 +105,9 @@ static void reaper_arm(struct rv_loop *loop)
 	struct rv_uring_state *u = &loop->u;
 	struct io_uring_sqe *sqe;
 
-	if (u->reaper == RV_REAPER_OFF || u->reaper == RV_REAPER_ARMED)
+	/* quiesced: unquiesce arms it again */
+	if (u->reaper == RV_REAPER_OFF || u->reaper == RV_REAPER_ARMED ||
+	    loop->quiesced)
 		return;
 	sqe = uring_sqe(loop);
 	u->reaper_retry = !sqe;
@@ -182,6 +186,8 @@ static int reaper_event(struct rv_loop *loop, uint64_t tag, int res)
 		return 0;
 	}
 	u->reaper = RV_REAPER_IDLE;
+	if (res == -ECANCELED && loop->quiesced)
+		return 0;	/* taken out by quiesce; a zombie waits */
 	switch (res) {
 	case 0:
 		/* a copy: a callback's rv_loop_watch_child() re-arms */
@@ -239,7 +245,8 @@ static int child_event(struct rv_loop *loop, uint64_t tag, int res)
 	if (res < 0)
 		return 0;	/* -ECANCELED (resync) or bad pidfd: sweep */
 	ret = rv_children_reap(loop, c);
-	if (ret == 0 && child_poll(loop, c))
+	/* quiesced: unquiesce polls it again */
+	if (ret == 0 && !loop->quiesced && child_poll(loop, c))
 		rv_loop_warn("pid %d: no SQE to re-arm its pidfd poll",
 			     (int)c->pid);
 	/* a pidfd we cannot waitid on is left to the SIGCHLD sweep */
@@ -272,13 +279,14 @@ static int dispatch(struct rv_loop *loop, uint64_t tag, int res,
 			break;
 		if (!source_event(loop, &u->sig_armed, res, flags))
 			return res == -EBADF ? res : 0;
-		return rv_signals_drain(loop);
+		/* quiesced: signals stay queued (across exec too) */
+		return loop->quiesced ? 0 : rv_signals_drain(loop);
 	case RV_OP_WAKE:
 		if (rv_tag_gen(tag) != u->wake_gen)
 			break;
 		if (!source_event(loop, &u->wake_armed, res, flags))
 			return res == -EBADF ? res : 0;
-		return rv_wake_drain(loop);
+		return loop->quiesced ? 0 : rv_wake_drain(loop);
 	case RV_OP_REAPER:
 		return reaper_event(loop, tag, res);
 	case RV_OP_CHILD:
@@ -379,6 +387,8 @@ static int uring_drain(struct rv_loop *loop)
 		io_uring_cqe_seen(&loop->u.ring, cqe);
 		if (tag == LIBURING_UDATA_TIMEOUT)
 			continue;	/* liburing's own, pre-5.11 kernels */
+		if (!(flags & IORING_CQE_F_MORE) && loop->u.inflight)
+			loop->u.inflight--;
 		loop->stats.completions++;
 		err = dispatch(loop, tag, res, flags);
 		if (err && !ret)
@@ -531,6 +541,88 @@ static void uring_io_cancel(struct rv_loop *loop, struct rv_io *io)
 	uring_cancel(loop, rv_tag(RV_OP_IO, io->gen, io->slot));
 }
 
+/* ---- quiesce (rv_loop_quiesce(), quiesce.c) ---- */
+
+/* Cancels every request we have in the kernel; their CQEs follow. */
+static void cancel_all(struct rv_loop *loop)
+{
+	struct rv_uring_state *u = &loop->u;
+	struct rv_fdwatch *w;
+	struct rv_child *c;
+	struct rv_io *io;
+	uint32_t i;
+
+	if (u->sig_armed)
+		uring_cancel(loop, rv_tag(RV_OP_SIGNAL, u->sig_gen, 0));
+	if (u->wake_armed)
+		uring_cancel(loop, rv_tag(RV_OP_WAKE, u->wake_gen, 0));
+	if (u->reaper == RV_REAPER_ARMED)
+		uring_cancel(loop, rv_tag(RV_OP_REAPER, u->reaper_gen, 0));
+	if (loop->child_mode == RV_CHILD_URING_POLL)
+		rv_slots_each(&loop->children, i, struct rv_child, c)
+			uring_cancel(loop, rv_tag(RV_OP_CHILD, c->gen, c->slot));
+	rv_slots_each(&loop->fds, i, struct rv_fdwatch, w)
+		uring_cancel(loop, rv_tag(RV_OP_FD, w->gen, w->slot));
+	rv_slots_each(&loop->ios, i, struct rv_io, io)
+		if (!io->cancelling)	/* else its cancel is on its way */
+			uring_cancel(loop, rv_tag(RV_OP_IO, io->gen, io->slot));
+}
+
+/*
+ * Waits for the CQE of every request, dispatching each: what completed
+ * before its cancel (a child exit, an accept, a request) is handled as in
+ * a turn.  A poll that was cancelled keeps its registration (fd_event and
+ * child_event ignore -ECANCELED, rv_io_complete() keeps a quiesced io).
+ */
+static int uring_quiesce(struct rv_loop *loop, int64_t deadline)
+{
+	struct rv_uring_state *u = &loop->u;
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	cancel_all(loop);
+	while (u->inflight) {
+		int64_t left = deadline - rv_clock_now();
+		struct __kernel_timespec ts;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		ts.tv_sec = left / RV_NSEC_PER_SEC;
+		ts.tv_nsec = left % RV_NSEC_PER_SEC;
+		ret = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts,
+						       NULL);
+		if (ret < 0 && ret != -ETIME && ret != -EINTR &&
+		    ret != -EAGAIN && ret != -EBUSY)
+			return ret;	/* -EBADR: the count is lost too */
+		loop->now = rv_clock_now();
+		uring_drain(loop);
+	}
+	return 0;
+}
+
+/* Everything registered goes back into the kernel (cf. uring_resync). */
+static void uring_unquiesce(struct rv_loop *loop)
+{
+	struct rv_fdwatch *w;
+	struct rv_child *c;
+	struct rv_io *io;
+	uint32_t i;
+
+	arm_sources(loop);
+	reaper_arm(loop);
+	if (loop->child_mode == RV_CHILD_URING_POLL)
+		rv_slots_each(&loop->children, i, struct rv_child, c)
+			if (child_poll(loop, c))
+				rv_loop_warn("pid %d: no SQE for its pidfd poll",
+					     (int)c->pid);
+	rv_slots_each(&loop->fds, i, struct rv_fdwatch, w)
+		if (uring_fd_add(loop, w))
+			rv_loop_warn("fd %d: no SQE for its poll", w->fd);
+	rv_slots_each(&loop->ios, i, struct rv_io, io)
+		if (uring_io_add(loop, io))
+			rv_loop_warn("fd %d: no SQE for its socket op", io->fd);
+}
+
 static void uring_destroy(struct rv_loop *loop)
 {
 	/*
@@ -571,5 +663,7 @@ const struct rv_backend_ops rv_uring_ops = {
 	.io_add = uring_io_add,
 	.io_cancel = uring_io_cancel,
 	.sigchld = uring_sigchld,
+	.quiesce = uring_quiesce,
+	.unquiesce = uring_unquiesce,
 	.destroy = uring_destroy,
 };

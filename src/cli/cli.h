@@ -27,6 +27,7 @@ int rv_cli_events(int argc, char **argv);
  * (top_main.c) calls rv_cli_top (cli_top.c) */
 int rv_cli_top_exec(int argc, char **argv);
 int rv_cli_top(int argc, char **argv);
+int rv_cli_reexec(int argc, char **argv);
 /* -s PATH, else the control_socket of -c FILE or $RINGVISOR_CONFIG, else
  * the default; NULL after printing why (*ret: the exit status). */
 char *rv_cli_socket_path(const char *socket, const char *config, int *ret);

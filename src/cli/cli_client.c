@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "cli/cli_opts.h"
 #include "config/config.h"
+#include "config/parse.h"
 #include "config/runtime_dir.h"
 #include "ringvisor.h"
 
@@ -131,6 +132,68 @@ static int parse_args(int argc, char **argv, const struct rv_cli_opt *opts,
 	return -1;
 }
 
+/* A supervisor handing over to a new binary (`reexec`): how long a
+ * client retries its request, reconnecting 10 ms, 20 ms, ... apart. */
+#define RETRY_FOR_MS	5000
+#define RETRY_FIRST_MS	10
+
+/*
+ * One connection, one request: 0 with *c and *reply, or -errno (-EPIPE:
+ * the connection ended before any reply), with *c NULL.
+ */
+static int send_once(const char *path, const char *text, int reply_ms,
+		     struct rv_client **c, char **reply)
+{
+	int ret = rv_client_open(c, path);
+
+	if (ret) {
+		*c = NULL;
+		return ret;
+	}
+	ret = rv_client_request(*c, text, reply, reply_ms);
+	if (ret) {
+		rv_client_close(*c);
+		*c = NULL;
+	}
+	return ret;
+}
+
+/* {"ok": false, "retry": true, ...}: a supervisor handing over */
+static bool says_retry(const char *reply)
+{
+	json_t *doc = json_loads(reply, 0, NULL);
+	bool retry = json_is_true(json_object_get(doc, "retry"));
+
+	json_decref(doc);
+	return retry;
+}
+
+/*
+ * Sends text, once more if the supervisor was re-executing (docs/
+ * reexec.md): an EOF before any reply, or {"retry": true}.  Every request
+ * is safe to send twice: jobs merge, queries are idempotent.
+ */
+static int send_retrying(const char *path, const char *text, int reply_ms,
+			 struct rv_client **c, char **reply)
+{
+	int ret = send_once(path, text, reply_ms, c, reply);
+	bool retry = ret == -EPIPE || ret == -ECONNRESET ||
+		     (!ret && says_retry(*reply));
+
+	for (int wait = RETRY_FIRST_MS, spent = 0;
+	     retry && spent < RETRY_FOR_MS; spent += wait, wait *= 2) {
+		if (!ret) {
+			free(*reply);
+			rv_client_close(*c);
+		}
+		usleep((useconds_t)wait * 1000);
+		ret = send_once(path, text, reply_ms, c, reply);
+		/* refused while the new image starts: again, a bit later */
+		retry = ret == -ECONNREFUSED || ret == -ENOENT;
+	}
+	return ret;
+}
+
 /* Sends req; on success *doc is the reply object with "ok": true. */
 static int call(const struct client_args *a, json_t *req, json_t **doc,
 		struct rv_client **keep)
@@ -144,27 +207,24 @@ static int call(const struct client_args *a, json_t *req, json_t **doc,
 		json_decref(req);
 		return ret;
 	}
-	ret = rv_client_open(&c, path);
-	if (ret) {
+	text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	ret = text ? send_retrying(path, text, a->reply_ms ? a->reply_ms :
+				   TIMEOUT_MS, &c, &reply) : -ENOMEM;
+	free(text);
+	if (ret && !c && ret != -EPIPE && ret != -ETIMEDOUT) {
 		fprintf(stderr, "ringvisor: cannot connect to %s: %s%s\n",
 			path, strerror(-ret),
 			ret == -ENOENT || ret == -ECONNREFUSED ?
 			" (is the supervisor running? -s PATH or -c FILE "
 			"names its socket)" : "");
 		free(path);
-		json_decref(req);
 		return 1;
 	}
 	free(path);
-	text = json_dumps(req, JSON_COMPACT);
-	json_decref(req);
-	ret = text ? rv_client_request(c, text, &reply, a->reply_ms ?
-				       a->reply_ms : TIMEOUT_MS) : -ENOMEM;
-	free(text);
 	if (ret) {
 		fprintf(stderr, "ringvisor: no reply from the supervisor: %s\n",
 			strerror(-ret));
-		rv_client_close(c);
 		return 1;
 	}
 	*doc = json_loads(reply, 0, &jerr);
@@ -445,6 +505,17 @@ int rv_cli_events(int argc, char **argv)
 		if (ret)
 			break;
 		print_event(line, a.json);
+		if (strstr(line, "\"event\":\"reexec\"")) {
+			/* the supervisor hands over to a new binary: follow
+			 * the new image (the socket never closed) */
+			free(line);
+			rv_client_close(c);
+			ret = call(&a, request("events", &a), &doc, &c);
+			if (ret)
+				return ret;
+			json_decref(doc);
+			continue;
+		}
 		free(line);
 	}
 	rv_client_close(c);
@@ -458,6 +529,44 @@ int rv_cli_events(int argc, char **argv)
 int rv_cli_act(int argc, char **argv)
 {
 	return cmd_simple(argc, argv, true);
+}
+
+/* reexec [--binary PATH] [--timeout DURATION] */
+int rv_cli_reexec(int argc, char **argv)
+{
+	struct client_args a = { 0 };
+	const char *binary = NULL;
+	const struct rv_cli_opt opts[] = {
+		CLIENT_OPTS(&a),
+		RV_CLI_VALUE(0, "binary", &binary),
+		RV_CLI_VALUE(0, "timeout", &a.timeout),
+		RV_CLI_END
+	};
+	json_t *doc, *req;
+	int64_t ns = 10000000000LL;
+	int ret = parse_args(argc, argv, opts, &a, false);
+
+	if (ret >= 0)
+		return ret;
+	if (a.timeout && (rv_parse_duration(a.timeout, &ns) || ns <= 0 ||
+			  ns > 3600000000000LL))
+		return rv_cli_usage_error("--timeout: not a positive duration "
+					  "(at most 1h): %s", a.timeout);
+	req = json_pack("{s:s, s:f}", "cmd", "reexec", "timeout_s",
+			(double)ns / 1e9);
+	if (binary)
+		json_object_set_new(req, "binary", json_string(binary));
+	/* the probe and the dry run may take the timeout each */
+	a.reply_ms = (int)(2 * ns / 1000000) + 5000;
+	ret = call(&a, req, &doc, NULL);
+	if (ret)
+		return ret;
+	printf("reexec: %s -> %s in %.1f ms\n",
+	       json_string_value(json_object_get(doc, "from")) ?: "?",
+	       json_string_value(json_object_get(doc, "to")) ?: "?",
+	       json_number_value(json_object_get(doc, "ms")));
+	json_decref(doc);
+	return 0;
 }
 
 /* reload, shutdown, metrics: no operands */

@@ -30,7 +30,8 @@ static const char *default_config(void)
 	return env && *env ? env : RV_CLI_DEFAULT_CONFIG;
 }
 
-static int cmd_run(int argc, char **argv)
+/* check: `--handover-check run ...`, a hand-over's dry run (handover.c) */
+static int run_or_check(int argc, char **argv, bool check)
 {
 	struct rv_options opts = { 0 };
 	const char *config = default_config();
@@ -48,12 +49,19 @@ static int cmd_run(int argc, char **argv)
 	if (i < argc)
 		return rv_cli_usage_error("run: unexpected argument %s",
 					  argv[i]);
+	if (check)
+		return rv_handover_check(config, &opts, stderr);
 	ret = rv_supervisor_load(&sv, config, &opts, stderr);
 	if (ret)
 		return RV_EXIT_USAGE;
 	ret = rv_supervisor_run(sv);
 	rv_supervisor_free(sv);
 	return ret;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	return run_or_check(argc, argv, false);
 }
 
 static int cmd_check(int argc, char **argv)
@@ -214,6 +222,7 @@ static const struct {
 	{ "events", rv_cli_events },
 	{ "top", rv_cli_top_exec },
 	{ "logs", rv_cli_logs },
+	{ "reexec", rv_cli_reexec },
 };
 
 int main(int argc, char **argv)
@@ -229,6 +238,14 @@ int main(int argc, char **argv)
 	}
 	if (is_version(cmd) || !strcmp(cmd, "version"))
 		return rv_cli_version();
+	/* asked by a running supervisor of its successor (`reexec`) */
+	if (!strcmp(cmd, "--handover-formats")) {
+		rv_handover_print_formats(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--handover-check") && argc > 2 &&
+	    !strcmp(argv[2], "run"))
+		return run_or_check(argc - 2, argv + 2, true);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
 		if (!strcmp(cmd, commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);

@@ -380,6 +380,57 @@ static char *reload_reply(struct rv_supervisor *sv, int64_t now)
 	return reply;
 }
 
+/*
+ * Why a hand-over to a new binary cannot start now, or NULL.  A roll's
+ * position and a reload's jobs are not part of the state (docs/reexec.md):
+ * the caller retries once they are over.
+ */
+const char *rv_commands_reexec_refusal(const struct rv_supervisor *sv)
+{
+	if (sv->exec_mode)
+		return "reexec: not under exec (a container's init)";
+	if (sv->state == RV_SUP_SHUTTING_DOWN || sv->finished)
+		return "reexec: shutting down";
+	if (sv->reload_jobs || sv->reload_queued)
+		return "reexec: a reload is being applied";
+	if (sv->reexec.asked || (sv->control &&
+				  rv_control_waiters(sv->control)->reexec))
+		return "reexec: a hand-over is already in progress";
+	for (size_t i = 0; i < sv->n_svcs; i++)
+		if (rv_roll_is_running(sv->svcs[i]))
+			return "reexec: a rolling restart is in progress";
+	return NULL;
+}
+
+/* The reply comes from the hand-over (daemon/handover.c), which runs
+ * between two loop turns: here it is only asked for. */
+static int reexec_request(struct rv_supervisor *sv,
+			  const struct rv_request *req, int64_t now,
+			  char **reply, struct rv_waiter **wait)
+{
+	struct rv_waiters *ws = rv_control_waiters(sv->control);
+	const char *why = rv_commands_reexec_refusal(sv);
+	char *binary = NULL;
+
+	if (why) {
+		*reply = rv_commands_error(why);
+		return *reply ? 0 : -ENOMEM;
+	}
+	if (req->binary && !(binary = strdup(req->binary)))
+		return -ENOMEM;
+	*wait = rv_waiter_new(ws, RV_WAIT_REEXEC, NULL, 0, 0, now);
+	if (!*wait) {
+		free(binary);
+		return -ENOMEM;
+	}
+	ws->reexec = *wait;
+	sv->reexec.asked = true;
+	sv->reexec.binary = binary;
+	sv->reexec.timeout_ns = req->timeout_ns;
+	rv_log_sup(RV_LOG_INFO, "main", "control_command", " cmd=reexec");
+	return 0;
+}
+
 static const enum rv_wait_goal wait_goals[] = {
 	[RV_CMD_START] = RV_WAIT_UP, [RV_CMD_RESTART] = RV_WAIT_RESTART,
 	[RV_CMD_STOP] = RV_WAIT_DOWN, [RV_CMD_SHUTDOWN] = RV_WAIT_EXIT,
@@ -502,6 +553,9 @@ int rv_commands_handle(struct rv_supervisor *sv, const struct rv_request *req,
 		*reply = rv_logs_reply(v, n, req->lines, req->follow,
 				       RV_FOLLOW_REPLY_MAX);
 		*follow = req->follow;
+		break;
+	case RV_CMD_REEXEC:
+		ret = reexec_request(sv, req, now, reply, wait);
 		break;
 	}
 	free(v);

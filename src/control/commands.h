@@ -29,6 +29,10 @@ char *rv_commands_line(struct json_t *j);
 /* {"ok":false,"error":msg}\n, malloc'd; NULL on allocation failure. */
 char *rv_commands_error(const char *msg);
 
+/* Why `reexec` cannot start now ("reexec: a rolling restart is in
+ * progress"), or NULL. */
+const char *rv_commands_reexec_refusal(const struct rv_supervisor *sv);
+
 /* metrics.c: the Prometheus text exposition; malloc'd or NULL. */
 char *rv_metrics_text(struct rv_supervisor *sv);
 

@@ -784,6 +784,36 @@ static void refuse(int fd, const struct ucred *cr, const char *why)
 	close(fd);
 }
 
+/* A connection on fd, linked in; NULL when out of memory. */
+static struct conn *conn_new(struct rv_control *ctl, int fd,
+			     const struct ucred *cr)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (c)
+		c->in = malloc(IN_CHUNK);
+	if (!c || !c->in) {
+		free(c);
+		return NULL;
+	}
+	c->in_cap = IN_CHUNK;
+	c->ctl = ctl;
+	c->fd = fd;
+	c->pid = cr->pid;
+	c->uid = cr->uid;
+	c->io.fd = fd;
+	c->io.cb = on_io;
+	c->io.ctx = c;
+	c->hup.fd = -1;
+	rv_timer_init(&c->timer, on_conn_timer, c);
+	c->next = ctl->conns;
+	if (c->next)
+		c->next->prev = c;
+	ctl->conns = c;
+	ctl->n_conns++;
+	return c;
+}
+
 static void on_accept(struct rv_loop *loop, struct rv_io *io, int res,
 		      void *ctx)
 {
@@ -814,30 +844,11 @@ static void on_accept(struct rv_loop *loop, struct rv_io *io, int res,
 		refuse(res, &cr, "out_of_memory");
 		return;
 	}
-	c = calloc(1, sizeof(*c));
-	if (c)
-		c->in = malloc(IN_CHUNK);
-	if (!c || !c->in) {
-		if (c)
-			free(c);
+	c = conn_new(ctl, res, &cr);
+	if (!c) {
 		refuse(res, &cr, "out_of_memory");
 		return;
 	}
-	c->in_cap = IN_CHUNK;
-	c->ctl = ctl;
-	c->fd = res;
-	c->pid = cr.pid;
-	c->uid = cr.uid;
-	c->io.fd = res;
-	c->io.cb = on_io;
-	c->io.ctx = c;
-	c->hup.fd = -1;
-	rv_timer_init(&c->timer, on_conn_timer, c);
-	c->next = ctl->conns;
-	if (c->next)
-		c->next->prev = c;
-	ctl->conns = c;
-	ctl->n_conns++;
 	conn_recv(c);
 }
 
@@ -853,13 +864,37 @@ static void arm_accept(struct rv_control *ctl)
 	}
 }
 
-int rv_control_open(struct rv_control **out, struct rv_supervisor *sv,
-		    const char *path, const char *group, FILE *errors)
+/* Binds and listens on path, created 0600 (0660 for group); ctl->fd. */
+static int listen_at(struct rv_control *ctl, const struct sockaddr_un *sa,
+		     const char *group)
+{
+	mode_t old_umask;
+	int ret;
+
+	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			 0);
+	if (ctl->fd < 0)
+		return -errno;
+	/* created 0600 from the start: no window where others may connect */
+	old_umask = umask(0177);
+	ret = bind(ctl->fd, (const struct sockaddr *)sa, sizeof(*sa));
+	umask(old_umask);
+	if (ret < 0)
+		return -errno;
+	if (group && (chown(sa->sun_path, (uid_t)-1, ctl->gid) < 0 ||
+		      chmod(sa->sun_path, 0660) < 0))
+		return -errno;
+	return listen(ctl->fd, 512) < 0 ? -errno : 0;
+}
+
+/* fd >= 0: the listening socket a previous image handed over (reexec) */
+static int control_open(struct rv_control **out, struct rv_supervisor *sv,
+			const char *path, const char *group, int fd,
+			FILE *errors)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct rv_control *ctl;
 	struct stat st;
-	mode_t old_umask;
 	int ret;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -891,35 +926,18 @@ int rv_control_open(struct rv_control **out, struct rv_supervisor *sv,
 		ctl->gid = gr->gr_gid;
 		ctl->has_group = true;
 	}
-	ret = rv_unix_socket_prepare(path, "control socket", errors);
-	if (ret)
-		goto err_msg;
-	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			 0);
-	if (ctl->fd < 0) {
-		ret = -errno;
-		goto err_msg;
-	}
-	/* created 0600 from the start: no window where others may connect */
-	old_umask = umask(0177);
-	ret = bind(ctl->fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old_umask);
-	if (ret < 0) {
-		ret = -errno;
-		goto err_msg;
-	}
-	if (group && (chown(path, (uid_t)-1, ctl->gid) < 0 ||
-		      chmod(path, 0660) < 0)) {
-		ret = -errno;
-		goto err_msg;
+	if (fd >= 0) {
+		ctl->fd = fd;	/* bound and listening all along */
+	} else {
+		ret = rv_unix_socket_prepare(path, "control socket", errors);
+		if (!ret)
+			ret = listen_at(ctl, &sa, group);
+		if (ret)
+			goto err_msg;
 	}
 	if (stat(path, &st) == 0) {
 		ctl->dev = st.st_dev;
 		ctl->ino = st.st_ino;
-	}
-	if (listen(ctl->fd, 512) < 0) {
-		ret = -errno;
-		goto err_msg;
 	}
 	/* the retry timer and the accept, and the first block of
 	 * connections */
@@ -944,13 +962,91 @@ err_msg:
 			"%s (set control_socket in [supervisor])\n", path,
 			strerror(-ret));
 err:
-	if (ctl->fd >= 0) {
+	if (ctl->fd >= 0 && fd < 0) {
 		close(ctl->fd);
 		unlink(path);
 	}
 	free(ctl->path);
 	free(ctl);
 	return ret;
+}
+
+int rv_control_open(struct rv_control **out, struct rv_supervisor *sv,
+		    const char *path, const char *group, FILE *errors)
+{
+	return control_open(out, sv, path, group, -1, errors);
+}
+
+int rv_control_adopt(struct rv_control **out, struct rv_supervisor *sv,
+		     const char *path, const char *group, int fd, FILE *errors)
+{
+	return control_open(out, sv, path, group, fd, errors);
+}
+
+int rv_control_fd(const struct rv_control *ctl)
+{
+	return ctl ? ctl->fd : -1;
+}
+
+/* The connection whose request is the `reexec` being handed over. */
+static struct conn *requester(const struct rv_control *ctl)
+{
+	for (struct conn *c = ctl ? ctl->conns : NULL; c; c = c->next)
+		if (!c->dead && c->waiter && c->waiter == ctl->waiters.reexec)
+			return c;
+	return NULL;
+}
+
+int rv_control_requester_fd(const struct rv_control *ctl)
+{
+	const struct conn *c = requester(ctl);
+
+	return c ? c->fd : -1;
+}
+
+/* Best effort, never blocking: the peer is told why the stream ends. */
+static void say_last(int fd, const char *a, size_t alen, const char *b)
+{
+	if (alen && send(fd, a, alen, MSG_DONTWAIT | MSG_NOSIGNAL) !=
+		    (ssize_t)alen)
+		return;		/* a partial line must not get a tail */
+	(void)send(fd, b, strlen(b), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+void rv_control_handover(struct rv_control *ctl, const char *event,
+			 const char *retry)
+{
+	struct conn *keep = requester(ctl);
+
+	for (struct conn *c = ctl ? ctl->conns : NULL, *next; c; c = next) {
+		next = c->next;
+		if (c == keep || c->dead)
+			continue;
+		/* a follower's pending events first, then the last one */
+		if (c->follower && !c->logs_of)
+			say_last(c->fd, c->out + c->out_off,
+				 c->out_len - c->out_off, event);
+		else if (c->waiter)
+			say_last(c->fd, NULL, 0, retry);
+		conn_close(c);	/* may free c */
+	}
+}
+
+int rv_control_adopt_conn(struct rv_control *ctl, int fd, char *reply)
+{
+	struct ucred cr = { 0 };
+	socklen_t len = sizeof(cr);
+	struct conn *c;
+
+	(void)getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len);
+	c = conn_new(ctl, fd, &cr);
+	if (!c) {
+		free(reply);
+		close(fd);
+		return -ENOMEM;
+	}
+	conn_reply(c, reply, strlen(reply));
+	return 0;
 }
 
 void rv_control_close(struct rv_control *ctl)

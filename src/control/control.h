@@ -24,6 +24,25 @@ struct rv_control;
  */
 int rv_control_open(struct rv_control **out, struct rv_supervisor *sv,
 		    const char *path, const char *group, FILE *errors);
+/* The same with the listening socket fd a previous image handed over
+ * (`reexec`): nothing is bound, the socket never closed. */
+int rv_control_adopt(struct rv_control **out, struct rv_supervisor *sv,
+		     const char *path, const char *group, int fd, FILE *errors);
+/* The listening socket, or -1. */
+int rv_control_fd(const struct rv_control *c);
+/* The connection of the `reexec` request being handed over, or -1. */
+int rv_control_requester_fd(const struct rv_control *c);
+/*
+ * Right before the exec of a hand-over (the loop quiesced): every
+ * connection but the requester's is closed; `events` followers get their
+ * pending events and the line event, requests that wait get retry (each
+ * line with its newline, sent without blocking, best effort).
+ */
+void rv_control_handover(struct rv_control *c, const char *event,
+			 const char *retry);
+/* The new image: the requester's connection fd, answered with reply
+ * (malloc'd, taken), then served as any connection.  0 or -ENOMEM. */
+int rv_control_adopt_conn(struct rv_control *c, int fd, char *reply);
 /* Stops serving: closes every connection and removes the socket file
  * (if it is still ours).  Idempotent. */
 void rv_control_close(struct rv_control *c);

@@ -284,6 +284,23 @@ static int bind_unix(struct rv_http *h, int fd,
 	return 0;
 }
 
+/* An adopted unix socket's file is still ours to remove at the end. */
+static void adopt_socket_file(struct rv_http *h, const char *addr)
+{
+	struct rv_listen_addr a;
+	char why[160];
+	struct stat st;
+
+	if (rv_listen_parse(addr, &a, why, sizeof(why)) ||
+	    a.sa.ss_family != AF_UNIX)
+		return;
+	h->path = strdup(((const struct sockaddr_un *)&a.sa)->sun_path);
+	if (h->path && stat(h->path, &st) == 0) {
+		h->dev = st.st_dev;
+		h->ino = st.st_ino;
+	}
+}
+
 /* The listening socket, bound and listening; fd or -errno. */
 static int make_listener(struct rv_http *h, const char *addr,
 			 const char *group, FILE *errors)
@@ -335,13 +352,14 @@ int rv_http_load(char *why, size_t len)
 	return rv_mhd_load(why, len);
 }
 
-int rv_http_open(struct rv_http **out, struct rv_supervisor *sv,
-		 const char *addr, const char *group, FILE *errors)
+static int http_open(struct rv_http **out, struct rv_supervisor *sv,
+		     const char *addr, const char *group, int fd,
+		     FILE *errors)
 {
 	const union MHD_DaemonInfo *info;
 	struct rv_http *h;
 	char why[300];
-	int fd, ret;
+	int ret;
 
 	/* the library first: nothing bound when it is missing */
 	ret = rv_http_load(why, sizeof(why));
@@ -356,7 +374,11 @@ int rv_http_open(struct rv_http **out, struct rv_supervisor *sv,
 	h->loop = sv->loop;
 	rv_timer_init(&h->timer, on_timer, h);
 	rv_timer_init(&h->heartbeat, on_heartbeat, h);
-	fd = make_listener(h, addr, group, errors);
+	/* fd >= 0: bound and listening in the image before (reexec) */
+	if (fd < 0)
+		fd = make_listener(h, addr, group, errors);
+	else
+		adopt_socket_file(h, addr);
 	if (fd < 0) {
 		ret = fd;
 		goto err_msg;
@@ -402,6 +424,38 @@ err_msg:
 	remove_socket_file(h);
 	free(h);
 	return ret;
+}
+
+int rv_http_listen_fd(const struct rv_http *h)
+{
+	const union MHD_DaemonInfo *info =
+		h && h->d ? rv_mhd.get_daemon_info(h->d,
+						   MHD_DAEMON_INFO_LISTEN_FD) :
+			    NULL;
+
+	return info ? info->listen_fd : -1;
+}
+
+int rv_http_open(struct rv_http **out, struct rv_supervisor *sv,
+		 const char *addr, const char *group, FILE *errors)
+{
+	return http_open(out, sv, addr, group, -1, errors);
+}
+
+int rv_http_adopt(struct rv_http **out, struct rv_supervisor *sv,
+		  const char *addr, const char *group, int fd, FILE *errors)
+{
+	return http_open(out, sv, addr, group, fd, errors);
+}
+
+void rv_http_handover(struct rv_http *h, const char *line)
+{
+	if (!h || !h->d)
+		return;
+	rv_sse_last(&h->sse, "reexec", line, strlen(line));
+	/* best effort, never blocking: what the sockets take now */
+	for (int i = 0; i < 3; i++)
+		rv_mhd.run(h->d);
 }
 
 void rv_http_close(struct rv_http *h)

@@ -33,6 +33,14 @@ int rv_http_load(char *why, size_t len);
  */
 int rv_http_open(struct rv_http **out, struct rv_supervisor *sv,
 		 const char *addr, const char *group, FILE *errors);
+/* The same on the listening socket fd of the image before (`reexec`). */
+int rv_http_adopt(struct rv_http **out, struct rv_supervisor *sv,
+		  const char *addr, const char *group, int fd, FILE *errors);
+/* The listening socket (it crosses a hand-over), or -1. */
+int rv_http_listen_fd(const struct rv_http *h);
+/* Right before a hand-over's exec: /events streams get a last `reexec`
+ * event (line, with its newline) and end; the listening socket stays. */
+void rv_http_handover(struct rv_http *h, const char *line);
 /* Stops serving: ends event streams, closes every connection and the
  * listening socket (a unix socket file is removed).  Idempotent. */
 void rv_http_close(struct rv_http *h);

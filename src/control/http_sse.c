@@ -157,6 +157,21 @@ void rv_sse_heartbeat(struct rv_sse_set *set)
 			wake(s);
 }
 
+void rv_sse_last(struct rv_sse_set *set, const char *event,
+		 const char *line, size_t len)
+{
+	/* the client reconnects 100 ms later (EventSource's retry:) */
+	static const char head[] = "event: ", mid[] = "\nretry: 100\ndata: ";
+	const char *parts[] = { head, event, mid, line, "\n" };
+	const size_t n[] = { sizeof(head) - 1, strlen(event), sizeof(mid) - 1,
+			     len, 1 };
+
+	for (struct rv_sse *s = set->head; s; s = s->next)
+		if (!s->ending)
+			(void)put(s, parts, n, 5);
+	rv_sse_end_all(set);
+}
+
 void rv_sse_end_all(struct rv_sse_set *set)
 {
 	for (struct rv_sse *s = set->head; s; s = s->next) {

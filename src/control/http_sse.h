@@ -33,5 +33,9 @@ void rv_sse_heartbeat(struct rv_sse_set *set);
 /* Ends every stream (shutting down): each is resumed and sends what it
  * has, then ends. */
 void rv_sse_end_all(struct rv_sse_set *set);
+/* A last event of type event (line: its data, with its newline), then
+ * every stream ends (a hand-over: the client reconnects). */
+void rv_sse_last(struct rv_sse_set *set, const char *event,
+		 const char *line, size_t len);
 
 #endif

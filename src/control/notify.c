@@ -142,10 +142,43 @@ static int arm(struct rv_notify *n)
 	return rv_loop_watch_fd(n->loop, &n->watch);
 }
 
-int rv_notify_open(struct rv_notify **out, struct rv_loop *loop,
-		   const char *path, rv_notify_cb *cb, void *ctx)
+/* A new socket bound at path, with credentials passed: n->fd. */
+static int bind_at(struct rv_notify *n, const char *path,
+		   const struct sockaddr_un *sa, socklen_t salen)
 {
 	static const int one = 1;
+	struct stat st;
+	int ret;
+
+	n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (n->fd < 0)
+		return -errno;
+	/* before bind: no datagram may arrive without credentials */
+	if (setsockopt(n->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
+		return -errno;
+	if (n->fs_socket) {
+		ret = remove_stale(path, sa, salen);
+		if (ret)
+			return ret;
+	}
+	if (bind(n->fd, (const struct sockaddr *)sa, salen) < 0)
+		return -errno;
+	if (n->fs_socket && (chmod(path, 0666) < 0 || stat(path, &st) < 0)) {
+		ret = -errno;
+		unlink(path);
+		return ret;
+	}
+	if (n->fs_socket) {
+		n->dev = st.st_dev;
+		n->ino = st.st_ino;
+	}
+	return 0;
+}
+
+/* fd >= 0: the socket a previous image handed over (reexec) */
+static int notify_open(struct rv_notify **out, struct rv_loop *loop,
+		       const char *path, int fd, rv_notify_cb *cb, void *ctx)
+{
 	struct sockaddr_un sa;
 	struct rv_notify *n;
 	socklen_t salen;
@@ -169,47 +202,42 @@ int rv_notify_open(struct rv_notify **out, struct rv_loop *loop,
 	ret = rv_loop_fd_reserve(loop, 1);
 	if (ret)
 		goto err_free;
-	n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (n->fd < 0) {
-		ret = -errno;
-		goto err_free;
-	}
-	/* before bind: no datagram may arrive without credentials */
-	if (setsockopt(n->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0) {
-		ret = -errno;
-		goto err_close;
-	}
-	if (n->fs_socket) {
-		ret = remove_stale(path, &sa, salen);
+	n->fd = fd;
+	if (fd >= 0) {
+		if (n->fs_socket && stat(path, &st) == 0) {
+			n->dev = st.st_dev;
+			n->ino = st.st_ino;
+		}
+	} else {
+		ret = bind_at(n, path, &sa, salen);
 		if (ret)
 			goto err_close;
 	}
-	if (bind(n->fd, (const struct sockaddr *)&sa, salen) < 0) {
-		ret = -errno;
-		goto err_close;
-	}
-	if (n->fs_socket) {
-		if (chmod(path, 0666) < 0 || stat(path, &st) < 0) {
-			ret = -errno;
-			goto err_unlink;
-		}
-		n->dev = st.st_dev;
-		n->ino = st.st_ino;
-	}
 	ret = arm(n);
-	if (ret)
-		goto err_unlink;
-	*out = n;
-	return 0;
-
-err_unlink:
-	if (n->fs_socket)
+	if (!ret) {
+		*out = n;
+		return 0;
+	}
+	if (n->fs_socket && fd < 0)
 		unlink(path);
 err_close:
-	close(n->fd);
+	if (n->fd >= 0 && fd < 0)
+		close(n->fd);
 err_free:
 	free(n);
 	return ret;
+}
+
+int rv_notify_open(struct rv_notify **out, struct rv_loop *loop,
+		   const char *path, rv_notify_cb *cb, void *ctx)
+{
+	return notify_open(out, loop, path, -1, cb, ctx);
+}
+
+int rv_notify_adopt(struct rv_notify **out, struct rv_loop *loop,
+		    const char *path, int fd, rv_notify_cb *cb, void *ctx)
+{
+	return notify_open(out, loop, path, fd, cb, ctx);
 }
 
 static void destroy(struct rv_notify *n)

@@ -97,6 +97,10 @@ void rv_notify_close(struct rv_notify *n);
 const char *rv_notify_path(const struct rv_notify *n);
 
 /* The socket (for tests and diagnostics; the loop owns its readiness). */
+/* The same with the socket a previous image handed over (`reexec`),
+ * bound at path all along: datagrams sent meanwhile wait in it. */
+int rv_notify_adopt(struct rv_notify **out, struct rv_loop *loop,
+		    const char *path, int fd, rv_notify_cb *cb, void *ctx);
 int rv_notify_fd(const struct rv_notify *n);
 
 void rv_notify_get_stats(const struct rv_notify *n,

@@ -68,13 +68,16 @@ int rv_notify_dispatch_path(struct rv_supervisor *sv)
 #define NOTIFY_TAKEOVER_TRIES	50
 #define NOTIFY_TAKEOVER_STEP_NS	(20 * 1000 * 1000L)
 
-int rv_notify_dispatch_open(struct rv_supervisor *sv, FILE *errors)
+int rv_notify_dispatch_open(struct rv_supervisor *sv, int fd, FILE *errors)
 {
 	struct timespec step = { 0, NOTIFY_TAKEOVER_STEP_NS };
 	int ret;
 
 	if (!sv->notify_path || sv->notify)
 		return 0;
+	if (fd >= 0)
+		return rv_notify_adopt(&sv->notify, sv->loop, sv->notify_path,
+				       fd, on_notify, sv);
 	for (int i = 0;; i++) {
 		ret = rv_notify_open(&sv->notify, sv->loop, sv->notify_path,
 				     on_notify, sv);

@@ -17,9 +17,9 @@ struct rv_supervisor;
  * `exec`, only for a notify service.  Before the tree is built (children
  * get it in NOTIFY_SOCKET).  0 or -ENOMEM. */
 int rv_notify_dispatch_path(struct rv_supervisor *sv);
-/* Opens the socket at sv->notify_path, if any.  0 or -errno (said on
- * errors). */
-int rv_notify_dispatch_open(struct rv_supervisor *sv, FILE *errors);
+/* Opens the socket at sv->notify_path, if any (fd >= 0: the one a
+ * previous image handed over).  0 or -errno (said on errors). */
+int rv_notify_dispatch_open(struct rv_supervisor *sv, int fd, FILE *errors);
 void rv_notify_dispatch_close(struct rv_supervisor *sv);
 
 #endif

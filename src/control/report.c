@@ -166,11 +166,13 @@ json_t *rv_status_json(struct rv_supervisor *sv,
 					    json_string(n->fail_reason));
 		json_array_append_new(nodes, j);
 	}
-	root = json_pack("{s:{s:s, s:i, s:o, s:s, s:s, s:i, s:i, s:s?}, "
+	root = json_pack("{s:{s:s, s:i, s:s, s:o, s:s, s:s, s:i, s:i, s:s?}, "
 			 "s:o, s:o}",
 			 "supervisor",
 			 "state", rv_sup_state_name(sv->state),
 			 "pid", (int)getpid(),
+			 /* the binary running now: it changes at `reexec` */
+			 "version", RINGVISOR_VERSION,
 			 "uptime_s", rv_json_secs(now - sv->started_ns),
 			 "backend", rv_loop_backend_name(sv->loop),
 			 "strategy",

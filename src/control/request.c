@@ -19,6 +19,7 @@ static const struct {
 	{ "kill", RV_CMD_KILL, 2 },	  { "reload", RV_CMD_RELOAD, 0 },
 	{ "shutdown", RV_CMD_SHUTDOWN, 0 }, { "metrics", RV_CMD_METRICS, 0 },
 	{ "events", RV_CMD_EVENTS, 0 },	  { "logs", RV_CMD_LOGS, 2 },
+	{ "reexec", RV_CMD_REEXEC, 0 },
 };
 
 const char *rv_cmd_name(enum rv_cmd cmd)
@@ -89,7 +90,10 @@ static int parse_wait(json_t *doc, struct rv_request *r, char *err,
 	if (!t)
 		return 0;
 	secs = json_number_value(t);
-	if (!json_is_number(t) || !r->wait || !(secs > 0) || secs > 1e9)
+	/* reexec: how long the new binary may take to answer the probe and
+	 * the dry run (it always waits) */
+	if (!json_is_number(t) || !(r->wait || r->cmd == RV_CMD_REEXEC) ||
+	    !(secs > 0) || secs > 1e9)
 		return fail(err, errlen, "\"timeout_s\" must be a positive "
 			    "number of seconds, with \"wait\": true");
 	r->timeout_ns = (int64_t)(secs * 1e9);
@@ -175,6 +179,14 @@ int rv_request_parse(const char *buf, size_t len, struct rv_request *out,
 			goto bad;
 		}
 	}
+	v = json_object_get(doc, "binary");
+	if (v && (!json_is_string(v) || out->cmd != RV_CMD_REEXEC ||
+		  !json_string_length(v) ||
+		  strlen(json_string_value(v)) != json_string_length(v))) {
+		ret = fail(err, errlen, "\"binary\" is a path, of reexec");
+		goto bad;
+	}
+	out->binary = v ? json_string_value(v) : NULL;
 	if (out->cmd == RV_CMD_LOGS) {
 		v = json_object_get(doc, "lines");
 		if (v && (!json_is_integer(v) || json_integer_value(v) < 0)) {

@@ -29,6 +29,7 @@ enum rv_cmd {
 	RV_CMD_METRICS,
 	RV_CMD_EVENTS,
 	RV_CMD_LOGS,
+	RV_CMD_REEXEC,
 };
 
 struct rv_request {
@@ -43,6 +44,7 @@ struct rv_request {
 	size_t lines;		/* logs: the last N lines (0: all kept) */
 	bool follow;		/* logs: then the new lines as they come */
 	bool rolling;		/* restart: one instance at a time */
+	const char *binary;	/* reexec: the new image (NULL: ours) */
 	void *doc;		/* the parsed JSON (json_t *), owned */
 };
 

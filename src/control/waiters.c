@@ -88,6 +88,8 @@ static void unlink_waiter(struct rv_waiter *w)
 
 static void waiter_free(struct rv_waiter *w)
 {
+	if (w->ws->reexec == w)
+		w->ws->reexec = NULL;
 	unlink_waiter(w);
 	rv_loop_timer_cancel(w->ws->loop, &w->timer);
 	for (size_t i = 0; i < w->n; i++)
@@ -178,7 +180,8 @@ static char *reply_line(const struct rv_waiter *w)
 
 static bool complete(const struct rv_waiter *w)
 {
-	return !w->n_pending && !w->rolls_pending &&
+	return w->goal != RV_WAIT_REEXEC && !w->n_pending &&
+	       !w->rolls_pending &&
 	       (w->goal != RV_WAIT_EXIT || w->ended);
 }
 
@@ -453,6 +456,17 @@ void rv_waiter_drop(struct rv_waiter *w)
 {
 	if (w)
 		waiter_free(w);
+}
+
+void rv_waiter_answer(struct rv_waiter *w, char *text)
+{
+	unlink_waiter(w);
+	if (w->done)
+		w->done(w->ctx, text);	/* the connection owns text now */
+	else
+		free(text);
+	w->done = NULL;
+	waiter_free(w);
 }
 
 void rv_waiters_service(struct rv_waiters *ws, const struct rv_service *s,

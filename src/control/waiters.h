@@ -32,12 +32,16 @@ enum rv_wait_goal {
 	RV_WAIT_EXIT,		/* shutdown: the supervisor ended */
 	RV_WAIT_ROLL,		/* restart --rolling: the rolls over the
 				 * services ended (done or stopped) */
+	RV_WAIT_REEXEC,		/* reexec: answered by the hand-over alone
+				 * (rv_waiter_answer()), in this image or
+				 * on its connection in the next one */
 };
 
 /* The waiters of one control socket (zeroed = empty). */
 struct rv_waiters {
 	struct rv_loop *loop;
 	struct rv_waiter *head;
+	struct rv_waiter *reexec;	/* the one RV_WAIT_REEXEC, or NULL */
 };
 
 /* The reply is ready: ctx's connection sends text (malloc'd, now the
@@ -67,6 +71,8 @@ char *rv_waiter_settle(struct rv_waiter *w, bool *nomem);
 void rv_waiter_bind(struct rv_waiter *w, rv_waiter_done_fn *done, void *ctx);
 /* The client went away: forget the waiter without answering. */
 void rv_waiter_drop(struct rv_waiter *w);
+/* Answers w with text (malloc'd, now the callee's) and frees it. */
+void rv_waiter_answer(struct rv_waiter *w, char *text);
 
 /* Observer feed: cheap when nobody waits. */
 void rv_waiters_service(struct rv_waiters *ws, const struct rv_service *s,

@@ -8,6 +8,7 @@
 #define RV_DAEMON_H
 
 #include <signal.h>
+#include <stdio.h>
 #include <sys/signalfd.h>
 
 #include "loop.h"
@@ -34,5 +35,13 @@ void rv_daemon_on_signal(struct rv_loop *loop, int signo,
 void rv_daemon_on_wake(struct rv_loop *loop, void *ctx);
 void rv_daemon_on_orphan(struct rv_loop *loop, const siginfo_t *info,
 			 void *ctx);
+
+/* A hand-over's dry run: the tree of config_path built, nothing opened,
+ * bound or started (supervisor.c).  0 or -errno. */
+struct rv_supervisor;
+struct rv_options;
+int rv_supervisor_load_check(struct rv_supervisor **out,
+			     const char *config_path,
+			     const struct rv_options *opts, FILE *errors);
 
 #endif

@@ -1070,3 +1070,58 @@ int rv_handover_parse(const char *buf, size_t len, struct rv_snapshot *out,
 	json_decref(doc);
 	return ret;
 }
+
+/*
+ * ---- the control plane's section (daemon/handover.c) ----
+ *
+ * Kept apart from the tree's state above: "control" names the
+ * descriptors of the supervisor itself that cross the exec, and who asked
+ * for it.  -1: none.
+ */
+static const char *const ctl_fd_keys[RV_HANDOVER_CTL_NFDS] = {
+	[RV_CTL_PREV_EXE] = "prev_exe",
+	[RV_CTL_CONTROL_LISTEN] = "control_listen",
+	[RV_CTL_NOTIFY] = "notify",
+	[RV_CTL_HTTP_LISTEN] = "http_listen",
+	[RV_CTL_REQUESTER] = "requester",
+};
+
+const char *rv_handover_ctl_role(enum rv_handover_ctl_fd which)
+{
+	return ctl_fd_keys[which];
+}
+
+int rv_handover_ctl_to_json(json_t *doc, const struct rv_handover_ctl *c)
+{
+	json_t *o = json_pack("{s:s, s:I}", "binary", c->binary, "t0_ns",
+			      (json_int_t)c->t0_ns);
+
+	for (int i = 0; o && i < RV_HANDOVER_CTL_NFDS; i++)
+		if (json_object_set_new(o, ctl_fd_keys[i],
+					json_integer(c->fd[i])))
+			break;
+	return o && !json_object_set_new(doc, "control", o) ? 0 : -ENOMEM;
+}
+
+int rv_handover_ctl_from_json(const json_t *doc, struct rv_handover_ctl *c,
+			      char *err, size_t errlen)
+{
+	struct reader r = { .err = err, .errlen = errlen };
+	json_t *o, *writer = json_object_get(doc, "writer");
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->writer, sizeof(c->writer), "%s",
+		 json_is_string(writer) ? json_string_value(writer) : "?");
+	if (!check_header(&r, doc))
+		return r.ret;
+	o = get_typed(&r, doc, "control", false);
+	if (r.ret)
+		return r.ret;
+	snprintf(r.where, sizeof(r.where), "control");
+	for (int i = 0; i < RV_HANDOVER_CTL_NFDS; i++)
+		c->fd[i] = (int)get_int(&r, o, ctl_fd_keys[i], -1, INT32_MAX);
+	c->t0_ns = get_int(&r, o, "t0_ns", 0, INT64_MAX);
+	if (!r.ret)
+		get_text(&r, o, "binary", &c->binary);
+	return r.ret;
+}

@@ -43,4 +43,34 @@ int rv_handover_from_json(const json_t *doc, struct rv_snapshot *out,
 int rv_handover_parse(const char *buf, size_t len, struct rv_snapshot *out,
 		      char *err, size_t errlen);
 
+/*
+ * The control plane's section ("control"), apart from the tree's: the
+ * supervisor's own descriptors that cross the exec (-1: none), the binary
+ * exec'd and when the hand-over began (for the reply's "ms").
+ */
+enum rv_handover_ctl_fd {
+	RV_CTL_PREV_EXE,	/* O_PATH of the image that wrote the state */
+	RV_CTL_CONTROL_LISTEN,
+	RV_CTL_NOTIFY,
+	RV_CTL_HTTP_LISTEN,
+	RV_CTL_REQUESTER,	/* the `reexec` request's connection */
+	RV_HANDOVER_CTL_NFDS
+};
+
+struct rv_handover_ctl {
+	char writer[32];	/* read: the writer's version */
+	char *binary;		/* malloc'd on read */
+	int64_t t0_ns;
+	int fd[RV_HANDOVER_CTL_NFDS];
+};
+
+/* The role of a descriptor, as the state names it. */
+const char *rv_handover_ctl_role(enum rv_handover_ctl_fd which);
+/* Adds the "control" object to doc.  0 or -ENOMEM. */
+int rv_handover_ctl_to_json(json_t *doc, const struct rv_handover_ctl *c);
+/* Reads it (the header checked first).  0, or -EINVAL/-ENOMEM with one
+ * line in err; c->binary is the caller's to free. */
+int rv_handover_ctl_from_json(const json_t *doc, struct rv_handover_ctl *c,
+			      char *err, size_t errlen);
+
 #endif

@@ -40,10 +40,18 @@ int rv_handover_write(const struct rv_snapshot *snap, int *fd, char *err,
 		      size_t errlen)
 {
 	json_t *doc = rv_handover_to_json(snap);
+	int ret = rv_handover_write_doc(doc, fd, err, errlen);
+
+	json_decref(doc);
+	return ret;
+}
+
+int rv_handover_write_doc(const json_t *doc, int *fd, char *err,
+			  size_t errlen)
+{
 	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	int ret = -ENOMEM, mfd = -1;
 
-	json_decref(doc);
 	if (!text) {
 		snprintf(err, errlen, "hand-over state: out of memory");
 		return ret;
@@ -74,12 +82,27 @@ out:
 int rv_handover_read(int fd, struct rv_snapshot *out, char *err,
 		     size_t errlen)
 {
+	json_t *doc;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = rv_handover_read_doc(fd, &doc, err, errlen);
+	if (ret)
+		return ret;
+	ret = rv_handover_from_json(doc, out, err, errlen);
+	json_decref(doc);
+	return ret;
+}
+
+int rv_handover_read_doc(int fd, json_t **doc, char *err, size_t errlen)
+{
+	json_error_t je;
 	struct stat st;
 	char *buf;
 	ssize_t n;
 	int ret;
 
-	memset(out, 0, sizeof(*out));
+	*doc = NULL;
 	ret = rv_fd_adopt(fd, RV_FD_MEMFD, 0, "the hand-over state", err,
 			  errlen);
 	if (ret)
@@ -104,8 +127,12 @@ int rv_handover_read(int fd, struct rv_snapshot *out, char *err,
 		snprintf(err, errlen, "hand-over state: read %zd of %lld "
 			 "bytes: %s", n, (long long)st.st_size,
 			 strerror(-ret));
-	} else {
-		ret = rv_handover_parse(buf, (size_t)n, out, err, errlen);
+	} else if (!(*doc = json_loadb(buf, (size_t)n, JSON_REJECT_DUPLICATES,
+				       &je))) {
+		snprintf(err, errlen, "hand-over state: not JSON at line %d "
+			 "column %d (%s)%s", je.line, je.column, je.text,
+			 n ? "" : ": empty");
+		ret = -EINVAL;
 	}
 	free(buf);
 	return ret;

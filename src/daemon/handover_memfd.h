@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "tree/snapshot.h"
 
 #define RV_HANDOVER_ENV "RINGVISOR_HANDOVER_FD"
@@ -30,6 +32,12 @@ int rv_handover_write(const struct rv_snapshot *snap, int *fd, char *err,
  */
 int rv_handover_read(int fd, struct rv_snapshot *out, char *err,
 		     size_t errlen);
+
+/* The same for a whole document (the tree's state and other sections);
+ * and reading one back (*doc: the caller json_decref()s it). */
+int rv_handover_write_doc(const json_t *doc, int *fd, char *err,
+			  size_t errlen);
+int rv_handover_read_doc(int fd, json_t **doc, char *err, size_t errlen);
 
 /* The descriptor number in the value of RV_HANDOVER_ENV: a decimal
  * integer >= 3, nothing else.  0 or -EINVAL with one line in err. */

@@ -107,7 +107,7 @@ int rv_daemon_signals_setup(void)
  * for systemd-style images) and SIGPWR (`lxc-stop`) ask for a graceful
  * shutdown, as TERM does.
  */
-enum action { ACT_IGNORE, ACT_SHUTDOWN, ACT_RELOAD, ACT_REOPEN };
+enum action { ACT_IGNORE, ACT_SHUTDOWN, ACT_RELOAD, ACT_REOPEN, ACT_REEXEC };
 
 static enum action run_action(int signo)
 {
@@ -118,6 +118,10 @@ static enum action run_action(int signo)
 		return ACT_RELOAD;
 	case SIGUSR1:
 		return ACT_REOPEN;
+	case SIGUSR2:
+		/* as nginx, unicorn and gunicorn; systemd sends it to no
+		 * service (docs/reexec.md, "Signal: SIGUSR2") */
+		return ACT_REEXEC;
 	default:
 		return signo == SIGRTMIN + 3 ? ACT_SHUTDOWN : ACT_IGNORE;
 	}
@@ -126,6 +130,7 @@ static enum action run_action(int signo)
 static const char *const action_names[] = {
 	[ACT_IGNORE] = "ignored", [ACT_SHUTDOWN] = "shutdown",
 	[ACT_RELOAD] = "reload", [ACT_REOPEN] = "reopen_logs",
+	[ACT_REEXEC] = "reexec",
 };
 
 /*
@@ -187,6 +192,10 @@ void rv_daemon_on_signal(struct rv_loop *loop, int signo,
 	case ACT_REOPEN:
 		/* logrotate: reopen every file: output */
 		rv_iso_reopen_outputs(sv);
+		break;
+	case ACT_REEXEC:
+		/* done between two turns (daemon/handover.c) */
+		sv->reexec.asked = true;
 		break;
 	case ACT_IGNORE:
 	default:

@@ -30,6 +30,8 @@
 #include "control/sd_notify_self.h"
 #include "control/sd_watchdog.h"
 #include "daemon/daemon.h"
+#include "daemon/handover.h"
+#include "daemon/handover_json.h"
 #include "tree/build.h"
 #include "tree/isolation.h"
 #include "tree/readiness.h"
@@ -98,8 +100,41 @@ static int open_sockets(struct rv_supervisor *sv, FILE *errors)
 	return 0;
 }
 
+/*
+ * check: a hand-over's dry run (`--handover-check`): the tree only, built
+ * from the config, with nothing bound, opened or started.
+ */
+/*
+ * The control socket and http_listen: bound here, or (a hand-over's new
+ * image) the ones the image before was listening on, never closed.
+ */
+static int open_control(struct rv_supervisor *sv,
+			const struct rv_options *opts, FILE *errors)
+{
+	const char *path = opts && opts->control_socket ?
+			   opts->control_socket : sv->specs->control_socket;
+	const char *group = sv->specs->control_group;
+	int cfd = rv_handover_inherited(sv, RV_CTL_CONTROL_LISTEN);
+	int hfd = rv_handover_inherited(sv, RV_CTL_HTTP_LISTEN);
+	int ret = 0;
+
+	/* exec (a container's init) has a control socket only if asked */
+	if (!sv->exec_mode || (opts && opts->control_socket))
+		ret = cfd >= 0 ?
+		      rv_control_adopt(&sv->control, sv, path, group, cfd,
+				       errors) :
+		      rv_control_open(&sv->control, sv, path, group, errors);
+	if (!ret && sv->specs->http_listen)
+		ret = hfd >= 0 ?
+		      rv_http_adopt(&sv->http, sv, sv->specs->http_listen,
+				    group, hfd, errors) :
+		      rv_http_open(&sv->http, sv, sv->specs->http_listen,
+				   group, errors);
+	return ret;
+}
+
 static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
-		 FILE *errors)
+		 bool check, FILE *errors)
 {
 	struct rv_loop_config lc = {
 		.backend = sv->specs->backend,
@@ -157,6 +192,8 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 		return ret;
 	}
 	/* timer_precision, realtime_priority (SCHED_RESET_ON_FORK) */
+	if (check)
+		goto tree;
 	ret = sv->specs->timer_spin_auto ?
 	      rv_loop_set_timer_spin_auto(sv->loop, sv->specs->timer_spin_ns) :
 	      rv_loop_set_timer_spin(sv->loop, sv->specs->timer_spin_ns);
@@ -175,6 +212,7 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 	ret = open_sockets(sv, errors);
 	if (ret)
 		return ret;
+tree:
 	ret = rv_spawner_new(&sv->spawner);
 	if (!ret)
 		ret = rv_notify_dispatch_path(sv);
@@ -192,24 +230,14 @@ static int setup(struct rv_supervisor *sv, const struct rv_options *opts,
 	}
 	rv_supervisor_lifecycle_init(sv);
 	rv_reload_init(sv);
+	if (check)
+		return 0;
 	rv_control_observe(sv);
-	/* exec (a container's init) has a control socket only if asked */
-	if (!sv->exec_mode || (opts && opts->control_socket)) {
-		ret = rv_control_open(&sv->control, sv,
-				      opts && opts->control_socket ?
-				      opts->control_socket :
-				      sv->specs->control_socket,
-				      sv->specs->control_group, errors);
-		if (ret)
-			return ret;
-	}
-	if (sv->specs->http_listen) {
-		ret = rv_http_open(&sv->http, sv, sv->specs->http_listen,
-				   sv->specs->control_group, errors);
-		if (ret)
-			return ret;
-	}
-	ret = rv_notify_dispatch_open(sv, errors);
+	ret = open_control(sv, opts, errors);
+	if (ret)
+		return ret;
+	ret = rv_notify_dispatch_open(sv, rv_handover_inherited(sv,
+						RV_CTL_NOTIFY), errors);
 	if (ret)
 		return ret;
 	/* WatchdogSec= in our unit: pinged from the loop, so a stall shows */
@@ -290,7 +318,11 @@ static int load_common(struct rv_supervisor **out, struct rv_supervisor *sv,
 		       int ret, const struct rv_options *opts, FILE *errors)
 {
 	if (!ret)
-		ret = setup(sv, opts, errors);
+		ret = setup(sv, opts, false, errors);
+	/* a hand-over's new image: back to the previous one, which still
+	 * has everything (nothing of it may be closed or unlinked here) */
+	if (ret && rv_handover_resuming(sv))
+		rv_handover_setup_failed(sv, "loading the config", ret);
 	if (ret) {
 		rv_supervisor_free(sv);
 		return ret;
@@ -310,13 +342,34 @@ int rv_supervisor_load(struct rv_supervisor **out, const char *config_path,
 	if (!sv)
 		return -ENOMEM;
 	sv->config_path = strdup(config_path);	/* for reload */
-	if (!sv->config_path) {
+	if (!sv->config_path || rv_handover_init(sv, errors)) {
 		rv_supervisor_free(sv);
 		return -ENOMEM;
 	}
 	return load_common(out, sv,
 			   rv_config_load_file(config_path, sv->specs, &d),
 			   opts, errors);
+}
+
+int rv_supervisor_load_check(struct rv_supervisor **out,
+			     const char *config_path,
+			     const struct rv_options *opts, FILE *errors)
+{
+	struct rv_diag d = { .out = errors };
+	struct rv_supervisor *sv = sv_alloc();
+	int ret;
+
+	if (!sv)
+		return -ENOMEM;
+	ret = rv_config_load_file(config_path, sv->specs, &d);
+	if (!ret)
+		ret = setup(sv, opts, true, errors);
+	if (ret) {
+		rv_supervisor_free(sv);
+		return ret;
+	}
+	*out = sv;
+	return 0;
 }
 
 int rv_supervisor_load_string(struct rv_supervisor **out, const char *text,
@@ -449,6 +502,22 @@ const char *rv_supervisor_backend(const struct rv_supervisor *sv)
 	return rv_loop_backend_name(sv->loop);
 }
 
+static void initial_start(struct rv_supervisor *sv)
+{
+	sv->started_ns = rv_clock_now();
+	sv->state = RV_SUP_STARTING;
+	if (atomic_load(&sv->cancel)) {
+		rv_supervisor_finish(sv, false, RV_EXIT_COMPLETED);
+		return;
+	}
+	/* every service keeps it `starting` until it is up */
+	for (size_t i = 0; i < sv->n_svcs; i++)
+		rv_member_update_settled(&sv->svcs[i]->m);
+	rv_member_request(&sv->nodes[0]->m, RV_JOB_START, sv->started_ns);
+	sv->initial_start_done = true;
+	rv_supervisor_maybe_alive(sv);
+}
+
 int rv_supervisor_run(struct rv_supervisor *sv)
 {
 	char q[600];
@@ -469,24 +538,18 @@ int rv_supervisor_run(struct rv_supervisor *sv)
 		   " child_exits=%s reason=%s",
 		   rv_log_quote(rv_loop_child_method(sv->loop), q, 200),
 		   rv_log_quote(sv->backend_why, q + 200, 400));
-	sv->started_ns = rv_clock_now();
-	sv->state = RV_SUP_STARTING;
-	if (atomic_load(&sv->cancel)) {
-		rv_supervisor_finish(sv, false, RV_EXIT_COMPLETED);
-	} else {
-		/* every service keeps it `starting` until it is up */
-		for (size_t i = 0; i < sv->n_svcs; i++)
-			rv_member_update_settled(&sv->svcs[i]->m);
-		rv_member_request(&sv->nodes[0]->m, RV_JOB_START,
-				  sv->started_ns);
-		sv->initial_start_done = true;
-		rv_supervisor_maybe_alive(sv);
-	}
+	if (rv_handover_resuming(sv))
+		/* the tree goes on where the image before left it */
+		rv_handover_resume(sv);
+	else
+		initial_start(sv);
 	while (!sv->finished) {
 		/* a turn's log lines go out together when it ends (log.h) */
 		rv_log_batch_begin();
 		ret = rv_loop_run_once(sv->loop, -1);
 		rv_log_batch_end();
+		/* `reexec`, SIGUSR2: between turns, never inside one */
+		rv_handover_maybe_run(sv);
 		if (ret < 0 && ret != -EINTR) {
 			rv_log_sup(RV_LOG_ERROR, "main", "loop_failed",
 				   " errno=%d error=%s", -ret,
@@ -547,6 +610,8 @@ void rv_supervisor_free(struct rv_supervisor *sv)
 	free(sv->env_scratch);
 	rv_spawner_free(sv->spawner);
 	rv_specset_put(sv->set);
+	rv_handover_free(sv);
+	free(sv->reexec.binary);
 	free(sv->report_path);
 	free(sv->config_path);
 	free(sv->notify_path);

@@ -477,4 +477,9 @@ void rv_ready_arm(struct rv_service *s, const struct rv_snap_ready *r)
 		rv_loop_timer_arm(s->sv->loop, &rd->timer, r->timer_ns);
 	if (r->check_ns != RV_SNAP_NO_DEADLINE)
 		rv_loop_timer_arm(s->sv->loop, &rd->check_timer, r->check_ns);
+	/* the ready_fd pipe crossed with its newline still to come */
+	if (rd->watch.fd >= 0 && !rd->watch.armed &&
+	    rv_loop_watch_fd(s->sv->loop, &rd->watch))
+		rv_log_svc(RV_LOG_ERROR, s->name, "ready_fd_watch_failed", "%s",
+			   "");
 }

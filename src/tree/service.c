@@ -147,6 +147,13 @@ int rv_service_signal(struct rv_service *s, int sig, bool group)
 	return rv_kill(&t, sig);
 }
 
+int rv_service_watch_adopted(struct rv_service *s)
+{
+	s->child.cb = on_exit_cb;
+	s->child.ctx = s;
+	return rv_loop_watch_child(s->sv->loop, &s->child);
+}
+
 struct rv_service *rv_service_of_child(struct rv_child *c)
 {
 	return c && c->cb == on_exit_cb ? c->ctx : NULL;

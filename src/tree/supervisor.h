@@ -19,6 +19,8 @@
 #include "tree/tree.h"
 #include "util/histogram.h"
 
+struct rv_handover;
+
 enum rv_sup_state {
 	RV_SUP_STARTING,
 	RV_SUP_ALIVE,
@@ -75,6 +77,17 @@ struct rv_supervisor {
 	struct rv_notify *notify;	/* NULL: no notify service */
 	char *notify_path;		/* NOTIFY_SOCKET of notify services */
 	struct rv_histogram restart_latency;	/* restart due -> exec'd */
+	/*
+	 * `reexec` asked (control/commands.c, SIGUSR2): the daemon hands the
+	 * tree to a new image between two loop turns (daemon/handover.c),
+	 * never from inside a callback.
+	 */
+	struct {
+		bool asked;
+		char *binary;		/* NULL: the path resolved at start */
+		int64_t timeout_ns;	/* probe and dry run; 0: default */
+	} reexec;
+	struct rv_handover *handover;	/* daemon/handover.c; NULL: none */
 
 	/* exec (tini mode) */
 	bool exec_mode;

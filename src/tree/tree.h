@@ -262,6 +262,9 @@ bool rv_service_table_complete(void);
 int rv_service_table_events(void);
 const char *rv_service_table_event(int ev);
 const char *rv_service_table_action(int state, int ev);
+/* A hand-over's new image: watch the process the state says s has
+ * (child.pid and pidfd set by rv_snapshot_apply()).  0 or -errno. */
+int rv_service_watch_adopted(struct rv_service *s);
 /* readiness.c decided: the service is ready (`starting` -> `running`). */
 void rv_service_ready(struct rv_service *s, int64_t now);
 /* readiness.c decided: end the process (sig, SIGKILL after stop_timeout);

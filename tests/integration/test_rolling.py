@@ -173,6 +173,11 @@ class Rolling(rvtest.Case):
                            "rolling": True})
         self.assertFalse(again["ok"], again)
         self.assertIn("in progress", again["error"])
+        # nor may it hand over to a new binary (its position does not
+        # cross, docs/reexec.md): the caller retries once it is over
+        self.assertEqual(c.request({"cmd": "reexec"}),
+                         {"ok": False, "error": "reexec: a rolling "
+                          "restart is in progress"})
         evs = f.wait(lambda ev: any(e["event"] == "roll_failed"
                                     for e in ev), "roll_failed")
         failed = f.of("roll_failed")[0]

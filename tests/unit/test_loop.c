@@ -27,6 +27,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -1074,6 +1075,18 @@ static void pipe_cb(struct rv_loop *loop, struct rv_fdwatch *w,
 	}
 }
 
+/* pc watches the read end of a new pipe p (not armed yet) */
+static void pipe_watch_init(struct rv_loop *loop, struct pipe_ctx *pc,
+			    int p[2])
+{
+	assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	pc->w.fd = p[0];
+	pc->w.events = POLLIN;
+	pc->w.cb = pipe_cb;
+	pc->w.ctx = pc;
+	assert_int_equal(rv_loop_fd_reserve(loop, 1), 0);
+}
+
 static void write_cb(struct rv_loop *loop, struct rv_timer *t, int64_t now,
 		     void *ctx)
 {
@@ -1142,12 +1155,7 @@ static void test_fd_unwatch(void **state)
 	struct pipe_ctx pc = { 0 };
 	int p[2], i;
 
-	assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
-	pc.w.fd = p[0];
-	pc.w.events = POLLIN;
-	pc.w.cb = pipe_cb;
-	pc.w.ctx = &pc;
-	assert_int_equal(rv_loop_fd_reserve(loop, 1), 0);
+	pipe_watch_init(loop, &pc, p);
 	/* watch/unwatch churn: late completions of old ones are dropped */
 	for (i = 0; i < 50; i++) {
 		assert_int_equal(rv_loop_watch_fd(loop, &pc.w), 0);
@@ -1168,6 +1176,159 @@ static void test_fd_unwatch(void **state)
 	assert_true(pc.revents & POLLIN);
 	close(p[0]);
 	close(p[1]);
+	rv_loop_free(loop);
+}
+
+/* ---- quiesce (a hand-over to a new image) ---- */
+
+/* Blocks until pid is a zombie, without reaping it. */
+static void wait_zombie(pid_t pid)
+{
+	siginfo_t si = { 0 };
+
+	assert_int_equal(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0);
+	assert_int_equal(si.si_pid, pid);
+}
+
+/*
+ * An exit just before quiesce is dispatched by quiesce itself (a CQE that
+ * raced the cancel, or the zombie sweep), so a state written after it
+ * contains it; an exit while quiesced waits and is dispatched after
+ * unquiesce.  Each exactly once.  Registrations made before and during
+ * quiesce (an fd watch, a socket-less timer) all work after unquiesce.
+ */
+static void test_quiesce_child_exit_once(void **state)
+{
+	struct rec r = { 0 };
+	struct rv_loop *loop = new_loop(&r);
+	struct pipe_ctx pc = { 0 };
+	struct kid before, during, idle;
+	int p[2];
+
+	assert_int_equal(rv_loop_child_reserve(loop, 3), 0);
+	pipe_watch_init(loop, &pc, p);
+	assert_int_equal(rv_loop_watch_fd(loop, &pc.w), 0);
+
+	watch_kid(loop, &before, fork_exit(0, 60000), &r);
+	watch_kid(loop, &idle, fork_exit(0, 60000), &r);
+	/* in the kernel: WAITID armed or the pidfd polled */
+	assert_int_equal(rv_loop_run_once(loop, 0), 0);
+	kill(before.c.pid, SIGKILL);
+	wait_zombie(before.c.pid);
+
+	assert_int_equal(rv_loop_quiesce(loop, 2000 * MS), 0);
+	assert_true(rv_loop_is_quiesced(loop));
+	assert_int_equal(before.reports, 1);
+	assert_int_equal(before.status, SIGKILL);
+	assert_int_equal(idle.reports, 0);
+	assert_int_equal(rv_loop_quiesce(loop, 2000 * MS), -EALREADY);
+	assert_int_equal(rv_loop_run_once(loop, 0), -EBUSY);
+
+	/* while quiesced: an exit, a new watch, readiness: nothing runs */
+	watch_kid(loop, &during, fork_exit(4, 0), &r);
+	wait_zombie(during.c.pid);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(during.reports, 0);
+	assert_int_equal(pc.n, 0);
+
+	rv_loop_unquiesce(loop);
+	assert_false(rv_loop_is_quiesced(loop));
+	run_until(loop, &during.reports, 1, 2000);
+	run_until(loop, &pc.n, 1, 2000);
+	assert_int_equal(during.status, 4);
+	/* and a later exit of a child watched before quiesce still comes */
+	kill(idle.c.pid, SIGKILL);
+	run_until(loop, &idle.reports, 1, 2000);
+	settle(loop, 20);
+	assert_int_equal(before.reports, 1);
+	assert_int_equal(during.reports, 1);
+	assert_int_equal(idle.reports, 1);
+	assert_int_equal(pc.n, 1);
+	assert_int_equal(r.children, 3);
+	close(before.c.pidfd);
+	close(during.c.pidfd);
+	close(idle.c.pidfd);
+	close(p[0]);
+	close(p[1]);
+	rv_loop_free(loop);
+}
+
+struct acc {
+	struct rv_io io;
+	int n;
+	int res;
+};
+
+static void on_accepted(struct rv_loop *loop, struct rv_io *io, int res,
+			void *ctx)
+{
+	struct acc *a = ctx;
+
+	a->n++;
+	a->res = res;
+	if (res >= 0)
+		close(res);
+}
+
+/*
+ * A socket op in flight (an accept, as the control socket's) is taken out
+ * of the kernel by quiesce and stays registered: a peer that connects
+ * while quiesced waits in the backlog and is accepted once after
+ * unquiesce, with no -ECANCELED reported in between.  One cancelled
+ * while quiesced is idle at once.
+ */
+static void test_quiesce_keeps_socket_ops(void **state)
+{
+	struct rec r = { 0 };
+	struct rv_loop *loop = new_loop(&r);
+	struct acc a = { 0 }, b = { 0 };
+	int sv[2], lfd, peer;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(listen(lfd, 8), 0);	/* an ephemeral port */
+	assert_int_equal(rv_loop_io_reserve(loop, 2), 0);
+	a.io.fd = lfd;
+	a.io.cb = on_accepted;
+	a.io.ctx = &a;
+	assert_int_equal(rv_loop_accept(loop, &a.io), 0);
+	assert_int_equal(rv_loop_run_once(loop, 0), 0);	/* submitted */
+
+	assert_int_equal(rv_loop_quiesce(loop, 2000 * MS), 0);
+	assert_int_equal(a.n, 0);
+	assert_true(rv_io_is_armed(&a.io));
+	{
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+
+		assert_int_equal(getsockname(lfd, (struct sockaddr *)&ss,
+					     &len), 0);
+		peer = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_int_equal(connect(peer, (struct sockaddr *)&ss, len),
+				 0);
+	}
+	/* a recv registered and cancelled while quiesced: idle at once */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+				    sv), 0);
+	b.io.fd = sv[0];
+	b.io.buf = &b.res;
+	b.io.len = sizeof(b.res);
+	b.io.cb = on_accepted;
+	b.io.ctx = &b;
+	assert_int_equal(rv_loop_recv(loop, &b.io), 0);
+	assert_true(rv_loop_io_cancel(loop, &b.io));
+	assert_false(rv_io_is_armed(&b.io));
+
+	rv_loop_unquiesce(loop);
+	run_until(loop, &a.n, 1, 2000);
+	assert_true(a.res >= 0);
+	settle(loop, 20);
+	assert_int_equal(a.n, 1);
+	assert_int_equal(b.n, 0);
+	close(peer);
+	close(sv[0]);
+	close(sv[1]);
+	close(lfd);
 	rv_loop_free(loop);
 }
 
@@ -1262,6 +1423,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_wake_from_signal_handler),
 	cmocka_unit_test(test_fd_watch_pipe),
 	cmocka_unit_test(test_fd_unwatch),
+	cmocka_unit_test(test_quiesce_child_exit_once),
+	cmocka_unit_test(test_quiesce_keeps_socket_ops),
 	cmocka_unit_test(test_fd_watch_cq_overflow),
 };
 

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hand-over to a new binary (docs/reexec.md, "The sequence"), the old
+ * image's side: the probe, quiesce, the state in a sealed memfd, the dry
+ * run, the exec.  Every failure before the exec is a plain error with the
+ * tree running on; after it, the new image owns the rollback
+ * (handover_resume.c).
+ *
+ * The new image gets the old one's command line and environment, so `ps`
+ * and systemd see the same process, and `$VAR`s in the config expand the
+ * same way; only RINGVISOR_HANDOVER_FD (and, on a rollback,
+ * RINGVISOR_HANDOVER_ERROR) are added, and taken out again at once.
+ */
+#include "daemon/handover.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "control/commands.h"
+#include "control/control.h"
+#include "control/http.h"
+#include "control/notify.h"
+#include "control/sd_notify_self.h"
+#include "control/waiters.h"
+#include "daemon/handover_internal.h"
+#include "daemon/handover_memfd.h"
+#include "loop.h"
+#include "tree/isolation.h"
+#include "tree/readiness.h"
+#include "tree/supervisor.h"
+#include "util/log.h"
+
+#define DEFAULT_TIMEOUT_NS	(10LL * 1000 * NS_PER_MS)
+#define QUIESCE_TIMEOUT_NS	(2LL * 1000 * NS_PER_MS)
+/* turns given to a spawn between clone and its exec report */
+#define BUSY_TRIES		100
+
+/* Everything of ours that crosses: the tree's, then the control plane's. */
+static int keep_fds(const struct rv_snapshot *snap,
+		    const struct rv_handover_ctl *ctl, int state_fd,
+		    struct rv_fdkeep *keep)
+{
+	int ret = rv_snapshot_keep_fds(snap, keep);
+
+	for (int i = 0; !ret && i < RV_HANDOVER_CTL_NFDS; i++)
+		if (ctl->fd[i] >= 0)
+			ret = rv_fdkeep_add(keep, ctl->fd[i],
+					    rv_handover_ctl_role(i), NULL);
+	return ret ? ret : rv_fdkeep_add(keep, state_fd, "state", NULL);
+}
+
+static bool kept(const struct rv_fdkeep *keep, int fd)
+{
+	for (size_t i = 0; i < keep->n; i++)
+		if (keep->v[i].fd == fd)
+			return true;
+	return false;
+}
+
+/*
+ * A running service whose stdout or stderr is a pipe of ours must have
+ * that pipe in the state: the new image would not read it, and the
+ * service's next write would be an EPIPE (a SIGPIPE, by default).  The
+ * state carries output pipes once child/output.c hands them over
+ * (docs/reexec.md, "What crosses"); until then such a tree is refused,
+ * before anything is exec'd.  0 or -ENOTSUP with err.
+ */
+static int outputs_cross(const struct rv_supervisor *sv,
+			 const struct rv_fdkeep *keep, char *err,
+			 size_t errlen)
+{
+	for (size_t i = 0; i < sv->n_svcs; i++) {
+		const struct rv_service *s = sv->svcs[i];
+		struct rv_spawn_fd fds[2];
+		size_t n = s->child.pid > 0 ? rv_iso_fds(s, fds) : 0;
+		struct stat st;
+
+		for (size_t k = 0; k < n; k++) {
+			if (fstat(fds[k].from, &st) || !S_ISFIFO(st.st_mode) ||
+			    kept(keep, fds[k].from))
+				continue;
+			snprintf(err, errlen, "service %s: its %s pipe does "
+				 "not cross a hand-over yet (stdout and stderr "
+				 "= null or journal do, and inherit with "
+				 "log_buffer = 0)", s->name,
+				 fds[k].to == 1 ? "stdout" : "stderr");
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+/* Quiesced, with the tree's state taken (a spawn in progress: a turn
+ * for its exec report, and again).  0 or -errno, not quiesced then. */
+static int quiesce_and_take(struct rv_supervisor *sv,
+			    struct rv_snapshot *snap)
+{
+	for (int tries = 0;; tries++) {
+		int64_t now = rv_clock_now();
+		int ret;
+
+		/* a check probe in flight does not cross: it runs again */
+		for (size_t i = 0; i < sv->n_svcs; i++)
+			rv_ready_quiesce(sv->svcs[i], now);
+		ret = rv_loop_quiesce(sv->loop, QUIESCE_TIMEOUT_NS);
+		if (ret)
+			return ret;
+		ret = rv_snapshot_take(sv, snap);
+		if (ret != -EBUSY || tries == BUSY_TRIES) {
+			if (ret)
+				rv_loop_unquiesce(sv->loop);
+			return ret;
+		}
+		rv_loop_unquiesce(sv->loop);
+		rv_loop_run_once(sv->loop, 10 * NS_PER_MS);
+	}
+}
+
+/* The state with the control plane's section, in a sealed memfd. */
+static int write_state(struct rv_supervisor *sv, const struct rv_snapshot *snap,
+		       struct rv_handover_ctl *ctl, int *state_fd, char *err,
+		       size_t errlen)
+{
+	json_t *doc = rv_handover_to_json(snap);
+	int ret = doc ? rv_handover_ctl_to_json(doc, ctl) : -ENOMEM;
+
+	if (!ret)
+		ret = rv_handover_write_doc(doc, state_fd, err, errlen);
+	else
+		snprintf(err, errlen, "hand-over state: out of memory");
+	json_decref(doc);
+	return ret;
+}
+
+/* The control plane's descriptors that cross. */
+static void control_fds(struct rv_supervisor *sv, struct rv_handover_ctl *c)
+{
+	c->fd[RV_CTL_PREV_EXE] = sv->handover->exe_fd;
+	c->fd[RV_CTL_CONTROL_LISTEN] = rv_control_fd(sv->control);
+	c->fd[RV_CTL_NOTIFY] = sv->notify ? rv_notify_fd(sv->notify) : -1;
+	c->fd[RV_CTL_HTTP_LISTEN] = rv_http_listen_fd(sv->http);
+	c->fd[RV_CTL_REQUESTER] = rv_control_requester_fd(sv->control);
+}
+
+/* Steps 5 and 6: the point of no return.  Returns only on failure. */
+static int exec_new(struct rv_supervisor *sv, const char *binary,
+		    struct rv_fdkeep *keep, int state_fd, char *err,
+		    size_t errlen)
+{
+	char fdvar[48], *extra[] = { fdvar }, **env;
+	char event[160];
+	static const char retry[] = "{\"ok\":false,\"retry\":true,\"error\":"
+				    "\"supervisor re-executing\"}\n";
+	int ret;
+
+	snprintf(fdvar, sizeof(fdvar), "%s=%d", RV_HANDOVER_ENV, state_fd);
+	snprintf(event, sizeof(event), "{\"event\":\"reexec\",\"from\":\"%s\"}\n",
+		 RINGVISOR_VERSION);
+	env = rv_handover_env(extra, 1, true);
+	if (!env)
+		return -ENOMEM;
+	ret = rv_fdkeep_clear_cloexec(keep);
+	if (!ret) {
+		/* followers and waiters told, every other client closed */
+		rv_control_handover(sv->control, event, retry);
+		rv_http_handover(sv->http, event);
+		/* a hand-over is never a missed ping of our own watchdog */
+		if (rv_sd_notify_self_watchdog_usec())
+			(void)rv_sd_notify_self("WATCHDOG=1");
+		rv_log_flush();
+		execve(binary, sv->handover->argv, env);
+		ret = -errno;
+		rv_fdkeep_set_cloexec(keep);
+	}
+	free(env);
+	snprintf(err, errlen, "exec: %s", strerror(-ret));
+	return ret;
+}
+
+/*
+ * Test hook: the pid in the file RINGVISOR_TEST_HANDOVER_KILL names is
+ * killed after the state was taken, and is a zombie before the exec: an
+ * exit the new image must report, exactly once (test_reexec.py).
+ */
+static void test_kill_hook(void)
+{
+	const char *path = getenv(RV_HANDOVER_TEST_KILL_ENV);
+	FILE *f = path && *path ? fopen(path, "re") : NULL;
+	siginfo_t si;
+	int pid = 0;
+
+	if (!f)
+		return;
+	if (fscanf(f, "%d", &pid) == 1 && pid > 0 && !kill(pid, SIGKILL))
+		(void)waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT);
+	fclose(f);
+}
+
+/* Steps 2 to 6 once the probe passed; quiesced on the way, unquiesced
+ * again on failure. */
+static int hand_over(struct rv_supervisor *sv, const char *binary,
+		     int64_t timeout_ns, char *err, size_t errlen)
+{
+	/* the hand-over time: from quiesce to the new image's ack */
+	struct rv_handover_ctl ctl = { .binary = (char *)binary,
+				       .t0_ns = rv_clock_now() };
+	struct rv_fdkeep keep = { 0 };
+	struct rv_snapshot snap;
+	int state_fd = -1, ret;
+
+	ret = quiesce_and_take(sv, &snap);
+	if (ret) {
+		snprintf(err, errlen, "%s", ret == -EBUSY ?
+			 "the tree stays busy (a spawn in progress)" :
+			 "the loop did not quiesce");
+		return ret;
+	}
+	test_kill_hook();
+	control_fds(sv, &ctl);
+	ret = write_state(sv, &snap, &ctl, &state_fd, err, errlen);
+	if (!ret && (ret = keep_fds(&snap, &ctl, state_fd, &keep)))
+		snprintf(err, errlen, "descriptors: %s", strerror(-ret));
+	if (!ret)
+		ret = outputs_cross(sv, &keep, err, errlen);
+	if (!ret)
+		ret = rv_handover_dry_run(sv->handover, binary, state_fd, timeout_ns, err,
+			      errlen);
+	if (!ret)
+		ret = exec_new(sv, binary, &keep, state_fd, err, errlen);
+	rv_fdkeep_free(&keep);
+	if (state_fd >= 0)
+		close(state_fd);
+	rv_snapshot_free(&snap);
+	rv_loop_unquiesce(sv->loop);
+	return ret;
+}
+
+void rv_handover_maybe_run(struct rv_supervisor *sv)
+{
+	struct rv_handover *h = sv->handover;
+	struct rv_waiters *ws = rv_control_waiters(sv->control);
+	char *binary = sv->reexec.binary, err[600], msg[900];
+	int64_t timeout = sv->reexec.timeout_ns ? sv->reexec.timeout_ns :
+			  DEFAULT_TIMEOUT_NS;
+	const char *why;
+
+	if (!sv->reexec.asked)
+		return;
+	sv->reexec.asked = false;
+	sv->reexec.binary = NULL;
+	why = ws && ws->reexec ? NULL : rv_commands_reexec_refusal(sv);
+	if (!binary && h && h->exe_path)
+		binary = strdup(h->exe_path);
+	rv_log_sup(RV_LOG_INFO, "main", "reexec_begin", " binary=%s",
+		   binary ? binary : "?");
+	if (why) {
+		snprintf(msg, sizeof(msg), "%s", why);
+		goto out;
+	}
+	if (!binary || !h || h->exe_fd < 0 || !h->argv)
+		snprintf(err, sizeof(err), "the running binary is unknown "
+			 "(/proc/self/exe)");
+	else if (!rv_handover_probe(binary, timeout, err, sizeof(err)))
+		/* returns only if it failed: on success we are the new image */
+		(void)hand_over(sv, binary, timeout, err, sizeof(err));
+	snprintf(msg, sizeof(msg), "reexec: %s: %s", binary ? binary : "?",
+		 err);
+out:
+	rv_log_sup(RV_LOG_ERROR, "main", "reexec_failed",
+		   " binary=%s error=\"%s\"", binary ? binary : "?", msg);
+	if (ws && ws->reexec)
+		rv_waiter_answer(ws->reexec, rv_commands_error(msg));
+	free(binary);
+}
+
+void rv_handover_print_formats(FILE *out)
+{
+	fprintf(out, "%d %d\n", RV_HANDOVER_FORMAT_MIN, RV_HANDOVER_FORMAT);
+}

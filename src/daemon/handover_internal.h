@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the files of the hand-over share (daemon/handover*.c only):
+ * handover.c is the old image's side, handover_resume.c the new image's,
+ * handover_child.c what runs the new binary before the exec (the probe,
+ * the dry run) and the environment every exec gets.
+ */
+#ifndef RV_HANDOVER_INTERNAL_H
+#define RV_HANDOVER_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/handover_json.h"
+#include "tree/snapshot.h"
+#include "util/fdkeep.h"
+
+#define NS_PER_MS		1000000LL
+
+struct rv_handover {
+	int exe_fd;		/* O_PATH of the image running now */
+	char *exe_path;		/* resolved at start: the default binary */
+	char **argv;		/* our command line, for the next image */
+	/* resuming from a previous image's state (until the first turn) */
+	bool resuming;
+	int state_fd;
+	json_t *doc;
+	struct rv_snapshot snap;
+	struct rv_handover_ctl ctl;
+	char *error;		/* we are the image rolled back to: why */
+	struct rv_fdkeep fds;	/* every descriptor of the state */
+};
+
+/*
+ * environ without our hand-over variables, plus extra[0..n): for a probe
+ * or a dry run; image: for the next image, with systemd's variables too.
+ * One allocation (the caller frees it); the strings are not copied.
+ */
+char **rv_handover_env(char *const extra[], size_t n, bool image);
+/* Step 1: which state formats does binary read?  0, or -errno with err. */
+int rv_handover_probe(const char *binary, int64_t timeout_ns, char *err,
+		      size_t errlen);
+/* Step 4: binary reads the state in state_fd, builds and applies it
+ * (`--handover-check` with our own options).  0, or -errno with err. */
+int rv_handover_dry_run(const struct rv_handover *h, const char *binary,
+			int state_fd, int64_t timeout_ns, char *err,
+			size_t errlen);
+
+#endif

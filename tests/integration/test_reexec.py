@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""`ringvisor reexec` (docs/reexec.md, issue 17): the running tree handed
+to a new binary keeps every process, state, counter and deadline; an
+exit during the hand-over is reported once, by the new image; a binary
+that cannot take over, before or after the exec, leaves the old one
+running the same tree.  The backend is the environment's (CI runs the
+suite once per backend)."""
+
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rvtest  # noqa: E402
+
+# output that goes through no pipe: the output pipes' hand-over is not
+# this test's
+QUIET = "stdout = null\nstderr = null\nlog_buffer = 0\n"
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def http_get(path, what):
+    """A raw HTTP/1.1 GET on the unix socket path: its reader."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(rvtest.T(10))
+    s.connect(path)
+    s.sendall(f"GET {what} HTTP/1.1\r\nHost: rv\r\n\r\n".encode())
+    return s.makefile("rb")
+
+
+class Reexec(rvtest.Case):
+
+    def tree(self, env=None, **supervisor):
+        cfg = self.config(f"""
+            [service:run]
+            command = {self.svc("pause", tag="run")}
+            {QUIET}
+            [service:back]
+            command = {self.svc("exit", 1, tag="back")}
+            restart = always
+            backoff = fixed
+            restart_delay = 30s
+            backoff_jitter = 0
+            {QUIET}
+            [service:once]
+            type = oneshot
+            command = {self.svc("exit", 0, tag="once")}
+            {QUIET}
+            [service:dies]
+            command = {self.svc("pause", tag="dies")}
+            restart = always
+            backoff = fixed
+            restart_delay = 50ms
+            backoff_jitter = 0
+            {QUIET}
+            [service:slow]
+            type = oneshot
+            command = {self.svc("pause", tag="slow")}
+            {QUIET}
+            [service:gate]
+            command = /bin/sh -c 'while [ ! -e {self.tmp}/open ]; do sleep 0.02; done; echo >&3; exec sleep 1000'
+            ready_fd = 3
+            {QUIET}""".replace("\n            ", "\n"), **supervisor)
+        rv = self.start(cfg, env=rvtest.rv_env(env))
+        self.wait_control(rv)
+        self.wait_state("run", "running")
+        self.wait_state("dies", "running")
+        self.wait_state("back", "backoff")
+        self.wait_state("once", "completed")
+        self.wait_state("gate", "starting")
+        return rv
+
+    def snapshot(self):
+        st = self.ctl_status()
+        return st["supervisor"], {s["name"]: s for s in st["services"]}
+
+    def test_tree_survives(self):
+        kill_file = os.path.join(self.tmp, "kill.pid")
+        http = os.path.join(self.tmp, "http.sock")
+        rv = self.tree({"RINGVISOR_TEST_HANDOVER_KILL": kill_file},
+                       http_listen=f"unix:{http}")
+        # a second past the backoff's start: a reset deadline would show
+        rvtest.wait_until(
+            lambda: self.status_of("back")["next_restart_in_s"] < 29, 10,
+            "a second of backoff")
+        sup, before = self.snapshot()
+        t_before = time.monotonic()
+        dies = before["dies"]["pid"]
+        with open(kill_file, "w") as f:
+            f.write(str(dies))
+        follower = self.connect()
+        self.assertTrue(follower.request({"cmd": "events"})["ok"])
+        sse = http_get(http, "/events")
+        while sse.readline() != b": ringvisor events\n":
+            pass
+        # a request that waits (a oneshot that never completes)
+        waiter = self.connect()
+        waiter.send({"cmd": "start", "services": ["slow"], "wait": True})
+        rvtest.wait_until(lambda: rv.find("control_command", cmd="start"),
+                          10, "the waiting start")
+
+        with self.connect() as c:
+            reply = c.request({"cmd": "reexec"}, timeout=30)
+        os.unlink(kill_file)	# the next image must not kill it again
+        self.assertTrue(reply.get("ok"), reply)
+        self.assertEqual(reply["from"], sup["version"])
+        self.assertEqual(reply["to"], sup["version"])
+        self.assertGreater(reply["ms"], 0)
+        # the follower: a last event, then EOF (it reconnects)
+        ev = json.loads(follower.line(timeout=5))
+        self.assertEqual(ev, {"event": "reexec", "from": sup["version"]})
+        self.assertEqual(follower.line(timeout=5), b"")
+        self.assertEqual(waiter.reply(timeout=5),
+                         {"ok": False, "retry": True,
+                          "error": "supervisor re-executing"})
+        # the SSE stream too (chunked): a last event, then its end
+        rest = sse.read()
+        self.assertIn(b"event: reexec\nretry: 100\ndata: " +
+                      json.dumps(ev, separators=(",", ":")).encode() +
+                      b"\n\n", rest)
+        # the http socket crossed too
+        with http_get(http, "/metrics") as m:
+            self.assertIn(b"ringvisor_build_info", m.read(4096))
+
+        # readiness in progress: its ready_fd pipe crossed
+        self.assertEqual(self.status_of("gate")["state"], "starting")
+        with open(os.path.join(self.tmp, "open"), "w"):
+            pass
+        self.wait_state("gate", "running")
+
+        # the exit during the hand-over: reported once, by the new image
+        self.wait_state("dies", "running")
+        rv.wait_for("start", service="dies", count=2)
+        sup2, after = self.snapshot()
+        self.assertEqual(sup2["pid"], rv.pid)
+        self.assertEqual(sup2["state"], sup["state"])
+        self.assertEqual(sup2["version"], sup["version"])
+        self.assertGreaterEqual(sup2["uptime_s"], sup["uptime_s"])
+        self.assertEqual(len(rv.find("exit", service="dies", pid=dies)), 1)
+        self.assertEqual(after["dies"]["restarts"],
+                         before["dies"]["restarts"] + 1)
+        self.assertNotEqual(after["dies"]["pid"], dies)
+        for name in ("run", "back", "once", "slow", "gate"):
+            keys = ("pid", "restarts", "last_exit") if name == "gate" else \
+                   ("pid", "state", "restarts", "last_exit")
+            for key in keys:
+                self.assertEqual(after[name][key], before[name][key],
+                                 f"{name} {key}")
+        self.assertTrue(rvtest.alive(before["run"]["pid"]))
+        # the backoff keeps its deadline (not 30 s from the hand-over)
+        deadline = t_before + before["back"]["next_restart_in_s"]
+        now_deadline = time.monotonic() + after["back"]["next_restart_in_s"]
+        self.assertLess(abs(now_deadline - deadline), 0.5)
+        self.assertEqual(len(rv.find("reexec_done")), 1)
+
+        # twice more, by the CLI and by SIGUSR2: no descriptor leaks
+        r = self.ctl("reexec")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"^reexec: \S+ -> \S+ in [0-9.]+ ms")
+        fds = fd_count(rv.pid)
+        rv.send_signal(signal.SIGUSR2)
+        rv.wait_for("reexec_done", count=3)
+        self.assertEqual(self.snapshot()[1]["run"]["pid"],
+                         before["run"]["pid"])
+        # (a client's connection may take a turn to be closed: at most
+        # as many as before, a leak would be one more each time)
+        rvtest.wait_until(lambda: fd_count(rv.pid) <= fds, 5,
+                          f"at most {fds} descriptors, as before")
+        self.assertEqual(rv.shutdown(), 0)
+
+    def test_failing_binaries_leave_the_tree(self):
+        rv = self.tree()
+        _, before = self.snapshot()
+        refuses = self.write("refuses", "#!/bin/sh\necho 9 9\n", 0o755)
+        broken = self.write("broken", "#!/bin/sh\n"
+                            "[ \"$1\" = --handover-formats ] && "
+                            "{ echo 1 1; exit 0; }\n"
+                            "echo cannot read the state >&2; exit 1\n",
+                            0o755)
+        # passes the probe and the dry run, then is gone: execve fails
+        vanishing = self.write("vanishing", "#!/bin/sh\n"
+                               "[ \"$1\" = --handover-formats ] && "
+                               "{ echo 1 1; exit 0; }\n"
+                               "rm -f \"$0\"; exit 0\n", 0o755)
+        cases = [("/bin/false", "--handover-formats: exit 1"),
+                 (vanishing, "exec: No such file or directory"),
+                 (os.path.join(self.tmp, "missing"),
+                  "No such file or directory"),
+                 (refuses, "reads hand-over formats 9..9"),
+                 (broken, "--handover-check: cannot read the state")]
+        for binary, why in cases:
+            r = self.ctl("reexec", "--binary", binary)
+            self.assertEqual(r.returncode, 1, r.stdout)
+            self.assertIn(f"reexec: {binary}: ", r.stderr)
+            self.assertIn(why, r.stderr)
+        _, after = self.snapshot()
+        for name in before:
+            self.assertEqual(after[name]["pid"], before[name]["pid"])
+            self.assertEqual(after[name]["state"], before[name]["state"])
+        self.assertEqual(len(rv.find("reexec_failed")), len(cases))
+        # the loop watches the children again (unquiesced after the
+        # failed execve): an exit now is handled as before
+        os.kill(before["dies"]["pid"], signal.SIGKILL)
+        rvtest.wait_until(lambda: self.status_of("dies")["restarts"] ==
+                          before["dies"]["restarts"] + 1, 10,
+                          "dies restarted")
+        self.assertEqual(rv.shutdown(), 0)
+
+    def test_output_pipe_refused(self):
+        """Output through a pipe of ours does not cross yet: refused
+        before the exec, the service untouched (its next write would
+        have met a closed pipe)."""
+        rv = self.start(self.config(f"""
+            [service:talker]
+            command = {self.svc("pause", tag="talker")}
+            """))
+        self.wait_control(rv)
+        pid = self.wait_state("talker", "running")["pid"]
+        r = self.ctl("reexec")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("service talker: its stdout pipe does not cross",
+                      r.stderr)
+        self.assertEqual(self.status_of("talker")["pid"], pid)
+        self.assertEqual(rv.shutdown(), 0)
+
+    def rolls_back(self, how, why):
+        rv = self.tree({"RINGVISOR_TEST_RESUME_FAIL": how})
+        _, before = self.snapshot()
+        r = self.ctl("reexec")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn(why, r.stderr)
+        rv.wait_for("reexec_failed")
+        sup, after = self.snapshot()
+        self.assertEqual(sup["pid"], rv.pid)
+        for name in before:
+            self.assertEqual(after[name]["pid"], before[name]["pid"])
+            self.assertEqual(after[name]["restarts"],
+                             before[name]["restarts"])
+        self.assertEqual(rv.shutdown(), 0)
+
+    def test_resume_failure_rolls_back(self):
+        self.rolls_back("1", "resume failed")
+
+    def test_resume_crash_rolls_back(self):
+        self.rolls_back("crash", "crashed while resuming")
+
+    def fake_supervisor(self, answers):
+        """A control socket answering its n-th connection's request with
+        answers[n] (None: EOF before any reply); the requests it got."""
+        path = os.path.join(self.tmp, "fake.sock")
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(path)
+        srv.listen(4)
+        srv.settimeout(rvtest.T(10))
+        self.addCleanup(srv.close)
+        got = []
+
+        def serve():
+            for answer in answers:
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                with c, c.makefile("rb") as f:
+                    got.append(json.loads(f.readline()))
+                    if answer is not None:
+                        c.sendall(json.dumps(answer).encode() + b"\n")
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        self.addCleanup(t.join, rvtest.T(10))
+        return path, got
+
+    def test_cli_retries_once(self):
+        """The CLI sends a request once more after an EOF before any
+        reply, or a {"retry": true} (a supervisor re-executing), and
+        only once."""
+        ok = {"ok": True, "metrics": "# the new image\n"}
+        retry = {"ok": False, "retry": True,
+                 "error": "supervisor re-executing"}
+        for first in (None, retry):
+            path, got = self.fake_supervisor([first, ok])
+            r = self.rv("metrics", "-s", path)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout, "# the new image\n")
+            self.assertEqual(got, [{"cmd": "metrics"}] * 2)
+            os.unlink(path)
+        path, got = self.fake_supervisor([None, None])
+        r = self.rv("metrics", "-s", path)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no reply from the supervisor", r.stderr)
+        self.assertEqual(len(got), 2)
+
+
+if __name__ == "__main__":
+    rvtest.main()
