@@ -98,7 +98,7 @@ static int outputs_cross(const struct rv_supervisor *sv,
 /* Quiesced, with the tree's state taken (a spawn in progress: a turn
  * for its exec report, and again).  0 or -errno, not quiesced then. */
 static int quiesce_and_take(struct rv_supervisor *sv,
-			    struct rv_snapshot *snap)
+			    struct rv_snapshot *snap, int64_t *st)
 {
 	for (int tries = 0;; tries++) {
 		int64_t now = rv_clock_now();
@@ -110,7 +110,9 @@ static int quiesce_and_take(struct rv_supervisor *sv,
 		ret = rv_loop_quiesce(sv->loop, QUIESCE_TIMEOUT_NS);
 		if (ret)
 			return ret;
+		st[RV_ST_QUIESCED] = rv_clock_now();
 		ret = rv_snapshot_take(sv, snap);
+		st[RV_ST_TAKEN] = rv_clock_now();
 		if (ret != -EBUSY || tries == BUSY_TRIES) {
 			if (ret)
 				rv_loop_unquiesce(sv->loop);
@@ -152,7 +154,8 @@ static int exec_new(struct rv_supervisor *sv, const char *binary,
 		    struct rv_fdkeep *keep, int state_fd, char *err,
 		    size_t errlen)
 {
-	char fdvar[48], *extra[] = { fdvar }, **env;
+	char fdvar[48], stamps[RV_HANDOVER_STAMPS_LEN];
+	char *extra[] = { fdvar, stamps }, **env;
 	char event[160];
 	static const char retry[] = "{\"ok\":false,\"retry\":true,\"error\":"
 				    "\"supervisor re-executing\"}\n";
@@ -161,7 +164,9 @@ static int exec_new(struct rv_supervisor *sv, const char *binary,
 	snprintf(fdvar, sizeof(fdvar), "%s=%d", RV_HANDOVER_ENV, state_fd);
 	snprintf(event, sizeof(event), "{\"event\":\"reexec\",\"from\":\"%s\"}\n",
 		 RINGVISOR_VERSION);
-	env = rv_handover_env(extra, 1, true);
+	sv->handover->stamp[RV_ST_EXEC] = rv_clock_now();
+	rv_handover_stamps_env(sv->handover->stamp, stamps, sizeof(stamps));
+	env = rv_handover_env(extra, 2, true);
 	if (!env)
 		return -ENOMEM;
 	ret = rv_fdkeep_clear_cloexec(keep);
@@ -201,35 +206,96 @@ static void test_kill_hook(void)
 	fclose(f);
 }
 
+/*
+ * Step 4, ahead of the pause: the dry run on a state taken with the loop
+ * still running (between two turns: the tree is consistent).  What it
+ * checks, the format and the config, is that of the final state, which
+ * differs only in values: members are the same unless a reload replaced
+ * the tree meanwhile (same_tree() after the final take).  1 if checked,
+ * 0 if not (a spawn or a probe in flight, a roll: the dry run then runs
+ * during the pause, as it did before), -errno with err if it failed.
+ */
+static int check_ahead(struct rv_supervisor *sv, const char *binary,
+		       struct rv_handover_ctl *ctl, struct rv_snapshot *ahead,
+		       int64_t timeout_ns, char *err, size_t errlen)
+{
+	int state_fd = -1, ret;
+
+	if (rv_snapshot_take(sv, ahead))
+		return 0;
+	ret = write_state(sv, ahead, ctl, &state_fd, err, errlen);
+	if (!ret)
+		ret = rv_handover_dry_run(sv->handover, binary, state_fd,
+					  timeout_ns, err, errlen);
+	if (state_fd >= 0)
+		close(state_fd);
+	return ret ? ret : 1;
+}
+
+/* The members the dry run applied are the members of the final state. */
+static bool same_tree(const struct rv_snapshot *a, const struct rv_snapshot *b)
+{
+	if (a->n_svcs != b->n_svcs || a->n_nodes != b->n_nodes ||
+	    a->n_sockets != b->n_sockets || a->n_config != b->n_config)
+		return false;
+	for (size_t i = 0; i < a->n_svcs; i++)
+		if (strcmp(a->svcs[i].m.name, b->svcs[i].m.name))
+			return false;
+	for (size_t i = 0; i < a->n_nodes; i++)
+		if (strcmp(a->nodes[i].m.name, b->nodes[i].m.name))
+			return false;
+	for (size_t i = 0; i < a->n_config; i++)
+		if (a->config[i].len != b->config[i].len ||
+		    memcmp(a->config[i].bytes, b->config[i].bytes,
+			   a->config[i].len))
+			return false;
+	return true;
+}
+
 /* Steps 2 to 6 once the probe passed; quiesced on the way, unquiesced
  * again on failure. */
 static int hand_over(struct rv_supervisor *sv, const char *binary,
 		     int64_t timeout_ns, char *err, size_t errlen)
 {
-	/* the hand-over time: from quiesce to the new image's ack */
-	struct rv_handover_ctl ctl = { .binary = (char *)binary,
-				       .t0_ns = rv_clock_now() };
+	int64_t *st = sv->handover->stamp;
+	struct rv_handover_ctl ctl = { .binary = (char *)binary };
 	struct rv_fdkeep keep = { 0 };
-	struct rv_snapshot snap;
-	int state_fd = -1, ret;
+	struct rv_snapshot snap, ahead;
+	int state_fd = -1, checked, ret;
 
-	ret = quiesce_and_take(sv, &snap);
+	control_fds(sv, &ctl);
+	checked = check_ahead(sv, binary, &ctl, &ahead, timeout_ns, err,
+			      errlen);
+	if (checked < 0) {
+		rv_snapshot_free(&ahead);
+		return checked;
+	}
+	st[RV_ST_CHECKED] = rv_clock_now();
+	/* the hand-over time, the pause: from quiesce to the new image's
+	 * ack */
+	ctl.t0_ns = st[RV_ST_BEGIN] = rv_clock_now();
+	ret = quiesce_and_take(sv, &snap, st);
 	if (ret) {
+		rv_snapshot_free(&ahead);
 		snprintf(err, errlen, "%s", ret == -EBUSY ?
 			 "the tree stays busy (a spawn in progress)" :
 			 "the loop did not quiesce");
 		return ret;
 	}
+	if (checked && !same_tree(&ahead, &snap))
+		checked = 0;	/* a reload in between: check what crosses */
+	rv_snapshot_free(&ahead);
 	test_kill_hook();
 	control_fds(sv, &ctl);
 	ret = write_state(sv, &snap, &ctl, &state_fd, err, errlen);
+	st[RV_ST_WRITTEN] = rv_clock_now();
 	if (!ret && (ret = keep_fds(&snap, &ctl, state_fd, &keep)))
 		snprintf(err, errlen, "descriptors: %s", strerror(-ret));
 	if (!ret)
 		ret = outputs_cross(sv, &keep, err, errlen);
-	if (!ret)
-		ret = rv_handover_dry_run(sv->handover, binary, state_fd, timeout_ns, err,
-			      errlen);
+	if (!ret && !checked)
+		ret = rv_handover_dry_run(sv->handover, binary, state_fd,
+					  timeout_ns, err, errlen);
 	if (!ret)
 		ret = exec_new(sv, binary, &keep, state_fd, err, errlen);
 	rv_fdkeep_free(&keep);
@@ -238,6 +304,19 @@ static int hand_over(struct rv_supervisor *sv, const char *binary,
 	rv_snapshot_free(&snap);
 	rv_loop_unquiesce(sv->loop);
 	return ret;
+}
+
+/* Steps 1 to 6: the probe (the loop still runs), then the rest. */
+static int probe_and_hand_over(struct rv_supervisor *sv, const char *binary,
+			       int64_t timeout_ns, char *err, size_t errlen)
+{
+	int64_t *st = sv->handover->stamp;
+	int ret;
+
+	memset(st, 0, RV_ST_N * sizeof(*st));
+	st[RV_ST_CHECK_BEGIN] = rv_clock_now();
+	ret = rv_handover_probe(binary, timeout_ns, err, errlen);
+	return ret ? ret : hand_over(sv, binary, timeout_ns, err, errlen);
 }
 
 void rv_handover_maybe_run(struct rv_supervisor *sv)
@@ -265,9 +344,10 @@ void rv_handover_maybe_run(struct rv_supervisor *sv)
 	if (!binary || !h || h->exe_fd < 0 || !h->argv)
 		snprintf(err, sizeof(err), "the running binary is unknown "
 			 "(/proc/self/exe)");
-	else if (!rv_handover_probe(binary, timeout, err, sizeof(err)))
+	else
 		/* returns only if it failed: on success we are the new image */
-		(void)hand_over(sv, binary, timeout, err, sizeof(err));
+		(void)probe_and_hand_over(sv, binary, timeout, err,
+					  sizeof(err));
 	snprintf(msg, sizeof(msg), "reexec: %s: %s", binary ? binary : "?",
 		 err);
 out:

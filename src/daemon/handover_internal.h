@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "daemon/handover_json.h"
+#include "daemon/handover_phases.h"
 #include "tree/snapshot.h"
 #include "util/fdkeep.h"
 
@@ -31,6 +32,8 @@ struct rv_handover {
 	struct rv_handover_ctl ctl;
 	char *error;		/* we are the image rolled back to: why */
 	struct rv_fdkeep fds;	/* every descriptor of the state */
+	/* where the time of the hand-over in progress goes */
+	int64_t stamp[RV_ST_N];
 };
 
 /*

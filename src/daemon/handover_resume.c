@@ -246,6 +246,7 @@ static void read_state(struct rv_handover *h, const char *fdvar)
 	/* the children must not see them */
 	unsetenv(RV_HANDOVER_ENV);
 	unsetenv(RV_HANDOVER_ERROR_ENV);
+	unsetenv(RV_HANDOVER_STAMPS_ENV);
 	ret = rv_handover_read_doc(h->state_fd, &h->doc, err, sizeof(err));
 	/* the previous image first: a rollback needs it */
 	if (!ret)
@@ -273,6 +274,11 @@ int rv_handover_init(struct rv_supervisor *sv, FILE *errors)
 		return -ENOMEM;
 	sv->handover = h;
 	h->state_fd = -1;
+	if (fdvar) {
+		h->stamp[RV_ST_MAIN] = rv_clock_now();
+		rv_handover_stamps_parse(getenv(RV_HANDOVER_STAMPS_ENV),
+					 h->stamp);
+	}
 	h->argv = read_cmdline();
 	if (fdvar)
 		read_state(h, fdvar);
@@ -349,9 +355,10 @@ void rv_handover_resume(struct rv_supervisor *sv)
 	struct rv_handover *h = sv->handover;
 	const char *fail = getenv(RV_HANDOVER_TEST_FAIL_ENV);
 	int req = h->ctl.fd[RV_CTL_REQUESTER];
-	char err[512], *reply;
+	char err[512], phases[300], *reply;
 	double ms;
 
+	h->stamp[RV_ST_LOADED] = rv_clock_now();
 	if (fail && !strcmp(fail, "crash") && !h->error)
 		raise(SIGSEGV);
 	if (fail && *fail && !h->error)
@@ -360,6 +367,7 @@ void rv_handover_resume(struct rv_supervisor *sv)
 	if (rv_snapshot_adopt_fds(&h->snap, err, sizeof(err)) ||
 	    rv_snapshot_apply(sv, &h->snap, err, sizeof(err)))
 		rollback(h, err);
+	h->stamp[RV_ST_APPLIED] = rv_clock_now();
 	/* every child before the first turn: the orphan sweep would reap
 	 * an exited one as a stranger, and its status would be lost */
 	for (size_t i = 0; i < sv->n_svcs; i++) {
@@ -376,7 +384,9 @@ void rv_handover_resume(struct rv_supervisor *sv)
 	rv_snapshot_arm(sv, &h->snap);
 	/* point of no return passed for good: the previous image goes */
 	crash_rollback(h, false);
-	ms = (double)(rv_clock_now() - h->ctl.t0_ns) / NS_PER_MS;
+	h->stamp[RV_ST_ARMED] = rv_clock_now();
+	ms = (double)(h->stamp[RV_ST_ARMED] - h->ctl.t0_ns) / NS_PER_MS;
+	rv_handover_phases_format(h->stamp, phases, sizeof(phases));
 	if (req >= 0) {
 		(void)rv_fd_adopt(req, RV_FD_SOCKET, 0, "requester", err,
 				  sizeof(err));
@@ -390,8 +400,9 @@ void rv_handover_resume(struct rv_supervisor *sv)
 			   h->ctl.binary ? h->ctl.binary : "?", h->error);
 	else
 		rv_log_sup(RV_LOG_INFO, "main", "reexec_done",
-			   " from=%s to=%s ms=%.1f services=%zu",
-			   h->ctl.writer, RINGVISOR_VERSION, ms, sv->n_svcs);
+			   " from=%s to=%s ms=%.1f services=%zu%s",
+			   h->ctl.writer, RINGVISOR_VERSION, ms, sv->n_svcs,
+			   phases);
 	if (h->ctl.fd[RV_CTL_PREV_EXE] >= 0)
 		close(h->ctl.fd[RV_CTL_PREV_EXE]);
 	close(h->state_fd);
