@@ -27,6 +27,7 @@
 #include "control/notify.h"
 #include "control/sd_notify_self.h"
 #include "control/waiters.h"
+#include "daemon/handover_heap.h"
 #include "daemon/handover_internal.h"
 #include "daemon/handover_memfd.h"
 #include "loop.h"
@@ -206,6 +207,34 @@ static void test_kill_hook(void)
 	fclose(f);
 }
 
+/* FNV-1a, 64 bits, over len bytes. */
+static uint64_t fnv(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *c = p;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ c[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* What the dry run's result depends on beyond values: the members (by
+ * name, in order), the held sockets, the config's bytes.  The same for
+ * the dry run's state and the final one unless a reload came between. */
+static uint64_t tree_print(const struct rv_snapshot *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t n[] = { s->n_svcs, s->n_nodes, s->n_sockets, s->n_config };
+
+	h = fnv(h, n, sizeof(n));
+	for (size_t i = 0; i < s->n_svcs; i++)
+		h = fnv(h, s->svcs[i].m.name, strlen(s->svcs[i].m.name) + 1);
+	for (size_t i = 0; i < s->n_nodes; i++)
+		h = fnv(h, s->nodes[i].m.name, strlen(s->nodes[i].m.name) + 1);
+	for (size_t i = 0; i < s->n_config; i++)
+		h = fnv(h, s->config[i].bytes, s->config[i].len);
+	return h;
+}
+
 /*
  * Step 4, ahead of the pause: the dry run on a state taken with the loop
  * still running (between two turns: the tree is consistent).  What it
@@ -216,40 +245,25 @@ static void test_kill_hook(void)
  * during the pause, as it did before), -errno with err if it failed.
  */
 static int check_ahead(struct rv_supervisor *sv, const char *binary,
-		       struct rv_handover_ctl *ctl, struct rv_snapshot *ahead,
+		       struct rv_handover_ctl *ctl, uint64_t *print,
 		       int64_t timeout_ns, char *err, size_t errlen)
 {
+	struct rv_snapshot ahead;
 	int state_fd = -1, ret;
 
-	if (rv_snapshot_take(sv, ahead))
+	if (rv_snapshot_take(sv, &ahead))
 		return 0;
-	ret = write_state(sv, ahead, ctl, &state_fd, err, errlen);
+	*print = tree_print(&ahead);
+	ret = write_state(sv, &ahead, ctl, &state_fd, err, errlen);
 	if (!ret)
 		ret = rv_handover_dry_run(sv->handover, binary, state_fd,
 					  timeout_ns, err, errlen);
 	if (state_fd >= 0)
 		close(state_fd);
+	rv_snapshot_free(&ahead);
+	/* its memory, freed, ready for the final state's (not in the pause) */
+	rv_handover_heap_settle();
 	return ret ? ret : 1;
-}
-
-/* The members the dry run applied are the members of the final state. */
-static bool same_tree(const struct rv_snapshot *a, const struct rv_snapshot *b)
-{
-	if (a->n_svcs != b->n_svcs || a->n_nodes != b->n_nodes ||
-	    a->n_sockets != b->n_sockets || a->n_config != b->n_config)
-		return false;
-	for (size_t i = 0; i < a->n_svcs; i++)
-		if (strcmp(a->svcs[i].m.name, b->svcs[i].m.name))
-			return false;
-	for (size_t i = 0; i < a->n_nodes; i++)
-		if (strcmp(a->nodes[i].m.name, b->nodes[i].m.name))
-			return false;
-	for (size_t i = 0; i < a->n_config; i++)
-		if (a->config[i].len != b->config[i].len ||
-		    memcmp(a->config[i].bytes, b->config[i].bytes,
-			   a->config[i].len))
-			return false;
-	return true;
 }
 
 /* Steps 2 to 6 once the probe passed; quiesced on the way, unquiesced
@@ -260,31 +274,28 @@ static int hand_over(struct rv_supervisor *sv, const char *binary,
 	int64_t *st = sv->handover->stamp;
 	struct rv_handover_ctl ctl = { .binary = (char *)binary };
 	struct rv_fdkeep keep = { 0 };
-	struct rv_snapshot snap, ahead;
+	struct rv_snapshot snap;
+	uint64_t print = 0;
 	int state_fd = -1, checked, ret;
 
 	control_fds(sv, &ctl);
-	checked = check_ahead(sv, binary, &ctl, &ahead, timeout_ns, err,
+	checked = check_ahead(sv, binary, &ctl, &print, timeout_ns, err,
 			      errlen);
-	if (checked < 0) {
-		rv_snapshot_free(&ahead);
+	if (checked < 0)
 		return checked;
-	}
 	st[RV_ST_CHECKED] = rv_clock_now();
 	/* the hand-over time, the pause: from quiesce to the new image's
 	 * ack */
 	ctl.t0_ns = st[RV_ST_BEGIN] = rv_clock_now();
 	ret = quiesce_and_take(sv, &snap, st);
 	if (ret) {
-		rv_snapshot_free(&ahead);
 		snprintf(err, errlen, "%s", ret == -EBUSY ?
 			 "the tree stays busy (a spawn in progress)" :
 			 "the loop did not quiesce");
 		return ret;
 	}
-	if (checked && !same_tree(&ahead, &snap))
+	if (checked && tree_print(&snap) != print)
 		checked = 0;	/* a reload in between: check what crosses */
-	rv_snapshot_free(&ahead);
 	test_kill_hook();
 	control_fds(sv, &ctl);
 	ret = write_state(sv, &snap, &ctl, &state_fd, err, errlen);
@@ -316,7 +327,13 @@ static int probe_and_hand_over(struct rv_supervisor *sv, const char *binary,
 	memset(st, 0, RV_ST_N * sizeof(*st));
 	st[RV_ST_CHECK_BEGIN] = rv_clock_now();
 	ret = rv_handover_probe(binary, timeout_ns, err, errlen);
-	return ret ? ret : hand_over(sv, binary, timeout_ns, err, errlen);
+	if (ret)
+		return ret;
+	/* the dry run's state faults in the pages the final one reuses */
+	rv_handover_heap_hold(0);
+	ret = hand_over(sv, binary, timeout_ns, err, errlen);
+	rv_handover_heap_release();
+	return ret;
 }
 
 void rv_handover_maybe_run(struct rv_supervisor *sv)

@@ -25,6 +25,7 @@ enum rv_handover_stamp {
 	RV_ST_EXEC,		/* right before execve */
 	/* the old image's stamps end here: they cross */
 	RV_ST_MAIN,		/* the new image's first hand-over code */
+	RV_ST_READ,		/* the state read and parsed, fds listed */
 	RV_ST_LOADED,		/* config loaded, tree built, loop made */
 	RV_ST_APPLIED,		/* fds adopted, state applied */
 	RV_ST_ARMED,		/* children watched, timers armed: ack */
@@ -40,8 +41,9 @@ void rv_handover_stamps_env(const int64_t st[RV_ST_N], char *buf,
 /* The old image's stamps from the variable's value (NULL: none; a value
  * that does not parse leaves them 0: they are only measured, not used). */
 void rv_handover_stamps_parse(const char *value, int64_t st[RV_ST_N]);
-/* " quiesce_ms=.. take_ms=.. write_ms=.. exec_ms=.. load_ms=..
- * apply_ms=.. arm_ms=.. check_ms=..": the log line's phases. */
+/* " quiesce_ms=.. take_ms=.. write_ms=.. prepare_ms=.. exec_ms=..
+ * read_ms=.. load_ms=.. apply_ms=.. arm_ms=.. check_ms=..": the log
+ * line's phases (docs/log-events.md, reexec_done). */
 void rv_handover_phases_format(const int64_t st[RV_ST_N], char *buf,
 			       size_t len);
 

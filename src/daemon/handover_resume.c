@@ -20,12 +20,14 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "control/commands.h"
 #include "control/control.h"
 #include "daemon/daemon.h"
+#include "daemon/handover_heap.h"
 #include "daemon/handover_internal.h"
 #include "daemon/handover_memfd.h"
 #include "loop.h"
@@ -263,6 +265,19 @@ static void read_state(struct rv_handover *h, const char *fdvar)
 	close_leaks(h);
 }
 
+/* The heap the resume will use, faulted in at once: the parsed state and
+ * the tree take about 16 times the state's JSON (handover_heap.h). */
+static void prefault_heap(const char *fdvar)
+{
+	struct stat st;
+	int fd;
+	char err[128];
+
+	if (!rv_handover_env_fd(fdvar, &fd, err, sizeof(err)) &&
+	    !fstat(fd, &st))
+		rv_handover_heap_hold((size_t)st.st_size * 16);
+}
+
 int rv_handover_init(struct rv_supervisor *sv, FILE *errors)
 {
 	struct rv_handover *h = calloc(1, sizeof(*h));
@@ -276,12 +291,15 @@ int rv_handover_init(struct rv_supervisor *sv, FILE *errors)
 	h->state_fd = -1;
 	if (fdvar) {
 		h->stamp[RV_ST_MAIN] = rv_clock_now();
+		prefault_heap(fdvar);
 		rv_handover_stamps_parse(getenv(RV_HANDOVER_STAMPS_ENV),
 					 h->stamp);
 	}
 	h->argv = read_cmdline();
-	if (fdvar)
+	if (fdvar) {
 		read_state(h, fdvar);
+		h->stamp[RV_ST_READ] = rv_clock_now();
+	}
 	/* the inode running now: it survives dpkg replacing the file */
 	h->exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
@@ -412,6 +430,7 @@ void rv_handover_resume(struct rv_supervisor *sv)
 	rv_fdkeep_free(&h->fds);
 	json_decref(h->doc);
 	h->doc = NULL;
+	rv_handover_heap_release();
 }
 
 /* ---- the dry run, in the new binary ---- */
