@@ -18,11 +18,23 @@
 int rv_fdkeep_add(struct rv_fdkeep *k, int fd, const char *role,
 		  const char *owner)
 {
+	size_t w = (size_t)fd / 64;
+
 	if (fd < 0 || fcntl(fd, F_GETFD) < 0)
 		return -EBADF;
-	for (size_t i = 0; i < k->n; i++)
-		if (k->v[i].fd == fd)
-			return -EEXIST;
+	if (w >= k->listed_words) {
+		size_t words = 2 * w + 1;
+		uint64_t *l = realloc(k->listed, words * sizeof(*l));
+
+		if (!l)
+			return -ENOMEM;
+		memset(l + k->listed_words, 0,
+		       (words - k->listed_words) * sizeof(*l));
+		k->listed = l;
+		k->listed_words = words;
+	}
+	if (k->listed[w] & (1ULL << (fd % 64)))
+		return -EEXIST;
 	if (k->n == k->cap) {
 		size_t cap = k->cap ? 2 * k->cap : 16;
 		struct rv_fdkeep_entry *v = realloc(k->v, cap * sizeof(*v));
@@ -33,6 +45,7 @@ int rv_fdkeep_add(struct rv_fdkeep *k, int fd, const char *role,
 		k->cap = cap;
 	}
 	k->v[k->n++] = (struct rv_fdkeep_entry){ fd, role, owner };
+	k->listed[w] |= 1ULL << (fd % 64);
 	return 0;
 }
 
@@ -70,6 +83,7 @@ void rv_fdkeep_set_cloexec(struct rv_fdkeep *k)
 void rv_fdkeep_free(struct rv_fdkeep *k)
 {
 	free(k->v);
+	free(k->listed);
 	memset(k, 0, sizeof(*k));
 }
 

@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct rv_fdkeep_entry {
@@ -32,6 +33,10 @@ struct rv_fdkeep {
 	size_t n;
 	size_t cap;
 	size_t cleared;		/* v[0..cleared) have CLOEXEC cleared */
+	/* which numbers are listed, one bit each: the duplicate check of
+	 * 10,000 pidfds must not be quadratic */
+	uint64_t *listed;
+	size_t listed_words;
 };
 
 /* 0; -EBADF (fd is not open), -EEXIST (listed already), -ENOMEM. */
