@@ -24,6 +24,7 @@
 #ifndef RINGVISOR_H
 #define RINGVISOR_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -158,9 +159,54 @@ int rv_client_next_line(struct rv_client *c, char **line, int timeout_ms);
 int rv_client_fd(const struct rv_client *c);
 void rv_client_close(struct rv_client *c);
 
-#ifdef __cplusplus
-}
-#endif
+
+/*
+ * Live upgrade (`ringvisor reexec`, docs/reexec.md): the running tree is
+ * handed to a new binary, in the same process (execve keeps the pid, so
+ * every service stays a child, with the same pid, descriptors and
+ * deadlines).
+ *
+ * The new binary is asked first whether it can take the state over:
+ * its main() must answer, before anything else,
+ *   `PROG --handover-formats`: rv_handover_print_formats(stdout), exit 0;
+ *   `PROG --handover-check ARGS...` (ARGS: the old image's argv[1..]):
+ *     return rv_handover_check(the config ARGS name, &opts, stderr);
+ * and then load the same config file with rv_supervisor_load() and call
+ * rv_supervisor_run(): when its environment holds a hand-over state
+ * (RINGVISOR_HANDOVER_FD, taken out again at once), the load resumes the
+ * tree instead of preparing a new one, and run goes on where the old
+ * image stopped (no service started again).  If the new image cannot
+ * resume, it execs the previous image again with the same state, which
+ * resumes it and logs event=reexec_failed with rolled_back=true.
+ * Function pointers (rv_supervisor_set_backoff(), the turn hook) do not
+ * cross: set them again after the load.
+ */
+
+/* Called by rv_supervisor_run() on the loop thread between two loop
+ * turns (after every turn: keep it quick and non-blocking). */
+typedef void rv_turn_fn(struct rv_supervisor *sv, void *ctx);
+/* Sets (NULL: removes) the turn hook of a supervisor made by
+ * rv_supervisor_load(). */
+void rv_supervisor_set_turn_hook(struct rv_supervisor *sv, rv_turn_fn *fn,
+				 void *ctx);
+
+/*
+ * Hands the running tree to path (NULL: this program's binary, as
+ * resolved when it started: a file replaced since is the new one), with
+ * argv and envp (NULL: the command line and the environment this process
+ * has).  Call it only from the turn hook.  Returns only on failure:
+ * -errno with one line in err (the probe or the dry run refused, execve
+ * failed, the tree is busy...), the tree running on as before; on
+ * success this process is the new image.  A program whose new image
+ * fails to resume gets no return here: see rollback above.
+ */
+int rv_supervisor_reexec(struct rv_supervisor *sv, const char *path,
+			 char *const argv[], char *const envp[], char *err,
+			 size_t errlen);
+
+/* 1 when this image took its tree over from a previous image (a
+ * hand-over, or a rollback to it), 0 when it started the tree. */
+int rv_supervisor_resumed(const struct rv_supervisor *sv);
 /*
  * `ringvisor reexec` (docs/reexec.md).  The hand-over state formats this
  * binary reads, as "MIN MAX\n" (`ringvisor --handover-formats`, the old
@@ -176,5 +222,9 @@ void rv_handover_print_formats(FILE *out);
  */
 int rv_handover_check(const char *config_path, const struct rv_options *opts,
 		      FILE *errors);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -317,9 +317,8 @@ static int hand_over(struct rv_supervisor *sv, const char *binary,
 	return ret;
 }
 
-/* Steps 1 to 6: the probe (the loop still runs), then the rest. */
-static int probe_and_hand_over(struct rv_supervisor *sv, const char *binary,
-			       int64_t timeout_ns, char *err, size_t errlen)
+int rv_handover_run(struct rv_supervisor *sv, const char *binary,
+		    int64_t timeout_ns, char *err, size_t errlen)
 {
 	int64_t *st = sv->handover->stamp;
 	int ret;
@@ -345,6 +344,7 @@ void rv_handover_maybe_run(struct rv_supervisor *sv)
 			  DEFAULT_TIMEOUT_NS;
 	const char *why;
 
+	rv_handover_turn_hook(sv);
 	if (!sv->reexec.asked)
 		return;
 	sv->reexec.asked = false;
@@ -363,8 +363,7 @@ void rv_handover_maybe_run(struct rv_supervisor *sv)
 			 "(/proc/self/exe)");
 	else
 		/* returns only if it failed: on success we are the new image */
-		(void)probe_and_hand_over(sv, binary, timeout, err,
-					  sizeof(err));
+		(void)rv_handover_run(sv, binary, timeout, err, sizeof(err));
 	snprintf(msg, sizeof(msg), "reexec: %s: %s", binary ? binary : "?",
 		 err);
 out:

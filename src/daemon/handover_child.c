@@ -53,20 +53,29 @@ static size_t systemd_vars(char *out[3])
 }
 
 /* handover_internal.h */
+/* rv_supervisor_reexec()'s envp, while it runs */
+static char *const *env_base;
+
+void rv_handover_env_base(char *const envp[])
+{
+	env_base = envp;
+}
+
 char **rv_handover_env(char *const extra[], size_t n, bool image)
 {
+	char *const *base = env_base ? env_base : environ;
 	size_t k = 0, len = 0;
 	char *sd[3], **env;
 	size_t n_sd = image ? systemd_vars(sd) : 0;
 
-	while (environ[len])
+	while (base[len])
 		len++;
 	env = malloc((len + n + n_sd + 1) * sizeof(*env));
 	if (!env)
 		return NULL;
 	for (size_t i = 0; i < len; i++)
-		if (strncmp(environ[i], "RINGVISOR_HANDOVER_", 19))
-			env[k++] = environ[i];
+		if (strncmp(base[i], "RINGVISOR_HANDOVER_", 19))
+			env[k++] = base[i];
 	for (size_t i = 0; i < n; i++)
 		env[k++] = extra[i];
 	for (size_t i = 0; i < n_sd; i++)

@@ -26,6 +26,7 @@ struct rv_handover {
 	char **argv;		/* our command line, for the next image */
 	/* resuming from a previous image's state (until the first turn) */
 	bool resuming;
+	bool took_over;		/* this image started from a state */
 	int state_fd;
 	json_t *doc;
 	struct rv_snapshot snap;
@@ -34,7 +35,20 @@ struct rv_handover {
 	struct rv_fdkeep fds;	/* every descriptor of the state */
 	/* where the time of the hand-over in progress goes */
 	int64_t stamp[RV_ST_N];
+	/* the library's between-turns hook (handover_api.c) */
+	void (*turn_fn)(struct rv_supervisor *sv, void *ctx);
+	void *turn_ctx;
+	bool in_turn_hook;
 };
+
+/* Steps 1 to 6 (the probe, the dry run, quiesce, state, exec) to binary.
+ * Returns only on failure, -errno with err, the tree running on. */
+int rv_handover_run(struct rv_supervisor *sv, const char *binary,
+		    int64_t timeout_ns, char *err, size_t errlen);
+/* Calls the library's turn hook, if one is set (between two turns). */
+void rv_handover_turn_hook(struct rv_supervisor *sv);
+/* The environment the next images start from (NULL: environ). */
+void rv_handover_env_base(char *const envp[]);
 
 /*
  * environ without our hand-over variables, plus extra[0..n): for a probe

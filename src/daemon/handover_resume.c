@@ -242,6 +242,7 @@ static void read_state(struct rv_handover *h, const char *fdvar)
 	int ret;
 
 	h->resuming = true;
+	h->took_over = true;
 	h->state_fd = -1;
 	memset(h->ctl.fd, -1, sizeof(h->ctl.fd));
 	if (e && !(h->error = strdup(e)))
