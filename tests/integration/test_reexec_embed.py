@@ -69,7 +69,15 @@ class ReexecEmbed(rvtest.Case):
         # itself: the same process resumes, the child is the same
         self.trigger(trig)
         self.wait_line(p, f"embed_reexec: pid={p.pid} resumed=1")
-        p.wait_for("reexec_done")
+        done = p.wait_for("reexec_done")[0]
+        # the phases (docs/log-events.md) were all measured and add up to
+        # the pause; the dry run ran before it (check_ms)
+        phases = ["quiesce_ms", "take_ms", "write_ms", "prepare_ms",
+                  "exec_ms", "read_ms", "load_ms", "apply_ms", "arm_ms"]
+        for k in phases + ["check_ms"]:
+            self.assertGreaterEqual(done.num(k), 0, k)
+        self.assertAlmostEqual(sum(done.num(k) for k in phases),
+                               done.num("ms"), delta=1.0)
         st = self.wait_state("kid", "running")
         self.assertEqual(st["pid"], kid)
         self.assertEqual(st["restarts"], 0)
