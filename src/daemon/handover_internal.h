@@ -48,4 +48,12 @@ int rv_handover_dry_run(const struct rv_handover *h, const char *binary,
 			int state_fd, int64_t timeout_ns, char *err,
 			size_t errlen);
 
+/* The supervisor's own part of the state (handover_daemon.c): filled by
+ * the old image (0 or -ENOMEM), read back by the new one. */
+struct rv_supervisor;
+int rv_handover_daemon_take(const struct rv_supervisor *sv,
+			    struct rv_snap_daemon *d);
+void rv_handover_daemon_restore(struct rv_supervisor *sv,
+				const struct rv_snap_daemon *d);
+
 #endif

@@ -24,11 +24,13 @@
 #include <unistd.h>
 
 #include "control/commands.h"
+#include "config/config.h"
 #include "control/control.h"
 #include "daemon/daemon.h"
 #include "daemon/handover_internal.h"
 #include "daemon/handover_memfd.h"
 #include "loop.h"
+#include "tree/sockets.h"
 #include "tree/supervisor.h"
 #include "util/log.h"
 
@@ -316,6 +318,11 @@ bool rv_handover_resuming(const struct rv_supervisor *sv)
 	return sv->handover && sv->handover->resuming;
 }
 
+const struct rv_snapshot *rv_handover_state(const struct rv_supervisor *sv)
+{
+	return rv_handover_resuming(sv) ? &sv->handover->snap : NULL;
+}
+
 int rv_handover_inherited(const struct rv_supervisor *sv, int which)
 {
 	return rv_handover_resuming(sv) ? sv->handover->ctl.fd[which] : -1;
@@ -342,6 +349,22 @@ static char *resume_reply(const struct rv_handover *h, double ms)
 	snprintf(msg, sizeof(msg), "reexec: %s: %s",
 		 h->ctl.binary ? h->ctl.binary : "?", h->error);
 	return rv_commands_error(msg);
+}
+
+/*
+ * The tree runs the config it was built from (the state's bytes); the
+ * files on disk may say something else by now.  Said, not applied: a
+ * `reload` reads the disk and applies it with its usual diff.
+ */
+static void config_changed(const struct rv_supervisor *sv)
+{
+	char what[400], q[420];
+	int ret = rv_config_sources_changed(sv->specs, what, sizeof(what));
+
+	if (ret > 0)
+		rv_log_sup(RV_LOG_WARN, "main", "config_changed",
+			   " what=%s detail=\"run ringvisor reload to apply\"",
+			   rv_log_quote(what, q, sizeof(q)));
 }
 
 void rv_handover_resume(struct rv_supervisor *sv)
@@ -374,6 +397,7 @@ void rv_handover_resume(struct rv_supervisor *sv)
 		}
 	}
 	rv_snapshot_arm(sv, &h->snap);
+	rv_handover_daemon_restore(sv, &h->snap.daemon);
 	/* point of no return passed for good: the previous image goes */
 	crash_rollback(h, false);
 	ms = (double)(rv_clock_now() - h->ctl.t0_ns) / NS_PER_MS;
@@ -392,6 +416,7 @@ void rv_handover_resume(struct rv_supervisor *sv)
 		rv_log_sup(RV_LOG_INFO, "main", "reexec_done",
 			   " from=%s to=%s ms=%.1f services=%zu",
 			   h->ctl.writer, RINGVISOR_VERSION, ms, sv->n_svcs);
+	config_changed(sv);
 	if (h->ctl.fd[RV_CTL_PREV_EXE] >= 0)
 		close(h->ctl.fd[RV_CTL_PREV_EXE]);
 	close(h->state_fd);
@@ -429,10 +454,12 @@ int rv_handover_check(const char *config_path, const struct rv_options *opts,
 		fprintf(errors, "%s\n", err);
 		return RV_EXIT_FAILED;
 	}
-	ret = rv_supervisor_load_check(&sv, config_path, opts, errors);
+	/* the config the running tree was built from: the state's bytes */
+	ret = rv_supervisor_load_check(&sv, config_path, &snap, opts, errors);
 	if (ret) {
+		fprintf(errors, "config %s: cannot load it\n",
+			snap.n_config ? snap.config[0].path : config_path);
 		rv_snapshot_free(&snap);
-		fprintf(errors, "config %s: cannot load it\n", config_path);
 		return RV_EXIT_FAILED;
 	}
 	ret = rv_snapshot_apply(sv, &snap, err, sizeof(err));
@@ -441,6 +468,9 @@ int rv_handover_check(const char *config_path, const struct rv_options *opts,
 	/* the state's pids and descriptors are not ours to close here */
 	for (size_t i = 0; i < sv->n_svcs; i++)
 		sv->svcs[i]->child.pid = 0;
+	/* nor the held sockets (their numbers only, from the state) */
+	free(sv->sockets.v);
+	sv->sockets = (struct rv_socket_set){ 0 };
 	rv_snapshot_free(&snap);
 	rv_supervisor_free(sv);
 	return ret ? RV_EXIT_FAILED : 0;
