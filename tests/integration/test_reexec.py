@@ -282,6 +282,12 @@ class Reexec(rvtest.Case):
         rv.wait_for("reexec_done", since=mark)
         return mark
 
+    def metric(self, name):
+        r = self.ctl("metrics")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return next(float(ln.split()[-1]) for ln in r.stdout.splitlines()
+                    if ln.startswith(name + " "))
+
     def numbered(self, text, what):
         """text is line-0, line-1, ...: each number once, in order, each
         line whole.  Their count."""
@@ -397,7 +403,14 @@ class Reexec(rvtest.Case):
         first = self.wait_state("st", "running")["pid"]
         stored = rvtest.slurp(out).split()
         self.assertEqual(stored[0], "stored", stored)
+        accepted = 'ringvisor_notify_datagrams_total{result="accepted"}'
+        turns = "ringvisor_loop_iterations_total"
+        before = self.metric(accepted), self.metric(turns)
+        self.assertGreaterEqual(before[0], 2)	# FDSTORE=1, READY=1
         self.reexec_ok(rv)
+        # the counters of the loop and the notify socket go on
+        self.assertEqual(self.metric(accepted), before[0])
+        self.assertGreater(self.metric(turns), before[1])
         mark = rv.mark()
         os.kill(first, signal.SIGKILL)
         rv.wait_for("start", service="st", since=mark)
