@@ -214,6 +214,7 @@ void rv_handover_maybe_run(struct rv_supervisor *sv)
 			  DEFAULT_TIMEOUT_NS;
 	const char *why;
 
+	rv_handover_config_changed(sv);
 	if (!sv->reexec.asked)
 		return;
 	sv->reexec.asked = false;

@@ -356,10 +356,15 @@ static char *resume_reply(const struct rv_handover *h, double ms)
  * files on disk may say something else by now.  Said, not applied: a
  * `reload` reads the disk and applies it with its usual diff.
  */
-static void config_changed(const struct rv_supervisor *sv)
+void rv_handover_config_changed(struct rv_supervisor *sv)
 {
 	char what[400], q[420];
-	int ret = rv_config_sources_changed(sv->specs, what, sizeof(what));
+	int ret;
+
+	if (!sv->handover || !sv->handover->check_config)
+		return;
+	sv->handover->check_config = false;
+	ret = rv_config_sources_changed(sv->specs, what, sizeof(what));
 
 	if (ret > 0)
 		rv_log_sup(RV_LOG_WARN, "main", "config_changed",
@@ -416,7 +421,9 @@ void rv_handover_resume(struct rv_supervisor *sv)
 		rv_log_sup(RV_LOG_INFO, "main", "reexec_done",
 			   " from=%s to=%s ms=%.1f services=%zu",
 			   h->ctl.writer, RINGVISOR_VERSION, ms, sv->n_svcs);
-	config_changed(sv);
+	/* read from disk after the first turn (rv_handover_maybe_run):
+	 * not part of the hand-over's time */
+	h->check_config = true;
 	if (h->ctl.fd[RV_CTL_PREV_EXE] >= 0)
 		close(h->ctl.fd[RV_CTL_PREV_EXE]);
 	close(h->state_fd);
