@@ -46,5 +46,8 @@ int rv_supervisor_load_check(struct rv_supervisor **out,
 			     const char *config_path,
 			     const struct rv_snapshot *snap,
 			     const struct rv_options *opts, FILE *errors);
+/* Frees a dry run's tree without touching what the state names: its
+ * pids, its held sockets. */
+void rv_supervisor_free_check(struct rv_supervisor *sv);
 
 #endif

@@ -30,7 +30,6 @@
 #include "daemon/handover_internal.h"
 #include "daemon/handover_memfd.h"
 #include "loop.h"
-#include "tree/sockets.h"
 #include "tree/supervisor.h"
 #include "util/log.h"
 
@@ -472,13 +471,7 @@ int rv_handover_check(const char *config_path, const struct rv_options *opts,
 	ret = rv_snapshot_apply(sv, &snap, err, sizeof(err));
 	if (ret)
 		fprintf(errors, "%s\n", err);
-	/* the state's pids and descriptors are not ours to close here */
-	for (size_t i = 0; i < sv->n_svcs; i++)
-		sv->svcs[i]->child.pid = 0;
-	/* nor the held sockets (their numbers only, from the state) */
-	free(sv->sockets.v);
-	sv->sockets = (struct rv_socket_set){ 0 };
 	rv_snapshot_free(&snap);
-	rv_supervisor_free(sv);
+	rv_supervisor_free_check(sv);
 	return ret ? RV_EXIT_FAILED : 0;
 }

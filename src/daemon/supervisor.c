@@ -412,11 +412,23 @@ int rv_supervisor_load_check(struct rv_supervisor **out,
 	if (!ret)
 		ret = setup(sv, opts, true, errors);
 	if (ret) {
-		rv_supervisor_free(sv);
+		rv_supervisor_free_check(sv);
 		return ret;
 	}
 	*out = sv;
 	return 0;
+}
+
+void rv_supervisor_free_check(struct rv_supervisor *sv)
+{
+	/* the state's pids and descriptors are not ours to close here */
+	for (size_t i = 0; i < sv->n_svcs; i++)
+		sv->svcs[i]->child.pid = 0;
+	/* nor the held sockets (their numbers only; closing one would
+	 * unlink the running supervisor's unix socket file) */
+	free(sv->sockets.v);
+	sv->sockets = (struct rv_socket_set){ 0 };
+	rv_supervisor_free(sv);
 }
 
 int rv_supervisor_load_string(struct rv_supervisor **out, const char *text,

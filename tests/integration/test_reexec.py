@@ -352,11 +352,15 @@ class Reexec(rvtest.Case):
         if not os.path.exists(exe):
             self.skipTest("fixtures/listenfds not built (no libsystemd)")
         port = free_port()
+        path = os.path.join(self.tmp, "web.sock")
         rv = self.start(self.config(f"""
             [service:web]
             command = {exe}
             [socket:http]
             listen = tcp://127.0.0.1:{port}
+            service = web
+            [socket:local]
+            listen = unix:{path}
             service = web
             """))
         self.wait_control(rv)
@@ -364,6 +368,9 @@ class Reexec(rvtest.Case):
         self.assertEqual(fetch(port), f"listenfds {pid}\n")
         ino = socket_inode(pid, 3)
         self.assertIn(ino, socket_inodes(rv.pid))
+        # a unix socket's file: neither the dry run nor the new image
+        # unlinks or binds it again
+        file_ino = os.stat(path).st_ino
         # a connection made before the hand-over, answered after it
         early = socket.create_connection(("127.0.0.1", port),
                                          timeout=rvtest.T(10))
@@ -375,6 +382,9 @@ class Reexec(rvtest.Case):
         early.close()
         self.assertIn(ino, socket_inodes(rv.pid))
         self.assertEqual(socket_inode(pid, 3), ino)
+        self.assertEqual(os.stat(path).st_ino, file_ino)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as u:
+            u.connect(path)
         # the next run is given the crossed socket
         self.assertEqual(self.ctl("restart", "web").returncode, 0)
         new = rvtest.wait_until(
