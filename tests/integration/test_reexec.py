@@ -4,7 +4,9 @@
 to a new binary keeps every process, state, counter and deadline; an
 exit during the hand-over is reported once, by the new image; a binary
 that cannot take over, before or after the exec, leaves the old one
-running the same tree.  The backend is the environment's (CI runs the
+running the same tree.  What a service owns crosses too: its output
+pipes (no line lost or split), held sockets (never bound again), fd
+store, log ring; the config is the one the tree was built from.  The backend is the environment's (CI runs the
 suite once per backend)."""
 
 import json
