@@ -116,7 +116,7 @@ class Supervisor:
         self.conf = os.path.join(self.dir, "ringvisor.conf")
         with open(self.conf, "w") as f:
             f.write("[supervisor]\ncontrol_socket = %s\nbackend = %s\n"
-                    "max_restarts = infinity\nlog_buffer = 0\n%s"
+                    "max_restarts = infinity\n%s"
                     % (self.sock, backend, body))
         self.log = open(os.path.join(self.dir, "ringvisor.log"), "w+")
         self.proc = subprocess.Popen(
@@ -227,7 +227,7 @@ type = oneshot
 instances = 10
 
 [service:flap]
-command = sh -c 'echo $$ >> {pids}/flap-%i; sleep 0.05'
+command = sh -c 'echo $$ >> {pids}/flap-%i; echo run $$; sleep 0.05'
 instances = 10
 restart = always
 restart_delay = 0
