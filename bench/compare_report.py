@@ -132,7 +132,8 @@ def restart_section(R, res, name="restart", bare=False):
     else:
         R.a("One `rvb-stamp` service per supervisor; it stamps CLOCK_MONOTONIC "
             "first thing in `main()`. Round robin over all supervisors (so VM "
-            "noise hits all alike): wait until the instance has run %.1f s, "
+            "noise hits all alike): wait until the instance has run %.1f s "
+            "and the benchmark has slept at least 200 ms, "
             "t0 = CLOCK_MONOTONIC, SIGKILL through a pidfd, latency = the "
             "replacement's stamp - t0. %d kills each, after %d warm-up "
             "round(s). The *floor* is `rvb-cloop --floor`: blocked in "
