@@ -139,10 +139,10 @@ static int wait_new(struct rtarget *r, int ino, size_t from, pid_t old,
  * the CPUs awake and the caches warm.  That kept ringvisor (first, and
  * read) cold and the floor (right after the C loop) warm, a bias of the
  * benchmark's own: the same ringvisor binary as a later peer was 73-350
- * us faster at p50 on this VM (4 runs on one CPU; with a 20 ms gap still
- * 136-176 us, with 200 ms 9 us: bench/analysis.md, "Failover at the
- * floor").  A real crash comes out of an idle machine, so all are killed
- * that way.
+ * us faster at p50 on this VM (4 runs on one CPU; with a 20 ms gap
+ * still 136-176 us, with 200 ms 9 and 27 us: bench/analysis.md,
+ * "Failover at the floor").  A real crash comes out of an idle machine,
+ * so all are killed that way.
  */
 #define KILL_GAP_NS	(200 * NS_PER_MS)
 
