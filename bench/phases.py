@@ -38,7 +38,7 @@ def field(rest, name):
 
 
 def parse(path):
-    parent, kills, cur = {}, [], None
+    parent, kills, cur, last_cpu = {}, [], None, {}
     with open(path) as f:
         for line in f:
             m = EVENT.match(line)
@@ -48,13 +48,16 @@ def parse(path):
             ts, name, rest = float(m.group(4)) * 1e6, m.group(5), m.group(6)
             if name == "sched_process_fork":
                 parent[field(rest, "child_pid")] = field(rest, "pid")
+            if name == "sched_switch":
+                last_cpu[field(rest, "prev_pid")] = cpu
             # the bench's kills (not a supervisor's own group kill)
             if (name == "signal_generate" and "sig=9 " in rest
                     and "comm=rvb-stamp" in rest
                     and m.group(1) == "ringvisor-bench"):
                 victim = field(rest, "pid")
                 cur = {"kill": ts, "victim": victim,
-                       "sup": parent.get(victim, -1)}
+                       "sup": parent.get(victim, -1), "kill_cpu": cpu,
+                       "victim_cpu": last_cpu.get(victim, -1)}
                 kills.append(cur)
                 continue
             if cur is None:
@@ -111,6 +114,16 @@ def main():
             same = sum(1 for k in woke if k["wake_cpu"] == k["exit_cpu"])
             print("  supervisor woken on the victim's CPU: %d of %d" % (
                 same, len(woke)))
+        # the victim slept on one CPU and exits on another: the exit
+        # then flushes the TLB of the CPU it left (an IPI, bench/analysis.md)
+        ex = [k for k in ks if "exit_cpu" in k and k["victim_cpu"] >= 0]
+        if ex:
+            print("  victim killed from its own CPU: %d of %d; "
+                  "migrated by the kill: %d of %d" % (
+                      sum(1 for k in ex if k["kill_cpu"] == k["victim_cpu"]),
+                      len(ex),
+                      sum(1 for k in ex if k["exit_cpu"] != k["victim_cpu"]),
+                      len(ex)))
 
 
 if __name__ == "__main__":

@@ -116,7 +116,7 @@ class Supervisor:
         self.conf = os.path.join(self.dir, "ringvisor.conf")
         with open(self.conf, "w") as f:
             f.write("[supervisor]\ncontrol_socket = %s\nbackend = %s\n"
-                    "max_restarts = infinity\nlog_buffer = 0\n%s"
+                    "max_restarts = infinity\n%s"
                     % (self.sock, backend, body))
         self.log = open(os.path.join(self.dir, "ringvisor.log"), "w+")
         self.proc = subprocess.Popen(
@@ -227,7 +227,7 @@ type = oneshot
 instances = 10
 
 [service:flap]
-command = sh -c 'echo $$ >> {pids}/flap-%i; sleep 0.05'
+command = sh -c 'echo $$ >> {pids}/flap-%i; echo run $$; sleep 0.05'
 instances = 10
 restart = always
 restart_delay = 0
@@ -244,7 +244,13 @@ def ts_seconds(ts):
 
 def backoff_lateness(sv):
     """For each backoff of a `back@` instance: when its start came, minus
-    the moment it was scheduled plus its delay (seconds)."""
+    the moment it was scheduled plus its delay (seconds).  Both moments
+    are the log's wall-clock stamps, taken when each event was handled,
+    not the loop's monotonic time the deadline was computed from: on a
+    busy machine a handler that ran late makes the next start look early
+    by as much, with or without a hand-over.  So the check is symmetric
+    (--slack either way): a timer the new image re-armed from its own
+    start instead of the old deadline fires up to the whole 4 s late."""
     pending, late = {}, []
     sv.log.flush()
     with open(sv.log.name, errors="replace") as f:
@@ -340,7 +346,7 @@ def part_stress(args, backend, workdir):
             failures.append("%d exits reported twice, e.g. %s"
                             % (len(twice), twice[:5]))
         late = backoff_lateness(sv)
-        bad = [x for x in late if x < -0.002 or x > args.slack]
+        bad = [x for x in late if abs(x) > args.slack]
         if bad:
             failures.append("%d of %d backoffs fired off their deadline "
                             "(by %s s)" % (len(bad), len(late),
@@ -365,7 +371,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=50)
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--slack", type=float, default=0.25,
-                    help="seconds a backoff may fire after its deadline")
+                    help="seconds a backoff's start may be off its deadline, "
+                         "as the log's stamps see it")
     ap.add_argument("--backend", default="both",
                     choices=("io_uring", "epoll", "both"))
     ap.add_argument("--only", choices=("time", "stress"))

@@ -47,6 +47,14 @@ void rv_loop_get_stats(const struct rv_loop *loop, struct rv_loop_stats *st)
 	*st = loop->stats;
 }
 
+void rv_loop_carry_stats(struct rv_loop *loop, const struct rv_loop_stats *st)
+{
+	loop->stats.turns += st->turns;
+	loop->stats.completions += st->completions;
+	loop->stats.children_reaped += st->children_reaped;
+	loop->stats.orphans_reaped += st->orphans_reaped;
+}
+
 enum rv_backend rv_loop_backend(const struct rv_loop *loop)
 {
 	return loop->backend;

@@ -28,5 +28,9 @@ struct rv_loop_stats {
 
 /* Copies the counters; never fails. */
 void rv_loop_get_stats(const struct rv_loop *loop, struct rv_loop_stats *st);
+/* A hand-over's new image goes on counting from the previous image's
+ * counters: st's turns, completions and children and orphans reaped are
+ * added to ours (the others describe one ring, and start again). */
+void rv_loop_carry_stats(struct rv_loop *loop, const struct rv_loop_stats *st);
 
 #endif

@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -49,6 +50,7 @@ struct rv_spawner {
 	size_t stack_size;
 	int64_t no_yield_until;	/* CLOCK_MONOTONIC ns; see yield_to_child */
 	uid_t uid;		/* ours (real): see child_switches_uid() */
+	int spare_fd;		/* see pidfd_after_exec(); -1: to reopen */
 	bool sigs_known;
 	int n_reset;
 	int reset[NSIG];
@@ -127,6 +129,7 @@ int rv_spawner_new(struct rv_spawner **out)
 		return -ENOMEM;
 	sp->stack_size = RV_CHILD_STACK;
 	sp->uid = getuid();
+	sp->spare_fd = -1;
 	sp->stack = mmap(NULL, sp->stack_size, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (sp->stack == MAP_FAILED) {
@@ -144,6 +147,8 @@ void rv_spawner_free(struct rv_spawner *sp)
 	if (!sp)
 		return;
 	munmap(sp->stack, sp->stack_size);
+	if (sp->spare_fd >= 0)
+		close(sp->spare_fd);
 	free(sp);
 }
 
@@ -623,6 +628,52 @@ static bool child_switches_uid(const struct rv_spawner *sp,
 }
 
 /*
+ * The pidfd of a vfork'd child is opened after its exec, not by the clone
+ * (CLONE_PIDFD): creating the pidfd file inside copy_process() is on the
+ * failover path, while the service waits for its exec; pidfd_open() after
+ * the yield is not (the service already runs).  Measured with ftrace,
+ * clone() entry -> the child exists, p50: 52 -> 35 us (io_uring loop),
+ * 51 -> 43 us (epoll); pidfd_open() afterwards 10 us (bench/analysis.md,
+ * "Failover at the floor").  Safe without the atomic form: the child is
+ * ours and nobody reaps it before we watch it (the loop's reapers all
+ * look with WNOWAIT first, and the loop is the only thread), so its pid
+ * cannot be reused meanwhile, zombie or not.
+ *
+ * What CLONE_PIDFD also gave: an fd shortage (EMFILE) failed the clone,
+ * before any child existed.  A spare descriptor keeps that: it is opened
+ * before the clone (spare_ready(); failing there is the failed clone of
+ * old) and closed to make room when pidfd_open() says EMFILE, so a
+ * per-process fd shortage can no longer start a service that we cannot
+ * watch.  What is left (ENOMEM, ENFILE: the whole system is out) kills
+ * the child we could not watch and reports the start as a failed clone.
+ */
+static int spare_ready(struct rv_spawner *sp)
+{
+	if (sp->spare_fd < 0)
+		sp->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return sp->spare_fd < 0 ? -errno : 0;
+}
+
+static int pidfd_after_exec(struct rv_spawner *sp, pid_t pid)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), err;
+
+	if (pidfd < 0 && errno == EMFILE && sp->spare_fd >= 0) {
+		close(sp->spare_fd);
+		sp->spare_fd = -1;
+		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	}
+	if (pidfd >= 0)
+		return pidfd;
+	err = errno;
+	/* our unreaped child: its pid is still its own */
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	return -err;
+}
+
+/*
  * vfork or fork (issue 13, item 1).  clone(CLONE_VM|CLONE_VFORK) suspends
  * us in the kernel until the child execs or dies, and only a fatal signal
  * ends that wait.  A child that has switched to the service's uid can be
@@ -679,6 +730,13 @@ int rv_spawn(struct rv_spawner *sp, const struct rv_spawn_plan *plan,
 	res->step = NULL;
 	if (!forked) {
 		flags |= CLONE_VM | CLONE_VFORK;
+		flags &= ~CLONE_PIDFD;	/* pidfd_after_exec() */
+		err = spare_ready(sp);
+		if (err) {
+			res->err = -err;
+			res->step = "clone";
+			return err;
+		}
 	} else if (pipe2(report, O_CLOEXEC | O_NONBLOCK) < 0) {
 		/* no child: the same shortage as a pidfd clone cannot make */
 		res->err = errno;
@@ -713,6 +771,14 @@ int rv_spawn(struct rv_spawner *sp, const struct rv_spawn_plan *plan,
 		res->err = err;
 		res->step = "clone";
 		return -err;
+	}
+	if (!(flags & CLONE_PIDFD)) {
+		pidfd = pidfd_after_exec(sp, pid);
+		if (pidfd < 0) {
+			res->err = -pidfd;
+			res->step = "clone";
+			return pidfd;
+		}
 	}
 	res->pid = pid;
 	res->pidfd = pidfd;

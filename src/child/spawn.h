@@ -3,14 +3,16 @@
  * Spawning a service process.  The parent describes the child's setup as
  * data (struct rv_spawn_plan, with struct rv_spawn_iso for identity,
  * privileges and resources); rv_spawn() applies it in one place between
- * clone and exec.  The pidfd comes atomically with the child
- * (CLONE_PIDFD), so no exit can be reaped by anyone before we hold it.
+ * clone and exec.  No exit can be reaped by anyone before we hold the
+ * child's pidfd: a forked child's comes with it (CLONE_PIDFD); a vfork'd
+ * child's is opened right after its exec (pidfd_open(), off the failover
+ * path), while the unreaped child still pins its pid.
  *
  * Two ways to create the child, chosen per start (rv_spawn() in spawn.c
  * says why in full):
  *
  *  - a child that keeps our uid (root services: no `user`, or `user =
- *    root`) uses clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) on a stack
+ *    root`) uses clone(CLONE_VM|CLONE_VFORK) on a stack
  *    allocated once: the parent is suspended until the child has exec'd
  *    (or died), so spawn cost does not grow with the supervisor's size (no
  *    page tables copied), only one child ever runs on the stack at a time,

@@ -279,6 +279,19 @@ void rv_notify_get_stats(const struct rv_notify *n,
 	*out = n->stats;
 }
 
+void rv_notify_carry_stats(struct rv_notify *n,
+			   const struct rv_notify_stats *st)
+{
+	n->stats.received += st->received;
+	n->stats.delivered += st->delivered;
+	n->stats.dropped_oversize += st->dropped_oversize;
+	n->stats.dropped_no_creds += st->dropped_no_creds;
+	n->stats.dropped_ctrunc += st->dropped_ctrunc;
+	n->stats.dropped_invalid += st->dropped_invalid;
+	n->stats.dropped_unknown_sender += st->dropped_unknown_sender;
+	n->stats.fds_closed += st->fds_closed;
+}
+
 /*
  * One warn line per reason per second at most: the socket is world-
  * writable, so what it receives must not be able to flood the log.  Past

@@ -105,6 +105,9 @@ int rv_notify_fd(const struct rv_notify *n);
 
 void rv_notify_get_stats(const struct rv_notify *n,
 			 struct rv_notify_stats *out);
+/* A hand-over's new image counts on from the previous image's. */
+void rv_notify_carry_stats(struct rv_notify *n,
+			   const struct rv_notify_stats *st);
 
 /*
  * Fills *sa for a notify address as NOTIFY_SOCKET spells it ("/abs/path"

@@ -36,12 +36,18 @@ void rv_daemon_on_wake(struct rv_loop *loop, void *ctx);
 void rv_daemon_on_orphan(struct rv_loop *loop, const siginfo_t *info,
 			 void *ctx);
 
-/* A hand-over's dry run: the tree of config_path built, nothing opened,
- * bound or started (supervisor.c).  0 or -errno. */
+/* A hand-over's dry run: the tree of the config in snap's bytes (or,
+ * with none, of config_path) built, nothing opened, bound or started
+ * (supervisor.c).  0 or -errno. */
 struct rv_supervisor;
 struct rv_options;
+struct rv_snapshot;
 int rv_supervisor_load_check(struct rv_supervisor **out,
 			     const char *config_path,
+			     const struct rv_snapshot *snap,
 			     const struct rv_options *opts, FILE *errors);
+/* Frees a dry run's tree without touching what the state names: its
+ * pids, its held sockets. */
+void rv_supervisor_free_check(struct rv_supervisor *sv);
 
 #endif

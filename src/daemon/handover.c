@@ -17,7 +17,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,13 +30,14 @@
 #include "daemon/handover_internal.h"
 #include "daemon/handover_memfd.h"
 #include "loop.h"
-#include "tree/isolation.h"
 #include "tree/readiness.h"
 #include "tree/supervisor.h"
 #include "util/log.h"
 
 #define DEFAULT_TIMEOUT_NS	(10LL * 1000 * NS_PER_MS)
 #define QUIESCE_TIMEOUT_NS	(2LL * 1000 * NS_PER_MS)
+/* what the output sinks may take to write before the state is taken */
+#define FLUSH_TIMEOUT_NS	(100LL * NS_PER_MS)
 /* turns given to a spawn between clone and its exec report */
 #define BUSY_TRIES		100
 
@@ -55,45 +55,14 @@ static int keep_fds(const struct rv_snapshot *snap,
 	return ret ? ret : rv_fdkeep_add(keep, state_fd, "state", NULL);
 }
 
-static bool kept(const struct rv_fdkeep *keep, int fd)
+/* The tree's state and the daemon's counters. */
+static int take_all(const struct rv_supervisor *sv, struct rv_snapshot *snap)
 {
-	for (size_t i = 0; i < keep->n; i++)
-		if (keep->v[i].fd == fd)
-			return true;
-	return false;
-}
+	int ret = rv_snapshot_take(sv, snap);
 
-/*
- * A running service whose stdout or stderr is a pipe of ours must have
- * that pipe in the state: the new image would not read it, and the
- * service's next write would be an EPIPE (a SIGPIPE, by default).  The
- * state carries output pipes once child/output.c hands them over
- * (docs/reexec.md, "What crosses"); until then such a tree is refused,
- * before anything is exec'd.  0 or -ENOTSUP with err.
- */
-static int outputs_cross(const struct rv_supervisor *sv,
-			 const struct rv_fdkeep *keep, char *err,
-			 size_t errlen)
-{
-	for (size_t i = 0; i < sv->n_svcs; i++) {
-		const struct rv_service *s = sv->svcs[i];
-		struct rv_spawn_fd fds[2];
-		size_t n = s->child.pid > 0 ? rv_iso_fds(s, fds) : 0;
-		struct stat st;
-
-		for (size_t k = 0; k < n; k++) {
-			if (fstat(fds[k].from, &st) || !S_ISFIFO(st.st_mode) ||
-			    kept(keep, fds[k].from))
-				continue;
-			snprintf(err, errlen, "service %s: its %s pipe does "
-				 "not cross a hand-over yet (stdout and stderr "
-				 "= null or journal do, and inherit with "
-				 "log_buffer = 0)", s->name,
-				 fds[k].to == 1 ? "stdout" : "stderr");
-			return -ENOTSUP;
-		}
-	}
-	return 0;
+	if (!ret && (ret = rv_handover_daemon_take(sv, &snap->daemon)))
+		rv_snapshot_free(snap);
+	return ret;
 }
 
 /* Quiesced, with the tree's state taken (a spawn in progress: a turn
@@ -101,6 +70,8 @@ static int outputs_cross(const struct rv_supervisor *sv,
 static int quiesce_and_take(struct rv_supervisor *sv,
 			    struct rv_snapshot *snap, int64_t *st)
 {
+	int64_t flush_by = rv_clock_now() + FLUSH_TIMEOUT_NS;
+
 	for (int tries = 0;; tries++) {
 		int64_t now = rv_clock_now();
 		int ret;
@@ -112,7 +83,11 @@ static int quiesce_and_take(struct rv_supervisor *sv,
 		if (ret)
 			return ret;
 		st[RV_ST_QUIESCED] = rv_clock_now();
-		ret = rv_snapshot_take(sv, snap);
+		/* whole lines and sink bytes written now, only the rest
+		 * crosses (bounded: a reader that does not read) */
+		(void)rv_snapshot_flush_outputs(sv, flush_by);
+		st[RV_ST_FLUSHED] = rv_clock_now();
+		ret = take_all(sv, snap);
 		st[RV_ST_TAKEN] = rv_clock_now();
 		if (ret != -EBUSY || tries == BUSY_TRIES) {
 			if (ret)
@@ -254,7 +229,7 @@ static int check_ahead(struct rv_supervisor *sv, const char *binary,
 	int state_fd = -1, ret;
 	json_t *doc;
 
-	if (rv_snapshot_take(sv, &ahead))
+	if (take_all(sv, &ahead))
 		return 0;
 	*print = tree_print(&ahead);
 	ret = write_state(sv, &ahead, ctl, &state_fd, &doc, err, errlen);
@@ -296,6 +271,7 @@ static int hand_over(struct rv_supervisor *sv, const char *binary,
 	if (ret) {
 		snprintf(err, errlen, "%s", ret == -EBUSY ?
 			 "the tree stays busy (a spawn in progress)" :
+			 ret == -ENOMEM ? "out of memory" :
 			 "the loop did not quiesce");
 		return ret;
 	}
@@ -307,8 +283,6 @@ static int hand_over(struct rv_supervisor *sv, const char *binary,
 	st[RV_ST_WRITTEN] = rv_clock_now();
 	if (!ret && (ret = keep_fds(&snap, &ctl, state_fd, &keep)))
 		snprintf(err, errlen, "descriptors: %s", strerror(-ret));
-	if (!ret)
-		ret = outputs_cross(sv, &keep, err, errlen);
 	if (!ret && !checked)
 		ret = rv_handover_dry_run(sv->handover, binary, state_fd,
 					  timeout_ns, err, errlen);
@@ -351,6 +325,7 @@ void rv_handover_maybe_run(struct rv_supervisor *sv)
 			  DEFAULT_TIMEOUT_NS;
 	const char *why;
 
+	rv_handover_config_changed(sv);
 	rv_handover_turn_hook(sv);
 	if (!sv->reexec.asked)
 		return;

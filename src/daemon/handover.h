@@ -42,6 +42,10 @@ bool rv_handover_resuming(const struct rv_supervisor *sv);
 /* A control-plane descriptor of the state, or -1 (handover_json.h's
  * enum rv_handover_ctl_fd). */
 int rv_handover_inherited(const struct rv_supervisor *sv, int which);
+/* The state being resumed (its config's bytes, its held sockets), or
+ * NULL when this process does not resume one. */
+struct rv_snapshot;
+const struct rv_snapshot *rv_handover_state(const struct rv_supervisor *sv);
 
 /* The new image's setup failed (what, -errno): roll back, no return. */
 __attribute__((noreturn))

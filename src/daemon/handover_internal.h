@@ -33,6 +33,7 @@ struct rv_handover {
 	struct rv_handover_ctl ctl;
 	char *error;		/* we are the image rolled back to: why */
 	struct rv_fdkeep fds;	/* every descriptor of the state */
+	bool check_config;	/* resumed: compare the config with disk */
 	/* where the time of the hand-over in progress goes */
 	int64_t stamp[RV_ST_N];
 	/* the library's between-turns hook (handover_api.c) */
@@ -64,5 +65,16 @@ int rv_handover_probe(const char *binary, int64_t timeout_ns, char *err,
 int rv_handover_dry_run(const struct rv_handover *h, const char *binary,
 			int state_fd, int64_t timeout_ns, char *err,
 			size_t errlen);
+
+/* The supervisor's own part of the state (handover_daemon.c): filled by
+ * the old image (0 or -ENOMEM), read back by the new one. */
+struct rv_supervisor;
+int rv_handover_daemon_take(const struct rv_supervisor *sv,
+			    struct rv_snap_daemon *d);
+void rv_handover_daemon_restore(struct rv_supervisor *sv,
+				const struct rv_snap_daemon *d);
+/* Once after a resume, between two turns: logs event=config_changed
+ * when the files on disk differ from the running config's bytes. */
+void rv_handover_config_changed(struct rv_supervisor *sv);
 
 #endif

@@ -44,7 +44,8 @@ void rv_handover_phases_format(const int64_t st[RV_ST_N], char *buf,
 	/* each phase: from the stamp before to its own */
 	static const struct { const char *name; int from, to; } ph[] = {
 		{ "quiesce_ms", RV_ST_BEGIN, RV_ST_QUIESCED },
-		{ "take_ms", RV_ST_QUIESCED, RV_ST_TAKEN },
+		{ "flush_ms", RV_ST_QUIESCED, RV_ST_FLUSHED },
+		{ "take_ms", RV_ST_FLUSHED, RV_ST_TAKEN },
 		{ "write_ms", RV_ST_TAKEN, RV_ST_WRITTEN },
 		{ "prepare_ms", RV_ST_WRITTEN, RV_ST_EXEC },
 		{ "exec_ms", RV_ST_EXEC, RV_ST_MAIN },

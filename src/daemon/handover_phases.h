@@ -20,6 +20,7 @@ enum rv_handover_stamp {
 	RV_ST_CHECKED,		/* probe and dry run passed */
 	RV_ST_BEGIN,		/* quiesce starts: the pause begins (t0) */
 	RV_ST_QUIESCED,
+	RV_ST_FLUSHED,		/* outputs' whole lines written */
 	RV_ST_TAKEN,		/* the tree's state taken */
 	RV_ST_WRITTEN,		/* JSON in the sealed memfd */
 	RV_ST_EXEC,		/* right before execve */
@@ -41,7 +42,7 @@ void rv_handover_stamps_env(const int64_t st[RV_ST_N], char *buf,
 /* The old image's stamps from the variable's value (NULL: none; a value
  * that does not parse leaves them 0: they are only measured, not used). */
 void rv_handover_stamps_parse(const char *value, int64_t st[RV_ST_N]);
-/* " quiesce_ms=.. take_ms=.. write_ms=.. prepare_ms=.. exec_ms=..
+/* " quiesce_ms=.. flush_ms=.. take_ms=.. write_ms=.. prepare_ms=.. exec_ms=..
  * read_ms=.. load_ms=.. apply_ms=.. arm_ms=.. check_ms=..": the log
  * line's phases (docs/log-events.md, reexec_done). */
 void rv_handover_phases_format(const int64_t st[RV_ST_N], char *buf,

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "control/commands.h"
+#include "config/config.h"
 #include "control/control.h"
 #include "daemon/daemon.h"
 #include "daemon/handover_heap.h"
@@ -344,6 +345,11 @@ bool rv_handover_resuming(const struct rv_supervisor *sv)
 	return sv->handover && sv->handover->resuming;
 }
 
+const struct rv_snapshot *rv_handover_state(const struct rv_supervisor *sv)
+{
+	return rv_handover_resuming(sv) ? &sv->handover->snap : NULL;
+}
+
 int rv_handover_inherited(const struct rv_supervisor *sv, int which)
 {
 	return rv_handover_resuming(sv) ? sv->handover->ctl.fd[which] : -1;
@@ -370,6 +376,27 @@ static char *resume_reply(const struct rv_handover *h, double ms)
 	snprintf(msg, sizeof(msg), "reexec: %s: %s",
 		 h->ctl.binary ? h->ctl.binary : "?", h->error);
 	return rv_commands_error(msg);
+}
+
+/*
+ * The tree runs the config it was built from (the state's bytes); the
+ * files on disk may say something else by now.  Said, not applied: a
+ * `reload` reads the disk and applies it with its usual diff.
+ */
+void rv_handover_config_changed(struct rv_supervisor *sv)
+{
+	char what[400], q[420];
+	int ret;
+
+	if (!sv->handover || !sv->handover->check_config)
+		return;
+	sv->handover->check_config = false;
+	ret = rv_config_sources_changed(sv->specs, what, sizeof(what));
+
+	if (ret > 0)
+		rv_log_sup(RV_LOG_WARN, "main", "config_changed",
+			   " what=%s detail=\"run ringvisor reload to apply\"",
+			   rv_log_quote(what, q, sizeof(q)));
 }
 
 void rv_handover_resume(struct rv_supervisor *sv)
@@ -404,6 +431,7 @@ void rv_handover_resume(struct rv_supervisor *sv)
 		}
 	}
 	rv_snapshot_arm(sv, &h->snap);
+	rv_handover_daemon_restore(sv, &h->snap.daemon);
 	/* point of no return passed for good: the previous image goes */
 	crash_rollback(h, false);
 	h->stamp[RV_ST_ARMED] = rv_clock_now();
@@ -425,6 +453,9 @@ void rv_handover_resume(struct rv_supervisor *sv)
 			   " from=%s to=%s ms=%.1f services=%zu%s",
 			   h->ctl.writer, RINGVISOR_VERSION, ms, sv->n_svcs,
 			   phases);
+	/* read from disk after the first turn (rv_handover_maybe_run):
+	 * not part of the hand-over's time */
+	h->check_config = true;
 	if (h->ctl.fd[RV_CTL_PREV_EXE] >= 0)
 		close(h->ctl.fd[RV_CTL_PREV_EXE]);
 	close(h->state_fd);
@@ -463,19 +494,18 @@ int rv_handover_check(const char *config_path, const struct rv_options *opts,
 		fprintf(errors, "%s\n", err);
 		return RV_EXIT_FAILED;
 	}
-	ret = rv_supervisor_load_check(&sv, config_path, opts, errors);
+	/* the config the running tree was built from: the state's bytes */
+	ret = rv_supervisor_load_check(&sv, config_path, &snap, opts, errors);
 	if (ret) {
+		fprintf(errors, "config %s: cannot load it\n",
+			snap.n_config ? snap.config[0].path : config_path);
 		rv_snapshot_free(&snap);
-		fprintf(errors, "config %s: cannot load it\n", config_path);
 		return RV_EXIT_FAILED;
 	}
 	ret = rv_snapshot_apply(sv, &snap, err, sizeof(err));
 	if (ret)
 		fprintf(errors, "%s\n", err);
-	/* the state's pids and descriptors are not ours to close here */
-	for (size_t i = 0; i < sv->n_svcs; i++)
-		sv->svcs[i]->child.pid = 0;
 	rv_snapshot_free(&snap);
-	rv_supervisor_free(sv);
+	rv_supervisor_free_check(sv);
 	return ret ? RV_EXIT_FAILED : 0;
 }

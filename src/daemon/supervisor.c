@@ -36,6 +36,7 @@
 #include "tree/isolation.h"
 #include "tree/readiness.h"
 #include "tree/reload.h"
+#include "tree/snapshot.h"
 #include "tree/specset.h"
 #include "tree/supervisor.h"
 #include "util/log.h"
@@ -88,12 +89,27 @@ static void lock_memory(void)
 
 
 /* Everything after the specs: loop, spawner, tree.  0 or -errno. */
+/*
+ * A hand-over's new image binds nothing: the state's held sockets are the
+ * `old` set every [socket:NAME] is carried over from, by its address
+ * (docs/reexec.md, "Held sockets").
+ */
 static int open_sockets(struct rv_supervisor *sv, FILE *errors)
 {
+	const struct rv_snapshot *snap = rv_handover_state(sv);
 	struct rv_diag d = { .out = errors };
 	struct rv_socket_set set;
-	int ret = rv_sockets_open(sv->specs, NULL, &set, &d);
+	char err[300];
+	int ret = 0;
 
+	if (snap)
+		ret = rv_snapshot_sockets(snap, sv->specs, &sv->sockets, err,
+					  sizeof(err));
+	if (ret)
+		fprintf(errors, "ringvisor: hand-over state: %s\n", err);
+	if (!ret)
+		ret = rv_sockets_open(sv->specs, snap ? &sv->sockets : NULL,
+				      &set, &d);
 	if (ret)
 		return ret;
 	rv_sockets_commit(&sv->sockets, &set);
@@ -331,6 +347,24 @@ static int load_common(struct rv_supervisor **out, struct rv_supervisor *sv,
 	return 0;
 }
 
+/*
+ * The config of config_path, or (sources: a hand-over's state) the one
+ * the running tree was built from, from the bytes the state carries:
+ * an edit on disk waits for a `reload` (docs/reexec.md).
+ */
+static int load_config(struct rv_supervisor *sv, const char *config_path,
+		       const struct rv_snapshot *snap, struct rv_diag *d)
+{
+	if (!snap || !snap->n_config)
+		return rv_config_load_file(config_path, sv->specs, d);
+	free(sv->config_path);
+	sv->config_path = strdup(snap->config[0].path);	/* for reload */
+	if (!sv->config_path)
+		return -ENOMEM;
+	return rv_config_load_sources(snap->config, snap->n_config, sv->specs,
+				      d);
+}
+
 int rv_supervisor_load(struct rv_supervisor **out, const char *config_path,
 		       const struct rv_options *opts, FILE *errors)
 {
@@ -347,12 +381,14 @@ int rv_supervisor_load(struct rv_supervisor **out, const char *config_path,
 		return -ENOMEM;
 	}
 	return load_common(out, sv,
-			   rv_config_load_file(config_path, sv->specs, &d),
+			   load_config(sv, config_path, rv_handover_state(sv),
+				       &d),
 			   opts, errors);
 }
 
 int rv_supervisor_load_check(struct rv_supervisor **out,
 			     const char *config_path,
+			     const struct rv_snapshot *snap,
 			     const struct rv_options *opts, FILE *errors)
 {
 	struct rv_diag d = { .out = errors };
@@ -361,15 +397,38 @@ int rv_supervisor_load_check(struct rv_supervisor **out,
 
 	if (!sv)
 		return -ENOMEM;
-	ret = rv_config_load_file(config_path, sv->specs, &d);
+	ret = load_config(sv, config_path, snap, &d);
+	/* the services are built with the held sockets' numbers: the
+	 * state's, named, never bound nor touched (the caller lets the set
+	 * go without closing them) */
+	if (!ret && snap) {
+		char err[300];
+
+		ret = rv_snapshot_sockets(snap, sv->specs, &sv->sockets, err,
+					  sizeof(err));
+		if (ret)
+			fprintf(errors, "hand-over state: %s\n", err);
+	}
 	if (!ret)
 		ret = setup(sv, opts, true, errors);
 	if (ret) {
-		rv_supervisor_free(sv);
+		rv_supervisor_free_check(sv);
 		return ret;
 	}
 	*out = sv;
 	return 0;
+}
+
+void rv_supervisor_free_check(struct rv_supervisor *sv)
+{
+	/* the state's pids and descriptors are not ours to close here */
+	for (size_t i = 0; i < sv->n_svcs; i++)
+		sv->svcs[i]->child.pid = 0;
+	/* nor the held sockets (their numbers only; closing one would
+	 * unlink the running supervisor's unix socket file) */
+	free(sv->sockets.v);
+	sv->sockets = (struct rv_socket_set){ 0 };
+	rv_supervisor_free(sv);
 }
 
 int rv_supervisor_load_string(struct rv_supervisor **out, const char *text,

@@ -4,7 +4,9 @@
 to a new binary keeps every process, state, counter and deadline; an
 exit during the hand-over is reported once, by the new image; a binary
 that cannot take over, before or after the exec, leaves the old one
-running the same tree.  The backend is the environment's (CI runs the
+running the same tree.  What a service owns crosses too: its output
+pipes (no line lost or split), held sockets (never bound again), fd
+store, log ring; the config is the one the tree was built from.  The backend is the environment's (CI runs the
 suite once per backend)."""
 
 import json
@@ -22,6 +24,66 @@ import rvtest  # noqa: E402
 # output that goes through no pipe: the output pipes' hand-over is not
 # this test's
 QUIET = "stdout = null\nstderr = null\nlog_buffer = 0\n"
+# numbered lines, as fast as a shell forks
+LOOP = ("/bin/sh -c 'i=0; while :; do echo line-$i; i=$((i+1)); "
+        "sleep 0.001; done'")
+
+# stores a memfd ("state") at its first start and says its inode; at the
+# next start reads it back: "got CONTENT INODE NAMES"
+PY_FDSTORE_INO = """\
+import array, os, signal, socket, sys
+out = sys.argv[1]
+ns = os.environ["NOTIFY_SOCKET"]
+addr = "\\0" + ns[1:] if ns[0] == "@" else ns
+names = [n for n in os.environ.get("LISTEN_FDNAMES", "").split(":") if n]
+tx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+if "state" in names:
+    fd = 3 + names.index("state")
+    os.lseek(fd, 0, 0)
+    with open(out, "a") as f:
+        f.write("got %s %d %s\\n" % (os.read(fd, 100).decode(),
+                                      os.fstat(fd).st_ino, ":".join(names)))
+else:
+    fd = os.memfd_create("state")
+    os.write(fd, b"state-of-%d" % os.getpid())
+    tx.sendmsg([b"FDSTORE=1\\nFDNAME=state"],
+               [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))],
+               0, addr)
+    with open(out, "a") as f:
+        f.write("stored %d\\n" % os.fstat(fd).st_ino)
+tx.sendto(b"READY=1", addr)
+signal.pause()
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fetch(port):
+    """Connects, reads to EOF."""
+    with socket.create_connection(("127.0.0.1", port),
+                                  timeout=rvtest.T(10)) as c:
+        return c.makefile("rb").read().decode()
+
+
+def socket_inode(pid, fd):
+    link = os.readlink(f"/proc/{pid}/fd/{fd}")
+    assert link.startswith("socket:["), link
+    return int(link[8:-1])
+
+
+def socket_inodes(pid):
+    """The inodes of pid's sockets, as a sorted list."""
+    links = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            links.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except FileNotFoundError:
+            pass
+    return sorted(int(ln[8:-1]) for ln in links if ln.startswith("socket:["))
 
 
 def fd_count(pid):
@@ -215,21 +277,180 @@ class Reexec(rvtest.Case):
                           "dies restarted")
         self.assertEqual(rv.shutdown(), 0)
 
-    def test_output_pipe_refused(self):
-        """Output through a pipe of ours does not cross yet: refused
-        before the exec, the service untouched (its next write would
-        have met a closed pipe)."""
+    def reexec_ok(self, rv):
+        mark = rv.mark()
+        r = self.ctl("reexec")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rv.wait_for("reexec_done", since=mark)
+        return mark
+
+    def metric(self, name):
+        r = self.ctl("metrics")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return next(float(ln.split()[-1]) for ln in r.stdout.splitlines()
+                    if ln.startswith(name + " "))
+
+    def numbered(self, text, what):
+        """text is line-0, line-1, ...: each number once, in order, each
+        line whole.  Their count."""
+        lines = text.split("\n")
+        self.assertEqual(lines.pop(), "", f"{what}: a partial last line")
+        bad = next((k for k, ln in enumerate(lines) if ln != f"line-{k}"),
+                   None)
+        self.assertIsNone(bad, f"{what}: line {bad} is "
+                          f"{lines[bad] if bad is not None else ''!r}")
+        return len(lines)
+
+    def test_output_crosses(self):
+        """Services writing numbered lines continuously into pipes of
+        ours (inherit, captured for `logs`, and a file:) through two
+        hand-overs: every line once, in order, whole; `logs` keeps the
+        lines from before."""
+        out = os.path.join(self.tmp, "file.out")
         rv = self.start(self.config(f"""
-            [service:talker]
-            command = {self.svc("pause", tag="talker")}
+            [service:talk]
+            command = {LOOP}
+            log_buffer = 4M
+            [service:file]
+            command = {LOOP}
+            stdout = file:{out}
             """))
         self.wait_control(rv)
-        pid = self.wait_state("talker", "running")["pid"]
-        r = self.ctl("reexec")
-        self.assertEqual(r.returncode, 1, r.stdout)
-        self.assertIn("service talker: its stdout pipe does not cross",
-                      r.stderr)
-        self.assertEqual(self.status_of("talker")["pid"], pid)
+        pids = [self.wait_state(n, "running")["pid"] for n in ("talk", "file")]
+
+        def more_lines(after):
+            def count():
+                n = min(rvtest.slurp(p).count("\n")
+                        for p in (rv.out_path, out))
+                return n if n > after + 50 else None
+            return rvtest.wait_until(count, 10, f"{after} lines and more")
+        n = more_lines(0)
+        first = n
+        for _ in range(2):
+            self.reexec_ok(rv)
+            n = more_lines(n)
+        self.assertEqual([self.status_of(n)["pid"] for n in ("talk", "file")],
+                         pids)
+        self.assertEqual(self.ctl("stop", "talk", "file").returncode, 0)
+        self.wait_state("talk", "stopped")
+        self.wait_state("file", "stopped")
+        self.assertGreaterEqual(self.numbered(rvtest.slurp(rv.out_path),
+                                         "inherit"), n)
+        self.assertGreaterEqual(self.numbered(rvtest.slurp(out), "file:"), n)
+        # the ring crossed: lines written before the first hand-over
+        r = self.ctl("logs", "--json", "talk")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        texts = [json.loads(x)["text"] for x in r.stdout.splitlines()]
+        self.assertIn("line-0", texts)
+        self.assertIn(f"line-{first}", texts)
+        self.assertEqual(rv.shutdown(), 0)
+
+    def test_held_socket_crosses(self):
+        """A [socket:NAME] crosses as the same socket: the service keeps
+        accepting on it, its next run gets the same inode, and nothing
+        was bound again (a second bind of the port, reuse_port off,
+        would fail and roll the hand-over back)."""
+        exe = rvtest.fixture("listenfds")
+        if not os.path.exists(exe):
+            self.skipTest("fixtures/listenfds not built (no libsystemd)")
+        port = free_port()
+        path = os.path.join(self.tmp, "web.sock")
+        rv = self.start(self.config(f"""
+            [service:web]
+            command = {exe}
+            [socket:http]
+            listen = tcp://127.0.0.1:{port}
+            service = web
+            [socket:local]
+            listen = unix:{path}
+            service = web
+            """))
+        self.wait_control(rv)
+        pid = self.wait_state("web", "running")["pid"]
+        self.assertEqual(fetch(port), f"listenfds {pid}\n")
+        ino = socket_inode(pid, 3)
+        self.assertIn(ino, socket_inodes(rv.pid))
+        # a unix socket's file: neither the dry run nor the new image
+        # unlinks or binds it again
+        file_ino = os.stat(path).st_ino
+        # a connection made before the hand-over, answered after it
+        early = socket.create_connection(("127.0.0.1", port),
+                                         timeout=rvtest.T(10))
+        for _ in range(2):
+            self.reexec_ok(rv)
+            self.assertEqual(fetch(port), f"listenfds {pid}\n")
+        self.assertEqual(early.makefile("rb").read(),
+                         f"listenfds {pid}\n".encode())
+        early.close()
+        self.assertIn(ino, socket_inodes(rv.pid))
+        self.assertEqual(socket_inode(pid, 3), ino)
+        self.assertEqual(os.stat(path).st_ino, file_ino)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as u:
+            u.connect(path)
+        # the next run is given the crossed socket
+        self.assertEqual(self.ctl("restart", "web").returncode, 0)
+        new = rvtest.wait_until(
+            lambda: (self.status_of("web")["pid"] or pid) != pid and
+            self.status_of("web")["pid"], 10, "a new web")
+        self.wait_state("web", "running")
+        self.assertEqual(socket_inode(new, 3), ino)
+        self.assertEqual(fetch(port), f"listenfds {new}\n")
+        self.assertEqual(rv.shutdown(), 0)
+
+    def test_fd_store_crosses(self):
+        """A stored fd crosses: the service's next run, after the
+        hand-over, gets the same file back."""
+        out = os.path.join(self.tmp, "fdstore.out")
+        app = self.write("store.py", PY_FDSTORE_INO)
+        rv = self.start(self.config(f"""
+            [service:st]
+            command = {sys.executable} {app} {out}
+            type = notify
+            fd_store_max = 2
+            restart = always
+            restart_delay = 100ms
+            """))
+        self.wait_control(rv)
+        rv.wait_for("fd_stored", service="st", name="state")
+        first = self.wait_state("st", "running")["pid"]
+        stored = rvtest.slurp(out).split()
+        self.assertEqual(stored[0], "stored", stored)
+        accepted = 'ringvisor_notify_datagrams_total{result="accepted"}'
+        turns = "ringvisor_loop_iterations_total"
+        before = self.metric(accepted), self.metric(turns)
+        self.assertGreaterEqual(before[0], 2)	# FDSTORE=1, READY=1
+        self.reexec_ok(rv)
+        # the counters of the loop and the notify socket go on
+        self.assertEqual(self.metric(accepted), before[0])
+        self.assertGreater(self.metric(turns), before[1])
+        mark = rv.mark()
+        os.kill(first, signal.SIGKILL)
+        rv.wait_for("start", service="st", since=mark)
+        text = rvtest.wait_until(lambda: "got" in rvtest.slurp(out) and
+                                 rvtest.slurp(out), 10, "read back")
+        self.assertIn(f"got state-of-{first} {stored[1]} state\n", text)
+        self.assertEqual(rv.shutdown(), 0)
+
+    def test_config_changed_on_disk(self):
+        """The new image runs the config the tree was built from, not
+        the file edited meanwhile: it says so, and `reload` applies it."""
+        def svc(name):
+            return (f"[service:{name}]\n"
+                    f"command = {self.svc('pause', tag=name)}\n{QUIET}")
+        rv = self.start(self.config(svc("a")))
+        self.wait_control(rv)
+        pid = self.wait_state("a", "running")["pid"]
+        self.config(svc("a") + svc("b"))
+        mark = self.reexec_ok(rv)
+        ev = rv.wait_for("config_changed", since=mark)[0]
+        self.assertEqual(ev.get("detail"), "run ringvisor reload to apply")
+        self.assertIn("changed", ev.get("what"))
+        names = [s["name"] for s in self.ctl_status()["services"]]
+        self.assertEqual(names, ["a"])
+        self.assertEqual(self.status_of("a")["pid"], pid)
+        self.assertEqual(self.ctl("reload").returncode, 0)
+        self.wait_state("b", "running")
+        self.assertEqual(self.status_of("a")["pid"], pid)
         self.assertEqual(rv.shutdown(), 0)
 
     def rolls_back(self, how, why):

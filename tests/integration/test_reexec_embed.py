@@ -72,8 +72,9 @@ class ReexecEmbed(rvtest.Case):
         done = p.wait_for("reexec_done")[0]
         # the phases (docs/log-events.md) were all measured and add up to
         # the pause; the dry run ran before it (check_ms)
-        phases = ["quiesce_ms", "take_ms", "write_ms", "prepare_ms",
-                  "exec_ms", "read_ms", "load_ms", "apply_ms", "arm_ms"]
+        phases = ["quiesce_ms", "flush_ms", "take_ms", "write_ms",
+                  "prepare_ms", "exec_ms", "read_ms", "load_ms", "apply_ms",
+                  "arm_ms"]
         for k in phases + ["check_ms"]:
             self.assertGreaterEqual(done.num(k), 0, k)
         self.assertAlmostEqual(sum(done.num(k) for k in phases),

@@ -1,0 +1,1 @@
+ringvisor-bench restart --samples 100 --uptime 0.5s --service bare --peer ringvisor-before-io_uring=$SCRATCH/before-io_uring --peer ringvisor-before-epoll=$SCRATCH/before-epoll --plot bench/results/restart_floor.png --histogram bench/results/restart_floor.csv

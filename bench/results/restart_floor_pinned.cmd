@@ -1,0 +1,1 @@
+taskset -c 1 chrt -f 10 ringvisor-bench restart --samples 60 --uptime 0.5s --service bare --peer ringvisor-before-io_uring=$SCRATCH/before-io_uring --peer ringvisor-before-epoll=$SCRATCH/before-epoll --plot bench/results/restart_floor_pinned.png --histogram bench/results/restart_floor_pinned.csv
