@@ -1,1 +1,1 @@
-ringvisor-bench http --json --plot bench/results/http.png
+ringvisor-bench http --plot /tmp/cmp-out/results/http.png
