@@ -79,7 +79,8 @@ static const char usage[] =
 "         kill-all,rolling,reload --supervisors ringvisor-held,\n"
 "         ringvisor-bind,runit,supervisord (also --json --plot --ringvisor\n"
 "         --no-ringvisor --workdir --keep --helpers)\n"
-"reexec:  --counts 1000,10000 --repeat 5 (time); --rounds 50 --clients 20\n"
+"reexec:  --counts 1000,10000 --repeat 5 --output capture|null (time);\n"
+"         --rounds 50 --clients 20\n"
 "         --slack 0.25 (stress); --only time|stress --backend io_uring|\n"
 "         epoll|both (both) --json --workdir --ringvisor\n";
 

@@ -173,11 +173,23 @@ class Supervisor:
                 self.proc.wait()
 
 
+def phases_p50(events):
+    """The median of each *_ms phase of the reexec_done lines."""
+    out = {}
+    for k in sorted({k for e in events for k in e if k.endswith("_ms")}):
+        xs = [float(e[k]) for e in events if k in e]
+        out[k] = pct(xs, 50)
+    return out
+
+
 def part_time(args, backend, workdir):
     rows = []
     for n in args.counts:
         body = ("[service:s]\ncommand = sleep 1000000\ninstances = %d\n"
                 "restart = always\n" % n)
+        if args.output == "null":
+            # no pipes (1 pidfd a service crosses): 10,000 fit the limit
+            body += "stdout = null\nstderr = null\n"
         sv = Supervisor(args, workdir, body, backend)
         try:
             sv.wait(lambda st: sum(1 for s in st["services"]
@@ -194,7 +206,10 @@ def part_time(args, backend, workdir):
                          "handover_ms_p50": pct(ms, 50) if ms else None,
                          "handover_ms_max": max(ms) if ms else None,
                          "roundtrip_ms_p50": pct(wall, 50),
-                         "roundtrip_ms_max": max(wall)})
+                         "roundtrip_ms_max": max(wall),
+                         "output": args.output,
+                         "phases_ms_p50": phases_p50(
+                             sv.log_events("reexec_done"))})
         finally:
             sv.stop()
     return rows
@@ -376,6 +391,10 @@ def main():
     ap.add_argument("--backend", default="both",
                     choices=("io_uring", "epoll", "both"))
     ap.add_argument("--only", choices=("time", "stress"))
+    ap.add_argument("--output", choices=("capture", "null"),
+                    default="capture",
+                    help="the time part's services: default output "
+                    "capture (4 pipe fds a service) or stdout/stderr = null")
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--helpers")  # taken by ringvisor-bench itself
@@ -407,6 +426,9 @@ def main():
                 "%.1f" % r["handover_ms_p50"] if r["handover_ms_p50"] is not None else "-",
                 "%.1f" % r["handover_ms_max"] if r["handover_ms_max"] is not None else "-",
                 r["roundtrip_ms_p50"], r["roundtrip_ms_max"]))
+            print("  output %s, phases p50: %s" % (r["output"], " ".join(
+                "%s=%g" % (k[:-3], v)
+                for k, v in r["phases_ms_p50"].items())))
         for r in res["stress"]:
             print("stress %s: %d reexecs, %d clients, %d flapping runs, "
                   "%d backoffs (latest %.1f ms after its deadline), "

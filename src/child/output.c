@@ -501,12 +501,30 @@ full:
 	sink_wait(s, st);
 }
 
+int rv_out_stream_pipe(struct rv_out_stream *st, char *why, size_t whylen)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		int ret = -errno;
+
+		snprintf(why, whylen, "pipe2: %s", strerror(-ret));
+		return ret;
+	}
+	st->rfd = p[0];
+	st->wfd = p[1];
+	fcntl(st->rfd, F_SETFL, O_NONBLOCK);
+	st->rw.fd = st->rfd;
+	stream_arm(st);
+	return 0;
+}
+
 int rv_out_stream_new(struct rv_loop *loop, struct rv_out_sink *stdout_sink,
-		      const char *name, const char *path,
+		      const char *name, const char *path, bool pipe_later,
 		      struct rv_out_stream **out, char *why, size_t whylen)
 {
 	struct rv_out_stream *st = calloc(1, sizeof(*st));
-	int p[2], ret;
+	int ret;
 
 	if (!st)
 		return -ENOMEM;
@@ -539,19 +557,11 @@ int rv_out_stream_new(struct rv_loop *loop, struct rv_out_sink *stdout_sink,
 		}
 		st->sink->ww.fd = st->sink->fd;
 	}
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		ret = -errno;
-		snprintf(why, whylen, "pipe2: %s", strerror(-ret));
-		goto err;
-	}
-	st->rfd = p[0];
-	st->wfd = p[1];
-	fcntl(st->rfd, F_SETFL, O_NONBLOCK);
-	st->rw.fd = st->rfd;
 	st->rw.events = POLLIN;
 	st->rw.cb = stream_ready;
 	st->rw.ctx = st;
-	stream_arm(st);
+	if (!pipe_later && (ret = rv_out_stream_pipe(st, why, whylen)))
+		goto err;
 	*out = st;
 	return 0;
 err:
@@ -564,6 +574,11 @@ void rv_out_stream_capture(struct rv_out_stream *st, struct rv_logring *ring,
 {
 	st->ring = ring;
 	st->ring_stream = which;
+}
+
+bool rv_out_stream_piped(const struct rv_out_stream *st)
+{
+	return st->rfd >= 0;
 }
 
 int rv_out_stream_child_fd(const struct rv_out_stream *st)
@@ -838,11 +853,13 @@ void rv_out_stream_adopt(struct rv_out_stream *st, int rfd, int wfd)
 	if (st->rw.armed)
 		rv_loop_unwatch_fd(st->loop, &st->rw);
 	if (rfd != st->rfd) {
-		close(st->rfd);
+		if (st->rfd >= 0)	/* none: made without (pipe_later) */
+			close(st->rfd);
 		st->rfd = st->rw.fd = rfd;
 	}
 	if (wfd != st->wfd) {
-		close(st->wfd);
+		if (st->wfd >= 0)
+			close(st->wfd);
 		st->wfd = wfd;
 	}
 	fcntl(st->rfd, F_SETFL, O_NONBLOCK);

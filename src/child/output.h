@@ -75,12 +75,18 @@ void rv_out_sink_put(struct rv_out_sink *sink);
  * A stream: its pipe, and its sink (stdout_sink, a shared stdout or stderr
  * sink, when not NULL, else a file sink on path).  name is the service
  * name (the prefix "name | "); NULL with a shared sink passes the bytes on
- * as written (`inherit` when the output is captured for `logs`).  Starts watching the pipe at once.  0 or -errno with why.
+ * as written (`inherit` when the output is captured for `logs`).  Starts watching the pipe at once (no pipe yet with pipe_later).  0 or -errno with why.
  * The caller frees with rv_out_stream_free().
  */
 int rv_out_stream_new(struct rv_loop *loop, struct rv_out_sink *stdout_sink,
-		      const char *name, const char *path,
+		      const char *name, const char *path, bool pipe_later,
 		      struct rv_out_stream **out, char *why, size_t whylen);
+/* The pipe of a stream made with pipe_later (a hand-over's new image:
+ * the crossed pipe usually comes instead, rv_out_stream_adopt()), and
+ * watched.  0, or -errno with why set. */
+int rv_out_stream_pipe(struct rv_out_stream *st, char *why, size_t whylen);
+/* Whether st has its pipe yet. */
+bool rv_out_stream_piped(const struct rv_out_stream *st);
 /* Every line read is also copied into ring (as which), until freed. */
 void rv_out_stream_capture(struct rv_out_stream *st, struct rv_logring *ring,
 			   enum rv_log_stream which);

@@ -268,6 +268,9 @@ static void read_state(struct rv_handover *h, const char *fdvar)
 		rollback(h, err);
 	crash_rollback(h, true);
 	close_leaks(h);
+	/* what is open now is the list (and stdio): close-on-exec at once,
+	 * not one fcntl per descriptor in rv_snapshot_adopt_fds() */
+	rv_fd_cloexec_all();
 }
 
 /* The heap the resume will use, faulted in at once: the parsed state and

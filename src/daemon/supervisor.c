@@ -355,6 +355,8 @@ static int load_common(struct rv_supervisor **out, struct rv_supervisor *sv,
 static int load_config(struct rv_supervisor *sv, const char *config_path,
 		       const struct rv_snapshot *snap, struct rv_diag *d)
 {
+	/* the state's pipes replace the load's: none made twice */
+	sv->pipes_later = snap != NULL;
 	if (!snap || !snap->n_config)
 		return rv_config_load_file(config_path, sv->specs, d);
 	free(sv->config_path);

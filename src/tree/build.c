@@ -363,6 +363,7 @@ int rv_build_tree(struct rv_supervisor *sv)
 	int ret = 0;
 
 	rv_build_begin(&b, sv);
+	b.iso.pipes_later = sv->pipes_later;
 	for (size_t i = 0; i < sp->n_services; i++)
 		n_svcs += sp->services[i].instances;
 	sv->nodes = calloc(1 + sp->n_groups, sizeof(*sv->nodes));

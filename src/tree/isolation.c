@@ -367,10 +367,10 @@ static int prepare_stream(struct rv_iso_builder *b, struct rv_iso *iso,
 	ret = rv_out_stream_new(b->loop, kind == RV_OUTPUT_FILE ? NULL :
 				b->std_sink[sink_fd],
 				kind == RV_OUTPUT_PREFIX ? s->name : NULL,
-				path, out, why, sizeof(why));
+				path, b->pipes_later, out, why, sizeof(why));
 	if (ret == -ENOMEM)
 		return ret;
-	if (!ret && kind == RV_OUTPUT_INHERIT &&
+	if (!ret && kind == RV_OUTPUT_INHERIT && !b->pipes_later &&
 	    !fds_to_spare(rv_out_stream_child_fd(*out),
 			  s->sv ? s->sv->n_svcs : 0)) {
 		rv_out_stream_free(*out, true);
@@ -925,8 +925,26 @@ int rv_iso_apply(struct rv_service *s, const struct rv_snap_service *o)
 	return ret;
 }
 
-/* The crossed pipe into st; the plan hands its write end to the child
- * from now on. */
+/*
+ * The plan hands st's new write end wfd to the child from now on.  A
+ * stream made without its pipe (pipe_later) is -1 in the plan, as its
+ * sibling may be: then the child's fd says whose entry it is (stdout's
+ * stream also serves fd 2 when stderr has none of its own).
+ */
+static void plan_follows(struct rv_iso *iso, const struct rv_out_stream *st,
+			 int old, int wfd)
+{
+	for (size_t i = 0; i < iso->n_fds; i++) {
+		struct rv_spawn_fd *f = &iso->fds[i];
+
+		if (f->from == old &&
+		    (old >= 0 || (st == iso->err ? f->to == 2 :
+				  f->to == 1 || !iso->err)))
+			f->from = wfd;
+	}
+}
+
+/* The crossed pipe into st. */
 static void adopt_stream(struct rv_iso *iso, struct rv_out_stream *st,
 			 const struct rv_out_state *in)
 {
@@ -935,9 +953,34 @@ static void adopt_stream(struct rv_iso *iso, struct rv_out_stream *st,
 	if (!st || !in)
 		return;
 	rv_out_stream_adopt(st, in->rfd, in->wfd);
-	for (size_t i = 0; i < iso->n_fds; i++)
-		if (iso->fds[i].from == old)
-			iso->fds[i].from = in->wfd;
+	plan_follows(iso, st, old, in->wfd);
+}
+
+/* The pipe of a stream that got none from the state (pipe_later). */
+static int make_pipe(struct rv_service *s, struct rv_out_stream *st,
+		     const char *step)
+{
+	char why[256] = "";
+	int ret;
+
+	if (!st || rv_out_stream_piped(st))
+		return 0;
+	ret = rv_out_stream_pipe(st, why, sizeof(why));
+	if (ret)
+		return set_failure(s->iso, -ret, step, "%s", why);
+	plan_follows(s->iso, st, -1, rv_out_stream_child_fd(st));
+	return 0;
+}
+
+int rv_iso_make_pipes(struct rv_service *s)
+{
+	struct rv_iso *iso = s->iso;
+	int ret;
+
+	if (!iso)
+		return 0;
+	ret = make_pipe(s, iso->out, "stdout");
+	return ret ? ret : make_pipe(s, iso->err, "stderr");
 }
 
 void rv_iso_adopt_pipes(struct rv_service *s, const struct rv_snap_service *o)

@@ -38,6 +38,10 @@ struct rv_iso_builder {
 	struct rv_cgroup_host *cg;	/* probed on first use */
 	bool cg_probed;
 	struct rv_out_sink *std_sink[3];	/* [1], [2]: opened on first use */
+	/* a hand-over's new image: the output streams are made without
+	 * their pipes, the state's come instead (rv_iso_adopt_pipes(), then
+	 * rv_iso_make_pipes() for the rest) */
+	bool pipes_later;
 };
 
 void rv_iso_builder_init(struct rv_iso_builder *b, struct rv_loop *loop,
@@ -123,6 +127,10 @@ int rv_iso_apply(struct rv_service *s, const struct rv_snap_service *o);
 /* The crossed pipes replace the load's (the spawn plan follows), and
  * the streams go on. */
 void rv_iso_adopt_pipes(struct rv_service *s, const struct rv_snap_service *o);
+/* A pipe for each output stream that has none yet (pipes_later, and no
+ * crossed pipe came): after the state is armed, before any spawn.  0 or
+ * -ENOMEM; a pipe2 failure is the service's (its spawns fail with it). */
+int rv_iso_make_pipes(struct rv_service *s);
 /* Flush before take (rv_out_stream_flush()): the bytes s still holds. */
 size_t rv_iso_flush(struct rv_service *s, int64_t deadline_ns);
 /* A stream of sv writing to ringvisor's fd (1 or 2) through the shared

@@ -718,6 +718,13 @@ void rv_snapshot_arm(struct rv_supervisor *sv, const struct rv_snapshot *snap)
 	if (snap->sup.reload_queued)
 		rv_loop_timer_arm(sv->loop, &sv->reload_timer,
 				  rv_loop_now(sv->loop));
+	/* the services the state brought no pipe for (new in the config,
+	 * or kept none) get theirs now, before any spawn */
+	for (size_t k = 0; k < sv->n_svcs; k++)
+		if (rv_iso_make_pipes(sv->svcs[k]))
+			rv_log_svc(RV_LOG_ERROR, sv->svcs[k]->name,
+				   "output_state_lost", " errno=%d", ENOMEM);
+	sv->pipes_later = false;
 }
 
 /* ---- descriptors ---- */

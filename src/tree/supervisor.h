@@ -88,6 +88,9 @@ struct rv_supervisor {
 		int64_t timeout_ns;	/* probe and dry run; 0: default */
 	} reexec;
 	struct rv_handover *handover;	/* daemon/handover.c; NULL: none */
+	/* the tree is built from a hand-over's state: its output pipes
+	 * come from it (rv_iso_builder.pipes_later) */
+	bool pipes_later;
 
 	/* exec (tini mode) */
 	bool exec_mode;

@@ -64,6 +64,16 @@ enum rv_fd_kind {
 };
 
 /*
+ * Every descriptor from 3 up close-on-exec in one close_range(2), where the
+ * kernel has CLOSE_RANGE_CLOEXEC (5.11): later rv_fd_adopt() calls then
+ * skip their own fcntl.  Only when everything open is listed for a
+ * rollback (which clears the flag again on what it lists) and nothing
+ * open must reach a child without being named (a hand-over's new image,
+ * after its leaks are closed).
+ */
+void rv_fd_cloexec_all(void);
+
+/*
  * Takes over descriptor fd: checks it is open and of kind (a pidfd must
  * be pid's), and sets FD_CLOEXEC on it.  0, or -EBADF / -EINVAL with one
  * line in err ("fd 7 (pidfd of web): refers to pid 99, the state says
