@@ -11,9 +11,11 @@ here, which checks afterwards: every running service kept its pid; every
 process a flapping service started is reported by exactly one `exit`
 event (an exit during a hand-over is neither lost nor doubled); the
 supervisor holds no more descriptors than before the clients came; every
-backoff fired no earlier than its deadline and not later than the slack
-(a timer re-armed by the new image from its own start would fire up to
-4 s late).  The timing part runs once with 200 services, for its "ms"."""
+backoff started within the slack of its deadline, or of the end of the
+hand-over its deadline fell in (a timer re-armed by the new image from
+its own start would fire up to 4 s late; the slack is wide because on a
+loaded machine the log's stamps are taken late, and the exact deadline is
+test_handover's).  The timing part runs once with 200 services, for its "ms"."""
 
 import json
 import os
@@ -50,7 +52,7 @@ class ReexecStress(unittest.TestCase):
     def test_fifty_handovers_under_load(self):
         doc, r = self.bench("--only", "stress", "--rounds", "50",
                             "--clients", "20",
-                            "--slack", str(rvtest.T(0.5)))
+                            "--slack", str(rvtest.T(1.0)))
         [row] = doc["stress"]
         self.assertEqual(row["failures"], [], r.stderr[-3000:])
         self.assertEqual(r.returncode, 0)
