@@ -312,12 +312,16 @@ def part_stress(args, backend, workdir):
         fds0 = fd_count(sv.proc.pid)
 
         def follower():
+            # reads the stream as bytes: parsing every event in Python
+            # would make these threads, not the supervisor, the load
             while not stop.is_set():
                 try:
                     c = Control(sv.sock, 5)
                     c.request({"cmd": "events"})
                     while not stop.is_set():
-                        c.line()
+                        if not c.s.recv(65536):
+                            break	# EOF: the hand-over; reconnect
+                    c.close()
                 except (EOFError, OSError, ValueError):
                     time.sleep(0.01)
 

@@ -138,9 +138,10 @@ if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
 	# under a Docker-like filter, exec'd as on the plain builds), the
 	# container run (podman), the timer-lateness agreement (timing, not
 	# memory), the comparison with tini (test_exec exercises the same
-	# paths) and the docs checks add time, not memory checks: left to
-	# the plain builds
-	CTEST_EXCLUDE="integration/test_(bench_smoke|bench_http|seccomp|container|timer_lateness_agrees|docs_agree|layout|exec_tini_compat)" \
+	# paths), the docs checks and the 50 hand-overs in a row (test_reexec
+	# runs every hand-over path here, once each) add time, not memory
+	# checks: left to the plain builds
+	CTEST_EXCLUDE="integration/test_(bench_smoke|bench_http|seccomp|container|timer_lateness_agrees|docs_agree|layout|exec_tini_compat|reexec_stress)" \
 	run_ctest asan "$build-asan" \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
