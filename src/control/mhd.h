@@ -32,6 +32,8 @@
 	X(resume_connection)
 
 struct rv_mhd {
+/* f is a member's name here, not an expression: no parentheses */
+/* NOLINTNEXTLINE(bugprone-macro-parentheses) */
 #define RV_MHD_SLOT(f) __typeof__(&MHD_##f) f;
 	RV_MHD_FUNCTIONS(RV_MHD_SLOT)
 #undef RV_MHD_SLOT
