@@ -76,10 +76,16 @@ class SignalDelivery(rvtest.Case):
         """{pid: times COUNT was delivered}, once every pid has logged the
         BARRIER we send it now (real-time signals are delivered lowest
         first: any copy of COUNT queued before is logged by then)."""
+        # the k-th call waits for each pid's k-th barrier: the barriers
+        # of earlier rounds are in the log already
+        self.rounds = getattr(self, "rounds", 0) + 1
         for pid in pids:
             os.kill(pid, BARRIER)
-        wait_until(lambda: set(pids) <= set(self.lines(f"sig{BARRIER}")),
-                   10, "every process to log the barrier")
+        wait_until(lambda: all(
+            n >= self.rounds for n in
+            (collections.Counter(self.lines(f"sig{BARRIER}"))[p]
+             for p in pids)),
+                   10, "every process to log this round's barrier")
         got = collections.Counter(self.lines(f"sig{COUNT}"))
         return {pid: got[pid] for pid in pids}
 
