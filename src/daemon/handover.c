@@ -99,22 +99,14 @@ static int quiesce_and_take(struct rv_supervisor *sv,
 	}
 }
 
-/* The state with the control plane's section, in a sealed memfd; its
- * JSON tree in *doc, for the caller to free: in the pause it is not (10,000
- * services: 60-75 ms of free()), an exec frees it all at once. */
-static int write_state(struct rv_supervisor *sv, const struct rv_snapshot *snap,
-		       struct rv_handover_ctl *ctl, int *state_fd, json_t **doc,
+/* The state with the control plane's section, in a sealed memfd, in the
+ * format the probe chose. */
+static int write_state(const struct rv_snapshot *snap,
+		       const struct rv_handover_ctl *ctl, int *state_fd,
 		       char *err, size_t errlen)
 {
-	int ret;
-
-	*doc = rv_handover_to_json(snap);
-	ret = *doc ? rv_handover_ctl_to_json(*doc, ctl) : -ENOMEM;
-	if (!ret)
-		ret = rv_handover_write_doc(*doc, state_fd, err, errlen);
-	else
-		snprintf(err, errlen, "hand-over state: out of memory");
-	return ret;
+	return rv_handover_write_state(snap, ctl, ctl->format, state_fd, err,
+				       errlen);
 }
 
 /* The control plane's descriptors that cross. */
@@ -227,13 +219,11 @@ static int check_ahead(struct rv_supervisor *sv, const char *binary,
 {
 	struct rv_snapshot ahead;
 	int state_fd = -1, ret;
-	json_t *doc;
 
 	if (take_all(sv, &ahead))
 		return 0;
 	*print = tree_print(&ahead);
-	ret = write_state(sv, &ahead, ctl, &state_fd, &doc, err, errlen);
-	json_decref(doc);
+	ret = write_state(&ahead, ctl, &state_fd, err, errlen);
 	if (!ret)
 		ret = rv_handover_dry_run(sv->handover, binary, state_fd,
 					  timeout_ns, err, errlen);
@@ -248,13 +238,14 @@ static int check_ahead(struct rv_supervisor *sv, const char *binary,
 /* Steps 2 to 6 once the probe passed; quiesced on the way, unquiesced
  * again on failure. */
 static int hand_over(struct rv_supervisor *sv, const char *binary,
-		     int64_t timeout_ns, char *err, size_t errlen)
+		     int format, int64_t timeout_ns, char *err,
+		     size_t errlen)
 {
 	int64_t *st = sv->handover->stamp;
-	struct rv_handover_ctl ctl = { .binary = (char *)binary };
+	struct rv_handover_ctl ctl = { .binary = (char *)binary,
+				       .format = format };
 	struct rv_fdkeep keep = { 0 };
 	struct rv_snapshot snap;
-	json_t *doc = NULL;
 	uint64_t print = 0;
 	int state_fd = -1, checked, ret;
 
@@ -279,7 +270,7 @@ static int hand_over(struct rv_supervisor *sv, const char *binary,
 		checked = 0;	/* a reload in between: check what crosses */
 	test_kill_hook();
 	control_fds(sv, &ctl);
-	ret = write_state(sv, &snap, &ctl, &state_fd, &doc, err, errlen);
+	ret = write_state(&snap, &ctl, &state_fd, err, errlen);
 	st[RV_ST_WRITTEN] = rv_clock_now();
 	if (!ret && (ret = keep_fds(&snap, &ctl, state_fd, &keep)))
 		snprintf(err, errlen, "descriptors: %s", strerror(-ret));
@@ -290,7 +281,6 @@ static int hand_over(struct rv_supervisor *sv, const char *binary,
 		ret = exec_new(sv, binary, &keep, state_fd, err, errlen);
 	rv_loop_unquiesce(sv->loop);
 	/* failed: what the exec would have freed */
-	json_decref(doc);
 	rv_fdkeep_free(&keep);
 	if (state_fd >= 0)
 		close(state_fd);
@@ -302,16 +292,16 @@ int rv_handover_run(struct rv_supervisor *sv, const char *binary,
 		    int64_t timeout_ns, char *err, size_t errlen)
 {
 	int64_t *st = sv->handover->stamp;
-	int ret;
+	int format, ret;
 
 	memset(st, 0, RV_ST_N * sizeof(*st));
 	st[RV_ST_CHECK_BEGIN] = rv_clock_now();
-	ret = rv_handover_probe(binary, timeout_ns, err, errlen);
-	if (ret)
-		return ret;
+	format = rv_handover_probe(binary, timeout_ns, err, errlen);
+	if (format < 0)
+		return format;
 	/* the dry run's state faults in the pages the final one reuses */
 	rv_handover_heap_hold(0);
-	ret = hand_over(sv, binary, timeout_ns, err, errlen);
+	ret = hand_over(sv, binary, format, timeout_ns, err, errlen);
 	rv_handover_heap_release();
 	return ret;
 }

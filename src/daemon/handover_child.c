@@ -202,12 +202,16 @@ int rv_handover_probe(const char *binary, int64_t timeout_ns, char *err,
 			 "\"%.80s\"", out);
 		return -EPROTO;
 	}
-	if (RV_HANDOVER_FORMAT < lo || RV_HANDOVER_FORMAT > hi) {
+	/* the newest both know: an upgrade writes its own, a downgrade the
+	 * older binary's */
+	if (hi < RV_HANDOVER_FORMAT_MIN || lo > RV_HANDOVER_FORMAT ||
+	    lo > hi) {
 		snprintf(err, errlen, "reads hand-over formats %d..%d, this "
-			 "binary writes %d", lo, hi, RV_HANDOVER_FORMAT);
+			 "binary writes %d..%d", lo, hi,
+			 RV_HANDOVER_FORMAT_MIN, RV_HANDOVER_FORMAT);
 		return -EPROTO;
 	}
-	return 0;
+	return hi < RV_HANDOVER_FORMAT ? hi : RV_HANDOVER_FORMAT;
 }
 
 /* handover_internal.h */

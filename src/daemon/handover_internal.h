@@ -28,7 +28,6 @@ struct rv_handover {
 	bool resuming;
 	bool took_over;		/* this image started from a state */
 	int state_fd;
-	json_t *doc;
 	struct rv_snapshot snap;
 	struct rv_handover_ctl ctl;
 	char *error;		/* we are the image rolled back to: why */
@@ -57,7 +56,8 @@ void rv_handover_env_base(char *const envp[]);
  * One allocation (the caller frees it); the strings are not copied.
  */
 char **rv_handover_env(char *const extra[], size_t n, bool image);
-/* Step 1: which state formats does binary read?  0, or -errno with err. */
+/* Step 1: which state formats does binary read?  The newest of them this
+ * binary writes, or -errno with err. */
 int rv_handover_probe(const char *binary, int64_t timeout_ns, char *err,
 		      size_t errlen);
 /* Step 4: binary reads the state in state_fd, builds and applies it

@@ -16,51 +16,8 @@
 
 #include "daemon/handover_bytes.h"
 #include "daemon/handover_json.h"
+#include "daemon/handover_names.h"
 #include "tree/supervisor.h"
-
-/* ---- names of the enumerations ---- */
-
-typedef const char *name_fn(int v);
-
-static const char *svc_state_name(int v)
-{
-	return rv_svc_state_name((enum rv_svc_state)v);
-}
-
-static const char *node_state_name(int v)
-{
-	return rv_node_state_name((enum rv_node_state)v);
-}
-
-static const char *job_name(int v)
-{
-	return rv_job_name((enum rv_job_type)v);
-}
-
-static const char *sup_state_name(int v)
-{
-	return rv_sup_state_name((enum rv_sup_state)v);
-}
-
-static const char *abort_name(int v)
-{
-	static const char *const names[] = {
-		[RV_ABORT_NONE] = "none", [RV_ABORT_TIMEOUT] = "timeout",
-		[RV_ABORT_WATCHDOG] = "watchdog", [RV_ABORT_HEALTH] = "health",
-	};
-
-	return names[v];
-}
-
-static const char *op_name(int v)
-{
-	static const char *const names[] = {
-		[RV_OP_NONE] = "none", [RV_OP_RESTART] = "restart",
-		[RV_OP_STOP] = "stop", [RV_OP_FAIL] = "fail",
-	};
-
-	return names[v];
-}
 
 /* ---- writing ---- */
 
@@ -101,7 +58,7 @@ static json_t *u64_array(const uint64_t *v, size_t n)
 static json_t *member_json(const struct rv_snap_member *m)
 {
 	return json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:I}",
-			 "name", m->name, "job", job_name(m->job),
+			 "name", m->name, "job", rv_ho_job_name(m->job),
 			 "queued", m->queued, "in_op", m->in_op,
 			 "held", m->held, "was_up", m->was_up,
 			 "start_seq", (json_int_t)m->start_seq);
@@ -167,17 +124,12 @@ static json_t *stream_json(const struct rv_out_state *st)
 			 "sink", rv_json_hex(st->sink, st->sink_len));
 }
 
-static const char *log_stream_name(int v)
-{
-	return v == RV_LOG_STDERR ? "stderr" : "stdout";
-}
-
 static json_t *logline_json(const void *item)
 {
 	const struct rv_snap_logline *l = item;
 
 	return json_pack("[I, s, I]", (json_int_t)l->realtime_ns,
-			 log_stream_name(l->stream), (json_int_t)l->len);
+			 rv_ho_log_stream_name(l->stream), (json_int_t)l->len);
 }
 
 static bool append_all(json_t *arr, const void *items, size_t n, size_t size,
@@ -237,8 +189,8 @@ static json_t *service_core_json(const struct rv_snap_service *s)
 	return json_pack("{s:o, s:s, s:s, s:b, s:b, s:i, s:i, s:o, s:I, s:I,"
 			 " s:I, s:I, s:I, s:s?, s:o, s:o, s:o, s:o}",
 			 "member", member_json(&s->m),
-			 "state", svc_state_name(s->state),
-			 "abort", abort_name(s->abort),
+			 "state", rv_ho_svc_state_name(s->state),
+			 "abort", rv_ho_abort_name(s->abort),
 			 "kill_sent", s->kill_sent,
 			 "manual_start", s->manual_start,
 			 "pid", (int)s->pid, "pidfd", s->pidfd,
@@ -262,8 +214,8 @@ static json_t *node_json(const void *item)
 	return json_pack("{s:o, s:s, s:s, s:b, s:I, s:o, s:I, s:I, s:s?,"
 			 " s:o}",
 			 "member", member_json(&n->m),
-			 "state", node_state_name(n->state),
-			 "op", op_name(n->op), "any_failed", n->any_failed,
+			 "state", rv_ho_node_state_name(n->state),
+			 "op", rv_ho_op_name(n->op), "any_failed", n->any_failed,
 			 "op_deadline_ns", (json_int_t)n->op_deadline_ns,
 			 "timer_ns", deadline(n->timer_ns),
 			 "restarts", (json_int_t)n->restarts,
@@ -315,7 +267,7 @@ static json_t *supervisor_core_json(const struct rv_snap_supervisor *s)
 {
 	return json_pack("{s:s, s:b, s:b, s:i, s:I, s:I, s:I, s:o, s:s?,"
 			 " s:o}",
-			 "state", sup_state_name(s->state),
+			 "state", rv_ho_sup_state_name(s->state),
 			 "failing", s->failing,
 			 "initial_start_done", s->initial_start_done,
 			 "exit_code", s->exit_code,
@@ -372,7 +324,84 @@ static json_t *daemon_json(const struct rv_snap_daemon *d)
 			 "counters", counters);
 }
 
-json_t *rv_handover_to_json(const struct rv_snapshot *snap)
+/* ---- format 2: zero values left out ---- */
+
+/* The byte strings (hex or base64) whose "" is their zero: an empty text
+ * ("status": "") is a value, not nothing. */
+static bool is_bytes_key(const char *key)
+{
+	static const char *const keys[] = {
+		"line", "sink", "text", "stdout_pending", "stderr_pending",
+	};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+		if (!strcmp(key, keys[i]))
+			return true;
+	return false;
+}
+
+/* An array the reader takes as missing: empty, counters all 0, or the
+ * log ring's two pieces both empty. */
+static bool is_zero_array(const char *key, const json_t *a)
+{
+	bool pieces = !strcmp(key, "pieces");
+	json_t *item;
+	size_t i;
+
+	json_array_foreach(a, i, item)
+		if (pieces ? !json_is_string(item) ||
+			     json_string_length(item) :
+			     !json_is_integer(item) ||
+			     json_integer_value(item))
+			return false;
+	return true;
+}
+
+static bool is_zero(const char *key, const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_NULL:
+	case JSON_FALSE:
+		return true;
+	case JSON_INTEGER:
+		return json_integer_value(v) == 0;
+	case JSON_STRING:
+		return !json_string_length(v) && is_bytes_key(key);
+	case JSON_ARRAY:
+		return is_zero_array(key, v);
+	default:
+		/* an object is kept even when empty: "ready": {} says there
+		 * is readiness, a missing "ready" that there is none */
+		return false;
+	}
+}
+
+/* Format 2: obj's zero fields removed, in its objects too. */
+static void sparse(json_t *obj)
+{
+	const char *key;
+	json_t *v;
+	void *tmp;
+
+	json_object_foreach_safe(obj, tmp, key, v) {
+		if (json_is_object(v))
+			sparse(v);
+		else if (is_zero(key, v))
+			json_object_del(obj, key);
+	}
+}
+
+static json_t *sparse_all(json_t *arr)
+{
+	json_t *item;
+	size_t i;
+
+	json_array_foreach(arr, i, item)
+		sparse(item);
+	return arr;
+}
+
+json_t *rv_handover_to_json(const struct rv_snapshot *snap, int format)
 {
 	json_t *svcs = json_array(), *nodes = json_array(), *v;
 
@@ -386,7 +415,7 @@ json_t *rv_handover_to_json(const struct rv_snapshot *snap)
 	}
 	v = json_pack("{s:s, s:i, s:s, s:o, s:o, s:o}",
 		      "magic", RV_HANDOVER_MAGIC,
-		      "format", RV_HANDOVER_FORMAT,
+		      "format", format,
 		      "writer", RINGVISOR_VERSION,
 		      "supervisor", supervisor_json(&snap->sup),
 		      "nodes", nodes, "services", svcs);
@@ -394,7 +423,14 @@ json_t *rv_handover_to_json(const struct rv_snapshot *snap)
 					sizeof(*snap->sockets), socket_json));
 	v = with(v, "config", array_of(snap->config, snap->n_config,
 				       sizeof(*snap->config), config_json));
-	return with(v, "daemon", daemon_json(&snap->daemon));
+	v = with(v, "daemon", daemon_json(&snap->daemon));
+	if (v && format >= 2) {
+		sparse_all(svcs);
+		sparse_all(nodes);
+		sparse(json_object_get(v, "supervisor"));
+		sparse(json_object_get(v, "daemon"));
+	}
+	return v;
 }
 
 /* ---- reading ---- */
@@ -404,6 +440,10 @@ struct reader {
 	size_t errlen;
 	char where[96];		/* "services[3] (web)", or "" */
 	int ret;		/* the first error; later ones are dropped */
+	int format;		/* the state's, once its header was read */
+	/* inside a member, the supervisor or the daemon of a format 2
+	 * state: a missing field holds its zero value */
+	bool sparse;
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -435,7 +475,7 @@ static json_t *field(struct reader *r, const json_t *obj, const char *key)
 {
 	json_t *v = json_object_get(obj, key);
 
-	if (!v)
+	if (!v && !r->sparse)
 		fail(r, "\"%s\" is missing", key);
 	return v;
 }
@@ -479,7 +519,7 @@ static int64_t get_deadline(struct reader *r, const json_t *obj,
 
 /* An enumeration by name: its index in [0, n), or 0 after an error. */
 static uint8_t get_enum(struct reader *r, const json_t *obj, const char *key,
-			name_fn *name, int n)
+			rv_ho_name_fn *name, int n)
 {
 	json_t *v = field(r, obj, key);
 	const char *s;
@@ -503,7 +543,7 @@ static bool get_text(struct reader *r, const json_t *obj, const char *key,
 
 	*out = NULL;
 	if (!v || json_is_null(v))
-		return v != NULL;
+		return v != NULL || r->sparse;
 	if (!json_is_string(v))
 		return fail(r, "\"%s\": not a string", key);
 	*out = strdup(json_string_value(v));
@@ -568,7 +608,11 @@ static void get_member(struct reader *r, const json_t *obj,
 {
 	json_t *o = get_typed(r, obj, "member", false);
 
-	if (!o || !get_text(r, o, "name", &m->name))
+	if (!o) {
+		fail(r, "\"member\" is missing");
+		return;
+	}
+	if (!get_text(r, o, "name", &m->name))
 		return;
 	if (!m->name) {
 		fail(r, "\"member\": no name");
@@ -577,7 +621,7 @@ static void get_member(struct reader *r, const json_t *obj,
 	/* from here on, errors name the member */
 	snprintf(r->where + strlen(r->where),
 		 sizeof(r->where) - strlen(r->where), " (%s)", m->name);
-	m->job = get_enum(r, o, "job", job_name, RV_JOB_NTYPES);
+	m->job = get_enum(r, o, "job", rv_ho_job_name, RV_JOB_NTYPES);
 	m->queued = get_bool(r, o, "queued");
 	m->in_op = get_bool(r, o, "in_op");
 	m->held = get_bool(r, o, "held");
@@ -711,9 +755,9 @@ static void get_logline(struct reader *r, const json_t *item, size_t i,
 	}
 	l->realtime_ns = json_integer_value(ns);
 	l->len = (uint32_t)json_integer_value(len);
-	if (!strcmp(json_string_value(st), log_stream_name(RV_LOG_STDERR)))
+	if (!strcmp(json_string_value(st), rv_ho_log_stream_name(RV_LOG_STDERR)))
 		l->stream = RV_LOG_STDERR;
-	else if (!strcmp(json_string_value(st), log_stream_name(RV_LOG_STDOUT)))
+	else if (!strcmp(json_string_value(st), rv_ho_log_stream_name(RV_LOG_STDOUT)))
 		l->stream = RV_LOG_STDOUT;
 	else
 		fail(r, "\"logs\": line %zu: stream \"%s\" unknown", i,
@@ -736,24 +780,25 @@ static void get_logs(struct reader *r, const json_t *obj,
 		return;
 	}
 	l = *out = calloc(1, sizeof(*l));
+	/* format 2: no "lines", no "pieces" when there are none */
 	lines = get_typed(r, o, "lines", true);
 	pieces = get_typed(r, o, "pieces", true);
-	if (l && lines)
+	if (l)
 		l->lines = calloc(json_array_size(lines) + 1, sizeof(*l->lines));
-	if (!l || (lines && !l->lines)) {
+	if (!l || !l->lines) {
 		nomem(r);
 		return;
 	}
-	if (!lines || !pieces)
+	if (r->ret)
 		return;		/* said */
 	json_array_foreach(lines, i, item) {
 		get_logline(r, item, i, &l->lines[l->n++]);
 		sum += l->lines[i].len;
 	}
 	get_bytes(r, o, "text", false, &l->text, &l->text_len);
-	if (json_array_size(pieces) != 2)
+	if (pieces && json_array_size(pieces) != 2)
 		fail(r, "\"pieces\": not one for stdout and one for stderr");
-	for (int k = 0; k < 2 && !r->ret; k++)
+	for (int k = 0; pieces && k < 2 && !r->ret; k++)
 		bytes_of(r, json_array_get(pieces, (size_t)k), "pieces", false,
 			 &l->piece[k], &l->piece_len[k]);
 	if (!r->ret && sum != l->text_len)
@@ -793,8 +838,8 @@ static void get_service(struct reader *r, const json_t *o, void *item)
 	struct rv_snap_service *s = item;
 
 	get_member(r, o, &s->m);
-	s->state = get_enum(r, o, "state", svc_state_name, RV_SVC_NSTATES);
-	s->abort = get_enum(r, o, "abort", abort_name, RV_ABORT_HEALTH + 1);
+	s->state = get_enum(r, o, "state", rv_ho_svc_state_name, RV_SVC_NSTATES);
+	s->abort = get_enum(r, o, "abort", rv_ho_abort_name, RV_HO_NABORTS);
 	s->kill_sent = get_bool(r, o, "kill_sent");
 	s->manual_start = get_bool(r, o, "manual_start");
 	s->pid = (pid_t)get_int(r, o, "pid", 0, INT32_MAX);
@@ -822,8 +867,8 @@ static void get_node(struct reader *r, const json_t *o, void *item)
 	struct rv_snap_node *n = item;
 
 	get_member(r, o, &n->m);
-	n->state = get_enum(r, o, "state", node_state_name, RV_NODE_NSTATES);
-	n->op = get_enum(r, o, "op", op_name, RV_OP_FAIL + 1);
+	n->state = get_enum(r, o, "state", rv_ho_node_state_name, RV_NODE_NSTATES);
+	n->op = get_enum(r, o, "op", rv_ho_op_name, RV_HO_NOPS);
 	n->any_failed = get_bool(r, o, "any_failed");
 	n->op_deadline_ns = get_int(r, o, "op_deadline_ns", INT64_MIN,
 				    INT64_MAX);
@@ -874,7 +919,8 @@ static void get_supervisor(struct reader *r, const json_t *doc,
 	if (!o)
 		return;
 	snprintf(r->where, sizeof(r->where), "supervisor");
-	s->state = get_enum(r, o, "state", sup_state_name,
+	r->sparse = r->format >= 2;
+	s->state = get_enum(r, o, "state", rv_ho_sup_state_name,
 			    RV_SUP_FAILED + 1);
 	s->failing = get_bool(r, o, "failing");
 	s->initial_start_done = get_bool(r, o, "initial_start_done");
@@ -903,6 +949,7 @@ static void get_supervisor(struct reader *r, const json_t *doc,
 	get_bytes(r, o, "stderr_pending", true, &s->std_pending[2],
 		  &s->std_pending_len[2]);
 	r->where[0] = '\0';
+	r->sparse = false;
 }
 
 /* magic, format, writer: before anything else is looked at. */
@@ -923,6 +970,9 @@ static bool check_header(struct reader *r, const json_t *doc)
 		return fail(r, "no integer \"format\": written by ringvisor "
 			    "%s", who);
 	f = json_integer_value(format);
+	if (f > RV_HANDOVER_FORMAT_JSON && f <= RV_HANDOVER_FORMAT)
+		return fail(r, "format %lld is not JSON: written by ringvisor "
+			    "%s", (long long)f, who);
 	if (f > RV_HANDOVER_FORMAT)
 		return fail(r, "format %lld is newer than this binary reads "
 			    "(%d): written by ringvisor %s", (long long)f,
@@ -931,6 +981,7 @@ static bool check_header(struct reader *r, const json_t *doc)
 		return fail(r, "format %lld is older than this binary reads "
 			    "(%d..%d): written by ringvisor %s", (long long)f,
 			    RV_HANDOVER_FORMAT_MIN, RV_HANDOVER_FORMAT, who);
+	r->format = (int)f;
 	return true;
 }
 
@@ -948,8 +999,10 @@ static void get_all(struct reader *r, const json_t *arr, const char *what,
 		snprintf(r->where, sizeof(r->where), "%s[%zu]", what, i);
 		if (!json_is_object(item))
 			fail(r, "not an object");
-		else
+		r->sparse = r->format >= 2;
+		if (!r->ret)
 			get(r, item, (char *)items + i * size);
+		r->sparse = false;
 	}
 }
 
@@ -987,6 +1040,7 @@ static void get_daemon(struct reader *r, const json_t *doc,
 	if (!o)
 		return;
 	snprintf(r->where, sizeof(r->where), "daemon");
+	r->sparse = r->format >= 2;
 	get_text(r, o, "notify_socket", &d->notify_socket);
 	d->watchdog_usec = (uint64_t)get_int(r, o, "watchdog_usec", 0,
 					     INT64_MAX);
@@ -996,6 +1050,7 @@ static void get_daemon(struct reader *r, const json_t *doc,
 			rv_snap_counter_name((enum rv_snap_counter)k), 0,
 			INT64_MAX);
 	r->where[0] = '\0';
+	r->sparse = false;
 }
 
 /* An array of objects of doc into a new array of n items. */

@@ -21,13 +21,25 @@
 #include "tree/snapshot.h"
 
 #define RV_HANDOVER_MAGIC "ringvisor-handover"
-/* The format this binary writes, and the oldest it still reads. */
-#define RV_HANDOVER_FORMAT 1
+/*
+ * The newest format this binary writes and reads, and the oldest it still
+ * reads and writes.  1: every field of every member.  2: a member's fields
+ * that hold their zero value (null, false, 0, an empty array or byte
+ * string, counters all 0) are left out, and a reader takes a missing one
+ * for that value: most of 1,000 services' fields are zero, and reading
+ * them was most of the pause (docs/reexec.md, "Format").  3: binary, the
+ * same fields (handover_bin.h).  A binary writes the newest format the
+ * next one reads (its `--handover-formats`).
+ */
+#define RV_HANDOVER_FORMAT 3
 #define RV_HANDOVER_FORMAT_MIN 1
+/* The newest that is JSON: format 3 is binary (handover_bin.h). */
+#define RV_HANDOVER_FORMAT_JSON 2
 
-/* snap as a new JSON object (the caller json_decref()s it); NULL on
+/* snap as a new JSON object in format (RV_HANDOVER_FORMAT_MIN ..
+ * RV_HANDOVER_FORMAT_JSON; the caller json_decref()s it); NULL on
  * ENOMEM. */
-json_t *rv_handover_to_json(const struct rv_snapshot *snap);
+json_t *rv_handover_to_json(const struct rv_snapshot *snap, int format);
 
 /*
  * Reads doc into *out (allocated here; rv_snapshot_free()).  0, or
@@ -59,6 +71,7 @@ enum rv_handover_ctl_fd {
 
 struct rv_handover_ctl {
 	char writer[32];	/* read: the writer's version */
+	int format;		/* the format written (the next image reads) */
 	char *binary;		/* malloc'd on read */
 	int64_t t0_ns;
 	int fd[RV_HANDOVER_CTL_NFDS];

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/handover_bin.h"
 #include "daemon/handover_json.h"
 #include "daemon/handover_memfd.h"
 #include "util/fdkeep.h"
@@ -35,16 +36,6 @@ static int write_all(int fd, const char *buf, size_t len, size_t off)
 		done += (size_t)n;
 	}
 	return 0;
-}
-
-int rv_handover_write(const struct rv_snapshot *snap, int *fd, char *err,
-		      size_t errlen)
-{
-	json_t *doc = rv_handover_to_json(snap);
-	int ret = rv_handover_write_doc(doc, fd, err, errlen);
-
-	json_decref(doc);
-	return ret;
 }
 
 /*
@@ -84,8 +75,7 @@ static int dump_to_memfd(const char *text, size_t n, void *data)
 	return 0;
 }
 
-int rv_handover_write_doc(const json_t *doc, int *fd, char *err,
-			  size_t errlen)
+static int write_doc(const json_t *doc, int *fd, char *err, size_t errlen)
 {
 	struct memfd_out *o = doc ? malloc(sizeof(*o)) : NULL;
 	int ret = -ENOMEM;
@@ -123,30 +113,16 @@ out:
 	return ret;
 }
 
-int rv_handover_read(int fd, struct rv_snapshot *out, char *err,
-		     size_t errlen)
+/* The state's bytes from fd (a sealed memfd, adopted): *buf (malloc'd,
+ * NUL-terminated past *len).  0 or -errno with one line in err. */
+static int read_bytes(int fd, char **buf, size_t *len, char *err,
+		      size_t errlen)
 {
-	json_t *doc;
-	int ret;
-
-	memset(out, 0, sizeof(*out));
-	ret = rv_handover_read_doc(fd, &doc, err, errlen);
-	if (ret)
-		return ret;
-	ret = rv_handover_from_json(doc, out, err, errlen);
-	json_decref(doc);
-	return ret;
-}
-
-int rv_handover_read_doc(int fd, json_t **doc, char *err, size_t errlen)
-{
-	json_error_t je;
 	struct stat st;
-	char *buf;
 	ssize_t n;
 	int ret;
 
-	*doc = NULL;
+	*buf = NULL;
 	ret = rv_fd_adopt(fd, RV_FD_MEMFD, 0, "the hand-over state", err,
 			  errlen);
 	if (ret)
@@ -157,29 +133,150 @@ int rv_handover_read_doc(int fd, json_t **doc, char *err, size_t errlen)
 			 strerror(-ret));
 		return ret;
 	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
+	*buf = malloc((size_t)st.st_size + 1);
+	if (!*buf) {
 		snprintf(err, errlen, "hand-over state: out of memory "
 			 "(%lld bytes)", (long long)st.st_size);
 		return -ENOMEM;
 	}
 	/* sealed: the size cannot change under us, so one short read is
 	 * an error, not a partial state */
-	n = pread(fd, buf, (size_t)st.st_size, 0);
+	n = pread(fd, *buf, (size_t)st.st_size, 0);
 	if (n != st.st_size) {
 		ret = n < 0 ? -errno : -EIO;
 		snprintf(err, errlen, "hand-over state: read %zd of %lld "
 			 "bytes: %s", n, (long long)st.st_size,
 			 strerror(-ret));
-	} else if (!(*doc = json_loadb(buf, (size_t)n, JSON_REJECT_DUPLICATES,
-				       &je))) {
+		free(*buf);
+		*buf = NULL;
+		return ret;
+	}
+	(*buf)[n] = '\0';
+	*len = (size_t)n;
+	return 0;
+}
+
+/* A JSON state (formats 1 and 2): the control section, then the tree's. */
+static int parse_json(const char *buf, size_t len,
+		      struct rv_handover_ctl *ctl, struct rv_snapshot *out,
+		      char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	int ret = 0;
+
+	if (!doc) {
 		snprintf(err, errlen, "hand-over state: not JSON at line %d "
 			 "column %d (%s)%s", je.line, je.column, je.text,
-			 n ? "" : ": empty");
-		ret = -EINVAL;
+			 len ? "" : ": empty");
+		return -EINVAL;
 	}
+	if (ctl)
+		ret = rv_handover_ctl_from_json(doc, ctl, err, errlen);
+	if (!ret)
+		ret = rv_handover_from_json(doc, out, err, errlen);
+	json_decref(doc);
+	return ret;
+}
+
+int rv_handover_parse_state(const char *buf, size_t len,
+			    struct rv_handover_ctl *ctl,
+			    struct rv_snapshot *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (rv_handover_bin_is(buf, len))
+		return rv_handover_bin_decode(buf, len, ctl, out, err, errlen);
+	if (ctl) {
+		memset(ctl, 0, sizeof(*ctl));
+		memset(ctl->fd, -1, sizeof(ctl->fd));
+	}
+	return parse_json(buf, len, ctl, out, err, errlen);
+}
+
+int rv_handover_read_state(int fd, struct rv_handover_ctl *ctl,
+			   struct rv_snapshot *out, char *err, size_t errlen)
+{
+	size_t len = 0;
+	char *buf;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = read_bytes(fd, &buf, &len, err, errlen);
+	if (!ret)
+		ret = rv_handover_parse_state(buf, len, ctl, out, err, errlen);
 	free(buf);
 	return ret;
+}
+
+int rv_handover_read(int fd, struct rv_snapshot *out, char *err,
+		     size_t errlen)
+{
+	return rv_handover_read_state(fd, NULL, out, err, errlen);
+}
+
+/* A new memfd holding buf, sealed: *fd.  0 or -errno with err. */
+static int sealed_memfd(const char *buf, size_t len, int *fd, char *err,
+			size_t errlen)
+{
+	int mfd = memfd_create("ringvisor-handover",
+			       MFD_CLOEXEC | MFD_ALLOW_SEALING), ret;
+
+	if (mfd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "hand-over state: memfd_create: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	ret = write_all(mfd, buf, len, 0);
+	if (!ret && fcntl(mfd, F_ADD_SEALS, SEALS) < 0)
+		ret = -errno;
+	if (ret) {
+		snprintf(err, errlen, "hand-over state: writing the memfd: %s",
+			 strerror(-ret));
+		close(mfd);
+		return ret;
+	}
+	*fd = mfd;
+	return 0;
+}
+
+int rv_handover_write_state(const struct rv_snapshot *snap,
+			    const struct rv_handover_ctl *ctl, int format,
+			    int *fd, char *err, size_t errlen)
+{
+	json_t *doc;
+	size_t len;
+	char *buf;
+	int ret;
+
+	if (format >= RV_HANDOVER_FORMAT_BIN) {
+		ret = rv_handover_bin_encode(snap, ctl, &buf, &len);
+		if (ret) {
+			snprintf(err, errlen, "hand-over state: out of memory");
+			return ret;
+		}
+		ret = sealed_memfd(buf, len, fd, err, errlen);
+		free(buf);
+		return ret;
+	}
+	/* one version back's JSON */
+	doc = rv_handover_to_json(snap, format);
+	ret = doc && ctl ? rv_handover_ctl_to_json(doc, ctl) : 0;
+	if (!doc || ret) {
+		json_decref(doc);
+		snprintf(err, errlen, "hand-over state: out of memory");
+		return -ENOMEM;
+	}
+	ret = write_doc(doc, fd, err, errlen);
+	json_decref(doc);
+	return ret;
+}
+
+int rv_handover_write(const struct rv_snapshot *snap, int *fd, char *err,
+		      size_t errlen)
+{
+	return rv_handover_write_state(snap, NULL, RV_HANDOVER_FORMAT, fd,
+				       err, errlen);
 }
 
 int rv_handover_env_fd(const char *value, int *fd, char *err, size_t errlen)
