@@ -121,7 +121,11 @@ static void rollback(struct rv_handover *h, const char *why)
 			*p = ' ';
 	env = rv_handover_env(extra, 2, true);
 	(void)fcntl(h->state_fd, F_SETFD, 0);
-	if (env && !rv_fdkeep_clear_cloexec(&h->fds))
+	/* each one open passes on; one the state names wrongly (not open:
+	 * why we are here, maybe) is the previous image's to refuse */
+	for (size_t i = 0; i < h->fds.n; i++)
+		(void)fcntl(h->fds.v[i].fd, F_SETFD, 0);
+	if (env)
 		execveat(prev, "", h->argv, env, AT_EMPTY_PATH);
 	fprintf(stderr, "ringvisor: hand-over failed (%s), and the previous "
 		"image cannot be exec'd again: %s\n", why, strerror(errno));
