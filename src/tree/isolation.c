@@ -431,6 +431,32 @@ static int prepare_journal(struct rv_iso *iso, const struct rv_service *s,
 	return 0;
 }
 
+/*
+ * One /dev/null for every service whose stdout or stderr is null, held
+ * while one of them is loaded: one per service would take 10,000 of the
+ * descriptors 10,000 services need for their pidfds.  A child gets its
+ * own copy through dup2 at spawn, so sharing it shares nothing else.
+ */
+static int null_fd = -1;
+static unsigned int null_users;
+
+static int null_get(void)
+{
+	if (null_fd < 0)
+		null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null_fd >= 0)
+		null_users++;
+	return null_fd;
+}
+
+static void null_put(void)
+{
+	if (null_users && !--null_users) {
+		close(null_fd);
+		null_fd = -1;
+	}
+}
+
 static int prepare_output(struct rv_iso_builder *b, struct rv_iso *iso,
 			  const struct rv_service *s)
 {
@@ -440,7 +466,7 @@ static int prepare_output(struct rv_iso_builder *b, struct rv_iso *iso,
 
 	if (keys->stdout_kind == RV_OUTPUT_NULL ||
 	    keys->stderr_kind == RV_OUTPUT_NULL) {
-		iso->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		iso->null_fd = null_get();
 		if (iso->null_fd < 0)
 			return set_failure(iso, errno, "stdout",
 					   "opening /dev/null: %s",
@@ -618,7 +644,7 @@ void rv_iso_free(struct rv_service *s)
 		if (iso->journal_fd[fd] >= 0)
 			close(iso->journal_fd[fd]);
 	if (iso->null_fd >= 0)
-		close(iso->null_fd);
+		null_put();
 	rv_cgroup_destroy(&iso->cg, s->spec->kill_mode == RV_KILL_CGROUP);
 	rv_identity_free(&iso->id);
 	free(iso->rlimits);

@@ -393,6 +393,30 @@ class Isolation(rvtest.Case):
         self.assertEqual(os.readlink(f"/proc/{pid}/fd/2"), "/dev/null")
         self.assertEqual(rv.shutdown(), 0)
 
+    def test_null_outputs_share_one_dev_null(self):
+        # one /dev/null per service would take as many descriptors as
+        # the services' pidfds: 10,000 services would not fit 20,000
+        cfg = self.config(
+            "[service:q]\ninstances = 4\ncommand = sleep 600\n"
+            "stdout = null\nstderr = null\n")
+        rv = self.start(cfg)
+        pids = [rv.wait_for("start", service=f"q@{i}")[0].int("pid")
+                for i in range(4)]
+        def outputs_null(fd):
+            # ours, for outputs: read-write, close-on-exec (stdin and
+            # the spawn's spare descriptor are neither)
+            if os.readlink(f"/proc/{rv.pid}/fd/{fd}") != "/dev/null":
+                return False
+            flags = int(rvtest.slurp(f"/proc/{rv.pid}/fdinfo/{fd}")
+                        .split("flags:")[1].split()[0], 8)
+            return bool(flags & os.O_RDWR and flags & 0o2000000)
+        nulls = [f for f in os.listdir(f"/proc/{rv.pid}/fd")
+                 if outputs_null(f)]
+        self.assertEqual(len(nulls), 1, nulls)
+        for pid in pids:
+            self.assertEqual(os.readlink(f"/proc/{pid}/fd/1"), "/dev/null")
+        self.assertEqual(rv.shutdown(), 0)
+
     # -------------------------------------------------- failed spawns
 
     def test_spawn_failing_at_setgid_reports_the_step(self):
