@@ -215,7 +215,8 @@ static json_t *node_json(const void *item)
 			 " s:o}",
 			 "member", member_json(&n->m),
 			 "state", rv_ho_node_state_name(n->state),
-			 "op", rv_ho_op_name(n->op), "any_failed", n->any_failed,
+			 "op", rv_ho_op_name(n->op),
+			 "any_failed", n->any_failed,
 			 "op_deadline_ns", (json_int_t)n->op_deadline_ns,
 			 "timer_ns", deadline(n->timer_ns),
 			 "restarts", (json_int_t)n->restarts,
@@ -745,6 +746,7 @@ static void get_logline(struct reader *r, const json_t *item, size_t i,
 {
 	json_t *ns = json_array_get(item, 0), *st = json_array_get(item, 1);
 	json_t *len = json_array_get(item, 2);
+	int v;
 
 	if (!json_is_array(item) || json_array_size(item) != 3 ||
 	    !json_is_integer(ns) || !json_is_string(st) ||
@@ -755,10 +757,10 @@ static void get_logline(struct reader *r, const json_t *item, size_t i,
 	}
 	l->realtime_ns = json_integer_value(ns);
 	l->len = (uint32_t)json_integer_value(len);
-	if (!strcmp(json_string_value(st), rv_ho_log_stream_name(RV_LOG_STDERR)))
-		l->stream = RV_LOG_STDERR;
-	else if (!strcmp(json_string_value(st), rv_ho_log_stream_name(RV_LOG_STDOUT)))
-		l->stream = RV_LOG_STDOUT;
+	v = rv_ho_name_value(rv_ho_log_stream_name, RV_HO_NLOG_STREAMS,
+			     json_string_value(st), json_string_length(st));
+	if (v >= 0)
+		l->stream = (uint8_t)v;
 	else
 		fail(r, "\"logs\": line %zu: stream \"%s\" unknown", i,
 		     json_string_value(st));
@@ -784,7 +786,8 @@ static void get_logs(struct reader *r, const json_t *obj,
 	lines = get_typed(r, o, "lines", true);
 	pieces = get_typed(r, o, "pieces", true);
 	if (l)
-		l->lines = calloc(json_array_size(lines) + 1, sizeof(*l->lines));
+		l->lines = calloc(json_array_size(lines) + 1,
+				  sizeof(*l->lines));
 	if (!l || !l->lines) {
 		nomem(r);
 		return;
@@ -838,7 +841,8 @@ static void get_service(struct reader *r, const json_t *o, void *item)
 	struct rv_snap_service *s = item;
 
 	get_member(r, o, &s->m);
-	s->state = get_enum(r, o, "state", rv_ho_svc_state_name, RV_SVC_NSTATES);
+	s->state = get_enum(r, o, "state", rv_ho_svc_state_name,
+			    RV_SVC_NSTATES);
 	s->abort = get_enum(r, o, "abort", rv_ho_abort_name, RV_HO_NABORTS);
 	s->kill_sent = get_bool(r, o, "kill_sent");
 	s->manual_start = get_bool(r, o, "manual_start");
@@ -867,7 +871,8 @@ static void get_node(struct reader *r, const json_t *o, void *item)
 	struct rv_snap_node *n = item;
 
 	get_member(r, o, &n->m);
-	n->state = get_enum(r, o, "state", rv_ho_node_state_name, RV_NODE_NSTATES);
+	n->state = get_enum(r, o, "state", rv_ho_node_state_name,
+			    RV_NODE_NSTATES);
 	n->op = get_enum(r, o, "op", rv_ho_op_name, RV_HO_NOPS);
 	n->any_failed = get_bool(r, o, "any_failed");
 	n->op_deadline_ns = get_int(r, o, "op_deadline_ns", INT64_MIN,

@@ -11,6 +11,7 @@ suite once per backend)."""
 
 import json
 import os
+import subprocess
 import signal
 import socket
 import sys
@@ -275,6 +276,50 @@ class Reexec(rvtest.Case):
         rvtest.wait_until(lambda: self.status_of("dies")["restarts"] ==
                           before["dies"]["restarts"] + 1, 10,
                           "dies restarted")
+        self.assertEqual(rv.shutdown(), 0)
+
+    def test_older_binary_gets_the_format_it_reads(self):
+        # ringvisor reads formats 1..3 and writes 3 (binary) to itself; a
+        # binary one version back that reads JSON only gets the newest
+        # JSON it knows, and that state carries the tree as well
+        out = subprocess.run([rvtest.RV_BIN, "--handover-formats"],
+                             capture_output=True, text=True, check=True)
+        self.assertEqual(out.stdout, "1 3\n")
+        rv = self.tree()
+        _, before = self.snapshot()
+        for fmt in (1, 2):
+            state = os.path.join(self.tmp, f"state{fmt}")
+            older = self.write(f"older{fmt}", f"""#!/bin/sh
+[ "$1" = --handover-formats ] && {{ echo 1 {fmt}; exit 0; }}
+cat /proc/self/fd/$RINGVISOR_HANDOVER_FD > {state}
+exec {rvtest.RV_BIN} "$@"
+""", 0o755)
+            mark = rv.mark()
+            r = self.ctl("reexec", "--binary", older)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            rv.wait_for("reexec_done", since=mark)
+            with open(state) as f:
+                doc = json.load(f)
+            self.assertEqual(doc["format"], fmt)
+            run = next(s for s in doc["services"]
+                       if s["member"]["name"] == "run")
+            # format 2 leaves zero fields out, format 1 writes them all
+            self.assertEqual("kill_sent" in run, fmt == 1)
+            _, after = self.snapshot()
+            for name in ("run", "back", "gate"):
+                self.assertEqual(after[name]["pid"], before[name]["pid"])
+                self.assertEqual(after[name]["state"],
+                                 before[name]["state"])
+        # and back to ringvisor's own format (the binary it wrote is read)
+        self.reexec_ok(rv)
+        self.assertEqual(self.snapshot()[1]["run"]["pid"],
+                         before["run"]["pid"])
+        # a binary that reads no format this one writes is refused
+        newer = self.write("newer", "#!/bin/sh\necho 4 5\n", 0o755)
+        r = self.ctl("reexec", "--binary", newer)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("reads hand-over formats 4..5, this binary writes "
+                      "1..3", r.stderr)
         self.assertEqual(rv.shutdown(), 0)
 
     def reexec_ok(self, rv):
