@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 
 #include "child/logring.h"
 #include "daemon/handover_bin.h"
+#include "daemon/handover_err.h"
 #include "daemon/handover_names.h"
 #include "tree/supervisor.h"
 
@@ -320,43 +320,18 @@ int rv_handover_bin_encode(const struct rv_snapshot *snap,
 
 struct in {
 	const unsigned char *p, *start, *end;
-	char *err;
-	size_t errlen;
-	char where[96];		/* "services[3] (web)", or "" */
-	int ret;		/* the first error; later ones are dropped */
+	struct rv_ho_err e;
 };
 
-__attribute__((format(printf, 2, 3)))
-static bool fail(struct in *r, const char *fmt, ...)
-{
-	char what[256];
-	va_list ap;
-
-	if (r->ret)
-		return false;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	snprintf(r->err, r->errlen, "hand-over state: %s%s%s", r->where,
-		 *r->where ? ": " : "", what);
-	r->ret = -EINVAL;
-	return false;
-}
-
-static void nomem(struct in *r)
-{
-	if (r->ret)
-		return;
-	snprintf(r->err, r->errlen, "hand-over state: out of memory");
-	r->ret = -ENOMEM;
-}
+#define fail(r, ...) rv_ho_fail(&(r)->e, __VA_ARGS__)
+#define nomem(r) rv_ho_nomem(&(r)->e)
 
 /* The next n bytes, or NULL (after an error, or past the end). */
 static const unsigned char *take(struct in *r, const char *key, size_t n)
 {
 	const unsigned char *p = r->p;
 
-	if (r->ret)
+	if (r->e.ret)
 		return NULL;
 	if ((size_t)(r->end - r->p) < n) {
 		fail(r, "\"%s\": the state ends at byte %zu", key,
@@ -412,7 +387,7 @@ static uint32_t get_count(struct in *r, const char *key, size_t min)
 {
 	uint32_t n = get_u32(r, key);
 
-	if (!r->ret && (size_t)n * min > (size_t)(r->end - r->p))
+	if (!r->e.ret && (size_t)n * min > (size_t)(r->end - r->p))
 		return fail(r, "\"%s\": %" PRIu32 " items, more than the "
 			    "state holds", key, n), 0;
 	return n;
@@ -424,7 +399,7 @@ static bool get_span(struct in *r, const char *key, const unsigned char **p,
 {
 	*n = get_u32(r, key);
 	*p = NULL;
-	if (r->ret || *n == NONE_LEN)
+	if (r->e.ret || *n == NONE_LEN)
 		return false;
 	*p = take(r, key, *n);
 	return *p != NULL;
@@ -438,7 +413,7 @@ static bool get_str(struct in *r, const char *key, char **out)
 
 	*out = NULL;
 	if (!get_span(r, key, &p, &n))
-		return !r->ret;
+		return !r->e.ret;
 	if (memchr(p, '\0', n))
 		return fail(r, "\"%s\": holds a NUL byte", key);
 	*out = strndup((const char *)p, n);
@@ -457,7 +432,7 @@ static void get_blob(struct in *r, const char *key, char **out, size_t *n)
 	*out = NULL;
 	*n = 0;
 	if (!get_span(r, key, &p, &len)) {
-		if (!r->ret && len == NONE_LEN)
+		if (!r->e.ret && len == NONE_LEN)
 			fail(r, "\"%s\": no bytes", key);
 		return;
 	}
@@ -482,7 +457,7 @@ static uint8_t get_enum(struct in *r, const char *key, rv_ho_name_fn *name,
 	int v;
 
 	if (!get_span(r, key, &p, &len)) {
-		if (!r->ret)
+		if (!r->e.ret)
 			fail(r, "\"%s\": no name", key);
 		return 0;
 	}
@@ -499,7 +474,7 @@ static void get_u64s(struct in *r, const char *key, uint64_t *v, size_t n)
 {
 	uint32_t count = get_count(r, key, 8);
 
-	for (uint32_t i = 0; !r->ret && i < count; i++) {
+	for (uint32_t i = 0; !r->e.ret && i < count; i++) {
 		int64_t x = get_i64(r, key, 0, INT64_MAX);
 
 		if (i < n)
@@ -518,7 +493,7 @@ static void get_window(struct in *r, struct rv_snap_window *w)
 		nomem(r);
 		return;
 	}
-	for (uint32_t i = 0; !r->ret && i < n; i++) {
+	for (uint32_t i = 0; !r->e.ret && i < n; i++) {
 		w->stamps[i] = get_i64(r, "window", INT64_MIN, INT64_MAX);
 		if (i && w->stamps[i] < w->stamps[i - 1])
 			fail(r, "\"window\": not oldest first");
@@ -528,7 +503,7 @@ static void get_window(struct in *r, struct rv_snap_window *w)
 
 static void get_member(struct in *r, struct rv_snap_member *m)
 {
-	size_t at = strlen(r->where);
+	size_t at = strlen(r->e.where);
 
 	if (!get_str(r, "name", &m->name))
 		return;
@@ -537,7 +512,7 @@ static void get_member(struct in *r, struct rv_snap_member *m)
 		return;
 	}
 	/* from here on, errors name the member */
-	snprintf(r->where + at, sizeof(r->where) - at, " (%s)", m->name);
+	snprintf(r->e.where + at, sizeof(r->e.where) - at, " (%s)", m->name);
 	m->job = get_enum(r, "job", rv_ho_job_name, RV_JOB_NTYPES);
 	m->queued = get_bool(r, "queued");
 	m->in_op = get_bool(r, "in_op");
@@ -626,7 +601,7 @@ static void get_logs(struct in *r, struct rv_snap_logs **out)
 		nomem(r);
 		return;
 	}
-	for (uint32_t i = 0; !r->ret && i < n; i++) {
+	for (uint32_t i = 0; !r->e.ret && i < n; i++) {
 		struct rv_snap_logline *ln = &l->lines[i];
 
 		ln->realtime_ns = get_i64(r, "lines", INT64_MIN, INT64_MAX);
@@ -639,7 +614,7 @@ static void get_logs(struct in *r, struct rv_snap_logs **out)
 	get_blob(r, "text", &l->text, &l->text_len);
 	get_blob(r, "pieces", &l->piece[0], &l->piece_len[0]);
 	get_blob(r, "pieces", &l->piece[1], &l->piece_len[1]);
-	if (!r->ret && sum != l->text_len)
+	if (!r->e.ret && sum != l->text_len)
 		fail(r, "\"logs\": the lines are %zu bytes, the text %zu",
 		     sum, l->text_len);
 }
@@ -655,13 +630,13 @@ static void get_stored(struct in *r, struct rv_snap_service *s)
 		nomem(r);
 		return;
 	}
-	for (uint32_t i = 0; !r->ret && i < n; i++) {
+	for (uint32_t i = 0; !r->e.ret && i < n; i++) {
 		struct rv_snap_stored *st = &s->stored[i];
 
 		s->n_stored = i + 1;
 		st->fd = (int)get_i64(r, "fd", 0, INT32_MAX);
 		get_str(r, "name", &st->name);
-		if (!r->ret && !st->name)
+		if (!r->e.ret && !st->name)
 			fail(r, "\"fd_store\"[%" PRIu32 "]: no name", i);
 	}
 }
@@ -714,10 +689,10 @@ static void get_signals(struct in *r, const char *key, sigset_t *set)
 	uint32_t n = get_count(r, key, 4);
 
 	sigemptyset(set);
-	for (uint32_t i = 0; !r->ret && i < n; i++) {
+	for (uint32_t i = 0; !r->e.ret && i < n; i++) {
 		uint32_t sig = get_u32(r, key);
 
-		if (!r->ret && (sig < 1 || sig >= NSIG))
+		if (!r->e.ret && (sig < 1 || sig >= NSIG))
 			fail(r, "\"%s\"[%" PRIu32 "]: not a signal number",
 			     key, i);
 		else
@@ -729,7 +704,7 @@ static void get_supervisor(struct in *r, struct rv_snap_supervisor *s)
 {
 	int64_t sum;
 
-	snprintf(r->where, sizeof(r->where), "supervisor");
+	snprintf(r->e.where, sizeof(r->e.where), "supervisor");
 	s->state = get_enum(r, "state", rv_ho_sup_state_name,
 			    RV_SUP_FAILED + 1);
 	s->failing = get_bool(r, "failing");
@@ -755,32 +730,32 @@ static void get_supervisor(struct in *r, struct rv_snap_supervisor *s)
 		 &s->std_pending_len[1]);
 	get_blob(r, "stderr_pending", &s->std_pending[2],
 		 &s->std_pending_len[2]);
-	r->where[0] = '\0';
+	r->e.where[0] = '\0';
 }
 
 static void get_ctl(struct in *r, struct rv_handover_ctl *c)
 {
 	uint32_t n;
 
-	snprintf(r->where, sizeof(r->where), "control");
+	snprintf(r->e.where, sizeof(r->e.where), "control");
 	get_str(r, "binary", &c->binary);
 	c->t0_ns = get_i64(r, "t0_ns", 0, INT64_MAX);
 	n = get_count(r, "fds", 8);
-	for (uint32_t i = 0; !r->ret && i < n; i++) {
+	for (uint32_t i = 0; !r->e.ret && i < n; i++) {
 		int fd = (int)get_i64(r, "fds", -1, INT32_MAX);
 
 		/* a newer binary's extra ones: not ours to know */
 		if (i < RV_HANDOVER_CTL_NFDS)
 			c->fd[i] = fd;
 	}
-	r->where[0] = '\0';
+	r->e.where[0] = '\0';
 }
 
 /* Each of a list's items, with where naming it: "services[3]". */
 #define EACH(r, what, i, n) \
-	for (size_t i = 0; !(r)->ret && i < (n) && \
-	     (snprintf((r)->where, sizeof((r)->where), "%s[%zu]", what, i), \
-	      1); i++)
+	for (size_t i = 0; !(r)->e.ret && i < (n) && \
+	     (snprintf((r)->e.where, sizeof((r)->e.where), "%s[%zu]", \
+		       what, i), 1); i++)
 
 static void get_sockets(struct in *r, struct rv_snapshot *out)
 {
@@ -799,13 +774,13 @@ static void get_sockets(struct in *r, struct rv_snapshot *out)
 
 		get_str(r, "name", &k->name);
 		get_str(r, "listen", &k->listen);
-		if (!r->ret && (!k->name || !k->listen))
+		if (!r->e.ret && (!k->name || !k->listen))
 			fail(r, "no name or no listen address");
 		k->fd = (int)get_i64(r, "fd", 0, INT32_MAX);
 		k->dev = (uint64_t)get_i64(r, "dev", 0, INT64_MAX);
 		k->ino = (uint64_t)get_i64(r, "ino", 0, INT64_MAX);
 	}
-	r->where[0] = '\0';
+	r->e.where[0] = '\0';
 }
 
 static void get_config(struct in *r, struct rv_snapshot *out)
@@ -824,14 +799,14 @@ static void get_config(struct in *r, struct rv_snapshot *out)
 		struct rv_config_source *f = &out->config[i];
 
 		get_str(r, "path", &f->path);
-		if (!r->ret && !f->path)
+		if (!r->e.ret && !f->path)
 			fail(r, "no path");
 		get_blob(r, "bytes", &f->bytes, &f->len);
 		/* an empty file: the loader still wants its (empty) text */
-		if (!r->ret && !f->bytes && !(f->bytes = calloc(1, 1)))
+		if (!r->e.ret && !f->bytes && !(f->bytes = calloc(1, 1)))
 			nomem(r);
 	}
-	r->where[0] = '\0';
+	r->e.where[0] = '\0';
 }
 
 /* magic, format, writer: before anything else is looked at. */
@@ -849,14 +824,14 @@ static bool get_header(struct in *r, struct rv_handover_ctl *c)
 	if (c)
 		snprintf(c->writer, sizeof(c->writer), "%s",
 			 writer ? writer : "?");
-	if (!r->ret && f != RV_HANDOVER_FORMAT_BIN)
+	if (!r->e.ret && f != RV_HANDOVER_FORMAT_BIN)
 		fail(r, "format %" PRIu32 " is %s than this binary reads "
 		     "(%d..%d): written by ringvisor %s", f,
 		     f > RV_HANDOVER_FORMAT_BIN ? "newer" : "older",
 		     RV_HANDOVER_FORMAT_MIN, RV_HANDOVER_FORMAT,
 		     writer ? writer : "an unknown version");
 	free(writer);
-	return !r->ret;
+	return !r->e.ret;
 }
 
 bool rv_handover_bin_is(const char *buf, size_t len)
@@ -871,7 +846,7 @@ int rv_handover_bin_decode(const char *buf, size_t len,
 	struct in r = { .p = (const unsigned char *)buf,
 			.start = (const unsigned char *)buf,
 			.end = (const unsigned char *)buf + len,
-			.err = err, .errlen = errlen };
+			.e = { .err = err, .errlen = errlen } };
 	struct rv_handover_ctl none;
 	struct rv_snap_daemon *d = &out->daemon;
 	uint32_t n;
@@ -882,18 +857,18 @@ int rv_handover_bin_decode(const char *buf, size_t len,
 	memset(ctl, 0, sizeof(*ctl));
 	memset(ctl->fd, -1, sizeof(ctl->fd));
 	if (!get_header(&r, ctl))
-		return r.ret;
+		return r.e.ret;
 	get_ctl(&r, ctl);
 	if (ctl == &none) {
 		free(none.binary);
 		none.binary = NULL;
 	}
-	if (r.ret)
-		return r.ret;
+	if (r.e.ret)
+		return r.e.ret;
 	get_supervisor(&r, &out->sup);
 	/* the lists' sizes before their items: the snapshot's room */
 	n = get_count(&r, "nodes", 4);
-	if (!r.ret) {
+	if (!r.e.ret) {
 		out->nodes = calloc(n ? n : 1, sizeof(*out->nodes));
 		if (!out->nodes)
 			nomem(&r);
@@ -902,9 +877,9 @@ int rv_handover_bin_decode(const char *buf, size_t len,
 	}
 	EACH(&r, "nodes", i, out->n_nodes)
 		get_node(&r, &out->nodes[i]);
-	r.where[0] = '\0';
+	r.e.where[0] = '\0';
 	n = get_count(&r, "services", 4);
-	if (!r.ret) {
+	if (!r.e.ret) {
 		out->svcs = calloc(n ? n : 1, sizeof(*out->svcs));
 		if (!out->svcs)
 			nomem(&r);
@@ -913,18 +888,18 @@ int rv_handover_bin_decode(const char *buf, size_t len,
 	}
 	EACH(&r, "services", i, out->n_svcs)
 		get_service(&r, &out->svcs[i]);
-	r.where[0] = '\0';
+	r.e.where[0] = '\0';
 	get_sockets(&r, out);
 	get_config(&r, out);
-	snprintf(r.where, sizeof(r.where), "daemon");
+	snprintf(r.e.where, sizeof(r.e.where), "daemon");
 	get_str(&r, "notify_socket", &d->notify_socket);
 	d->watchdog_usec = (uint64_t)get_i64(&r, "watchdog_usec", 0,
 					     INT64_MAX);
 	get_u64s(&r, "counters", d->counters, RV_SNAP_NCOUNTERS);
-	r.where[0] = '\0';
-	if (!r.ret && r.p != r.end)
+	r.e.where[0] = '\0';
+	if (!r.e.ret && r.p != r.end)
 		fail(&r, "%zu bytes after its end", (size_t)(r.end - r.p));
-	if (r.ret)
+	if (r.e.ret)
 		rv_snapshot_free(out);
-	return r.ret;
+	return r.e.ret;
 }

@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 
 #include "daemon/handover_bytes.h"
 #include "daemon/handover_json.h"
+#include "daemon/handover_err.h"
 #include "daemon/handover_names.h"
 #include "tree/supervisor.h"
 
@@ -437,40 +437,15 @@ json_t *rv_handover_to_json(const struct rv_snapshot *snap, int format)
 /* ---- reading ---- */
 
 struct reader {
-	char *err;
-	size_t errlen;
-	char where[96];		/* "services[3] (web)", or "" */
-	int ret;		/* the first error; later ones are dropped */
+	struct rv_ho_err e;
 	int format;		/* the state's, once its header was read */
 	/* inside a member, the supervisor or the daemon of a format 2
 	 * state: a missing field holds its zero value */
 	bool sparse;
 };
 
-__attribute__((format(printf, 2, 3)))
-static bool fail(struct reader *r, const char *fmt, ...)
-{
-	char what[256];
-	va_list ap;
-
-	if (r->ret)
-		return false;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	snprintf(r->err, r->errlen, "hand-over state: %s%s%s", r->where,
-		 *r->where ? ": " : "", what);
-	r->ret = -EINVAL;
-	return false;
-}
-
-static void nomem(struct reader *r)
-{
-	if (r->ret)
-		return;
-	snprintf(r->err, r->errlen, "hand-over state: out of memory");
-	r->ret = -ENOMEM;
-}
+#define fail(r, ...) rv_ho_fail(&(r)->e, __VA_ARGS__)
+#define nomem(r) rv_ho_nomem(&(r)->e)
 
 static json_t *field(struct reader *r, const json_t *obj, const char *key)
 {
@@ -620,8 +595,8 @@ static void get_member(struct reader *r, const json_t *obj,
 		return;
 	}
 	/* from here on, errors name the member */
-	snprintf(r->where + strlen(r->where),
-		 sizeof(r->where) - strlen(r->where), " (%s)", m->name);
+	snprintf(r->e.where + strlen(r->e.where),
+		 sizeof(r->e.where) - strlen(r->e.where), " (%s)", m->name);
 	m->job = get_enum(r, o, "job", rv_ho_job_name, RV_JOB_NTYPES);
 	m->queued = get_bool(r, o, "queued");
 	m->in_op = get_bool(r, o, "in_op");
@@ -792,7 +767,7 @@ static void get_logs(struct reader *r, const json_t *obj,
 		nomem(r);
 		return;
 	}
-	if (r->ret)
+	if (r->e.ret)
 		return;		/* said */
 	json_array_foreach(lines, i, item) {
 		get_logline(r, item, i, &l->lines[l->n++]);
@@ -801,10 +776,10 @@ static void get_logs(struct reader *r, const json_t *obj,
 	get_bytes(r, o, "text", false, &l->text, &l->text_len);
 	if (pieces && json_array_size(pieces) != 2)
 		fail(r, "\"pieces\": not one for stdout and one for stderr");
-	for (int k = 0; pieces && k < 2 && !r->ret; k++)
+	for (int k = 0; pieces && k < 2 && !r->e.ret; k++)
 		bytes_of(r, json_array_get(pieces, (size_t)k), "pieces", false,
 			 &l->piece[k], &l->piece_len[k]);
-	if (!r->ret && sum != l->text_len)
+	if (!r->e.ret && sum != l->text_len)
 		fail(r, "\"logs\": the lines are %zu bytes, the text %zu",
 		     sum, l->text_len);
 }
@@ -831,7 +806,7 @@ static void get_stored(struct reader *r, const json_t *obj,
 		}
 		st->fd = (int)get_int(r, item, "fd", 0, INT32_MAX);
 		get_text(r, item, "name", &st->name);
-		if (!r->ret && !st->name)
+		if (!r->e.ret && !st->name)
 			fail(r, "\"fd_store\"[%zu]: no name", i);
 	}
 }
@@ -923,7 +898,7 @@ static void get_supervisor(struct reader *r, const json_t *doc,
 
 	if (!o)
 		return;
-	snprintf(r->where, sizeof(r->where), "supervisor");
+	snprintf(r->e.where, sizeof(r->e.where), "supervisor");
 	r->sparse = r->format >= 2;
 	s->state = get_enum(r, o, "state", rv_ho_sup_state_name,
 			    RV_SUP_FAILED + 1);
@@ -953,7 +928,7 @@ static void get_supervisor(struct reader *r, const json_t *doc,
 		  &s->std_pending_len[1]);
 	get_bytes(r, o, "stderr_pending", true, &s->std_pending[2],
 		  &s->std_pending_len[2]);
-	r->where[0] = '\0';
+	r->e.where[0] = '\0';
 	r->sparse = false;
 }
 
@@ -999,13 +974,13 @@ static void get_all(struct reader *r, const json_t *arr, const char *what,
 	size_t i;
 
 	json_array_foreach(arr, i, item) {
-		if (r->ret)
+		if (r->e.ret)
 			return;
-		snprintf(r->where, sizeof(r->where), "%s[%zu]", what, i);
+		snprintf(r->e.where, sizeof(r->e.where), "%s[%zu]", what, i);
 		if (!json_is_object(item))
 			fail(r, "not an object");
 		r->sparse = r->format >= 2;
-		if (!r->ret)
+		if (!r->e.ret)
 			get(r, item, (char *)items + i * size);
 		r->sparse = false;
 	}
@@ -1017,7 +992,7 @@ static void get_socket(struct reader *r, const json_t *o, void *item)
 
 	get_text(r, o, "name", &k->name);
 	get_text(r, o, "listen", &k->listen);
-	if (!r->ret && (!k->name || !k->listen))
+	if (!r->e.ret && (!k->name || !k->listen))
 		fail(r, "no name or no listen address");
 	k->fd = (int)get_int(r, o, "fd", 0, INT32_MAX);
 	k->dev = (uint64_t)get_int(r, o, "dev", 0, INT64_MAX);
@@ -1029,11 +1004,11 @@ static void get_config_file(struct reader *r, const json_t *o, void *item)
 	struct rv_config_source *f = item;
 
 	get_text(r, o, "path", &f->path);
-	if (!r->ret && !f->path)
+	if (!r->e.ret && !f->path)
 		fail(r, "no path");
 	get_bytes(r, o, "bytes", false, &f->bytes, &f->len);
 	/* an empty file: the loader still wants its (empty) text */
-	if (!r->ret && !f->bytes && !(f->bytes = calloc(1, 1)))
+	if (!r->e.ret && !f->bytes && !(f->bytes = calloc(1, 1)))
 		nomem(r);
 }
 
@@ -1044,7 +1019,7 @@ static void get_daemon(struct reader *r, const json_t *doc,
 
 	if (!o)
 		return;
-	snprintf(r->where, sizeof(r->where), "daemon");
+	snprintf(r->e.where, sizeof(r->e.where), "daemon");
 	r->sparse = r->format >= 2;
 	get_text(r, o, "notify_socket", &d->notify_socket);
 	d->watchdog_usec = (uint64_t)get_int(r, o, "watchdog_usec", 0,
@@ -1054,7 +1029,7 @@ static void get_daemon(struct reader *r, const json_t *doc,
 		d->counters[k] = (uint64_t)get_int(r, c,
 			rv_snap_counter_name((enum rv_snap_counter)k), 0,
 			INT64_MAX);
-	r->where[0] = '\0';
+	r->e.where[0] = '\0';
 	r->sparse = false;
 }
 
@@ -1082,16 +1057,16 @@ static void *get_list(struct reader *r, const json_t *doc, const char *key,
 int rv_handover_from_json(const json_t *doc, struct rv_snapshot *out,
 			  char *err, size_t errlen)
 {
-	struct reader r = { .err = err, .errlen = errlen };
+	struct reader r = { .e = { .err = err, .errlen = errlen } };
 	json_t *svcs, *nodes;
 
 	memset(out, 0, sizeof(*out));
 	if (!check_header(&r, doc))
-		return r.ret;
+		return r.e.ret;
 	svcs = get_typed(&r, doc, "services", true);
 	nodes = get_typed(&r, doc, "nodes", true);
-	if (r.ret)
-		return r.ret;
+	if (r.e.ret)
+		return r.e.ret;
 	if (rv_snapshot_alloc(out, json_array_size(svcs),
 			      json_array_size(nodes))) {
 		snprintf(err, errlen, "hand-over state: out of memory");
@@ -1107,9 +1082,9 @@ int rv_handover_from_json(const json_t *doc, struct rv_snapshot *out,
 	out->config = get_list(&r, doc, "config", sizeof(*out->config),
 			       &out->n_config, get_config_file);
 	get_daemon(&r, doc, &out->daemon);
-	if (r.ret)
+	if (r.e.ret)
 		rv_snapshot_free(out);
-	return r.ret;
+	return r.e.ret;
 }
 
 int rv_handover_parse(const char *buf, size_t len, struct rv_snapshot *out,
@@ -1166,22 +1141,22 @@ int rv_handover_ctl_to_json(json_t *doc, const struct rv_handover_ctl *c)
 int rv_handover_ctl_from_json(const json_t *doc, struct rv_handover_ctl *c,
 			      char *err, size_t errlen)
 {
-	struct reader r = { .err = err, .errlen = errlen };
+	struct reader r = { .e = { .err = err, .errlen = errlen } };
 	json_t *o, *writer = json_object_get(doc, "writer");
 
 	memset(c, 0, sizeof(*c));
 	snprintf(c->writer, sizeof(c->writer), "%s",
 		 json_is_string(writer) ? json_string_value(writer) : "?");
 	if (!check_header(&r, doc))
-		return r.ret;
+		return r.e.ret;
 	o = get_typed(&r, doc, "control", false);
-	if (r.ret)
-		return r.ret;
-	snprintf(r.where, sizeof(r.where), "control");
+	if (r.e.ret)
+		return r.e.ret;
+	snprintf(r.e.where, sizeof(r.e.where), "control");
 	for (int i = 0; i < RV_HANDOVER_CTL_NFDS; i++)
 		c->fd[i] = (int)get_int(&r, o, ctl_fd_keys[i], -1, INT32_MAX);
 	c->t0_ns = get_int(&r, o, "t0_ns", 0, INT64_MAX);
-	if (!r.ret)
+	if (!r.e.ret)
 		get_text(&r, o, "binary", &c->binary);
-	return r.ret;
+	return r.e.ret;
 }
