@@ -119,10 +119,8 @@ cmake --build "$build" -j "$jobs"
 # by its filter, the benchmarks measure both backends in one run, the
 # container's ringvisor chooses inside the container) nor the ones that
 # only read the docs and the tree.  The 50 hand-overs in a row run on
-# io_uring only here (CI time: on epoll under load they took ~3 minutes);
-# test_reexec runs every hand-over path on both, and `ringvisor-bench
-# reexec --only stress` runs the 50 on both.
-backend_free="integration/test_(seccomp|bench_smoke|bench_http|container|docs_agree|manpages|layout|reexec_stress)"
+# both (issue 17 asks it; ~5 s each since the state is binary).
+backend_free="integration/test_(seccomp|bench_smoke|bench_http|container|docs_agree|manpages|layout)"
 for backend in io_uring epoll; do
 	echo "=== tests on the $backend backend ==="
 	exclude=

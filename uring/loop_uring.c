@@ -505,8 +505,23 @@ static int uring_fd_add(struct rv_loop *loop, struct rv_fdwatch *w)
 			  rv_tag(RV_OP_FD, w->gen, w->slot));
 }
 
+/*
+ * Before a cancel whose owner closes the descriptor next: an operation
+ * still in the SQ (queued this turn, submitted at its end) looks its
+ * descriptor up only when submitted, so after the close it would act on
+ * whatever the number names by then: a follower's events sent to the
+ * client accepted under its number.  What is queued goes in now, while
+ * the number still names its file.  Nothing queued: no syscall.
+ */
+static void submit_queued(struct rv_loop *loop)
+{
+	if (io_uring_sq_ready(&loop->u.ring))
+		io_uring_submit(&loop->u.ring);
+}
+
 static void uring_fd_del(struct rv_loop *loop, struct rv_fdwatch *w)
 {
+	submit_queued(loop);
 	uring_cancel(loop, rv_tag(RV_OP_FD, w->gen, w->slot));
 }
 
@@ -538,6 +553,7 @@ static int uring_io_add(struct rv_loop *loop, struct rv_io *io)
 
 static void uring_io_cancel(struct rv_loop *loop, struct rv_io *io)
 {
+	submit_queued(loop);
 	uring_cancel(loop, rv_tag(RV_OP_IO, io->gen, io->slot));
 }
 

@@ -187,23 +187,29 @@ static void conn_free(struct conn *c)
 
 static void conn_close(struct conn *c)
 {
+	bool idle;
+
 	if (c->dead)
 		return;
 	rv_loop_timer_cancel(c->ctl->loop, &c->timer);
 	rv_waiter_drop(c->waiter);	/* nobody left to answer */
 	c->waiter = NULL;
 	c->dead = true;
-	close(c->fd);
-	c->fd = -1;
 	if (c->hup.fd >= 0) {
 		rv_loop_unwatch_fd(c->ctl->loop, &c->hup);
 		close(c->hup.fd);
 		c->hup.fd = -1;
 	}
 	unqueue(c);
+	/* the operation first, then the descriptor it names: closed first,
+	 * the number could name the next client's socket by the time the
+	 * operation reaches the kernel (or epoll's DEL) */
+	idle = rv_loop_io_cancel(c->ctl->loop, &c->io);
+	close(c->fd);
+	c->fd = -1;
 	/* freed now, by the callback of the operation still in flight, or
 	 * (handling a line) by conn_next() once the handler has returned */
-	if (rv_loop_io_cancel(c->ctl->loop, &c->io) && !c->handling)
+	if (idle && !c->handling)
 		conn_free(c);
 }
 

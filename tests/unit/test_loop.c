@@ -1332,6 +1332,55 @@ static void test_quiesce_keeps_socket_ops(void **state)
 	rv_loop_free(loop);
 }
 
+static void on_io_done(struct rv_loop *loop, struct rv_io *io, int res,
+		       void *ctx)
+{
+	struct acc *a = ctx;
+
+	a->n++;
+	a->res = res;
+}
+
+/*
+ * A send queued and cancelled in one turn, its descriptor closed right
+ * after (a control connection going away): the send must not reach the
+ * kernel under the number's next owner.  The socket pair made after the
+ * close takes the lowest free number, the closed one; a send still in
+ * the SQ then would land in it (a follower's events sent to the next
+ * client, seen in the reexec stress run).
+ */
+static void test_cancel_then_close_spares_the_number(void **state)
+{
+	struct rec r = { 0 };
+	struct rv_loop *loop = new_loop(&r);
+	struct acc a = { 0 };
+	static char secret[] = "secret";
+	int old[2], now[2], number;
+	char buf[16];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+				    old), 0);
+	assert_int_equal(rv_loop_io_reserve(loop, 1), 0);
+	a.io.fd = number = old[0];
+	a.io.buf = secret;
+	a.io.len = sizeof(secret);
+	a.io.cb = on_io_done;
+	a.io.ctx = &a;
+	assert_int_equal(rv_loop_send(loop, &a.io), 0);
+	(void)rv_loop_io_cancel(loop, &a.io);
+	close(old[0]);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+				    now), 0);
+	assert_int_equal(now[0], number);	/* the number, reused */
+	settle(loop, 50);
+	assert_int_equal(recv(now[1], buf, sizeof(buf), MSG_DONTWAIT), -1);
+	assert_int_equal(errno, EAGAIN);
+	close(now[0]);
+	close(now[1]);
+	close(old[1]);
+	rv_loop_free(loop);
+}
+
 /*
  * More ready completions at once than the CQ has entries (8192): the ring
  * overflows into the kernel's list (NODROP) and every watch still fires
@@ -1425,6 +1474,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_fd_unwatch),
 	cmocka_unit_test(test_quiesce_child_exit_once),
 	cmocka_unit_test(test_quiesce_keeps_socket_ops),
+	cmocka_unit_test(test_cancel_then_close_spares_the_number),
 	cmocka_unit_test(test_fd_watch_cq_overflow),
 };
 
