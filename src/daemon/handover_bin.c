@@ -411,7 +411,10 @@ static bool get_str(struct in *r, const char *key, char **out)
 	const unsigned char *p;
 	uint32_t n;
 
-	*out = NULL;
+	/* out is always a field's address; the analyzer takes a path where
+	 * take() returned NULL without an error, which rv_ho_fail() (in
+	 * another file) rules out */
+	*out = NULL;	// NOLINT(clang-analyzer-core.NullDereference)
 	if (!get_span(r, key, &p, &n))
 		return !r->e.ret;
 	if (memchr(p, '\0', n))
@@ -751,11 +754,13 @@ static void get_ctl(struct in *r, struct rv_handover_ctl *c)
 	r->e.where[0] = '\0';
 }
 
-/* Each of a list's items, with where naming it: "services[3]". */
-#define EACH(r, what, i, n) \
-	for (size_t i = 0; !(r)->e.ret && i < (n) && \
-	     (snprintf((r)->e.where, sizeof((r)->e.where), "%s[%zu]", \
-		       what, i), 1); i++)
+/* Before a list's item i: where names it ("services[3]"); false after
+ * an error (the list ends there). */
+static bool at(struct in *r, const char *what, size_t i)
+{
+	snprintf(r->e.where, sizeof(r->e.where), "%s[%zu]", what, i);
+	return !r->e.ret;
+}
 
 static void get_sockets(struct in *r, struct rv_snapshot *out)
 {
@@ -769,7 +774,7 @@ static void get_sockets(struct in *r, struct rv_snapshot *out)
 		return;
 	}
 	out->n_sockets = n;
-	EACH(r, "sockets", i, out->n_sockets) {
+	for (size_t i = 0; i < out->n_sockets && at(r, "sockets", i); i++) {
 		struct rv_snap_socket *k = &out->sockets[i];
 
 		get_str(r, "name", &k->name);
@@ -795,7 +800,7 @@ static void get_config(struct in *r, struct rv_snapshot *out)
 		return;
 	}
 	out->n_config = n;
-	EACH(r, "config", i, out->n_config) {
+	for (size_t i = 0; i < out->n_config && at(r, "config", i); i++) {
 		struct rv_config_source *f = &out->config[i];
 
 		get_str(r, "path", &f->path);
@@ -816,8 +821,10 @@ static bool get_header(struct in *r, struct rv_handover_ctl *c)
 	uint32_t f;
 
 	if (!rv_handover_bin_is((const char *)r->p,
-				(size_t)(r->end - r->p)))
-		return fail(r, "not a ringvisor hand-over state");
+				(size_t)(r->end - r->p))) {
+		fail(r, "not a ringvisor hand-over state");
+		return false;
+	}
 	r->p += sizeof(magic);
 	f = get_u32(r, "format");
 	get_str(r, "writer", &writer);
@@ -875,7 +882,7 @@ int rv_handover_bin_decode(const char *buf, size_t len,
 		else
 			out->n_nodes = n;
 	}
-	EACH(&r, "nodes", i, out->n_nodes)
+	for (size_t i = 0; i < out->n_nodes && at(&r, "nodes", i); i++)
 		get_node(&r, &out->nodes[i]);
 	r.e.where[0] = '\0';
 	n = get_count(&r, "services", 4);
@@ -886,7 +893,8 @@ int rv_handover_bin_decode(const char *buf, size_t len,
 		else
 			out->n_svcs = n;
 	}
-	EACH(&r, "services", i, out->n_svcs)
+	for (size_t i = 0; i < out->n_svcs && at(&r, "services", i);
+	     i++)
 		get_service(&r, &out->svcs[i]);
 	r.e.where[0] = '\0';
 	get_sockets(&r, out);
