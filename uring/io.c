@@ -122,8 +122,13 @@ bool rv_loop_io_cancel(struct rv_loop *loop, struct rv_io *io)
 		return true;
 	}
 	if (!io->cancelling) {
+		if (loop->ops->io_cancel(loop, io)) {
+			/* still in the SQ: gone before the kernel saw it */
+			rv_slots_release(&loop->ios, io->slot);
+			io->armed = false;
+			return true;
+		}
 		io->cancelling = true;
-		loop->ops->io_cancel(loop, io);
 	}
 	return false;
 }

@@ -97,7 +97,8 @@ struct rv_backend_ops {
 	void (*fd_del)(struct rv_loop *loop, struct rv_fdwatch *w);
 	/* Native socket ops (io_uring); NULL: io.c emulates with fd watches */
 	int (*io_add)(struct rv_loop *loop, struct rv_io *io);
-	void (*io_cancel)(struct rv_loop *loop, struct rv_io *io);
+	/* true: it never reached the kernel, nothing of it will complete */
+	bool (*io_cancel)(struct rv_loop *loop, struct rv_io *io);
 	/* After a SIGCHLD sweep: re-arm whatever waits for children. */
 	void (*sigchld)(struct rv_loop *loop);
 	/*

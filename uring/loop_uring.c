@@ -506,23 +506,37 @@ static int uring_fd_add(struct rv_loop *loop, struct rv_fdwatch *w)
 }
 
 /*
- * Before a cancel whose owner closes the descriptor next: an operation
- * still in the SQ (queued this turn, submitted at its end) looks its
- * descriptor up only when submitted, so after the close it would act on
- * whatever the number names by then: a follower's events sent to the
- * client accepted under its number.  What is queued goes in now, while
- * the number still names its file.  Nothing queued: no syscall.
+ * An operation still in the SQ (queued this turn, submitted at its end)
+ * looks its descriptor up only when submitted: cancelled and then closed
+ * by its owner, it would act on whatever the number names by then (a
+ * follower's events sent to the client accepted under its number).  So
+ * a cancel looks there first, and an operation that has not reached the
+ * kernel never does: its SQE becomes a NOP whose completion is ignored.
+ * True if it was there (nothing of it will complete).  The SQ holds what
+ * one turn queued: a few entries.
  */
-static void submit_queued(struct rv_loop *loop)
+static bool unqueue(struct rv_loop *loop, uint64_t tag)
 {
-	if (io_uring_sq_ready(&loop->u.ring))
-		io_uring_submit(&loop->u.ring);
+	struct io_uring_sq *sq = &loop->u.ring.sq;
+
+	for (unsigned int i = sq->sqe_head; i != sq->sqe_tail; i++) {
+		struct io_uring_sqe *sqe = &sq->sqes[i & sq->ring_mask];
+
+		if (sqe->user_data != tag)
+			continue;
+		io_uring_prep_nop(sqe);
+		io_uring_sqe_set_data64(sqe, rv_tag(RV_OP_CANCEL, 0, 0));
+		return true;
+	}
+	return false;
 }
 
 static void uring_fd_del(struct rv_loop *loop, struct rv_fdwatch *w)
 {
-	submit_queued(loop);
-	uring_cancel(loop, rv_tag(RV_OP_FD, w->gen, w->slot));
+	uint64_t tag = rv_tag(RV_OP_FD, w->gen, w->slot);
+
+	if (!unqueue(loop, tag))
+		uring_cancel(loop, tag);
 }
 
 static int uring_io_add(struct rv_loop *loop, struct rv_io *io)
@@ -551,10 +565,14 @@ static int uring_io_add(struct rv_loop *loop, struct rv_io *io)
 	return 0;
 }
 
-static void uring_io_cancel(struct rv_loop *loop, struct rv_io *io)
+static bool uring_io_cancel(struct rv_loop *loop, struct rv_io *io)
 {
-	submit_queued(loop);
-	uring_cancel(loop, rv_tag(RV_OP_IO, io->gen, io->slot));
+	uint64_t tag = rv_tag(RV_OP_IO, io->gen, io->slot);
+
+	if (unqueue(loop, tag))
+		return true;
+	uring_cancel(loop, tag);
+	return false;
 }
 
 /* ---- quiesce (rv_loop_quiesce(), quiesce.c) ---- */
