@@ -9,7 +9,8 @@
  * Cancel differs in one way that owners must respect: on io_uring the
  * kernel may still be filling io->buf until the -ECANCELED completion, so
  * rv_loop_io_cancel() returns false and the owner frees the buffer in its
- * callback; on epoll nothing is in flight and it returns true.
+ * callback; on epoll nothing is in flight and it returns true, as on
+ * io_uring for an operation still in the SQ (made a NOP there).
  */
 #include <errno.h>
 #include <poll.h>

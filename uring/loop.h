@@ -319,8 +319,11 @@ int rv_loop_recv(struct rv_loop *loop, struct rv_io *io);
 int rv_loop_send(struct rv_loop *loop, struct rv_io *io);
 /*
  * Returns true when io is idle now (nothing in flight, no callback will
- * come).  False: a completion is still coming (the kernel may be using
- * io->buf until then); its callback brings -ECANCELED or the result.
+ * come: on epoll always, on io_uring when the operation had not reached
+ * the kernel yet).  False: a completion is still coming (the kernel may
+ * be using io->buf until then); its callback brings -ECANCELED or the
+ * result.  The owner may close io->fd once this returns: an operation
+ * not yet submitted is dropped, never submitted under a reused number.
  */
 bool rv_loop_io_cancel(struct rv_loop *loop, struct rv_io *io);
 static inline bool rv_io_is_armed(const struct rv_io *io)
