@@ -367,16 +367,22 @@ def part_stress(args, backend, workdir):
         for fn in os.listdir(pids_dir):
             with open(os.path.join(pids_dir, fn)) as f:
                 started += [int(x) for x in f.read().split()]
-        exits = {}
-        for kv in sv.log_events("exit"):
-            if kv.get("service", kv.get("name", "")).startswith("flap@"):
-                exits[int(kv["pid"])] = exits.get(int(kv["pid"]), 0) + 1
+        def flap_pids(event):
+            return collections.Counter(
+                int(kv["pid"]) for kv in sv.log_events(event)
+                if kv.get("service", "").startswith("flap@") and
+                kv.get("pid", "").isdigit())
+        exits = flap_pids("exit")
         # a pid may come back (pid_max is 32,768 here; a loaded CI run
         # starts ~10,000 flapping processes among everything else): each
-        # start of it is one exit
+        # start of it is one exit.  A start is what the pid files saw (a
+        # process ran), or what the supervisor logged: the shutdown's
+        # SIGTERM may end a run before its shell wrote its pid
         runs = collections.Counter(started)
-        lost = [p for p in runs if exits.get(p, 0) < runs[p]]
-        twice = [p for p, k in exits.items() if k > runs[p]]
+        starts = flap_pids("start")
+        lost = [p for p in runs if exits[p] < runs[p]]
+        twice = [p for p, k in exits.items()
+                 if k > max(runs[p], starts[p])]
         if lost:
             failures.append("%d flap exits never reported (of %d), e.g. %s"
                             % (len(lost), len(started), lost[:5]))
