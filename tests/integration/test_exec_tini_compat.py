@@ -125,7 +125,23 @@ class TiniCompat(rvtest.Case):
                         self.skipTest(f"no {TINI} (apt-get install tini)")
                     if p1 and UNSHARE_PROBLEM:
                         self.skipTest(UNSHARE_PROBLEM)
-                    fn(init)
+                    if name == "ringvisor":
+                        fn(init)
+                        continue
+                    # tini is the reference, not what is tested: on a
+                    # loaded CI machine it once passed a SIGCONT on twice
+                    # (test_proxies_every_signal); its leg gets a second
+                    # try, ringvisor's none
+                    try:
+                        fn(init)
+                    except AssertionError as e:
+                        print(f"---- {init.label}: a second try after: {e}",
+                              file=sys.stderr)
+                        # what the first try recorded is not the second's
+                        for f in os.listdir(self.tmp):
+                            if init.label in f:
+                                os.unlink(os.path.join(self.tmp, f))
+                        fn(init)
 
     def run_init(self, init, cmd, timeout=20, **kw):
         argv, env = init.argv(cmd)
