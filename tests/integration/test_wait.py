@@ -191,7 +191,9 @@ class Wait(rvtest.Case):
         self.assertEqual(sorted(ln.split(" (")[0] for ln in
                                 r.stdout.splitlines()),
                          ["web@0: stopped", "web@1: stopped"], r.stdout)
-        self.assertEqual([e["service"] for e in rv.find("stop", since=mark)],
+        # the reply can come back before the log's reader has the lines
+        self.assertEqual([e["service"] for e in
+                          rv.wait_for("stop", count=2, since=mark)],
                          ["web@1", "web@0"])
         r = self.ctl("start", "pool", "--wait")
         self.assertEqual(r.returncode, 0, r.stderr)
