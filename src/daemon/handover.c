@@ -99,16 +99,6 @@ static int quiesce_and_take(struct rv_supervisor *sv,
 	}
 }
 
-/* The state with the control plane's section, in a sealed memfd, in the
- * format the probe chose. */
-static int write_state(const struct rv_snapshot *snap,
-		       const struct rv_handover_ctl *ctl, int *state_fd,
-		       char *err, size_t errlen)
-{
-	return rv_handover_write_state(snap, ctl, ctl->format, state_fd, err,
-				       errlen);
-}
-
 /* The control plane's descriptors that cross. */
 static void control_fds(struct rv_supervisor *sv, struct rv_handover_ctl *c)
 {
@@ -223,7 +213,8 @@ static int check_ahead(struct rv_supervisor *sv, const char *binary,
 	if (take_all(sv, &ahead))
 		return 0;
 	*print = tree_print(&ahead);
-	ret = write_state(&ahead, ctl, &state_fd, err, errlen);
+	ret = rv_handover_write_state(&ahead, ctl, ctl->format, &state_fd,
+				      err, errlen);
 	if (!ret)
 		ret = rv_handover_dry_run(sv->handover, binary, state_fd,
 					  timeout_ns, err, errlen);
@@ -270,7 +261,9 @@ static int hand_over(struct rv_supervisor *sv, const char *binary,
 		checked = 0;	/* a reload in between: check what crosses */
 	test_kill_hook();
 	control_fds(sv, &ctl);
-	ret = write_state(&snap, &ctl, &state_fd, err, errlen);
+	/* in the format the probe chose */
+	ret = rv_handover_write_state(&snap, &ctl, ctl.format, &state_fd, err,
+				      errlen);
 	st[RV_ST_WRITTEN] = rv_clock_now();
 	if (!ret && (ret = keep_fds(&snap, &ctl, state_fd, &keep)))
 		snprintf(err, errlen, "descriptors: %s", strerror(-ret));

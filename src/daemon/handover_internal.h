@@ -8,7 +8,6 @@
 #ifndef RV_HANDOVER_INTERNAL_H
 #define RV_HANDOVER_INTERNAL_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -12,7 +12,6 @@
 
 #include <stddef.h>
 
-#include <jansson.h>
 
 #include "daemon/handover_json.h"
 #include "tree/snapshot.h"
